@@ -1,0 +1,3 @@
+from junit_flaky.cli import main
+
+main()

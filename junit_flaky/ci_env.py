@@ -1,0 +1,111 @@
+"""CI detection in one place: which CI runs us and the build facts uploads and Flakybot need."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+
+@dataclass(frozen=True)
+class CIInfo:
+    provider: str  # "buildkite" | "circleci" | "github_actions" | "generic" | "local"
+    build_id: str = ""
+    build_number: str = ""
+    build_url: str = ""
+    job_id: str = ""
+    job_name: str = ""  # Flakybot's job_name
+    label: str = ""  # the human name of the job/step
+    branch: str = ""
+    commit: str = ""
+    message: str = ""
+    repo: str = ""  # "org/repo" as Flakybot keys it
+    repo_url: str = ""
+    parallel_index: Optional[int] = None
+    parallel_count: Optional[int] = None
+    retry_count: int = 0
+
+    @property
+    def is_ci(self) -> bool:
+        return self.provider != "local"
+
+
+def repo_slug(remote: str) -> str:
+    """``git@github.com:org/repo.git`` or ``https://host/org/repo.git`` -> ``org/repo``."""
+    remote = remote.strip()
+    if not remote:
+        return ""
+    remote = re.sub(r"\.git/?$", "", remote)
+    match = re.match(r"^[\w.+-]+://[^/]+/(.+)$", remote) or re.match(r"^[^@/]+@[^:]+:(.+)$", remote)
+    path = match.group(1) if match else remote
+    parts = [p for p in path.split("/") if p]
+    return "/".join(parts[-2:])
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def detect(env: Mapping[str, str]) -> CIInfo:
+    """Read the CI facts from an environment; Buildkite wins over CircleCI, as pytest-aviator did."""
+    if env.get("BUILDKITE_PIPELINE_SLUG") or env.get("BUILDKITE") == "true":
+        repo_url = env.get("BUILDKITE_REPO", "")
+        return CIInfo(
+            provider="buildkite",
+            build_id=env.get("BUILDKITE_BUILD_ID", ""),
+            build_number=env.get("BUILDKITE_BUILD_NUMBER", ""),
+            build_url=env.get("BUILDKITE_BUILD_URL", ""),
+            job_id=env.get("BUILDKITE_JOB_ID", ""),
+            job_name="buildkite/" + env.get("BUILDKITE_PIPELINE_SLUG", ""),
+            label=env.get("BUILDKITE_LABEL", ""),
+            branch=env.get("BUILDKITE_BRANCH", ""),
+            commit=env.get("BUILDKITE_COMMIT", ""),
+            message=env.get("BUILDKITE_MESSAGE", ""),
+            repo=repo_slug(repo_url),
+            repo_url=repo_url,
+            parallel_index=_int(env.get("BUILDKITE_PARALLEL_JOB")),
+            parallel_count=_int(env.get("BUILDKITE_PARALLEL_JOB_COUNT")),
+            retry_count=_int(env.get("BUILDKITE_RETRY_COUNT")) or 0,
+        )
+    if env.get("CIRCLE_JOB") or env.get("CIRCLECI") == "true":
+        user = env.get("CIRCLE_PROJECT_USERNAME", "")
+        name = env.get("CIRCLE_PROJECT_REPONAME", "")
+        return CIInfo(
+            provider="circleci",
+            build_id=env.get("CIRCLE_WORKFLOW_JOB_ID", ""),
+            build_number=env.get("CIRCLE_BUILD_NUM", ""),
+            build_url=env.get("CIRCLE_BUILD_URL", ""),
+            job_id=env.get("CIRCLE_WORKFLOW_JOB_ID", ""),
+            job_name="ci/circleci:" + env.get("CIRCLE_JOB", ""),
+            label=env.get("CIRCLE_JOB", ""),
+            branch=env.get("CIRCLE_BRANCH", ""),
+            commit=env.get("CIRCLE_SHA1", ""),
+            repo=f"{user}/{name}" if user and name else repo_slug(env.get("CIRCLE_REPOSITORY_URL", "")),
+            repo_url=env.get("CIRCLE_REPOSITORY_URL", ""),
+            parallel_index=_int(env.get("CIRCLE_NODE_INDEX")),
+            parallel_count=_int(env.get("CIRCLE_NODE_TOTAL")),
+        )
+    if env.get("GITHUB_ACTIONS") == "true":
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = env.get("GITHUB_REPOSITORY", "")
+        run_id = env.get("GITHUB_RUN_ID", "")
+        return CIInfo(
+            provider="github_actions",
+            build_id=run_id,
+            build_number=env.get("GITHUB_RUN_NUMBER", ""),
+            build_url=f"{server}/{repo}/actions/runs/{run_id}" if repo and run_id else "",
+            job_id=env.get("GITHUB_JOB", ""),
+            job_name="github/" + env.get("GITHUB_WORKFLOW", ""),
+            label=env.get("GITHUB_JOB", ""),
+            branch=env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME", ""),
+            commit=env.get("GITHUB_SHA", ""),
+            repo=repo,
+            repo_url=f"{server}/{repo}" if repo else "",
+            retry_count=max(0, (_int(env.get("GITHUB_RUN_ATTEMPT")) or 1) - 1),
+        )
+    if env.get("CI", "").lower() in ("true", "1", "yes"):
+        return CIInfo(provider="generic")
+    return CIInfo(provider="local")

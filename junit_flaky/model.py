@@ -1,0 +1,112 @@
+"""The data that flows between stages: test identities, attempts, thresholds, verdicts."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import List
+
+
+class Outcome(str, enum.Enum):
+    """The result of one attempt of one test."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.ERROR)
+
+
+class Verdict(str, enum.Enum):
+    """What we decide about a test for this build."""
+
+    PASSED = "passed"
+    FLAKY = "flaky"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNDECIDED = "undecided"  # needs more runs; never leaves the tool as a final verdict
+    QUARANTINED = "quarantined"  # reported verdict of a quarantined test
+
+
+@dataclass(frozen=True)
+class TestId:
+    """A test's identity in a JUnit report: (classname, name), plus ``file`` where present."""
+
+    classname: str
+    name: str
+    file: str = ""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    @property
+    def base_name(self) -> str:
+        """The name without its parameter suffix: ``test_x[1-a]`` -> ``test_x``."""
+        bracket = self.name.find("[")
+        return self.name[:bracket] if bracket > 0 and self.name.endswith("]") else self.name
+
+    def __str__(self) -> str:
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+
+@dataclass
+class Attempt:
+    """One run of a test, from the input report or from a rerun."""
+
+    outcome: Outcome
+    time: float = 0.0
+    message: str = ""
+    type: str = ""
+    text: str = ""  # the stack trace or failure body
+    stdout: str = ""
+    stderr: str = ""
+    location: str = ""  # "path:line" of the failing line, where known
+    rerun: bool = False  # True when junit-flaky ran this attempt
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Flakybot's rule for one test: pass ``min_passes`` times within ``max_runs`` runs."""
+
+    min_passes: int = 1
+    max_runs: int = 1
+    quarantined: bool = False
+    source: str = "default"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A verdict with the numbers behind it."""
+
+    verdict: Verdict
+    passes: int
+    runs: int
+    reason: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.verdict is Verdict.UNDECIDED
+
+
+@dataclass
+class TestResult:
+    """Everything known about one tracked test once its verdict is final."""
+
+    test: TestId
+    thresholds: Thresholds
+    attempts: List[Attempt]
+    decision: Decision
+
+    __test__ = False
+
+    @property
+    def reported_verdict(self) -> Verdict:
+        if self.thresholds.quarantined and self.decision.verdict is not Verdict.SKIPPED:
+            return Verdict.QUARANTINED
+        return self.decision.verdict
+
+    @property
+    def fails_build(self) -> bool:
+        return self.reported_verdict is Verdict.FAILED
