@@ -33,11 +33,16 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TestId:
-    """A test's identity in a JUnit report: (classname, name), plus ``file`` where present."""
+    """A test's identity in a JUnit report: (classname, name), plus ``file`` where present.
+
+    ``suite`` is the name of the enclosing <testsuite>: jest and others reuse one
+    (classname, name) in many files, each its own suite, and those are different tests.
+    """
 
     classname: str
     name: str
     file: str = ""
+    suite: str = ""
 
     __test__ = False  # not a pytest test class, despite the name
 

@@ -111,16 +111,14 @@ class ThresholdTable:
     """One source's entries, indexed by test name for lookups in O(1) per test."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = list(entries)
         self._by_name: Dict[str, List[Entry]] = {}
-        for entry in entries:
+        for entry in self.entries:
             self._by_name.setdefault(entry.test_name, []).append(entry)
 
     @property
     def names(self) -> Iterable[str]:
         return self._by_name.keys()
-
-    def __len__(self) -> int:
-        return sum(len(v) for v in self._by_name.values())
 
     def match(self, test: TestId) -> Optional[Entry]:
         """The most specific entry: exact name over base name, then the longer class match."""

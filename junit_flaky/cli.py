@@ -1,0 +1,206 @@
+"""The command line: typer commands that wire the stages together, and the one error boundary."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, List, Optional, Sequence, Tuple
+
+import typer
+from rich.console import Console
+
+from junit_flaky import __version__, config, flakybot, junit_attempts, junit_read, junit_write, report
+from junit_flaky import thresholds as thresholds_mod
+from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, JunitFlakyError
+from junit_flaky.model import TestResult
+from junit_flaky.verdicts import close_undecided, decide
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the undecided ones "
+    "with pytest, and write one aggregated JUnit report.",
+)
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# The rerun command is everything after "--"; click would mix it into REPORT..., so main() cuts
+# it off before click parses the rest.
+_rerun_command: List[str] = []
+
+
+def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """``run a.xml -- python -m pytest -x`` -> (``run a.xml``, ``python -m pytest -x``)."""
+    args = list(argv)
+    if "--" in args:
+        cut = args.index("--")
+        return args[:cut], args[cut + 1 :]
+    return args, []
+
+
+@contextlib.contextmanager
+def error_boundary() -> Iterator[None]:
+    """Our errors become one line and an exit code; nothing else leaks a traceback either."""
+    try:
+        yield
+    except JunitFlakyError as exc:
+        stderr.print(f"junit-flaky: error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        stderr.print("junit-flaky: interrupted", markup=False)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
+        if os.environ.get("JUNIT_FLAKY_DEBUG"):
+            raise
+        stderr.print(
+            f"junit-flaky: internal error: {type(exc).__name__}: {exc}"
+            " (set JUNIT_FLAKY_DEBUG=1 for the traceback)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _warn(message: str) -> None:
+    stderr.print(f"junit-flaky: warning: {message}", markup=False)
+
+
+def _resolver(
+    start: Path, thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
+    use_flakybot: bool, flakybot_timeout: float,
+) -> thresholds_mod.Resolver:
+    """All threshold sources, in increasing priority."""
+    table, pyproject_entries = config.load(start)
+    default = thresholds_mod.defaults(table, min_passes, max_runs)
+    tables = [thresholds_mod.ThresholdTable(pyproject_entries)]
+    if thresholds_file is not None:
+        tables.append(thresholds_mod.ThresholdTable(thresholds_mod.load_file(thresholds_file)))
+    if use_flakybot:
+        answer = flakybot.fetch(os.environ, timeout=flakybot_timeout)
+        for warning in answer.warnings:
+            _warn(warning)
+        tables.append(thresholds_mod.ThresholdTable(answer.entries))
+    return thresholds_mod.Resolver(default, tables)
+
+
+ReportsArg = Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs; several are merged (parallel shards).", show_default=False)]
+ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", help="Thresholds file: JSON in the Flakybot API's shape, or TOML.", envvar="JUNIT_FLAKY_THRESHOLDS", dir_okay=False)]
+MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", help="min_passes for tests no source lists.", envvar="JUNIT_FLAKY_MIN_PASSES")]
+MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", help="max_runs for tests no source lists.", envvar="JUNIT_FLAKY_MAX_RUNS")]
+NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask the Flakybot API, even with AVIATOR_API_TOKEN set.")]
+FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="Seconds the Flakybot API may take in all, retry included.", min=0.1)]
+RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
+
+
+@app.command()
+def run(
+    reports: ReportsArg,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the aggregated JUnit XML (written atomically; may name an input).", dir_okay=False)] = None,
+    thresholds: ThresholdsOpt = None,
+    min_passes: MinPassesOpt = None,
+    max_runs: MaxRunsOpt = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the machine-readable report here.", dir_okay=False)] = None,
+    no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Decide from the report alone; undecided tests end failed.")] = False,
+    no_flakybot: NoFlakybotOpt = False,
+    flakybot_timeout: FlakybotTimeoutOpt = 10.0,
+    rootdir: RootdirOpt = None,
+) -> None:
+    """Decide every test of REPORT..., rerun the undecided ones, write one report.
+
+    Everything after "--" is the command the reruns start (default: this Python's "-m pytest").
+    Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage.
+    """
+    with error_boundary():
+        start = rootdir or Path.cwd()
+        resolver = _resolver(start, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
+        paths = junit_read.expand(reports)
+        scan = junit_read.scan(paths, watch=resolver.watches)
+        with junit_read.Snippets(scan.files) as snippets:
+            tracked = junit_attempts.load(scan, snippets)
+        results: List[TestResult] = []
+        for test, entry in tracked.items():
+            limits = resolver.resolve(test)
+            decision = decide([a.outcome for a in entry.attempts], limits)
+            results.append(TestResult(test, limits, list(entry.attempts), decision))
+        notes: List[str] = []
+        why_closed = "reruns disabled by --no-rerun" if no_rerun else "not rerun"
+        for result in results:
+            result.decision = close_undecided(result.decision, why_closed)
+        if output is not None:
+            junit_write.write(scan, tracked, {r.test: r for r in results}, output)
+        summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
+        report.print_report(stdout, results, summary, notes)
+        if json_path is not None:
+            report.write_json(json_path, results, summary)
+        failed = any(r.fails_build for r in results)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@app.command()
+def merge(
+    reports: ReportsArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the merged JUnit XML.", dir_okay=False)],
+) -> None:
+    """Merge reports (e.g. parallel shards, each already processed by "run") into one.
+
+    Each test appears once with all its attempts; verdicts are what the reports say (no
+    thresholds, no reruns). Exit code: 0 no failed test, 1 a failed test, 2 bad input.
+    """
+    with error_boundary():
+        scan = junit_read.scan(junit_read.expand(reports))
+        with junit_read.Snippets(scan.files) as snippets:
+            tracked = junit_attempts.load(scan, snippets)
+        limits = thresholds_mod.BUILTIN
+        results = [
+            TestResult(t, limits, list(e.attempts), decide([a.outcome for a in e.attempts], limits))
+            for t, e in tracked.items()
+        ]
+        junit_write.write(scan, tracked, {r.test: r for r in results}, output)
+        summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
+        stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
+        report.print_summary_line(stdout, summary)
+        failed = any(r.fails_build for r in results)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@app.command("thresholds")
+def show_thresholds(
+    reports: Annotated[Optional[List[str]], typer.Argument(metavar="[REPORT...]", help="Show what each test of these reports resolves to.", show_default=False)] = None,
+    thresholds: ThresholdsOpt = None,
+    min_passes: MinPassesOpt = None,
+    max_runs: MaxRunsOpt = None,
+    no_flakybot: NoFlakybotOpt = False,
+    flakybot_timeout: FlakybotTimeoutOpt = 10.0,
+    rootdir: RootdirOpt = None,
+) -> None:
+    """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
+    with error_boundary():
+        resolver = _resolver(rootdir or Path.cwd(), thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
+        report.print_thresholds(stdout, resolver)
+        if reports:
+            scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watches)
+            report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"junit-flaky {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
+) -> None:
+    pass
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    global _rerun_command
+    args, _rerun_command = split_rerun_command(sys.argv[1:] if argv is None else argv)
+    app(args=args, prog_name="junit-flaky")

@@ -1,0 +1,458 @@
+"""Reading JUnit XML: one streaming pass that indexes testcases by byte offset.
+
+A report can hold a million testcases, and almost all of them passed once and need nothing. So the
+reader keeps, for each testcase that passed (or was skipped) once, only a hash and a few numbers in
+flat arrays, and keeps the full identity and byte range only of the *tracked* tests: the ones that
+failed, appear more than once (reruns by pytest-rerunfailures, flaky, gotestsum, shards), carry
+Surefire's flaky/rerun children, or that the thresholds say to watch. The writer later copies the
+input's bytes and replaces only what changed, so nothing it does not understand is lost.
+
+The input is untrusted (a pull request's test run): expat never loads a DTD or an external entity
+here, and any DOCTYPE is rejected outright, which rules out XXE and entity-expansion bombs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import os
+from array import array
+from itertools import islice
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple
+from xml.parsers import expat
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.model import Outcome, TestId
+
+SUITE_TAGS = frozenset({"testsuite", "testsuites"})
+FINAL_TAGS = {"failure": Outcome.FAILED, "error": Outcome.ERROR, "skipped": Outcome.SKIPPED}
+INTERIM_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
+CHUNK = 1 << 20
+
+# The kind of an untracked testcase in the flat arrays.
+PLAIN_PASSED, PLAIN_SKIPPED = 0, 1
+
+Watch = Callable[[str, str], bool]
+
+
+@dataclass
+class ReportFile:
+    path: Path
+    encoding: str  # Python codec name of the bytes on disk
+    root_tag: str = ""
+    root_start: int = 0
+    root_end_event: int = 0  # expat's offset at the root's end event (see element_end)
+    size: int = 0
+
+
+@dataclass
+class Suite:
+    """A <testsuite> or <testsuites> element and the untracked testcases directly in it."""
+
+    file: int
+    parent: int  # index in Scan.suites, -1 for none
+    tag: str
+    attrs: List[Tuple[str, str]]
+    start: int
+    end_event: int = 0
+    passed: int = 0
+    skipped: int = 0
+    # <failure>/<error> directly in the suite (a failed suite setup, as Jenkins' fixtures have)
+    own_failures: int = 0
+    own_errors: int = 0
+
+
+@dataclass
+class Occurrence:
+    """One <testcase> element of a tracked test."""
+
+    file: int
+    suite: int  # -1 when the testcase is outside any suite
+    start: int
+    end_event: Optional[int]  # expat's offset at the end event; None if not recorded
+
+
+@dataclass
+class Scan:
+    files: List[ReportFile]
+    suites: List[Suite]
+    tracked: Dict[TestId, List[Occurrence]]  # in order of first appearance
+    loose_passed: int = 0  # untracked testcases outside any suite
+    loose_skipped: int = 0
+    testcases: int = 0  # <testcase> elements read, tracked or not
+
+    @property
+    def untracked_passed(self) -> int:
+        return self.loose_passed + sum(s.passed for s in self.suites)
+
+    @property
+    def untracked_skipped(self) -> int:
+        return self.loose_skipped + sum(s.skipped for s in self.suites)
+
+
+def expand(patterns: Sequence[str]) -> List[Path]:
+    """Files and globs (``**`` included) to a list of files, in the order given, without repeats."""
+    paths: List[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            if not matches:
+                raise JunitFlakyError(f"{pattern}: no file matches this pattern")
+        else:
+            matches = [pattern]
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                raise JunitFlakyError(f"{match}: no such file")
+            if path.resolve() not in (p.resolve() for p in paths):
+                paths.append(path)
+    return paths
+
+
+def _codec(declared: Optional[str], head: bytes, path: Path) -> str:
+    """The codec of a report. Byte-level editing needs an ASCII-compatible encoding."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00<", b"<\x00")):
+        raise JunitFlakyError(f"{path}: UTF-16/UTF-32 reports are not supported; write UTF-8")
+    if not declared:
+        return "utf-8"
+    try:
+        name = codecs.lookup(declared).name
+    except LookupError:
+        raise JunitFlakyError(f"{path}: unknown encoding {declared!r}") from None
+    if "<testsuite>".encode(name, "strict") != b"<testsuite>" or name.startswith(("utf-16", "utf-32")):
+        raise JunitFlakyError(f"{path}: encoding {declared} is not supported; write UTF-8")
+    return name
+
+
+class _Rejected(Exception):
+    """Raised from inside expat handlers; the scanner adds file, line and column."""
+
+
+class _Scanner:
+    """The expat handlers of the single pass: the hot path, a few attribute reads per testcase."""
+
+    def __init__(self, watch: Optional[Watch]) -> None:
+        self.watch = watch
+        self.files: List[ReportFile] = []
+        self.suites: List[Suite] = []
+        self.tracked: Dict[Tuple[str, str, str, str], List[Occurrence]] = {}
+        # Flat arrays over the untracked testcases: ~21 bytes each, so a million cost ~21 MB.
+        self.hashes = array("q")
+        self.plain_start = array("q")
+        self.plain_where = array("i")  # suite index, or -(file index + 1) outside any suite
+        self.plain_kind = bytearray()
+        self.loose = [0, 0]
+        self.testcases = 0
+
+    # -- per file ---------------------------------------------------------------------------------
+
+    def scan_file(self, path: Path) -> None:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
+        with handle:
+            head = handle.read(4)
+            handle.seek(0)
+            report = ReportFile(path, _codec(None, head, path), size=os.fstat(handle.fileno()).st_size)
+            self.file_index = len(self.files)
+            self.files.append(report)
+            self.stack: List[int] = []  # indexes of the open suites
+            self.suite_names: List[str] = []
+            self.suite_depths: List[int] = []
+            self.depth = 0
+            self.tc_depth = 0  # depth inside the current testcase, 0 when outside
+            self.file_had_junit = False
+            self.parser = parser = expat.ParserCreate()
+            parser.StartElementHandler = self.start
+            parser.EndElementHandler = self.end
+            parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(
+                report, "encoding", _codec(encoding, head, path)
+            )
+            parser.StartDoctypeDeclHandler = self.doctype
+            parser.EntityDeclHandler = self.entity
+            try:
+                while True:
+                    chunk = handle.read(CHUNK)
+                    parser.Parse(chunk, not chunk)
+                    if not chunk:
+                        break
+            except expat.ExpatError as exc:
+                message = expat.ErrorString(exc.code)
+                raise JunitFlakyError(f"{path}:{exc.lineno}:{exc.offset + 1}: malformed XML: {message}") from None
+            except OSError as exc:
+                raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
+            except _Rejected as exc:
+                line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
+                raise JunitFlakyError(f"{path}:{line}:{column}: {exc}") from None
+        if report.root_tag not in SUITE_TAGS and not self.file_had_junit:
+            raise JunitFlakyError(
+                f"{path}:1:1: not a JUnit report: root element <{report.root_tag}>"
+                " holds no <testsuite> or <testcase>"
+            )
+
+    def doctype(self, *args: object) -> None:
+        raise _Rejected("DOCTYPE is not allowed in a JUnit report (it could load files or expand entities)")
+
+    def entity(self, *args: object) -> None:  # unreachable without a DOCTYPE; a second lock
+        raise _Rejected("entity declarations are not allowed in a JUnit report")
+
+    # -- element events ---------------------------------------------------------------------------
+
+    def start(self, tag: str, attrs: Dict[str, str]) -> None:
+        self.depth += 1
+        if self.tc_depth:
+            self.tc_depth += 1
+            if self.tc_depth == 2:
+                self.testcase_child(tag)
+        elif tag == "testcase":
+            self.file_had_junit = True
+            self.tc_depth = 1
+            self.tc_start = self.parser.CurrentByteIndex
+            self.tc_outcome = Outcome.PASSED
+            self.tc_interim = False
+            self.tc_key = (
+                attrs.get("classname", ""),
+                attrs.get("name", ""),
+                attrs.get("file", ""),
+                self.suite_names[-1] if self.suite_names else "",
+            )
+        elif tag in SUITE_TAGS:
+            self.file_had_junit = True
+            self.suite_depths.append(self.depth)
+            parent = self.stack[-1] if self.stack else -1
+            self.stack.append(len(self.suites))
+            self.suite_names.append(attrs.get("name", ""))
+            # expat fills the dict in document order, so the writer keeps the attribute order.
+            self.suites.append(
+                Suite(self.file_index, parent, tag, list(attrs.items()), self.parser.CurrentByteIndex)
+            )
+        elif tag in ("failure", "error") and self.suite_depths and self.suite_depths[-1] == self.depth - 1:
+            suite = self.suites[self.stack[-1]]
+            if tag == "failure":
+                suite.own_failures += 1
+            else:
+                suite.own_errors += 1
+        if self.depth == 1:
+            report = self.files[self.file_index]
+            report.root_tag = tag
+            report.root_start = self.parser.CurrentByteIndex
+
+    def testcase_child(self, tag: str) -> None:
+        outcome = FINAL_TAGS.get(tag)
+        if outcome is not None:
+            # A failure or error outranks a skip; the first failure or error wins.
+            if self.tc_outcome is Outcome.PASSED or (
+                self.tc_outcome is Outcome.SKIPPED and outcome is not Outcome.SKIPPED
+            ):
+                self.tc_outcome = outcome
+        elif tag in INTERIM_TAGS:
+            self.tc_interim = True
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if self.tc_depth:
+            self.tc_depth -= 1
+            if self.tc_depth == 0:
+                self.end_testcase()
+        elif tag in SUITE_TAGS:
+            self.suites[self.stack.pop()].end_event = self.parser.CurrentByteIndex
+            self.suite_names.pop()
+            self.suite_depths.pop()
+        if self.depth == 0:
+            self.files[self.file_index].root_end_event = self.parser.CurrentByteIndex
+
+    def end_testcase(self) -> None:
+        self.testcases += 1
+        key = self.tc_key
+        suite = self.stack[-1] if self.stack else -1
+        occurrences = self.tracked.get(key)
+        outcome = self.tc_outcome
+        if (
+            occurrences is not None
+            or outcome is Outcome.FAILED
+            or outcome is Outcome.ERROR
+            or self.tc_interim
+            or (self.watch is not None and self.watch(key[0], key[1]))
+        ):
+            here = Occurrence(self.file_index, suite, self.tc_start, self.parser.CurrentByteIndex)
+            if occurrences is None:
+                self.tracked[key] = [here]
+            else:
+                occurrences.append(here)
+            return
+        self.hashes.append(hash(key))
+        self.plain_start.append(self.tc_start)
+        if suite >= 0:
+            self.plain_where.append(suite)
+            counts = self.suites[suite]
+            if outcome is Outcome.SKIPPED:
+                self.plain_kind.append(PLAIN_SKIPPED)
+                counts.skipped += 1
+            else:
+                self.plain_kind.append(PLAIN_PASSED)
+                counts.passed += 1
+        else:
+            self.plain_where.append(-1 - self.file_index)
+            kind = PLAIN_SKIPPED if outcome is Outcome.SKIPPED else PLAIN_PASSED
+            self.plain_kind.append(kind)
+            self.loose[kind] += 1
+
+    # -- after all files ----------------------------------------------------------------------------
+
+    def track_repeats(self, snippets: "Snippets") -> None:
+        """Move untracked testcases whose identity appears again into the tracked tests.
+
+        A testcase that passed once looked untracked when it was read; it is a repeat if its
+        identity is tracked (it failed elsewhere) or it passed more than once (overlapping shards,
+        reruns). Repeats are found by hash over the flat arrays, then confirmed by identity.
+        """
+        wanted = {hash(key) for key in self.tracked}
+        ordered = sorted(self.hashes)
+        wanted.update(a for a, b in zip(ordered, islice(ordered, 1, None)) if a == b)
+        del ordered
+        if not wanted:
+            return
+        found: Dict[Tuple[str, str, str, str], List[int]] = {}
+        for i, digest in enumerate(self.hashes):
+            if digest in wanted:
+                where = self.plain_where[i]
+                if where >= 0:
+                    file, suite_name = self.suites[where].file, dict(self.suites[where].attrs).get("name", "")
+                else:
+                    file, suite_name = -1 - where, ""
+                found.setdefault(snippets.identity_at(file, self.plain_start[i], suite_name), []).append(i)
+        for key, indexes in found.items():
+            if key not in self.tracked and len(indexes) < 2:
+                continue  # a hash collision, not a repeat
+            occurrences = self.tracked.setdefault(key, [])
+            for i in indexes:
+                where = self.plain_where[i]
+                suite, file = (where, self.suites[where].file) if where >= 0 else (-1, -1 - where)
+                occurrences.append(Occurrence(file, suite, self.plain_start[i], None))
+                kind = self.plain_kind[i]
+                if suite < 0:
+                    self.loose[kind] -= 1
+                elif kind == PLAIN_SKIPPED:
+                    self.suites[suite].skipped -= 1
+                else:
+                    self.suites[suite].passed -= 1
+            occurrences.sort(key=lambda o: (o.file, o.start))
+
+
+class Snippets:
+    """Random access to the elements of the scanned files by byte offset."""
+
+    def __init__(self, files: List[ReportFile]) -> None:
+        self.files = files
+        self._handles: Dict[int, BinaryIO] = {}
+
+    def __enter__(self) -> "Snippets":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+    def read(self, file: int, offset: int, size: int) -> bytes:
+        handle = self._handles.get(file)
+        if handle is None:
+            handle = self._handles[file] = open(self.files[file].path, "rb")
+        handle.seek(offset)
+        return handle.read(size)
+
+    def start_tag(self, file: int, offset: int) -> Tuple[bytes, bool]:
+        """The start tag at ``offset`` and whether it is self-closing (``<x/>``).
+
+        Attribute values may hold a raw ``>``, so the scan skips quoted text.
+        """
+        window = 4096
+        while True:
+            data = self.read(file, offset, window)
+            quote = 0
+            for i in range(1, len(data)):
+                byte = data[i]
+                if quote:
+                    if byte == quote:
+                        quote = 0
+                elif byte in (0x22, 0x27):  # " '
+                    quote = byte
+                elif byte == 0x3E:  # >
+                    return data[: i + 1], data[i - 1] == 0x2F  # /
+            if len(data) < window:
+                raise JunitFlakyError(f"{self.files[file].path}: truncated tag at byte {offset}")
+            window *= 4
+
+    def element_end(self, file: int, start: int, end_event: Optional[int]) -> int:
+        """The offset just past an element, from its start and expat's offset at its end event
+        (the start of ``</x>``, or just past a self-closing ``<x/>``); without that offset the
+        element is parsed from its start until it closes."""
+        tag, self_closing = self.start_tag(file, start)
+        if self_closing:
+            return start + len(tag)
+        if end_event is None:
+            end_event = self._end_event_by_parsing(file, start)
+        return end_event + self.read(file, end_event, 4096).index(b">") + 1
+
+    def _end_event_by_parsing(self, file: int, start: int) -> int:
+        parser = expat.ParserCreate(self.files[file].encoding)
+        depth = [0]
+        ends: List[int] = []
+
+        def enter(tag: str, attrs: object) -> None:
+            depth[0] += 1
+
+        def leave(tag: str) -> None:
+            depth[0] -= 1
+            if depth[0] == 0:
+                ends.append(parser.CurrentByteIndex)
+
+        parser.StartElementHandler, parser.EndElementHandler = enter, leave
+        offset = start
+        while not ends:
+            chunk = self.read(file, offset, CHUNK)
+            if not chunk:
+                raise JunitFlakyError(f"{self.files[file].path}: element at byte {start} does not close")
+            try:
+                parser.Parse(chunk, False)
+            except expat.ExpatError:
+                if not ends:  # the text after the element is not part of it; only this counts
+                    raise
+            offset += len(chunk)
+        return start + ends[0]
+
+    def element(self, file: int, start: int, end_event: int) -> bytes:
+        return self.read(file, start, self.element_end(file, start, end_event) - start)
+
+    def identity_at(self, file: int, offset: int, suite: str) -> Tuple[str, str, str, str]:
+        """The identity of the testcase whose start tag is at ``offset``, in ``suite``."""
+        tag, self_closing = self.start_tag(file, offset)
+        if not self_closing:
+            tag = tag[:-1] + b"/>"
+        found: Dict[str, str] = {}
+        parser = expat.ParserCreate(self.files[file].encoding)
+        parser.StartElementHandler = lambda name, attrs: found.update(attrs)
+        parser.Parse(tag, True)
+        return (found.get("classname", ""), found.get("name", ""), found.get("file", ""), suite)
+
+
+def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
+    """Read every report in one pass each; see the module docstring for what is kept."""
+    scanner = _Scanner(watch)
+    for path in paths:
+        scanner.scan_file(path)
+    with Snippets(scanner.files) as snippets:
+        scanner.track_repeats(snippets)
+    first = lambda item: (item[1][0].file, item[1][0].start)  # noqa: E731
+    tracked = {TestId(*key): occurrences for key, occurrences in sorted(scanner.tracked.items(), key=first)}
+    return Scan(
+        files=scanner.files,
+        suites=scanner.suites,
+        tracked=tracked,
+        loose_passed=scanner.loose[0],
+        loose_skipped=scanner.loose[1],
+        testcases=scanner.testcases,
+    )

@@ -1,0 +1,276 @@
+"""Writing the aggregated report: the input's own bytes, with only what changed replaced.
+
+Each test appears once. A test that passed after failing keeps no <failure>/<error> and gets one
+<flakyFailure>/<flakyError> per failed attempt; a test that failed keeps <failure>/<error> for its
+first failed attempt and one <rerunFailure>/<rerunError> per further failed attempt (Surefire's
+format, which Jenkins, Test Engine and most readers understand). Counts are recomputed at every
+suite level. Everything else (properties, output, unknown elements and attributes, comments,
+suite structure and order, the encoding) is copied byte for byte.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
+from xml.sax.saxutils import quoteattr
+
+from lxml import etree
+
+from junit_flaky.files import atomic_write
+from junit_flaky.junit_attempts import TrackedTest
+from junit_flaky.junit_read import FINAL_TAGS, INTERIM_TAGS, Occurrence, Scan, Snippets
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
+
+# Characters XML 1.0 cannot hold; shown as visible "#xNN" text, as pytest's junitxml does.
+_ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+COPY_CHUNK = 1 << 20
+OUTPUT_TAGS = ("system-out", "system-err")
+_XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
+
+
+def xml_safe(value: str) -> str:
+    """The one escaping step every string we add passes through."""
+    return _ILLEGAL_XML.sub(lambda m: f"#x{ord(m.group()):02X}", value)
+
+
+@dataclass
+class Counts:
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    flakes: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.tests += other.tests
+        self.failures += other.failures
+        self.errors += other.errors
+        self.skipped += other.skipped
+        self.flakes += other.flakes
+
+
+def counts_of(element: etree._Element) -> Counts:
+    """How readers count one <testcase>: by its final failure/error/skipped, flaky children."""
+    tags = {child.tag for child in element if isinstance(child.tag, str)}
+    if "failure" in tags:
+        return Counts(tests=1, failures=1)
+    if "error" in tags:
+        return Counts(tests=1, errors=1)
+    if "skipped" in tags:
+        return Counts(tests=1, skipped=1)
+    return Counts(tests=1, flakes=int(bool(tags & {"flakyFailure", "flakyError"})))
+
+
+def _category(verdict: Verdict) -> str:
+    return {Verdict.FAILED: "failed", Verdict.SKIPPED: "skipped"}.get(verdict, "passed")
+
+
+def _element_category(element: etree._Element) -> str:
+    counts = counts_of(element)
+    return "failed" if counts.failures or counts.errors else "skipped" if counts.skipped else "passed"
+
+
+def _sub(parent: etree._Element, tag: str, text: str = "", **attrs: str) -> etree._Element:
+    child = etree.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
+    if text:
+        child.text = xml_safe(text)
+    return child
+
+
+def _attempt_element(parent: etree._Element, tag: str, attempt: Attempt) -> None:
+    """A failed attempt: a final <failure>/<error>, or a Surefire rerun/flaky child."""
+    if tag in ("failure", "error"):
+        _sub(parent, tag, attempt.text, message=attempt.message, type=attempt.type)
+        return
+    child = _sub(parent, tag, message=attempt.message, type=attempt.type)
+    _sub(child, "stackTrace", attempt.text)
+    if attempt.stdout:
+        _sub(child, "system-out", attempt.stdout)
+    if attempt.stderr:
+        _sub(child, "system-err", attempt.stderr)
+
+
+def build_testcase(first: etree._Element, result: TestResult) -> etree._Element:
+    """The one <testcase> for a test with all its attempts, children in the Surefire XSD order."""
+    element = copy.deepcopy(first)
+    element.tail = None
+    for child in list(element):
+        if child.tag in FINAL_TAGS or child.tag in INTERIM_TAGS or child.tag in OUTPUT_TAGS:
+            element.remove(child)
+    attempts = result.attempts
+    element.set("time", f"{sum(a.time for a in attempts):.3f}")
+    failed = [a for a in attempts if a.outcome.is_failure]
+    verdict = result.decision.verdict
+    children: List[Tuple[str, Attempt]] = []
+    if verdict is Verdict.FAILED:
+        if failed:
+            children.append(("failure" if failed[0].outcome is Outcome.FAILED else "error", failed[0]))
+            children += [("rerunFailure" if a.outcome is Outcome.FAILED else "rerunError", a) for a in failed[1:]]
+            shown = failed[0]
+        else:  # it passed, but not as often as its thresholds require
+            reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type="junit_flaky.NotEnoughPasses")
+            children.append(("failure", reason))
+            shown = attempts[-1]
+    elif verdict is Verdict.SKIPPED:
+        shown = attempts[-1]
+        _sub(element, "skipped", message=shown.message)
+    else:
+        children += [("flakyFailure" if a.outcome is Outcome.FAILED else "flakyError", a) for a in failed]
+        shown = [a for a in attempts if a.outcome is Outcome.PASSED][-1]
+    for tag, attempt in sorted(children, key=lambda pair: _XSD_ORDER.index(pair[0])):
+        _attempt_element(element, tag, attempt)
+    if shown.stdout:
+        _sub(element, "system-out", shown.stdout)
+    if shown.stderr:
+        _sub(element, "system-err", shown.stderr)
+    return element
+
+
+def needs_rewrite(tracked: TrackedTest, result: TestResult) -> bool:
+    """Whether the first <testcase> as written already says what we decided."""
+    if len(tracked.occurrences) > 1 or any(a.rerun for a in result.attempts):
+        return True
+    return _element_category(tracked.elements[0]) != _category(result.decision.verdict)
+
+
+def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
+    """A suite's start tag with its counts replaced (or added), other attributes kept in order."""
+    values = dict(attrs)
+    for key in ("tests", "failures", "errors", "skipped"):
+        values[key] = str(getattr(counts, key))
+    if counts.flakes or "flakes" in values:
+        values["flakes"] = str(counts.flakes)
+    body = "".join(f" {key}={quoteattr(value)}" for key, value in values.items())
+    return f"<{tag}{body}{'/>' if self_closing else '>'}"
+
+
+@dataclass
+class _Plan:
+    """What to write: per file, the byte range to copy and the edits inside it."""
+
+    edits: Dict[int, List[Tuple[int, int, bytes]]] = field(default_factory=dict)
+    suite_counts: List[Counts] = field(default_factory=list)
+    total: Counts = field(default_factory=Counts)
+
+
+class _Writer:
+    def __init__(self, scan: Scan, snippets: Snippets) -> None:
+        self.scan = scan
+        self.snippets = snippets
+        self.merged = len(scan.files) > 1
+        self.encoding = "utf-8" if self.merged else scan.files[0].encoding
+
+    def plan(self, tracked: Mapping[TestId, TrackedTest], results: Mapping[TestId, TestResult]) -> _Plan:
+        scan = self.scan
+        plan = _Plan(edits={i: [] for i in range(len(scan.files))})
+        own = [
+            Counts(s.passed + s.skipped, s.own_failures, s.own_errors, s.skipped) for s in scan.suites
+        ]
+        loose = Counts(tests=scan.loose_passed + scan.loose_skipped, skipped=scan.loose_skipped)
+        for test, entry in tracked.items():
+            result = results[test]
+            first = entry.occurrences[0]
+            element = entry.elements[0]
+            if needs_rewrite(entry, result):
+                element = build_testcase(element, result)
+                self._replace(plan, first, self._encode(etree.tostring(element, encoding="unicode")))
+            (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element))
+            for occurrence in entry.occurrences[1:]:
+                self._replace(plan, occurrence, b"", with_leading_space=True)
+        # Suites come in document order, so children after their parents: sum bottom-up.
+        for index in range(len(scan.suites) - 1, -1, -1):
+            parent = scan.suites[index].parent
+            if parent >= 0:
+                own[parent].add(own[index])
+        plan.suite_counts = own
+        plan.total = loose
+        for index, suite in enumerate(scan.suites):
+            if suite.parent < 0:
+                plan.total.add(own[index])
+            if self.merged and suite.start == scan.files[suite.file].root_start and suite.tag == "testsuites":
+                continue  # a shard's root: replaced by the one root of the merged report
+            tag, self_closing = self.snippets.start_tag(suite.file, suite.start)
+            new = suite_start_tag(suite.tag, suite.attrs, own[index], self_closing)
+            plan.edits[suite.file].append((suite.start, suite.start + len(tag), self._encode(new)))
+        return plan
+
+    def _encode(self, text: str) -> bytes:
+        return text.encode(self.encoding, "xmlcharrefreplace")
+
+    def _replace(self, plan: _Plan, occurrence: Occurrence, data: bytes, with_leading_space: bool = False) -> None:
+        start = occurrence.start
+        end = self.snippets.element_end(occurrence.file, start, occurrence.end_event)
+        if with_leading_space:  # a removed repeat leaves no blank line behind
+            before = self.snippets.read(occurrence.file, max(0, start - 256), min(start, 256))
+            start -= len(before) - len(before.rstrip(b" \t\r\n"))
+        plan.edits[occurrence.file].append((start, end, data))
+
+    def body(self, file: int) -> Tuple[int, int]:
+        """The byte range of a file that goes into the output."""
+        report = self.scan.files[file]
+        if not self.merged:
+            return 0, report.size
+        tag, self_closing = self.snippets.start_tag(file, report.root_start)
+        if report.root_tag == "testsuites":  # its children go under the merged root
+            inner_start = report.root_start + len(tag)
+            return (inner_start, inner_start) if self_closing else (inner_start, report.root_end_event)
+        return report.root_start, self.snippets.element_end(file, report.root_start, report.root_end_event)
+
+    def write(self, out: BinaryIO, plan: _Plan) -> None:
+        if self.merged:
+            root = suite_start_tag("testsuites", [("name", "junit-flaky")], plan.total, False)
+            out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n{root}\n'.encode())
+        for file in range(len(self.scan.files)):
+            self._copy_with_edits(out, file, *self.body(file), sorted(plan.edits[file]))
+            if self.merged:
+                out.write(b"\n")
+        if self.merged:
+            out.write(b"</testsuites>\n")
+
+    def _copy_with_edits(
+        self, out: BinaryIO, file: int, begin: int, end: int, edits: List[Tuple[int, int, bytes]]
+    ) -> None:
+        source = self.scan.files[file]
+        decoder = None
+        if source.encoding != self.encoding:
+            decoder = codecs.getincrementaldecoder(source.encoding)()
+        position = begin
+        with open(source.path, "rb") as handle:
+            for start, stop, data in edits:
+                if start < begin or stop > end:
+                    continue  # outside the part of this file that is written
+                self._copy_range(handle, out, position, start, decoder)
+                out.write(data)
+                position = stop
+            self._copy_range(handle, out, position, end, decoder)
+
+    def _copy_range(self, handle: BinaryIO, out: BinaryIO, start: int, stop: int, decoder: Optional[codecs.IncrementalDecoder]) -> None:
+        handle.seek(start)
+        remaining = stop - start
+        while remaining > 0:
+            chunk = handle.read(min(COPY_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            if decoder is not None:
+                chunk = decoder.decode(chunk, remaining <= 0).encode(self.encoding, "xmlcharrefreplace")
+            out.write(chunk)
+
+
+def write(
+    scan: Scan,
+    tracked: Mapping[TestId, TrackedTest],
+    results: Mapping[TestId, TestResult],
+    path: Path,
+) -> Counts:
+    """Write the aggregated report to ``path`` atomically; returns the report's total counts."""
+    with Snippets(scan.files) as snippets:
+        writer = _Writer(scan, snippets)
+        plan = writer.plan(tracked, results)
+        with atomic_write(path) as out:
+            writer.write(out, plan)
+    return plan.total

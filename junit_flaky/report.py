@@ -1,0 +1,180 @@
+"""The reports: the FlakyBot Test Report for humans (rich, plain text off a TTY) and JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Tuple
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from junit_flaky.files import atomic_write
+from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict
+from junit_flaky.thresholds import Resolver
+from junit_flaky.verdicts import plural
+
+_STYLE = {
+    Verdict.PASSED: "green",
+    Verdict.FLAKY: "yellow",
+    Verdict.FAILED: "bold red",
+    Verdict.SKIPPED: "dim",
+    Verdict.QUARANTINED: "magenta",
+}
+_OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.ERROR: "red", Outcome.SKIPPED: "dim"}
+
+
+@dataclass
+class Summary:
+    passed: int = 0
+    flaky: int = 0
+    failed: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.flaky + self.failed + self.skipped + self.quarantined
+
+
+def summarize(results: Iterable[TestResult], untracked_passed: int, untracked_skipped: int) -> Summary:
+    summary = Summary(passed=untracked_passed, skipped=untracked_skipped)
+    for result in results:
+        key = result.reported_verdict.value
+        setattr(summary, key, getattr(summary, key) + 1)
+    return summary
+
+
+def _noteworthy(results: Iterable[TestResult]) -> List[TestResult]:
+    """Tests a human should read about: anything that did not simply pass, and every rerun."""
+    return [
+        r
+        for r in results
+        if r.reported_verdict in (Verdict.FLAKY, Verdict.FAILED, Verdict.QUARANTINED)
+        or any(a.rerun for a in r.attempts)
+    ]
+
+
+def print_report(console: Console, results: List[TestResult], summary: Summary, notes: Iterable[str] = ()) -> None:
+    """Per flaky or failed test, each attempt with the runs remaining, then the verdict and why."""
+    shown = _noteworthy(results)
+    console.print(Text("===FlakyBot Test Report===", style="bold"))
+    for result in shown:
+        console.print()
+        _print_test(console, result)
+    for note in notes:
+        console.print()
+        console.print(Text(note, style="yellow"))
+    console.print()
+    print_summary_line(console, summary)
+    console.print(Text("===End FlakyBot Test Report===", style="bold"))
+
+
+def _print_test(console: Console, result: TestResult) -> None:
+    th = result.thresholds
+    verdict = result.reported_verdict
+    header = Text()
+    header.append(f"{verdict.value.upper():<11}", style=_STYLE[verdict])
+    header.append(str(result.test), style="bold")
+    header.append(f"  (pass {th.min_passes} of max {th.max_runs}; from {th.source})", style="dim")
+    console.print(header)
+    runs = 0
+    for number, attempt in enumerate(result.attempts, start=1):
+        if attempt.outcome is not Outcome.SKIPPED:
+            runs += 1
+        line = Text(f"    attempt {number}: ")
+        line.append(attempt.outcome.value.upper(), style=_OUTCOME_STYLE[attempt.outcome])
+        remaining = max(0, th.max_runs - runs)
+        line.append(f" ({remaining} runs remaining out of {th.max_runs})")
+        if attempt.rerun:
+            line.append(" [rerun]", style="cyan")
+        console.print(line)
+        if attempt.outcome.is_failure:
+            detail = f"<class '{attempt.type}'>: {attempt.message}" if attempt.type else attempt.message
+            if detail:
+                console.print(Text(f"\t{_first_lines(detail)}"))
+            if attempt.location:
+                console.print(Text(f"\tat {attempt.location}", style="dim"))
+    outcome = Text("    ")
+    outcome.append(f"{result.test.name}: {verdict.value.upper()}", style=_STYLE[verdict])
+    outcome.append(f" - {result.decision.reason}")
+    if verdict is Verdict.QUARANTINED:
+        outcome.append(f" (verdict {result.decision.verdict.value}; quarantined tests never fail the build)")
+    console.print(outcome)
+
+
+def _first_lines(text: str, limit: int = 3) -> str:
+    lines = text.strip().splitlines()
+    more = f" [... {len(lines) - limit} more lines]" if len(lines) > limit else ""
+    return "\n\t".join(lines[:limit]) + more
+
+
+def print_summary_line(console: Console, summary: Summary) -> None:
+    parts = []
+    for verdict, count in (
+        (Verdict.PASSED, summary.passed),
+        (Verdict.FLAKY, summary.flaky),
+        (Verdict.FAILED, summary.failed),
+        (Verdict.SKIPPED, summary.skipped),
+        (Verdict.QUARANTINED, summary.quarantined),
+    ):
+        parts.append(f"[{_STYLE[verdict]}]{count} {verdict.value}[/]" if count else f"{count} {verdict.value}")
+    console.print(f"{escape(plural(summary.total, 'test'))}: " + ", ".join(parts))
+
+
+def print_thresholds(console: Console, resolver: Resolver) -> None:
+    """Every source's entries, lowest priority first, and the thresholds of unlisted tests."""
+    default = resolver.default
+    console.print(Text(f"unlisted tests: pass {default.min_passes} of max {default.max_runs} (from {default.source})"))
+    for table in resolver.tables:
+        for entry in table.entries:
+            th = entry.thresholds
+            where = f"{entry.class_name}::{entry.test_name}" if entry.class_name else entry.test_name
+            quarantined = ", quarantined" if th.quarantined else ""
+            console.print(Text(f"{th.source}: {where}: pass {th.min_passes} of max {th.max_runs}{quarantined}"))
+
+
+def print_resolved(console: Console, resolved: Iterable[Tuple[TestId, Thresholds]]) -> None:
+    """What each test resolves to and from where."""
+    for test, th in resolved:
+        quarantined = ", quarantined" if th.quarantined else ""
+        console.print(Text(f"{test}: pass {th.min_passes} of max {th.max_runs}{quarantined} (from {th.source})"))
+
+
+def machine_report(results: List[TestResult], summary: Summary) -> Dict:
+    """The ``--json`` report: every tracked test (any that did not simply pass once) and the totals."""
+    return {
+        "tests": [
+            {
+                "classname": r.test.classname,
+                "name": r.test.name,
+                "file": r.test.file,
+                "suite": r.test.suite,
+                "verdict": r.reported_verdict.value,
+                "reason": r.decision.reason,
+                "min_passes": r.thresholds.min_passes,
+                "max_runs": r.thresholds.max_runs,
+                "thresholds_source": r.thresholds.source,
+                "attempts": [
+                    {"outcome": a.outcome.value, "time": round(a.time, 6), "message": a.message, "rerun": a.rerun}
+                    for a in r.attempts
+                ],
+            }
+            for r in results
+        ],
+        "summary": {
+            "passed": summary.passed,
+            "flaky": summary.flaky,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "quarantined": summary.quarantined,
+        },
+    }
+
+
+def write_json(path: Path, results: List[TestResult], summary: Summary) -> None:
+    with atomic_write(path) as out:
+        out.write(json.dumps(machine_report(results, summary), indent=2, ensure_ascii=False).encode("utf-8"))
+        out.write(b"\n")

@@ -1,0 +1,30 @@
+"""What every upload target is given: the environment, the CI facts and the two side-effect seams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence, Tuple
+
+from junit_flaky.ci_env import CIInfo
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.upload.http import Http
+
+# Runs a command with bytes on stdin in an environment; returns its exit code and its stderr.
+Run = Callable[[Sequence[str], bytes, Mapping[str, str]], Tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Context:
+    env: Mapping[str, str]
+    ci: CIInfo
+    http: Http
+    run: Run
+    build_passed: Optional[bool] = None
+    artifact_base: Optional[str] = None  # URL prefix the report artifacts are found under
+
+    def token(self, var: str) -> str:
+        """The value of a token variable; the error names the variable, never a value."""
+        value = self.env.get(var, "").strip()
+        if not value:
+            raise JunitFlakyError(f"{var} is not set")
+        return value
