@@ -24,6 +24,8 @@ class CIInfo:
     parallel_index: Optional[int] = None
     parallel_count: Optional[int] = None
     retry_count: int = 0
+    workflow: str = ""  # GitHub Actions' workflow name (Aviator's Workflow-Name)
+    command_exit_status: Optional[int] = None  # Buildkite's, from the post-command hook on
 
     @property
     def is_ci(self) -> bool:
@@ -69,6 +71,7 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             parallel_index=_int(env.get("BUILDKITE_PARALLEL_JOB")),
             parallel_count=_int(env.get("BUILDKITE_PARALLEL_JOB_COUNT")),
             retry_count=_int(env.get("BUILDKITE_RETRY_COUNT")) or 0,
+            command_exit_status=_int(env.get("BUILDKITE_COMMAND_EXIT_STATUS")),
         )
     if env.get("CIRCLE_JOB") or env.get("CIRCLECI") == "true":
         user = env.get("CIRCLE_PROJECT_USERNAME", "")
@@ -105,6 +108,7 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             repo=repo,
             repo_url=f"{server}/{repo}" if repo else "",
             retry_count=max(0, (_int(env.get("GITHUB_RUN_ATTEMPT")) or 1) - 1),
+            workflow=env.get("GITHUB_WORKFLOW", ""),
         )
     if env.get("CI", "").lower() in ("true", "1", "yes"):
         return CIInfo(provider="generic")

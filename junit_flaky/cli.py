@@ -11,11 +11,11 @@ from typing import Annotated, Iterator, List, Optional, Sequence, Tuple
 import typer
 from rich.console import Console
 
-from junit_flaky import __version__, config, flakybot, junit_attempts, junit_read, junit_write, report
+from junit_flaky import __version__, config, flakybot, junit_attempts, junit_read, junit_write, progress, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, JunitFlakyError
 from junit_flaky.model import TestResult
-from junit_flaky.verdicts import close_undecided, decide
+from junit_flaky.verdicts import close_open, decide
 
 app = typer.Typer(
     add_completion=False,
@@ -109,6 +109,10 @@ def run(
     no_flakybot: NoFlakybotOpt = False,
     flakybot_timeout: FlakybotTimeoutOpt = 10.0,
     rootdir: RootdirOpt = None,
+    workers: Annotated[int, typer.Option("--workers", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
+    rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
+    max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", help="Rerun nothing when more tests than this need reruns (a broken build, not flakiness).", min=0)] = 50,
+    rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the undecided ones, write one report.
 
@@ -128,9 +132,22 @@ def run(
             decision = decide([a.outcome for a in entry.attempts], limits)
             results.append(TestResult(test, limits, list(entry.attempts), decision))
         notes: List[str] = []
-        why_closed = "reruns disabled by --no-rerun" if no_rerun else "not rerun"
-        for result in results:
-            result.decision = close_undecided(result.decision, why_closed)
+        undecided = [r for r in results if r.decision.is_open]
+        if no_rerun:
+            close_open(undecided, "reruns disabled by --no-rerun")
+        else:
+            close_open([r for r in undecided if r.thresholds.quarantined], "quarantined tests are not rerun")
+            options = reruns.RerunOptions(
+                command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
+                max_tests=max_reruns_total, log=rerun_log,
+            )
+            rerunner = reruns.Rerunner(options, progress.for_console(stdout))
+            outcome = rerunner.run([r for r in undecided if r.decision.is_open])
+            notes += outcome.notes
+            if outcome.log_tail:
+                stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
+                for line in outcome.log_tail:
+                    stderr.print(f"  | {line}", markup=False)
         if output is not None:
             junit_write.write(scan, tracked, {r.test: r for r in results}, output)
         summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)

@@ -8,9 +8,9 @@ a skipped attempt is no run at all.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
-from junit_flaky.model import Decision, Outcome, Thresholds, Verdict
+from junit_flaky.model import Decision, Outcome, TestResult, Thresholds, Verdict
 
 
 def plural(n: int, word: str) -> str:
@@ -59,3 +59,9 @@ def close_undecided(decision: Decision, why: str) -> Decision:
     if not decision.is_open:
         return decision
     return Decision(Verdict.FAILED, decision.passes, decision.runs, f"{decision.reason} ({why})")
+
+
+def close_open(results: Iterable[TestResult], why: str) -> None:
+    """End every still-open verdict among ``results`` as failed, saying why."""
+    for result in results:
+        result.decision = close_undecided(result.decision, why)

@@ -1,0 +1,68 @@
+"""Rerun progress: a rich progress bar on a terminal, one plain line per decided test in CI logs."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TaskID
+from rich.text import Text
+
+from junit_flaky.model import TestResult
+from junit_flaky.reruns import Progress as ProgressSink
+
+
+def _decided_line(result: TestResult, nodeid: str) -> str:
+    verdict = result.reported_verdict.value
+    reruns = sum(1 for a in result.attempts if a.rerun)
+    return f"junit-flaky: rerun {nodeid}: {verdict} after {reruns} rerun(s) ({result.decision.reason})"
+
+
+class PlainProgress(ProgressSink):
+    """For logs: a line when reruns start and one per decided test, nothing that redraws."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def begin(self, total: int) -> None:
+        self.console.print(f"junit-flaky: rerunning {total} undecided test(s) with pytest", markup=False)
+
+    def decided(self, result: TestResult, nodeid: str) -> None:
+        self.console.print(_decided_line(result, nodeid), markup=False)
+
+
+class RichProgress(ProgressSink):
+    """For terminals: tests decided out of the total, and the test running now."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar = Progress(
+            TextColumn("rerunning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+        )
+        self.task: Optional[TaskID] = None
+
+    def begin(self, total: int) -> None:
+        self.task = self.bar.add_task("starting pytest", total=total)
+        self.bar.start()
+
+    def running(self, nodeid: str, attempt: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, description=f"{nodeid} (attempt {attempt})")
+
+    def decided(self, result: TestResult, nodeid: str) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task)
+        self.bar.console.print(Text(_decided_line(result, nodeid)))
+
+    def end(self) -> None:
+        self.bar.stop()
+
+
+def for_console(console: Console) -> ProgressSink:
+    return RichProgress(console) if console.is_terminal else PlainProgress(console)

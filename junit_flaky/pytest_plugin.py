@@ -1,0 +1,399 @@
+"""junit-flaky's rerun plugin: runs the undecided tests of a plan inside one pytest process.
+
+The driver copies this single file as ``junit_flaky_rerun.py`` into a temporary directory, puts it
+on PYTHONPATH and runs the user's pytest with ``-p junit_flaky_rerun --junit-flaky-plan=PLAN.json``.
+It runs under the user's interpreter, where junit_flaky may not be installed, so it imports only
+the standard library and pytest (7.0 to 9.x, Python 3.7 and newer).
+
+What it does:
+- keeps only the collected items that match a plan test by their JUnit identity (classname and
+  name as pytest's junitxml writes them) and deselects the others;
+- runs each kept item again and again, with fresh function-scoped fixtures and the wider-scoped
+  ones kept alive, until it has passed ``min_passes`` times or can no longer get there;
+- appends JSON lines to ``<results_dir>/<worker>.jsonl`` (``main``, or the xdist worker id) and
+  flushes each one, so a crash leaves a "start" line without its "attempt" line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Generator, Iterable, List, Optional, Sequence, Tuple
+
+import pytest
+
+# The one pytest internal this plugin calls: it runs setup, call and teardown with a chosen
+# ``nextitem`` and hands back the reports without logging them. It has kept this signature from
+# pytest 3 to 9 and pytest-rerunfailures relies on it too.
+from _pytest.runner import runtestprotocol
+
+PLAN_VERSION = 1
+
+# JUnit outcomes of one attempt, as pytest's junitxml maps them.
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+
+def _fallback_mangle_test_address(nodeid: str) -> List[str]:
+    """pytest 9.2's ``mangle_test_address``: the path part dotted, then classes, then the name."""
+    path, sep, tail = nodeid.partition("::")
+    names = [path]
+    if sep:
+        # Brackets open the params only after the path: a file may be named test[1].py.
+        name_part, bracket, params = tail.partition("[")
+        names += name_part.split("::")
+        names[-1] += bracket + params
+    names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+    return names
+
+
+def _fallback_bin_xml_escape(arg: object) -> str:
+    """pytest's ``bin_xml_escape``: characters XML cannot hold become visible ``#xNN`` text."""
+
+    def repl(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"#x{code:02X}" if code <= 0xFF else f"#x{code:04X}"
+
+    illegal = "[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    return re.sub(illegal, repl, str(arg))
+
+
+# Use the writer's own functions when they exist so identities match the report byte for byte
+# (pytest 9.2 changed how brackets in paths are read); the fallbacks copy pytest 9.2.
+try:
+    from _pytest.junitxml import bin_xml_escape, mangle_test_address
+except ImportError:  # pragma: no cover - every pytest from 7.0 to 9.2 has both
+    bin_xml_escape = _fallback_bin_xml_escape
+    mangle_test_address = _fallback_mangle_test_address
+
+
+def junit_identity(nodeid: str) -> Tuple[str, str]:
+    """(classname, name) that pytest's junitxml writes for a node id, without --junit-prefix."""
+    names = mangle_test_address(nodeid)
+    return ".".join(names[:-1]), bin_xml_escape(names[-1])
+
+
+def classname_matches(planned: str, actual: str) -> bool:
+    """A report written with ``--junit-prefix=P`` has ``P.`` in front of every classname."""
+    return planned == actual or planned.endswith("." + actual)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How far one test is from its verdict: ``passes`` so far, ``runs_left`` still allowed."""
+
+    min_passes: int
+    passes: int
+    runs_left: int
+
+    def wants_run(self) -> bool:
+        """Another run can still change the verdict: too few passes yet, enough runs to get them."""
+        return self.passes < self.min_passes <= self.passes + self.runs_left
+
+    def after(self, outcome: str) -> Budget:
+        if outcome == SKIPPED:
+            # A skipped test can never pass more; and a skip is no run (see verdicts.py).
+            return Budget(self.min_passes, self.passes, 0)
+        return Budget(self.min_passes, self.passes + (outcome == PASSED), self.runs_left - 1)
+
+
+@dataclass(frozen=True)
+class PlanTest:
+    key: str
+    classname: str
+    name: str
+    budget: Budget
+
+
+@dataclass(frozen=True)
+class Plan:
+    results_dir: str
+    tests: List[PlanTest]
+
+
+def load_plan(path: str) -> Plan:
+    """Read and check the driver's plan; anything wrong is one line of pytest.UsageError."""
+
+    def fail(why: str) -> pytest.UsageError:
+        return pytest.UsageError(f"junit-flaky: invalid plan {path}: {why}")
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise fail(str(e)) from None
+
+    def field(obj: Any, name: str, kind: type, where: str) -> Any:
+        value = obj.get(name) if isinstance(obj, dict) else None
+        # bool is an int to isinstance, never a count here.
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise fail(f"{where}: {name!r} must be {kind.__name__}")
+        return value
+
+    if field(data, "version", int, "top level") != PLAN_VERSION:
+        raise fail(f"version must be {PLAN_VERSION}")
+    results_dir = field(data, "results_dir", str, "top level")
+    tests: List[PlanTest] = []
+    for i, entry in enumerate(field(data, "tests", list, "top level")):
+        where = f"tests[{i}]"
+        key = field(entry, "key", str, where)
+        budget = Budget(
+            field(entry, "min_passes", int, where),
+            field(entry, "passes", int, where),
+            field(entry, "runs_left", int, where),
+        )
+        # The driver sends only undecided tests; a decided one means driver and plugin disagree.
+        if budget.passes < 0 or not budget.wants_run():
+            raise fail(f"test {key!r} needs no run: {budget}")
+        if any(t.key == key for t in tests):
+            raise fail(f"duplicate key {key!r}")
+        tests.append(PlanTest(key, field(entry, "classname", str, where), field(entry, "name", str, where), budget))
+    return Plan(results_dir, tests)
+
+
+def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> Dict[pytest.Item, PlanTest]:
+    """Pair plan tests with collected items by JUnit identity, at most one item per test.
+
+    A prefixed classname is matched as a suffix, so ``tests.test_mod`` could also claim a rootdir
+    ``test_mod.py``: the exact classname wins, then the longest one, then collection order.
+    """
+    by_name: Dict[str, List[Tuple[str, pytest.Item]]] = {}
+    for item in items:
+        classname, name = junit_identity(item.nodeid)
+        by_name.setdefault(name, []).append((classname, item))
+    planned: Dict[pytest.Item, PlanTest] = {}
+    for test in tests:
+        candidates = [
+            (classname == test.classname, len(classname), -index, item)
+            for index, (classname, item) in enumerate(by_name.get(test.name, []))
+            if item not in planned and classname_matches(test.classname, classname)
+        ]
+        if candidates:
+            planned[max(candidates, key=lambda c: c[:3])[3]] = test
+    return planned
+
+
+def junit_outcome(reports: Iterable[pytest.TestReport]) -> Tuple[str, Optional[pytest.TestReport]]:
+    """The JUnit outcome of one attempt and the report that decided it (None when it passed).
+
+    As pytest's junitxml: a setup or teardown failure is an error, a call failure a failure that a
+    later teardown error does not change; skips and xfails are skipped, a strict xpass failed.
+    """
+    outcome, decisive = PASSED, None
+    for report in reports:
+        if report.failed and outcome in (PASSED, SKIPPED):
+            outcome, decisive = (FAILED if report.when == "call" else ERROR), report
+        elif report.skipped and outcome == PASSED:
+            outcome, decisive = SKIPPED, report
+    return outcome, decisive
+
+
+# What the teardown of an attempt can still make of the outcome its setup and call gave.
+_TEARDOWN_CAN_MAKE = {PASSED: (PASSED, ERROR), SKIPPED: (SKIPPED, ERROR), FAILED: (FAILED,), ERROR: (ERROR,)}
+
+
+class _TeardownTarget:
+    """Stands in for ``nextitem`` in runtestprotocol, to choose what the teardown keeps set up.
+
+    ``SetupState.teardown_exact(nextitem)`` tears down every node of the running item that is not
+    in ``nextitem.listchain()`` (pytest 7.0 to 9.x; the runner's teardown is the only reader of
+    nextitem there). Returning the item's own parents ends only the function scope. Whether an
+    attempt is the last is known only after its call, so the choice is made then, at teardown.
+    """
+
+    def __init__(self, item: pytest.Item, nextitem: Optional[pytest.Item], keep_parents: Callable[[], bool]):
+        self._item = item
+        self._nextitem = nextitem
+        self._keep_parents = keep_parents
+
+    def listchain(self) -> List[Any]:
+        if self._keep_parents():
+            return self._item.listchain()[:-1]
+        return self._nextitem.listchain() if self._nextitem is not None else []
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
+
+
+def _report_text(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason), shown as junitxml does
+        path, line, reason = report.longrepr
+        return f"{path}:{line}: {_strip_prefix(reason, 'Skipped: ')}"
+    return "" if report.longrepr is None else str(report.longrepr)
+
+
+def describe_attempt(
+    reports: Sequence[pytest.TestReport], exc_types: Dict[str, str], root: Path
+) -> Dict[str, Any]:
+    """The result fields of one attempt's "attempt" line, worded as pytest's junitxml words them."""
+    outcome, decisive = junit_outcome(reports)
+    described: Dict[str, Any] = {
+        "outcome": outcome,
+        "time": sum(r.duration for r in reports),
+        "message": "",
+        "type": "",
+        "text": "",
+        "location": "",
+        # The last report carries the captured output of every phase of this attempt.
+        "stdout": reports[-1].capstdout if reports else "",
+        "stderr": reports[-1].capstderr if reports else "",
+    }
+    if decisive is None:
+        return described
+    crash = getattr(decisive.longrepr, "reprcrash", None)
+    reason = crash.message if crash is not None else _report_text(decisive)
+    wasxfail = getattr(decisive, "wasxfail", None)
+    if outcome == SKIPPED and wasxfail is not None:
+        message, kind = _strip_prefix(wasxfail, "reason: "), "pytest.xfail"
+    elif outcome == SKIPPED:
+        assert isinstance(decisive.longrepr, tuple)
+        message, kind = _strip_prefix(decisive.longrepr[2], "Skipped: "), "pytest.skip"
+    elif outcome == ERROR:
+        message, kind = f'failed on {decisive.when} with "{reason}"', exc_types.get(decisive.when, "")
+    else:
+        message, kind = reason, exc_types.get(decisive.when, "")
+    if crash is not None:
+        location = f"{_relative(crash.path, root)}:{crash.lineno}"
+    elif isinstance(decisive.longrepr, tuple):
+        location = f"{_relative(decisive.longrepr[0], root)}:{decisive.longrepr[1]}"
+    else:
+        location = ""
+    # A teardown error after a failed call keeps the failure and adds its own traceback.
+    later_failures = [r for r in reports[reports.index(decisive) + 1 :] if r.failed]
+    text = "\n".join(_report_text(r) for r in [decisive, *later_failures])
+    described.update(message=message, type=kind, text=text, location=location)
+    return described
+
+
+class ResultsFile:
+    """One JSON object a line, flushed at once: a crash must not lose the line before it."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = open(path, "a", encoding="utf-8")
+
+    def write(self, record: Dict[str, Any]) -> None:
+        # ASCII-only JSON: test output may hold lone surrogates that UTF-8 cannot encode.
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class RerunSession:
+    """The plugin object registered when a plan is given; without one pytest runs untouched."""
+
+    def __init__(self, config: pytest.Config, plan: Plan, results: ResultsFile):
+        self._config = config
+        self._plan = plan
+        self._results = results
+        self._planned: Dict[pytest.Item, PlanTest] = {}
+        # Reports and exception type names of the attempt now running, by phase.
+        self._reports: Dict[str, pytest.TestReport] = {}
+        self._exc_types: Dict[str, str] = {}
+
+    # trylast: -k, -m, --deselect, --lf, xdist's loadgroup renaming and most plugins' deselection
+    # have happened, so what we keep is what will run. tryfirst would only spare other plugins
+    # some items, and a later deselection would then drop a test already reported as matched.
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: List[pytest.Item]) -> None:
+        self._planned = match_items(self._plan.tests, items)
+        deselected = [item for item in items if item not in self._planned]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item in self._planned]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Written here, after every modifyitems hook, from the items that will really run. With
+        # xdist each worker collects and writes its own line; the controller collects nothing.
+        running = set(session.items)
+        matched = {test.key: item.nodeid for item, test in self._planned.items() if item in running}
+        unmatched = [test.key for test in self._plan.tests if test.key not in matched]
+        self._results.write({"event": "collected", "matched": matched, "unmatched": unmatched})
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Optional[bool]:
+        test = self._planned.get(item)
+        if test is None:
+            return None
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        budget, attempt = test.budget, 0
+        while budget.wants_run() and not (item.session.shouldfail or item.session.shouldstop):
+            attempt += 1
+            outcome = self._run_attempt(item, nextitem, test.key, attempt, budget)
+            budget = budget.after(outcome)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _run_attempt(
+        self, item: pytest.Item, nextitem: Optional[pytest.Item], key: str, attempt: int, budget: Budget
+    ) -> str:
+        def keep_parents() -> bool:
+            # Keep the wider scopes only if the repetition goes on whatever the teardown does;
+            # otherwise tear down towards the real next item (a needless teardown of a module
+            # that is set up again next attempt costs time; a missing one breaks the next item).
+            so_far, _ = junit_outcome(self._reports.values())
+            return all(budget.after(outcome).wants_run() for outcome in _TEARDOWN_CAN_MAKE[so_far])
+
+        ids = {"key": key, "nodeid": item.nodeid, "attempt": attempt}
+        self._results.write({"event": "start", **ids})
+        self._reports.clear()
+        self._exc_types.clear()
+        # pytest only ever appends captured output to an item (it never reruns one); start each
+        # attempt empty so its reports carry its own output only, as pytest-retry does.
+        item._report_sections = []
+        reports = runtestprotocol(item, nextitem=_TeardownTarget(item, nextitem, keep_parents), log=False)  # type: ignore[arg-type]
+        for report in reports:
+            item.ihook.pytest_runtest_logreport(report=report)
+        described = describe_attempt(reports, self._exc_types, self._config.rootpath)
+        self._results.write({"event": "attempt", **ids, **described})
+        return str(described["outcome"])
+
+    # An old-style hookwrapper: new-style ``wrapper=True`` needs pluggy 1.2, which pytest 7 lacks.
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        outcome = yield
+        # Only here is the exception itself still at hand; the report keeps just its text.
+        if item in self._planned and outcome.excinfo is None:
+            self._reports[call.when] = outcome.get_result()
+            if call.excinfo is not None:
+                self._exc_types[call.when] = call.excinfo.typename
+
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
+        self._results.write({"event": "done", "exitstatus": int(exitstatus)})
+
+    def pytest_unconfigure(self) -> None:
+        self._results.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("junit-flaky").addoption(
+        "--junit-flaky-plan",
+        metavar="PLAN.json",
+        help="junit-flaky rerun plan: run only its tests, repeatedly, and write results as JSON lines",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    plan_path = config.getoption("junit_flaky_plan")
+    if plan_path is None:
+        return
+    plan = load_plan(plan_path)
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    path = Path(plan.results_dir, f"{worker}.jsonl")
+    try:
+        results = ResultsFile(path)
+    except OSError as e:
+        raise pytest.UsageError(f"junit-flaky: cannot write results to {path}: {e}") from None
+    config.pluginmanager.register(RerunSession(config, plan, results), "junit-flaky-rerun-session")

@@ -1,0 +1,126 @@
+"""The upload stage: send the aggregated report where people look at it.
+
+``upload()`` runs each target and returns one outcome per target; a failing upload is an
+outcome with ``ok=False`` and a one-line message, never an exception, because the build's
+verdict is already decided and one broken destination must not cost the others.
+
+Targets: ``buildkite-artifact`` and ``buildkite-annotation`` (the ``buildkite-agent`` CLI),
+``buildkite-test-engine`` (``BUILDKITE_ANALYTICS_TOKEN``), ``aviator`` (``AVIATOR_API_TOKEN``),
+``circleci`` (a folder for the orb's store steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+from junit_flaky.ci_env import detect
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.upload import aviator, buildkite_agent, circleci, reports as report_files, test_engine
+from junit_flaky.upload.context import Context, Run
+from junit_flaky.upload.http import Http
+from junit_flaky.upload.reports import Report
+
+Sender = Callable[[Sequence[Report], Context], str]
+
+# In the order they run: the annotation links to the artifacts uploaded just before it.
+_SENDERS: Dict[str, Sender] = {
+    "buildkite-artifact": buildkite_agent.upload_artifacts,
+    "buildkite-annotation": buildkite_agent.annotate,
+    "buildkite-test-engine": test_engine.upload,
+    "aviator": aviator.upload,
+    "circleci": circleci.upload,
+}
+TARGETS = tuple(_SENDERS)
+# Values that must never reach a message, even if a server or the agent echoes them back.
+SECRET_VARS = (test_engine.TOKEN_VAR, aviator.TOKEN_VAR, "BUILDKITE_AGENT_ACCESS_TOKEN")
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    target: str
+    ok: bool
+    message: str  # one line for the user
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.message}"
+
+
+def default_targets(env: Mapping[str, str]) -> List[str]:
+    """The targets that fit the detected CI and the tokens present."""
+    ci = detect(env)
+    targets = []
+    if ci.provider == "buildkite":
+        targets += ["buildkite-artifact", "buildkite-annotation"]
+        if env.get(test_engine.TOKEN_VAR):
+            targets.append("buildkite-test-engine")
+    if ci.provider == "circleci":
+        targets.append("circleci")
+    # Not from a laptop: AVIATOR_API_TOKEN is also set there to read Flakybot's thresholds.
+    if env.get(aviator.TOKEN_VAR) and ci.provider in aviator.PROVIDERS:
+        targets.append("aviator")
+    return targets
+
+
+def upload(
+    reports: Sequence[Path],
+    targets: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    build_passed: Optional[bool] = None,
+    artifact_base: Optional[str] = None,
+    http: Optional[Http] = None,
+    run: Run = buildkite_agent.run_process,
+) -> List[UploadOutcome]:
+    """Send ``reports`` to each of ``targets``; one outcome per target, in ``TARGETS`` order.
+
+    ``env`` is read for CI facts, tokens and overrides, and is the environment buildkite-agent
+    runs in. ``build_passed`` is the build's verdict (Aviator's Build-Status). ``artifact_base``
+    is a URL prefix under which the reports' artifacts are found, for links in the annotation;
+    when this call uploads them with ``buildkite-artifact`` it is ``artifact://``.
+    ``http`` and ``run`` are the network and subprocess seams.
+    """
+    ordered = sorted(dict.fromkeys(targets), key=lambda t: TARGETS.index(t) if t in TARGETS else len(TARGETS))
+    try:
+        loaded = _load(reports)
+    except JunitFlakyError as exc:
+        return [UploadOutcome(target, False, f"nothing sent: {exc}") for target in ordered]
+    secrets = [env[var] for var in SECRET_VARS if env.get(var)]
+    ctx = Context(env, detect(env), http or Http(), run, build_passed, artifact_base)
+    outcomes = []
+    try:
+        for target in ordered:
+            outcome = _send(target, loaded, ctx)
+            outcomes.append(dataclasses.replace(outcome, message=_redact(outcome.message, secrets)))
+            if target == "buildkite-artifact" and outcome.ok and artifact_base is None:
+                ctx = dataclasses.replace(ctx, artifact_base="artifact://")
+    finally:
+        if http is None:
+            ctx.http.session.close()
+    return outcomes
+
+
+def _load(paths: Sequence[Path]) -> List[Report]:
+    if not paths:
+        raise JunitFlakyError("no report given")
+    return [report_files.load(Path(path)) for path in paths]
+
+
+def _send(target: str, reports: List[Report], ctx: Context) -> UploadOutcome:
+    sender = _SENDERS.get(target)
+    if sender is None:
+        return UploadOutcome(target, False, f"unknown target (known: {', '.join(TARGETS)})")
+    try:
+        return UploadOutcome(target, True, sender(reports, ctx))
+    except JunitFlakyError as exc:
+        return UploadOutcome(target, False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in one target must not cost the others
+        return UploadOutcome(target, False, f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def _redact(message: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        message = message.replace(secret, "[redacted]")
+    return message

@@ -1,0 +1,143 @@
+"""Buildkite Test Engine: the results as JUnit, every attempt a result of its own.
+
+``POST https://analytics-api.buildkite.com/v1/uploads`` (multipart), or the URL in
+``BUILDKITE_TEST_ENGINE_URL`` (a proxy, a regional endpoint, a test server), with
+``Authorization: Token token="$BUILDKITE_ANALYTICS_TOKEN"``, the fields ``format=junit`` and
+``run_env[...]`` from the Buildkite job, and the file in ``data``. Test Engine answers 202 with
+JSON that holds the ``run_url``.
+
+The file sent is not the file on disk. Test Engine reads ``<testcase>`` elements and knows nothing
+of Surefire's ``<flakyFailure>``/``<rerunFailure>``: sent as is, a flaky test would reach it as one
+passing execution, and Test Engine flags a test "passed on retry" only when it sees both a failing
+and a passing execution in one commit. So every recorded attempt becomes a ``<testcase>`` of its
+own with the same classname and name. Test Engine also takes at most 5000 results per upload, so
+the executions go in several files that share ``run_env[key]`` and so join one run.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+from lxml import etree
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.upload.context import Context
+from junit_flaky.upload.http import expect_success, host_of
+from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, children, trace
+from junit_flaky.verdicts import plural
+
+DEFAULT_URL = "https://analytics-api.buildkite.com/v1/uploads"
+URL_VAR = "BUILDKITE_TEST_ENGINE_URL"
+TOKEN_VAR = "BUILDKITE_ANALYTICS_TOKEN"
+KEY_VAR = "BUILDKITE_BUILD_ID"
+MAX_RESULTS = 5000
+# Counts describe the whole suite on disk; each file sent gets its own.
+_SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
+
+
+def upload(reports: Sequence[Report], ctx: Context) -> str:
+    token = ctx.token(TOKEN_VAR)
+    if ctx.ci.provider != "buildkite" or not ctx.ci.build_id:
+        raise JunitFlakyError(f"{KEY_VAR} is not set: Test Engine keys a run by the Buildkite build")
+    url = ctx.env.get(URL_VAR) or DEFAULT_URL
+    files = split(reports, MAX_RESULTS)
+    if not files:
+        return "no test results to send"
+    headers = {"Authorization": f'Token token="{token}"'}
+    fields = _run_env(ctx)
+    sent = 0
+    run_url = ""
+    for index, (content, results) in enumerate(files, 1):
+        where = f"file {index} of {len(files)}" if len(files) > 1 else "upload"
+        try:
+            answer = ctx.http.post(
+                url, headers, data=fields, files=[("data", (f"junit-{index}.xml", content, "application/xml"))]
+            )
+            expect_success(answer, TOKEN_VAR)
+        except JunitFlakyError as exc:
+            raise JunitFlakyError(f"{where}: {exc} ({plural(sent, 'result')} sent before)") from None
+        body = answer.json()
+        if not isinstance(body, dict):
+            raise JunitFlakyError(f"{where}: {host_of(url)} answered HTTP {answer.status} without Test Engine's JSON")
+        run_url = str(body.get("run_url") or run_url)
+        sent += results
+    run = f"; run: {run_url}" if run_url else ""
+    return f"sent {plural(sent, 'result')} in {plural(len(files), 'file')}{run}"
+
+
+def _run_env(ctx: Context) -> Dict[str, str]:
+    ci = ctx.ci
+    fields = {
+        "format": "junit",
+        "run_env[CI]": "buildkite",
+        "run_env[key]": ci.build_id,
+        "run_env[url]": ci.build_url,
+        "run_env[branch]": ci.branch,
+        "run_env[commit_sha]": ci.commit,
+        "run_env[number]": ci.build_number,
+        "run_env[job_id]": ci.job_id,
+        "run_env[message]": ci.message,
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def executions(testcase: etree._Element) -> List[etree._Element]:
+    """One ``<testcase>`` per attempt, in the order they ran: a flaky test's failures then its
+    pass; a failed test's first failure then its reruns."""
+    interim = children(testcase, FLAKY + RERUN)
+    final = copy.deepcopy(testcase)
+    for child in children(final, FLAKY + RERUN):
+        final.remove(child)
+    attempts = [_attempt(testcase, element) for element in interim]
+    return [final, *attempts] if children(testcase, FINAL) else [*attempts, final]
+
+
+def _attempt(testcase: etree._Element, element: etree._Element) -> etree._Element:
+    """A flaky*/rerun* child as a testcase of its own with a plain <failure> or <error>."""
+    case = etree.Element("testcase", {k: v for k, v in testcase.attrib.items() if k != "time"})
+    if element.get("time"):
+        case.set("time", element.get("time"))
+    tag = "error" if element.tag.endswith("Error") else "failure"
+    problem = etree.SubElement(case, tag, {k: element.get(k) for k in ("message", "type") if element.get(k)})
+    problem.text = trace(element)
+    for name in ("system-out", "system-err"):
+        output = element.find(name)
+        if output is not None:
+            case.append(copy.deepcopy(output))
+    return case
+
+
+def split(reports: Sequence[Report], limit: int) -> List[Tuple[bytes, int]]:
+    """The executions as JUnit documents of at most ``limit`` testcases each, with how many each
+    holds. Each testcase stays under a copy of its own suite's attributes."""
+    pending = list(_executions_with_suites(reports))
+    chunks = [pending[start:start + limit] for start in range(0, len(pending), limit)]
+    return [(_document(chunk), len(chunk)) for chunk in chunks]
+
+
+def _executions_with_suites(reports: Sequence[Report]) -> Iterator[Tuple[etree._Element, etree._Element]]:
+    for report in reports:
+        for testcase in report.testcases():
+            suite = testcase.getparent()
+            for case in executions(testcase):
+                yield suite, case
+
+
+def _document(chunk: List[Tuple[etree._Element, etree._Element]]) -> bytes:
+    root = etree.Element("testsuites")
+    current_source = None
+    suite = root
+    for source, case in chunk:
+        if source is not current_source:
+            current_source = source
+            suite = etree.SubElement(
+                root, "testsuite", {k: v for k, v in source.attrib.items() if k not in _SUITE_COUNTS}
+            )
+        suite.append(case)
+    for suite in root:
+        cases = list(suite)
+        suite.set("tests", str(len(cases)))
+        for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            suite.set(attribute, str(sum(1 for case in cases if case.find(tag) is not None)))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
