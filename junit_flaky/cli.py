@@ -123,7 +123,7 @@ def run(
         start = rootdir or Path.cwd()
         resolver = _resolver(start, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
         paths = junit_read.expand(reports)
-        scan = junit_read.scan(paths, watch=resolver.watches)
+        scan = junit_read.scan(paths, watch=resolver.watch())
         with junit_read.Snippets(scan.files) as snippets:
             tracked = junit_attempts.load(scan, snippets)
         results: List[TestResult] = []
@@ -200,7 +200,7 @@ def show_thresholds(
         resolver = _resolver(rootdir or Path.cwd(), thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
         report.print_thresholds(stdout, resolver)
         if reports:
-            scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watches)
+            scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watch())
             report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
 
 

@@ -20,7 +20,7 @@ from array import array
 from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
@@ -31,10 +31,29 @@ FINAL_TAGS = {"failure": Outcome.FAILED, "error": Outcome.ERROR, "skipped": Outc
 INTERIM_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
 CHUNK = 1 << 20
 
-# The kind of an untracked testcase in the flat arrays.
-PLAIN_PASSED, PLAIN_SKIPPED = 0, 1
+# A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
+# one of the first two.
+_PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
+_CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
 
-Watch = Callable[[str, str], bool]
+class Watch:
+    """Names of tests that need attention even when they passed once (more passes, quarantine).
+
+    A plain set lookup, because the reader asks it for every testcase of the report.
+    """
+
+    def __init__(self, names: Iterable[str], everything: bool = False) -> None:
+        self.names = frozenset(names)
+        self.everything = everything
+
+
+
+def _is_watched(name: str, names: frozenset) -> bool:
+    """``name`` or its base name (without ``[params]``) is among ``names``."""
+    if name in names:
+        return True
+    bracket = name.find("[")
+    return bracket > 0 and name[:bracket] in names
 
 
 @dataclass
@@ -143,7 +162,9 @@ class _Scanner:
         self.plain_start = array("q")
         self.plain_where = array("i")  # suite index, or -(file index + 1) outside any suite
         self.plain_kind = bytearray()
-        self.loose = [0, 0]
+        self.loose = [0, 0]  # by kind, outside any suite
+        self.passed_by_suite: List[int] = []
+        self.skipped_by_suite: List[int] = []
         self.testcases = 0
 
     # -- per file ---------------------------------------------------------------------------------
@@ -159,15 +180,9 @@ class _Scanner:
             report = ReportFile(path, _codec(None, head, path), size=os.fstat(handle.fileno()).st_size)
             self.file_index = len(self.files)
             self.files.append(report)
-            self.stack: List[int] = []  # indexes of the open suites
-            self.suite_names: List[str] = []
-            self.suite_depths: List[int] = []
-            self.depth = 0
-            self.tc_depth = 0  # depth inside the current testcase, 0 when outside
             self.file_had_junit = False
-            self.parser = parser = expat.ParserCreate()
-            parser.StartElementHandler = self.start
-            parser.EndElementHandler = self.end
+            parser = expat.ParserCreate()
+            parser.StartElementHandler, parser.EndElementHandler = self.handlers(parser)
             parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(
                 report, "encoding", _codec(encoding, head, path)
             )
@@ -201,104 +216,112 @@ class _Scanner:
 
     # -- element events ---------------------------------------------------------------------------
 
-    def start(self, tag: str, attrs: Dict[str, str]) -> None:
-        self.depth += 1
-        if self.tc_depth:
-            self.tc_depth += 1
-            if self.tc_depth == 2:
-                self.testcase_child(tag)
-        elif tag == "testcase":
-            self.file_had_junit = True
-            self.tc_depth = 1
-            self.tc_start = self.parser.CurrentByteIndex
-            self.tc_outcome = Outcome.PASSED
-            self.tc_interim = False
-            self.tc_key = (
-                attrs.get("classname", ""),
-                attrs.get("name", ""),
-                attrs.get("file", ""),
-                self.suite_names[-1] if self.suite_names else "",
-            )
-        elif tag in SUITE_TAGS:
-            self.file_had_junit = True
-            self.suite_depths.append(self.depth)
-            parent = self.stack[-1] if self.stack else -1
-            self.stack.append(len(self.suites))
-            self.suite_names.append(attrs.get("name", ""))
-            # expat fills the dict in document order, so the writer keeps the attribute order.
-            self.suites.append(
-                Suite(self.file_index, parent, tag, list(attrs.items()), self.parser.CurrentByteIndex)
-            )
-        elif tag in ("failure", "error") and self.suite_depths and self.suite_depths[-1] == self.depth - 1:
-            suite = self.suites[self.stack[-1]]
-            if tag == "failure":
-                suite.own_failures += 1
-            else:
-                suite.own_errors += 1
-        if self.depth == 1:
-            report = self.files[self.file_index]
-            report.root_tag = tag
-            report.root_start = self.parser.CurrentByteIndex
+    def handlers(self, parser: "expat.XMLParserType") -> Tuple[Callable, Callable]:
+        """The start and end handlers of one file.
 
-    def testcase_child(self, tag: str) -> None:
-        outcome = FINAL_TAGS.get(tag)
-        if outcome is not None:
-            # A failure or error outranks a skip; the first failure or error wins.
-            if self.tc_outcome is Outcome.PASSED or (
-                self.tc_outcome is Outcome.SKIPPED and outcome is not Outcome.SKIPPED
-            ):
-                self.tc_outcome = outcome
-        elif tag in INTERIM_TAGS:
-            self.tc_interim = True
+        They run once per element of a possibly huge file, so they are closures over local
+        state rather than methods: cell variables cost less than attribute lookups, and this
+        is most of the reader's time.
+        """
+        report = self.files[-1]
+        file_index = len(self.files) - 1
+        suites, tracked = self.suites, self.tracked
+        watch_all = self.watch is not None and self.watch.everything
+        watch_names = self.watch.names if self.watch is not None else frozenset()
+        stack: List[int] = []  # indexes of the open suites
+        names: List[str] = []  # their names, part of a test's identity
+        depths: List[int] = []  # their depths
+        hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
+        passed, skipped = self.passed_by_suite, self.skipped_by_suite
+        loose = self.loose
+        position = lambda: parser.CurrentByteIndex  # noqa: E731
+        depth = tc_depth = tc_start = 0
+        tc_outcome, tc_interim, tc_key = _PASSED, False, ("", "", "", "")
 
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-        if self.tc_depth:
-            self.tc_depth -= 1
-            if self.tc_depth == 0:
-                self.end_testcase()
-        elif tag in SUITE_TAGS:
-            self.suites[self.stack.pop()].end_event = self.parser.CurrentByteIndex
-            self.suite_names.pop()
-            self.suite_depths.pop()
-        if self.depth == 0:
-            self.files[self.file_index].root_end_event = self.parser.CurrentByteIndex
+        def start(tag: str, attrs: Dict[str, str]) -> None:
+            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key
+            depth += 1
+            if tc_depth:
+                tc_depth += 1
+                if tc_depth == 2:
+                    outcome = _CHILD_OUTCOME.get(tag)
+                    if outcome is not None:
+                        tc_outcome = max(tc_outcome, outcome)  # error > failure > skipped > passed
+                    elif tag in INTERIM_TAGS:
+                        tc_interim = True
+            elif tag == "testcase":
+                self.file_had_junit = True
+                tc_depth = 1
+                tc_start = position()
+                tc_outcome, tc_interim = _PASSED, False
+                tc_key = (
+                    attrs.get("classname", ""),
+                    attrs.get("name", ""),
+                    attrs.get("file", ""),
+                    names[-1] if names else "",
+                )
+            elif tag in SUITE_TAGS:
+                self.file_had_junit = True
+                depths.append(depth)
+                parent = stack[-1] if stack else -1
+                stack.append(len(suites))
+                names.append(attrs.get("name", ""))
+                # expat fills the dict in document order, so the writer keeps the attribute order.
+                suites.append(Suite(file_index, parent, tag, list(attrs.items()), position()))
+                passed.append(0)
+                skipped.append(0)
+            elif (tag == "failure" or tag == "error") and depths and depths[-1] == depth - 1:
+                suite = suites[stack[-1]]
+                if tag == "failure":
+                    suite.own_failures += 1
+                else:
+                    suite.own_errors += 1
+            if depth == 1:
+                report.root_tag = tag
+                report.root_start = position()
 
-    def end_testcase(self) -> None:
-        self.testcases += 1
-        key = self.tc_key
-        suite = self.stack[-1] if self.stack else -1
-        occurrences = self.tracked.get(key)
-        outcome = self.tc_outcome
-        if (
-            occurrences is not None
-            or outcome is Outcome.FAILED
-            or outcome is Outcome.ERROR
-            or self.tc_interim
-            or (self.watch is not None and self.watch(key[0], key[1]))
-        ):
-            here = Occurrence(self.file_index, suite, self.tc_start, self.parser.CurrentByteIndex)
-            if occurrences is None:
-                self.tracked[key] = [here]
-            else:
-                occurrences.append(here)
-            return
-        self.hashes.append(hash(key))
-        self.plain_start.append(self.tc_start)
-        if suite >= 0:
-            self.plain_where.append(suite)
-            counts = self.suites[suite]
-            if outcome is Outcome.SKIPPED:
-                self.plain_kind.append(PLAIN_SKIPPED)
-                counts.skipped += 1
-            else:
-                self.plain_kind.append(PLAIN_PASSED)
-                counts.passed += 1
-        else:
-            self.plain_where.append(-1 - self.file_index)
-            kind = PLAIN_SKIPPED if outcome is Outcome.SKIPPED else PLAIN_PASSED
-            self.plain_kind.append(kind)
-            self.loose[kind] += 1
+        def end(tag: str) -> None:
+            nonlocal depth, tc_depth
+            depth -= 1
+            if tc_depth:
+                tc_depth -= 1
+                if tc_depth == 0:
+                    self.testcases += 1
+                    suite = stack[-1] if stack else -1
+                    occurrences = tracked.get(tc_key)
+                    if (
+                        occurrences is not None
+                        or tc_outcome >= _FAILED
+                        or tc_interim
+                        or watch_all
+                        or (watch_names and _is_watched(tc_key[1], watch_names))
+                    ):
+                        here = Occurrence(file_index, suite, tc_start, position())
+                        if occurrences is None:
+                            tracked[tc_key] = [here]
+                        else:
+                            occurrences.append(here)
+                        return
+                    hashes.append(hash(tc_key))
+                    starts.append(tc_start)
+                    kinds.append(tc_outcome)
+                    if suite >= 0:
+                        wheres.append(suite)
+                        if tc_outcome:
+                            skipped[suite] += 1
+                        else:
+                            passed[suite] += 1
+                    else:
+                        wheres.append(-1 - file_index)
+                        loose[tc_outcome] += 1
+            elif tag in SUITE_TAGS:
+                suites[stack.pop()].end_event = position()
+                names.pop()
+                depths.pop()
+            if depth == 0:
+                report.root_end_event = position()
+
+        return start, end
 
     # -- after all files ----------------------------------------------------------------------------
 
@@ -335,7 +358,7 @@ class _Scanner:
                 kind = self.plain_kind[i]
                 if suite < 0:
                     self.loose[kind] -= 1
-                elif kind == PLAIN_SKIPPED:
+                elif kind == _SKIPPED:
                     self.suites[suite].skipped -= 1
                 else:
                     self.suites[suite].passed -= 1
@@ -444,6 +467,8 @@ def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
     scanner = _Scanner(watch)
     for path in paths:
         scanner.scan_file(path)
+    for suite, passed, skipped in zip(scanner.suites, scanner.passed_by_suite, scanner.skipped_by_suite):
+        suite.passed, suite.skipped = passed, skipped
     with Snippets(scanner.files) as snippets:
         scanner.track_repeats(snippets)
     first = lambda item: (item[1][0].file, item[1][0].start)  # noqa: E731

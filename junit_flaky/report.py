@@ -57,13 +57,22 @@ def _noteworthy(results: Iterable[TestResult]) -> List[TestResult]:
     ]
 
 
-def print_report(console: Console, results: List[TestResult], summary: Summary, notes: Iterable[str] = ()) -> None:
-    """Per flaky or failed test, each attempt with the runs remaining, then the verdict and why."""
-    shown = _noteworthy(results)
+def print_report(
+    console: Console, results: List[TestResult], summary: Summary, notes: Iterable[str] = (), limit: int = 50
+) -> None:
+    """Per flaky or failed test, each attempt with the runs remaining, then the verdict and why.
+
+    A broken build can fail thousands of tests; past ``limit`` the rest are only counted (the
+    --json report and the XML have them all), failed tests first since they decide the build.
+    """
+    noteworthy = sorted(_noteworthy(results), key=lambda r: r.reported_verdict is not Verdict.FAILED)
     console.print(Text("===FlakyBot Test Report===", style="bold"))
-    for result in shown:
+    for result in noteworthy[:limit]:
         console.print()
         _print_test(console, result)
+    if len(noteworthy) > limit:
+        console.print()
+        console.print(Text(f"... and {len(noteworthy) - limit} more flaky, failed or rerun tests (see --json or the XML)"))
     for note in notes:
         console.print()
         console.print(Text(note, style="yellow"))
@@ -92,7 +101,9 @@ def _print_test(console: Console, result: TestResult) -> None:
             line.append(" [rerun]", style="cyan")
         console.print(line)
         if attempt.outcome.is_failure:
-            detail = f"<class '{attempt.type}'>: {attempt.message}" if attempt.type else attempt.message
+            detail = attempt.message
+            if attempt.type and not detail.startswith(attempt.type):
+                detail = f"<class '{attempt.type}'>: {detail}" if detail else f"<class '{attempt.type}'>"
             if detail:
                 console.print(Text(f"\t{_first_lines(detail)}"))
             if attempt.location:

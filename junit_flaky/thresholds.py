@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_read import Watch
 from junit_flaky.model import TestId, Thresholds
 
 if sys.version_info >= (3, 11):
@@ -143,7 +144,6 @@ class Resolver:
     def __init__(self, default: Thresholds, tables: Sequence[ThresholdTable]) -> None:
         self.default = default
         self.tables = list(tables)  # in increasing priority
-        self._names = frozenset(n for table in self.tables for n in table.names)
 
     def resolve(self, test: TestId) -> Thresholds:
         for table in reversed(self.tables):
@@ -152,18 +152,13 @@ class Resolver:
                 return entry.thresholds
         return self.default
 
-    def watches(self, classname: str, name: str) -> bool:
-        """Whether a single passing testcase may still need attention (more passes, quarantine).
-
-        The reader keeps only tests that did not simply pass once, plus the ones this says yes to,
-        so a million-test report costs memory only for the few tests that matter.
-        """
+    def watch(self) -> Optional[Watch]:
+        """Which passing testcases the reader must keep: those a threshold may still fail
+        (min_passes > 1) or quarantine. None when no test needs that."""
         if self.default.min_passes > 1:
-            return True
-        if name in self._names:
-            return True
-        bracket = name.find("[")
-        return bracket > 0 and name[:bracket] in self._names
+            return Watch((), everything=True)
+        names = {n for table in self.tables for n in table.names}
+        return Watch(names) if names else None
 
 
 def defaults(

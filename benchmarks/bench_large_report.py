@@ -1,0 +1,91 @@
+"""`junit-flaky run --no-rerun` on a 1,000,000-testcase pytest report against lxml parse+write.
+
+    python benchmarks/bench_large_report.py [--tests N] [--repeat R]
+
+Generates (once, cached under benchmarks/out/) a pytest-style report: one <testsuite>, a million
+testcases across 500 modules, 0.1% failing, 0.1% rerun by pytest-rerunfailures (the same testcase
+again), 1% skipped. The baseline is what any tree-based tool pays at least: lxml parses the file
+and writes it back, nothing else. Goal (issue 2): ratio <= 1.0 and peak RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+from common import Measure, table, timed
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+LXML_BASELINE = """
+import sys
+from lxml import etree
+parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+etree.parse(sys.argv[1], parser).write(sys.argv[2], encoding="utf-8", xml_declaration=True)
+"""
+
+FAILURE = (
+    '<failure message="AssertionError: assert 41 == 42">def test_{i}():\n&gt;       assert compute() == 42\n'
+    "E       AssertionError: assert 41 == 42\n\ntests/pkg{p}/test_module_{m}.py:{line}: AssertionError</failure>"
+)
+
+
+def generate(path: Path, tests: int) -> None:
+    rng = random.Random(20261125)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>')
+        out.write(
+            f'<testsuite name="pytest" errors="0" failures="0" skipped="0" tests="{tests}" time="1234.5"'
+            ' timestamp="2026-11-25T10:00:00.000000" hostname="ci-runner-7">\n'
+        )
+        for i in range(tests):
+            m = i // 2000
+            p = m % 25
+            classname = f"tests.integration.pkg{p}.test_module_{m}.TestBehaviour{i % 7}"
+            head = f'<testcase classname="{classname}" name="test_case_{i}[param-{i % 13}-variant]" time="{rng.random() / 50:.3f}"'
+            roll = rng.random()
+            if roll < 0.001:
+                failure = FAILURE.format(i=i, p=p, m=m, line=10 + i % 300)
+                out.write(f"{head}>{failure}</testcase>\n")
+            elif roll < 0.002:  # pytest-rerunfailures: the failed run, then the passing rerun
+                failure = FAILURE.format(i=i, p=p, m=m, line=10 + i % 300)
+                out.write(f"{head}>{failure}</testcase>\n{head} />\n")
+            elif roll < 0.012:
+                out.write(f'{head}><skipped type="pytest.skip" message="needs a GPU">tests/pkg{p}/x.py:3: needs a GPU</skipped></testcase>\n')
+            else:
+                out.write(f"{head} />\n")
+        out.write("</testsuite></testsuites>\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    report = OUT / f"pytest-{args.tests}.xml"
+    if not report.exists():
+        print(f"generating {report} ...", flush=True)
+        generate(report, args.tests)
+    print(f"report: {report} ({report.stat().st_size / 1e6:.0f} MB, {args.tests} testcases)")
+    commands = {
+        "lxml parse + write (baseline)": [sys.executable, "-c", LXML_BASELINE, str(report), str(OUT / "lxml.xml")],
+        "junit-flaky run --no-rerun": [
+            sys.executable, "-m", "junit_flaky", "run", str(report), "--no-rerun", "--no-flakybot",
+            "--output", str(OUT / "junit-flaky.xml"),
+        ],
+    }
+    rows = {name: Measure() for name in commands}
+    for _ in range(args.repeat):  # alternate, so drift hits both alike
+        for name, command in commands.items():
+            seconds, rss = timed(command, ok_codes=(0, 1))
+            rows[name].seconds.append(seconds)
+            rows[name].peak_rss_mb.append(rss)
+    print(table(rows, "lxml parse + write (baseline)"))
+
+
+if __name__ == "__main__":
+    main()

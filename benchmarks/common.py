@@ -1,0 +1,54 @@
+"""What the benchmarks share: timing a command with its peak memory, and printing ratios.
+
+Machines are noisy, so every benchmark measures its baseline in the same run, alternating the
+commands, and reports medians and ratios rather than trusting one absolute time.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+
+@dataclass
+class Measure:
+    seconds: List[float] = field(default_factory=list)
+    peak_rss_mb: List[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_rss_mb)
+
+
+def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None,
+          ok_codes: Sequence[int] = (0,)) -> tuple:
+    """Wall time and peak RSS (MB) of one command; wait4 gives the rusage of that child alone."""
+    start = time.perf_counter()
+    process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok_codes:
+        error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(command)}\n{error}")
+    if process.stderr:
+        process.stderr.close()
+    process.returncode = code
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def table(rows: Dict[str, Measure], baseline: str) -> str:
+    base = rows[baseline].median
+    lines = [f"{'command':<44} {'median s':>9} {'ratio':>7} {'peak RSS MB':>12}"]
+    for name, measure in rows.items():
+        lines.append(f"{name:<44} {measure.median:>9.3f} {measure.median / base:>7.2f} {measure.peak:>12.1f}")
+    return "\n".join(lines)

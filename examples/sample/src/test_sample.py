@@ -1,0 +1,44 @@
+"""The sample suite from the seed: five steady tests and one flaky one.
+
+``test_sample_random`` stands for a test that fails now and then. To make the demo repeatable it
+fails on every other run (a counter in the temp folder) instead of at random: the test step sees
+it fail, and junit-flaky's rerun sees it pass.
+"""
+
+import os
+import tempfile
+import unittest
+
+COUNTER = os.path.join(tempfile.gettempdir(), "junit-flaky-example-counter")
+
+
+def next_run_number():
+    try:
+        with open(COUNTER) as handle:
+            number = int(handle.read() or 0) + 1
+    except (OSError, ValueError):
+        number = 1
+    with open(COUNTER, "w") as handle:
+        handle.write(str(number))
+    return number
+
+
+class TestSample(unittest.TestCase):
+    def test_sample_dict(self):
+        self.assertEqual({"a": 1}["a"], 1)
+
+    def test_sample_list(self):
+        self.assertIn(2, [1, 2, 3])
+
+    def test_sample_number(self):
+        self.assertEqual(6 * 7, 42)
+
+    def test_sample_random(self):
+        a = 2 if next_run_number() % 2 else 1  # odd runs fail, even runs pass
+        self.assertEqual(a, 1)
+
+    def test_sample_text(self):
+        self.assertTrue("flaky".startswith("fl"))
+
+    def test_sample_tuple(self):
+        self.assertEqual((1, 2)[1], 2)
