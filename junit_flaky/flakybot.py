@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Mapping, Optional, Tuple
-
-import requests
+from typing import TYPE_CHECKING, Callable, List, Mapping, Optional, Tuple
 
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.thresholds import Entry, entries_from_records
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_URL = "https://api.aviator.co/api/v1/flaky-tests"
 TOKEN_VAR = "AVIATOR_API_TOKEN"
@@ -37,10 +38,11 @@ class _Retryable(Exception):
     pass
 
 
-def _get(session: requests.Session, url: str, params: dict, headers: dict, deadline: float,
+def _get(session: "requests.Session", url: str, params: dict, headers: dict, deadline: float,
          clock: Callable[[], float]) -> Tuple[int, bytes]:
     """One GET whose connect, wait and body all fit before ``deadline`` (requests' own timeouts
     are per phase, so a server that dribbles bytes could hold us forever)."""
+    import requests
     remaining = deadline - clock()
     if remaining <= 0:
         raise requests.Timeout("deadline reached")
@@ -60,13 +62,14 @@ def _get(session: requests.Session, url: str, params: dict, headers: dict, deadl
 def fetch(
     env: Mapping[str, str],
     timeout: float = 10.0,
-    session: Optional[requests.Session] = None,
+    session: Optional["requests.Session"] = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FlakybotAnswer:
     """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set."""
     token = env.get(TOKEN_VAR, "")
     if not token:
         return FlakybotAnswer()
+    import requests  # here, not at the top: most runs never ask, and it costs 50 ms to import
     url = env.get(URL_VAR) or DEFAULT_URL
     ci = detect(env)
     params = {"repo_name": ci.repo, "job_name": ci.job_name}

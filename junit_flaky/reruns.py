@@ -11,6 +11,7 @@ then maps identities to node ids inside that same process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -284,7 +285,8 @@ class Rerunner:
                     killed_for = hung
                     _kill_group(process)
                     break
-                time.sleep(POLL_SECONDS)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(POLL_SECONDS)  # returns the moment pytest exits
             _kill_group(process)  # whatever it left behind goes too
             process.wait()
             self._consume(state)
