@@ -98,7 +98,7 @@ def upload(
                 ctx = dataclasses.replace(ctx, artifact_base="artifact://")
     finally:
         if http is None:
-            ctx.http.session.close()
+            ctx.http.close()
     return outcomes
 
 

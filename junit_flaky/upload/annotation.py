@@ -13,18 +13,19 @@ import enum
 import html
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from lxml import etree
 
 from junit_flaky.model import TestId, Verdict
-from junit_flaky.upload.reports import Report, failed_attempts, identity, trace, verdict
+from junit_flaky.upload.reports import Failure, Report, failed_attempts, identity, verdict
 from junit_flaky.verdicts import plural
 
 MAX_BYTES = 1024 * 1024  # Buildkite's limit on an annotation body, counted in UTF-8 bytes
 TRACE_CUT = 4000  # characters of a stack trace kept once traces must shrink: head and tail
 MESSAGE_CUT = 300
+_NAME_ONLY = len("- ****")  # the fewest bytes a listed test takes: a bare name
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start
 # emphasis, links, code, headings, list items, tables, strikethrough or Buildkite's :emoji:.
@@ -48,33 +49,66 @@ class Annotation:
 class _Test:
     id: TestId
     verdict: Verdict
-    attempts: List[etree._Element]  # the failed ones, in the order they ran
+    attempts: List[Failure]  # in the order they ran
     link: Optional[str]
+
+
+class _Kept:
+    """The tests an annotation can show, kept within what it could ever hold, so a run where
+    every test failed costs no more memory than the annotation: once full traces can no longer
+    fit, later ones are kept cut; once cut ones cannot, none are; past as many tests of a verdict
+    as bare names could fit, they are only counted."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.detail = Detail.FULL  # the most detail still possible
+        self.full = self.cut = 0  # characters of trace seen, whole and cut
+        self.tests: Dict[Verdict, List[_Test]] = {Verdict.FAILED: [], Verdict.FLAKY: []}
+        self.counts: Counter = Counter()
+
+    def add(self, case: etree._Element, link: Optional[str]) -> None:
+        test_verdict = verdict(case)
+        self.counts[test_verdict] += 1
+        tests = self.tests.get(test_verdict)
+        if tests is None or len(tests) > self.limit // _NAME_ONLY:
+            return
+        attempts = failed_attempts(case)
+        for attempt in attempts:
+            self.full += len(attempt.trace)
+            self.cut += min(len(attempt.trace), TRACE_CUT)
+        if self.cut > self.limit:
+            self.detail = Detail.NO_TRACES
+        elif self.full > self.limit:
+            self.detail = max(self.detail, Detail.CUT_TRACES)
+        if self.detail is Detail.CUT_TRACES:
+            attempts = [replace(attempt, trace=_cut(attempt.trace, TRACE_CUT)) for attempt in attempts]
+        elif self.detail is Detail.NO_TRACES:
+            attempts = [replace(attempt, trace="") for attempt in attempts]
+        tests.append(_Test(identity(case), test_verdict, attempts, link))
 
 
 def build(
     reports: Sequence[Tuple[Report, Optional[str]]], title: str = "junit-flaky", limit: int = MAX_BYTES
 ) -> Annotation:
     """The annotation for these reports; ``limit`` is the most bytes the Markdown may take."""
-    tests = [
-        _Test(identity(case), verdict(case), failed_attempts(case), link)
-        for report, link in reports
-        for case in report.testcases()
-    ]
-    counts = Counter(test.verdict for test in tests)
+    kept = _Kept(limit)
+    for report, link in reports:
+        for case in report.testcases():
+            kept.add(case, link)
+    counts = kept.counts
     if counts[Verdict.FAILED]:
         style = "error"
     elif counts[Verdict.FLAKY]:
         style = "warning"
     else:
         style = "success"
-    head = _summary(title, counts, len(tests))
-    failed = [test for test in tests if test.verdict is Verdict.FAILED]
-    flaky = [test for test in tests if test.verdict is Verdict.FLAKY]
-    for detail in Detail:
-        blocks = _section("Failed", failed, detail) + _section("Flaky", flaky, detail)
-        markdown, dropped = _fit(head, blocks, limit)
-        if not dropped:
+    head = _summary(title, counts, sum(counts.values()))
+    shown = counts[Verdict.FAILED] + counts[Verdict.FLAKY]
+    for detail in (d for d in Detail if d >= kept.detail):
+        blocks = _section("Failed", kept.tests[Verdict.FAILED], counts, detail)
+        blocks += _section("Flaky", kept.tests[Verdict.FLAKY], counts, detail)
+        markdown, complete = _fit(head, blocks, shown, limit)
+        if complete:
             break
     return Annotation(markdown, style)
 
@@ -95,11 +129,11 @@ def _summary(title: str, counts: Counter, total: int) -> str:
     return f"**{md(title)}**: {', '.join(parts)} ({plural(total, 'test')})"
 
 
-def _section(heading: str, tests: List[_Test], detail: Detail) -> List[str]:
+def _section(heading: str, tests: List[_Test], counts: Counter, detail: Detail) -> List[str]:
     """One block per test; the section heading rides on the first block so it goes with it."""
     blocks = [_block(test, detail) for test in tests]
     if blocks:
-        blocks[0] = f"### {heading} ({len(tests)})\n\n{blocks[0]}"
+        blocks[0] = f"### {heading} ({counts[tests[0].verdict]})\n\n{blocks[0]}"
     return blocks
 
 
@@ -117,16 +151,16 @@ def _block(test: _Test, detail: Detail) -> str:
     return "\n\n".join([f"{name}: {count}{link}", *runs])
 
 
-def _problem(attempt: etree._Element) -> str:
+def _problem(attempt: Failure) -> str:
     """``**Type**: message``, each cut to one line."""
-    kind = attempt.get("type") or attempt.tag
-    message = _shorten(attempt.get("message") or "", MESSAGE_CUT)
+    kind = attempt.type or attempt.tag
+    message = _shorten(attempt.message, MESSAGE_CUT)
     return f"**{md(kind)}**: {md(message)}" if message else f"**{md(kind)}**"
 
 
-def _attempt(index: int, attempt: etree._Element, cut: Optional[int]) -> str:
+def _attempt(index: int, attempt: Failure, cut: Optional[int]) -> str:
     text = f"Attempt {index}: {_problem(attempt)}"
-    stack = trace(attempt).strip("\n")
+    stack = attempt.trace.strip("\n")
     if not stack:
         return text
     if cut is not None:
@@ -153,21 +187,22 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:half]}\n… {len(text) - 2 * half} characters cut …\n{text[-half:]}"
 
 
-def _fit(head: str, blocks: List[str], limit: int) -> Tuple[str, int]:
-    """The head and as many blocks as fit in ``limit`` bytes, then "N more"; and how many were
-    left out."""
+def _fit(head: str, blocks: List[str], total: int, limit: int) -> Tuple[str, bool]:
+    """The head and as many blocks as fit in ``limit`` bytes, then "N more" for the rest of
+    ``total`` tests; and whether all of them are shown."""
     kept = [head]
     used = len(head.encode()) + 1
     for index, block in enumerate(blocks):
-        left = len(blocks) - index
-        more = _more(left)
+        more = _more(total - index)
         cost = len(block.encode()) + 2
-        room = limit - used - (len(more.encode()) + 2 if left > 1 else 0)
+        room = limit - used - (len(more.encode()) + 2 if total - index > 1 else 0)
         if cost > room:
-            return "\n\n".join([*kept, more]) + "\n", left
+            return "\n\n".join([*kept, more]) + "\n", False
         kept.append(block)
         used += cost
-    return "\n\n".join(kept) + "\n", 0
+    if len(blocks) < total:
+        return "\n\n".join([*kept, _more(total - len(blocks))]) + "\n", False
+    return "\n\n".join(kept) + "\n", True
 
 
 def _more(count: int) -> str:

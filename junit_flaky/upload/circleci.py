@@ -9,6 +9,7 @@ only puts the files in their folder: ``JUNIT_FLAKY_CIRCLECI_DIR``, default
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence, Set
 
@@ -29,7 +30,7 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
         for report in reports:
             target = folder / _unique(report.path, used)
             if not (target.exists() and os.path.samefile(target, report.path)):
-                target.write_bytes(report.data)
+                shutil.copyfile(report.path, target)
     except OSError as exc:
         raise JunitFlakyError(f"cannot write to {folder}: {exc.strerror}") from None
     return (

@@ -11,13 +11,14 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-import requests
-
 from junit_flaky.errors import JunitFlakyError
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_ANSWER = 1024 * 1024  # upload APIs answer with a few hundred bytes of JSON
 # requests' multipart file tuples: (field, (filename, content, content type)); bytes, not open
@@ -89,9 +90,10 @@ class _Retryable(Exception):
 @dataclass
 class Http:
     """A POST with timeouts and retries; ``sleep`` and ``now`` (wall clock, for HTTP dates) are
-    parameters so tests never wait."""
+    parameters so tests never wait. requests is imported on the first POST, not with this module:
+    it costs 50 ms, and most runs upload nothing."""
 
-    session: requests.Session = field(default_factory=requests.Session)
+    session: Optional["requests.Session"] = None
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], float] = time.time
     timeout: Tuple[float, float] = (10.0, 120.0)  # connect, read
@@ -108,11 +110,15 @@ class Http:
     ) -> Answer:
         """The server's final answer (2xx or a non-retryable error); JunitFlakyError with a
         one-line reason when it cannot be reached or keeps failing after ``attempts`` tries."""
+        import requests
+
+        if self.session is None:
+            self.session = requests.Session()
         host = host_of(url)
         attempt = 1
         while True:
             try:
-                return self._post_once(url, headers, data, files)
+                return self._post_once(self.session, url, headers, data, files)
             except _Retryable as exc:
                 if attempt >= self.attempts:
                     raise JunitFlakyError(f"{host}: {exc} ({attempt} attempts); giving up") from None
@@ -126,17 +132,24 @@ class Http:
             except requests.RequestException as exc:
                 raise JunitFlakyError(f"{host}: request failed ({type(exc).__name__})") from None
 
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
     def _post_once(
         self,
+        session: "requests.Session",
         url: str,
         headers: Mapping[str, HeaderValue],
         data: Optional[Mapping[str, str]],
         files: Optional[Files],
     ) -> Answer:
+        import requests
+
         try:
             # No redirects: requests would turn the POST into a GET, and would forward custom
             # token headers (x-Aviator-Api-Key) to whatever host the redirect names.
-            response = self.session.post(
+            response = session.post(
                 url, headers=dict(headers), data=data, files=files, timeout=self.timeout,
                 stream=True, allow_redirects=False,
             )

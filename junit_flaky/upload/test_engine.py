@@ -40,30 +40,33 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     token = ctx.token(TOKEN_VAR)
     if ctx.ci.provider != "buildkite" or not ctx.ci.build_id:
         raise JunitFlakyError(f"{KEY_VAR} is not set: Test Engine keys a run by the Buildkite build")
-    url = ctx.env.get(URL_VAR) or DEFAULT_URL
-    files = split(reports, MAX_RESULTS)
+    files = sent = 0
+    run_url = ""
+    for files, (content, results) in enumerate(split(reports, MAX_RESULTS), 1):
+        try:
+            run_url = _post(ctx, token, content, files) or run_url
+        except JunitFlakyError as exc:
+            where = f"file {files}: " if files > 1 else ""
+            before = f" ({plural(sent, 'result')} sent before)" if sent else ""
+            raise JunitFlakyError(f"{where}{exc}{before}") from None
+        sent += results
     if not files:
         return "no test results to send"
-    headers = {"Authorization": f'Token token="{token}"'}
-    fields = _run_env(ctx)
-    sent = 0
-    run_url = ""
-    for index, (content, results) in enumerate(files, 1):
-        where = f"file {index} of {len(files)}" if len(files) > 1 else "upload"
-        try:
-            answer = ctx.http.post(
-                url, headers, data=fields, files=[("data", (f"junit-{index}.xml", content, "application/xml"))]
-            )
-            expect_success(answer, TOKEN_VAR)
-        except JunitFlakyError as exc:
-            raise JunitFlakyError(f"{where}: {exc} ({plural(sent, 'result')} sent before)") from None
-        body = answer.json()
-        if not isinstance(body, dict):
-            raise JunitFlakyError(f"{where}: {host_of(url)} answered HTTP {answer.status} without Test Engine's JSON")
-        run_url = str(body.get("run_url") or run_url)
-        sent += results
     run = f"; run: {run_url}" if run_url else ""
-    return f"sent {plural(sent, 'result')} in {plural(len(files), 'file')}{run}"
+    return f"sent {plural(sent, 'result')} in {plural(files, 'file')}{run}"
+
+
+def _post(ctx: Context, token: str, content: bytes, index: int) -> str:
+    """Send one file; the run's URL from Test Engine's answer."""
+    url = ctx.env.get(URL_VAR) or DEFAULT_URL
+    headers = {"Authorization": f'Token token="{token}"'}
+    files = [("data", (f"junit-{index}.xml", content, "application/xml"))]
+    answer = ctx.http.post(url, headers, data=_run_env(ctx), files=files)
+    expect_success(answer, TOKEN_VAR)
+    body = answer.json()
+    if not isinstance(body, dict):
+        raise JunitFlakyError(f"{host_of(url)} answered HTTP {answer.status} without Test Engine's JSON")
+    return str(body.get("run_url") or "")
 
 
 def _run_env(ctx: Context) -> Dict[str, str]:
@@ -108,20 +111,21 @@ def _attempt(testcase: etree._Element, element: etree._Element) -> etree._Elemen
     return case
 
 
-def split(reports: Sequence[Report], limit: int) -> List[Tuple[bytes, int]]:
+def split(reports: Sequence[Report], limit: int) -> Iterator[Tuple[bytes, int]]:
     """The executions as JUnit documents of at most ``limit`` testcases each, with how many each
-    holds. Each testcase stays under a copy of its own suite's attributes."""
-    pending = list(_executions_with_suites(reports))
-    chunks = [pending[start:start + limit] for start in range(0, len(pending), limit)]
-    return [(_document(chunk), len(chunk)) for chunk in chunks]
-
-
-def _executions_with_suites(reports: Sequence[Report]) -> Iterator[Tuple[etree._Element, etree._Element]]:
+    holds, made one at a time as the reports stream by. Each testcase stays under a copy of its
+    own suite's attributes."""
+    chunk: List[Tuple[etree._Element, etree._Element]] = []
     for report in reports:
         for testcase in report.testcases():
             suite = testcase.getparent()
             for case in executions(testcase):
-                yield suite, case
+                chunk.append((suite, case))
+                if len(chunk) == limit:
+                    yield _document(chunk), len(chunk)
+                    chunk = []
+    if chunk:
+        yield _document(chunk), len(chunk)
 
 
 def _document(chunk: List[Tuple[etree._Element, etree._Element]]) -> bytes:
@@ -131,9 +135,8 @@ def _document(chunk: List[Tuple[etree._Element, etree._Element]]) -> bytes:
     for source, case in chunk:
         if source is not current_source:
             current_source = source
-            suite = etree.SubElement(
-                root, "testsuite", {k: v for k, v in source.attrib.items() if k not in _SUITE_COUNTS}
-            )
+            suite = etree.SubElement(root, "testsuite", name=source.get("name", ""))
+            suite.attrib.update((k, v) for k, v in source.attrib.items() if k not in _SUITE_COUNTS)
         suite.append(case)
     for suite in root:
         cases = list(suite)

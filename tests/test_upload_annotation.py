@@ -1,0 +1,227 @@
+"""The annotation's Markdown: content, escaping, style, and the shrink into Buildkite's 1 MiB."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from junit_flaky.upload import annotation
+from junit_flaky.model import Verdict
+from junit_flaky.upload.annotation import MAX_BYTES, Detail, build, md
+from junit_flaky.upload.reports import Report, load
+
+SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
+
+
+_FILES = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("reports")
+
+
+def report_of(folder: Path, *testcases: str) -> Report:
+    path = folder / f"r{next(_FILES)}.xml"
+    path.write_text(f"<testsuite name='s'>{''.join(testcases)}</testsuite>")
+    return load(path)
+
+
+def failed(name: str, message: str = "boom", trace: str = "Traceback", reruns: int = 0) -> str:
+    rerun = f"<rerunFailure message='{message}' type='E'><stackTrace>{trace}</stackTrace></rerunFailure>"
+    return (
+        f"<testcase classname='c' name='{name}'><failure message='{message}' type='E'>{trace}</failure>"
+        f"{rerun * reruns}</testcase>"
+    )
+
+
+def flaky(name: str, message: str = "boom") -> str:
+    return f"<testcase classname='c' name='{name}'><flakyFailure message='{message}' type='E'/></testcase>"
+
+
+def html(markdown: str) -> str:
+    markdown_it = pytest.importorskip("markdown_it")
+    return markdown_it.MarkdownIt("commonmark", {"html": True}).render(markdown)
+
+
+def test_the_sample_report():
+    note = build([(load(SAMPLE), "artifact://reports/junit.xml")])
+    assert note.style == "error"
+    lines = note.markdown.splitlines()
+    assert lines[0] == "**junit\\-flaky**: 1 failed, 2 flaky, 1 passed, 1 skipped (5 tests)"
+    text = note.markdown
+    assert "### Failed (1)" in text and "### Flaky (2)" in text
+    assert text.index("### Failed") < text.index("### Flaky")
+    link = ' · <a href="artifact://reports/junit.xml">report</a>'
+    assert f"**tests\\.test\\_api\\:\\:test\\_broken**: 3 failed attempts{link}" in lines
+    assert "Attempt 1: **RuntimeError**: boom &lt;b&gt;" in lines
+    assert "Attempt 2: **RuntimeError**: boom again" in lines
+    assert "Attempt 3: **OSError**: teardown broke" in lines
+    assert "<pre>Traceback: first\nRuntimeError: boom &lt;b&gt;</pre>" in text
+    assert "<pre>Traceback: third</pre>" in text
+    assert (
+        "- **tests\\.test\\_api\\:\\:test\\_flaky\\[a\\-1\\]**: 1 failed attempt;"
+        f" first: **AssertionError**: assert 1 == 2{link}"
+    ) in lines
+    assert (
+        "- **tests\\.test\\_db\\:\\:test\\_conn**: 2 failed attempts;"
+        f" first: **ConnectionError**: connection reset{link}"
+    ) in lines
+    assert "test_ok" not in text and "test_skip" not in text
+
+
+def test_the_sample_renders_as_intended():
+    rendered = html(build([(load(SAMPLE), None)]).markdown)
+    assert "<strong>tests.test_api::test_flaky[a-1]</strong>" in rendered
+    assert rendered.count("<details>") == 3
+    assert "<pre>def test_flaky" not in rendered  # flaky tests stay one line
+    assert "<pre>Traceback: first\nRuntimeError: boom &lt;b&gt;</pre>" in rendered
+
+
+@pytest.mark.parametrize(
+    "testcases, style",
+    [
+        ([failed("a"), flaky("b")], "error"),
+        ([flaky("b"), "<testcase name='c'/>"], "warning"),
+        (["<testcase name='c'/>", "<testcase name='d'><skipped/></testcase>"], "success"),
+        ([], "success"),
+    ],
+)
+def test_style(testcases, style, folder):
+    assert build([(report_of(folder, *testcases), None)]).style == style
+
+
+def test_no_link_without_an_artifact(folder):
+    assert "<a href" not in build([(report_of(folder, failed("a"), flaky("b")), None)]).markdown
+
+
+def test_names_and_messages_are_escaped(folder):
+    name = "t[<script>alert(1)</script>] *bold* `code` |pipe| :rocket: &amp;"
+    message = "line one\n\n# not a heading\n- not a list <img src=x>"
+    testcase = (
+        f"<testcase classname='c' name='{etree_escape(name)}'>"
+        f"<flakyFailure message='{etree_escape(message)}' type='E'/></testcase>"
+    )
+    markdown = build([(report_of(folder, testcase), None)]).markdown
+    rendered = html(markdown)
+    assert "<script>" not in rendered and "<img" not in rendered
+    assert "<em>" not in rendered and "<code>" not in rendered and "<h1>" not in rendered
+    assert "t[&lt;script&gt;alert(1)&lt;/script&gt;] *bold* `code` |pipe|" in rendered
+    assert "line one # not a heading - not a list &lt;img src=x&gt;" in rendered
+    assert "&amp;amp;" in rendered  # the name's literal "&amp;" is shown, not decoded
+    assert "\\:rocket\\:" in markdown  # Buildkite's :emoji: stays text
+
+
+def test_a_trace_cannot_break_out_of_its_block(folder):
+    trace = "line 1\n\n</pre></details># Heading\n\n<script>x</script>\n```\nend"
+    rendered = html(build([(report_of(folder, failed("a", trace=etree_escape(trace))), None)]).markdown)
+    assert "<h1>" not in rendered and "<script>" not in rendered
+    assert "&lt;/pre&gt;&lt;/details&gt;# Heading\n\n&lt;script&gt;" in rendered
+    assert rendered.count("</details>") == 1
+
+
+def test_md_keeps_text_on_one_line():
+    assert md("a\nb\t c") == "a b c"
+    assert md("a_b*c") == "a\\_b\\*c"
+    assert md("<&>") == "&lt;&amp;&gt;"
+
+
+def test_long_traces_are_cut_first(folder):
+    trace = "head\n" + "x" * 400_000 + "\ntail"
+    tests = [failed(f"t{i}", trace=trace, reruns=1) for i in range(3)]
+    markdown = build([(report_of(folder, *tests), None)]).markdown
+    assert len(markdown.encode()) <= MAX_BYTES
+    assert markdown.count("<details>") == 6
+    assert markdown.count("characters cut") == 6
+    assert "<pre>head\n" in markdown and "\ntail</pre>" in markdown
+
+
+def test_then_traces_go(folder):
+    trace = "y" * 3000
+    tests = [failed(f"t{i}", message=f"m{i}", trace=trace, reruns=2) for i in range(200)]
+    markdown = build([(report_of(folder, *tests), None)], limit=200_000).markdown
+    assert len(markdown.encode()) <= 200_000
+    assert "<details>" not in markdown
+    assert "- **c\\:\\:t199**: 3 failed attempts; first: **E**: m199" in markdown
+
+
+def test_then_only_names_then_n_more(folder):
+    message = "z" * 250
+    tests = [failed(f"t{i:05}", message=message) for i in range(20_000)] + [flaky(f"f{i}") for i in range(5)]
+    markdown = build([(report_of(folder, *tests), None)], limit=100_000).markdown
+    assert len(markdown.encode()) <= 100_000
+    assert "- **c\\:\\:t00000**" in markdown and message not in markdown
+    shown = markdown.count("\n- **c\\:\\:")
+    assert markdown.rstrip().endswith(f"_…and {20_005 - shown} more tests not shown: see the report._")
+    assert markdown.startswith("**junit\\-flaky**: 20000 failed, 5 flaky")
+
+
+def test_a_huge_report_fits_one_mebibyte(tmp_path):
+    """A realistic worst case, through a file: 30 000 failed tests with long traces."""
+    trace = "\n".join(f"  at com.acme.Service.call{i}(Service.java:{i})" for i in range(60))
+    body = "".join(failed(f"test_{i}[param-{i}]", message="expected:&lt;1&gt; but was:&lt;2&gt;", trace=trace) for i in range(30_000))
+    path = tmp_path / "huge.xml"
+    path.write_text(f"<testsuites><testsuite name='s'>{body}</testsuite></testsuites>")
+    markdown = build([(load(path), "artifact://huge.xml")]).markdown
+    assert path.stat().st_size > 50 * MAX_BYTES
+    assert MAX_BYTES - 1000 < len(markdown.encode()) <= MAX_BYTES
+    assert "more tests not shown" in markdown
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=30),
+    limit=st.integers(min_value=400, max_value=6000),
+)
+def test_never_over_the_limit(names, limit, folder):
+    tests = [failed(etree_escape(clean(name)), message=etree_escape(clean(name)), trace="t" * 500) for name in names]
+    markdown = build([(report_of(folder, *tests), None)], limit=limit).markdown
+    assert len(markdown.encode()) <= limit
+
+
+def test_detail_levels_are_tried_from_the_most_possible(monkeypatch, folder):
+    seen = []
+    original = annotation._block
+
+    def spy(test, detail):
+        seen.append(detail)
+        return original(test, detail)
+
+    monkeypatch.setattr(annotation, "_block", spy)
+    build([(report_of(folder, failed("a", trace="t" * 1150)), None)], limit=1200)
+    assert seen == [Detail.FULL, Detail.CUT_TRACES, Detail.NO_TRACES]
+    seen.clear()
+    build([(report_of(folder, failed("a", trace="t" * 5000)), None)], limit=2000)
+    assert seen == [Detail.NO_TRACES]  # no trace could fit, whole or cut: not even tried
+
+
+def test_memory_stays_within_what_the_annotation_can_hold(folder):
+    """Everything failed, with long traces: later traces are kept cut, then not at all, and past
+    as many tests as names could fit, tests are only counted."""
+    long_traces = [failed(f"long{i}", trace="x" * 10_000) for i in range(20)]
+    short_traces = [failed(f"t{i}", trace="t") for i in range(12_000)]
+    report = report_of(folder, *long_traces, *short_traces)
+    kept = annotation._Kept(limit=60_000)
+    for case in report.testcases():
+        kept.add(case, None)
+    tests = kept.tests[Verdict.FAILED]
+    assert kept.counts[Verdict.FAILED] == 12_020 and len(tests) == 60_000 // 6 + 1
+    assert kept.detail is Detail.NO_TRACES
+    traces = [test.attempts[0].trace for test in tests]
+    assert traces[:6] == ["x" * 10_000] * 6  # whole while whole ones could still fit
+    assert all("characters cut" in trace for trace in traces[6:15])
+    assert set(traces[15:]) == {""}
+    markdown = build([(report, None)], limit=60_000).markdown
+    assert markdown.rstrip().endswith("more tests not shown: see the report._")
+
+
+def clean(text: str) -> str:
+    """Text XML can hold."""
+    return "".join(ch for ch in text if ch in "\t\n" or (" " <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd"))
+
+
+def etree_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;")

@@ -1,0 +1,103 @@
+"""upload() and default_targets(): target choice and order, bad input, outcomes instead of exceptions."""
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from junit_flaky.upload import TARGETS, UploadOutcome, default_targets, upload
+from junit_flaky.upload.annotation import build
+from junit_flaky.upload.reports import load
+
+SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
+
+
+@pytest.mark.parametrize(
+    "env, targets",
+    [
+        ({"BUILDKITE": "true"}, ["buildkite-artifact", "buildkite-annotation"]),
+        (
+            {"BUILDKITE": "true", "BUILDKITE_ANALYTICS_TOKEN": "t", "AVIATOR_API_TOKEN": "a"},
+            ["buildkite-artifact", "buildkite-annotation", "buildkite-test-engine", "aviator"],
+        ),
+        ({"CIRCLECI": "true", "CIRCLE_JOB": "test"}, ["circleci"]),
+        ({"CIRCLECI": "true", "AVIATOR_API_TOKEN": "a", "BUILDKITE_ANALYTICS_TOKEN": "t"}, ["circleci", "aviator"]),
+        ({"GITHUB_ACTIONS": "true", "AVIATOR_API_TOKEN": "a"}, ["aviator"]),
+        ({"GITHUB_ACTIONS": "true"}, []),
+        ({"AVIATOR_API_TOKEN": "a"}, []),  # a laptop with a Flakybot token uploads nothing
+        ({"CI": "true", "AVIATOR_API_TOKEN": "a"}, []),
+    ],
+)
+def test_default_targets(env, targets):
+    assert default_targets(env) == targets
+    assert set(targets) <= set(TARGETS)
+
+
+def test_targets_run_once_in_a_fixed_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    outcomes = upload([SAMPLE], ["circleci", "nope", "buildkite-artifact", "circleci"], {}, run=lambda *a: (0, ""))
+    assert [o.target for o in outcomes] == ["buildkite-artifact", "circleci", "nope"]
+    assert outcomes[2] == UploadOutcome("nope", False, f"unknown target (known: {', '.join(TARGETS)})")
+    assert str(outcomes[2]).startswith("nope: unknown target")
+
+
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        ("missing.xml", None, "no such file"),
+        ("folder", "dir", "is a folder, not a report"),
+        ("text.xml", "just some text", "not well-formed XML: Start tag expected, '<' not found, line 1, column 1"),
+        ("cut.xml", "<testsuite><testcase name='a'>", "not well-formed XML: "),
+        ("empty.xml", "", "not well-formed XML: no element found"),
+        ("other.xml", "<suites><suite/></suites>", "not a JUnit report (root element <suites>)"),
+    ],
+)
+def test_bad_reports_are_one_line_outcomes(tmp_path, name, content, problem):
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    outcomes = upload([SAMPLE, path], ["circleci", "aviator"], {"JUNIT_FLAKY_CIRCLECI_DIR": str(tmp_path / "out")})
+    assert [o.ok for o in outcomes] == [False, False]
+    for outcome in outcomes:
+        assert outcome.message.startswith(f"nothing sent: {path}: {problem}")
+        assert "\n" not in outcome.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_external_entities_are_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0")
+    path = tmp_path / "xxe.xml"
+    path.write_text(
+        f'<!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
+        "<testsuite name='s'><testcase name='t'><failure message='m'>&x;</failure></testcase></testsuite>"
+    )
+    report = load(path)
+    assert all("root:x" not in etree.tostring(case, encoding="unicode") for case in report.testcases())
+    assert "root:x" not in build([(report, None)]).markdown
+
+
+def test_a_junit_report_with_another_root(tmp_path):
+    path = tmp_path / "eclipse.xml"
+    path.write_text("<testrun><testsuite name='s'><testcase name='t'/></testsuite></testrun>")
+    [outcome] = upload([path], ["circleci"], {"JUNIT_FLAKY_CIRCLECI_DIR": str(tmp_path / "out")})
+    assert outcome.ok
+
+
+def test_no_report():
+    assert upload([], ["circleci"], {}) == [UploadOutcome("circleci", False, "nothing sent: no report given")]
+
+
+def test_a_bug_in_one_target_does_not_cost_the_others(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def broken(argv, stdin, env):
+        raise ValueError("unexpected\nthing")
+
+    outcomes = upload([SAMPLE], ["buildkite-artifact", "circleci"], {}, run=broken)
+    assert outcomes == [
+        UploadOutcome("buildkite-artifact", False, "unexpected ValueError: unexpected thing"),
+        UploadOutcome("circleci", True, outcomes[1].message),
+    ]

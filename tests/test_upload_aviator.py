@@ -1,0 +1,162 @@
+"""Aviator over the wire: files as file[], the API key, the metadata headers per CI, errors."""
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from junit_flaky.upload import upload
+from junit_flaky.upload.aviator import build_status
+from junit_flaky.upload.http import Http
+
+SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
+TOKEN = "av_live_do_not_leak_0123456789"
+BUILDKITE = {
+    "BUILDKITE": "true",
+    "BUILDKITE_LABEL": "🔨 Unit tests",
+    "BUILDKITE_BUILD_URL": "https://buildkite.com/acme/web/builds/42",
+    "BUILDKITE_BUILD_ID": "0190-build",
+    "BUILDKITE_COMMIT": "abc123",
+    "BUILDKITE_REPO": "git@github.com:acme/web.git",
+    "BUILDKITE_BRANCH": "main",
+    "BUILDKITE_COMMAND_EXIT_STATUS": "0",
+}
+CIRCLECI = {
+    "CIRCLECI": "true",
+    "CIRCLE_JOB": "test",
+    "CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/web/7",
+    "CIRCLE_WORKFLOW_JOB_ID": "wf-job-1",
+    "CIRCLE_SHA1": "def456",
+    "CIRCLE_PROJECT_USERNAME": "acme",
+    "CIRCLE_PROJECT_REPONAME": "web",
+    "CIRCLE_BRANCH": "feature",
+}
+GITHUB = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_JOB": "tests",
+    "GITHUB_WORKFLOW": "CI",
+    "GITHUB_REPOSITORY": "acme/web",
+    "GITHUB_RUN_ID": "999",
+    "GITHUB_RUN_NUMBER": "12",
+    "GITHUB_SHA": "fedcba",
+    "GITHUB_REF_NAME": "main",
+}
+METADATA = ("Provider-Name", "Job-Name", "Build-URL", "Build-ID", "Commit-Sha", "Repo-Url", "Branch-Name",
+            "Build-Status", "Workflow-Name")
+
+
+def send(url, ci_env, reports=(SAMPLE,), sleeps=None, **kwargs):
+    env = {**ci_env, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_UPLOAD_URL": url}
+    http = Http(sleep=(sleeps if sleeps is not None else []).append)
+    [outcome] = upload(list(reports), ["aviator"], env, http=http, **kwargs)
+    assert TOKEN not in outcome.message
+    return outcome
+
+
+def metadata(request):
+    # Werkzeug reads header bytes as Latin-1; the client sent UTF-8, as curl would.
+    return {name: request.headers[name].encode("latin-1").decode("utf-8")
+            for name in METADATA if name in request.headers}
+
+
+def test_buildkite_request(httpserver, tmp_path):
+    second = tmp_path / "second.xml"
+    shutil.copy(SAMPLE, second)
+    httpserver.expect_request(
+        "/api/test-report-uploader", method="POST", headers={"x-Aviator-Api-Key": TOKEN}
+    ).respond_with_json({"status": 200})
+    outcome = send(httpserver.url_for("/api/test-report-uploader"), BUILDKITE, reports=(SAMPLE, second))
+    assert (outcome.ok, outcome.message) == (True, "uploaded 2 reports to localhost")
+    [(request, _)] = httpserver.log
+    assert [f.filename for f in request.files.getlist("file[]")] == ["upload-aggregated.xml", "second.xml"]
+    assert all(f.read() == SAMPLE.read_bytes() for f in request.files.getlist("file[]"))
+    assert metadata(request) == {
+        "Provider-Name": "buildkite",
+        "Job-Name": "🔨 Unit tests",
+        "Build-URL": "https://buildkite.com/acme/web/builds/42",
+        "Build-ID": "0190-build",
+        "Commit-Sha": "abc123",
+        "Repo-Url": "git@github.com:acme/web.git",
+        "Branch-Name": "main",
+        "Build-Status": "success",
+    }
+
+
+def test_circleci_metadata(httpserver):
+    httpserver.expect_request("/up").respond_with_data("ok")
+    assert send(httpserver.url_for("/up"), CIRCLECI, build_passed=False).ok
+    assert metadata(httpserver.log[0][0]) == {
+        "Provider-Name": "circleci",
+        "Job-Name": "test",
+        "Build-URL": "https://circleci.com/gh/acme/web/7",
+        "Build-ID": "wf-job-1",
+        "Commit-Sha": "def456",
+        "Repo-Url": "https://github.com/acme/web",  # as the orb builds it
+        "Branch-Name": "feature",
+        "Build-Status": "failure",
+    }
+
+
+def test_github_actions_metadata(httpserver):
+    httpserver.expect_request("/up").respond_with_data("ok")
+    assert send(httpserver.url_for("/up"), GITHUB).ok
+    assert metadata(httpserver.log[0][0]) == {
+        "Provider-Name": "github_action",
+        "Job-Name": "tests",
+        "Workflow-Name": "CI",
+        "Build-URL": "https://github.com/acme/web/actions/runs/999",
+        "Build-ID": "999_12",
+        "Commit-Sha": "fedcba",
+        "Repo-Url": "https://github.com/acme/web",
+        "Branch-Name": "main",
+    }
+
+
+@pytest.mark.parametrize(
+    "build_passed, exit_status, status",
+    [(True, 1, "success"), (False, 0, "failure"), (None, 0, "success"), (None, 2, "failure"), (None, None, "")],
+)
+def test_build_status(build_passed, exit_status, status):
+    assert build_status(build_passed, exit_status) == status
+
+
+def test_retries_then_succeeds(httpserver):
+    httpserver.expect_ordered_request("/up").respond_with_data("", status=502)
+    httpserver.expect_ordered_request("/up").respond_with_data("", status=429, headers={"Retry-After": "2"})
+    httpserver.expect_ordered_request("/up").respond_with_data("ok")
+    sleeps = []
+    assert send(httpserver.url_for("/up"), BUILDKITE, sleeps=sleeps).ok
+    assert sleeps == [1.0, 2.0]
+    assert all(r.files.getlist("file[]")[0].read() == SAMPLE.read_bytes() for r, _ in httpserver.log)
+
+
+def test_a_refused_key(httpserver):
+    httpserver.expect_request("/up").respond_with_data(f"invalid key {TOKEN}", status=403)
+    outcome = send(httpserver.url_for("/up"), BUILDKITE)
+    assert (outcome.ok, outcome.message) == (False, "HTTP 403: the server refused AVIATOR_API_TOKEN")
+
+
+def test_a_server_that_is_down():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleeps = []
+    outcome = send(f"http://user:{TOKEN}@127.0.0.1:{port}/up", BUILDKITE, sleeps=sleeps)
+    assert (outcome.ok, outcome.message) == (False, "127.0.0.1: connection failed (4 attempts); giving up")
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+def test_without_a_token(httpserver):
+    env = {**BUILDKITE, "AVIATOR_UPLOAD_URL": httpserver.url_for("/up")}
+    [outcome] = upload([SAMPLE], ["aviator"], env)
+    assert (outcome.ok, outcome.message) == (False, "AVIATOR_API_TOKEN is not set")
+    assert httpserver.log == []
+
+
+def test_outside_a_ci_aviator_knows(httpserver):
+    outcome = send(httpserver.url_for("/up"), {"CI": "true"})
+    assert (outcome.ok, outcome.message) == (
+        False, "Aviator takes uploads from CircleCI, Buildkite or GitHub Actions; none detected"
+    )
+    assert httpserver.log == []

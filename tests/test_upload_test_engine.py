@@ -1,0 +1,199 @@
+"""Buildkite Test Engine over the wire: fields, the file sent, the 5000-result split, errors."""
+
+import json
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from junit_flaky.upload import upload
+from junit_flaky.upload.http import Http
+from junit_flaky.upload.reports import load
+from junit_flaky.upload.test_engine import executions, split
+
+SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
+TOKEN = "bkua_test_engine_token_do_not_leak"
+ENV = {
+    "BUILDKITE": "true",
+    "BUILDKITE_ANALYTICS_TOKEN": TOKEN,
+    "BUILDKITE_BUILD_ID": "0190-build",
+    "BUILDKITE_BUILD_URL": "https://buildkite.com/acme/web/builds/42",
+    "BUILDKITE_BRANCH": "main",
+    "BUILDKITE_COMMIT": "abc123",
+    "BUILDKITE_BUILD_NUMBER": "42",
+    "BUILDKITE_JOB_ID": "0190-job",
+    "BUILDKITE_MESSAGE": "Fix ünïcode\nsecond line",
+}
+ACCEPTED = {"id": "u1", "run_id": "r1", "queued": 10, "skipped": 0, "errors": [], "run_url": "https://bk/run/r1"}
+
+
+def send(url, reports=(SAMPLE,), env=None, sleeps=None):
+    env = {**ENV, "BUILDKITE_TEST_ENGINE_URL": url, **(env or {})}
+    http = Http(sleep=(sleeps if sleeps is not None else []).append)
+    [outcome] = upload(list(reports), ["buildkite-test-engine"], env, http=http)
+    assert TOKEN not in outcome.message
+    return outcome
+
+
+def sent_files(httpserver):
+    return [etree.fromstring(request.files["data"].read()) for request, _ in httpserver.log]
+
+
+def test_the_request(httpserver):
+    httpserver.expect_request(
+        "/v1/uploads", method="POST", headers={"Authorization": f'Token token="{TOKEN}"'}
+    ).respond_with_json(ACCEPTED, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert outcome.ok, outcome
+    assert outcome.message == "sent 10 results in 1 file; run: https://bk/run/r1"
+    [(request, _)] = httpserver.log
+    assert request.content_type.startswith("multipart/form-data")
+    assert request.form.to_dict() == {
+        "format": "junit",
+        "run_env[CI]": "buildkite",
+        "run_env[key]": "0190-build",
+        "run_env[url]": "https://buildkite.com/acme/web/builds/42",
+        "run_env[branch]": "main",
+        "run_env[commit_sha]": "abc123",
+        "run_env[number]": "42",
+        "run_env[job_id]": "0190-job",
+        "run_env[message]": "Fix ünïcode\nsecond line",
+    }
+    assert list(request.files) == ["data"]
+
+
+def test_every_attempt_is_an_execution_of_its_own(httpserver):
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    send(httpserver.url_for("/v1/uploads"))
+    [root] = sent_files(httpserver)
+    assert root.find(".//flakyFailure") is None and root.find(".//rerunFailure") is None
+
+    def runs(name):
+        cases = root.xpath("//testcase[@name=$name]", name=name)
+        return [(c.find("failure") is not None and "failure") or (c.find("error") is not None and "error") or "pass"
+                for c in cases]
+
+    assert runs("test_flaky[a-1]") == ["failure", "pass"]  # what makes Test Engine say "passed on retry"
+    assert runs("test_conn") == ["error", "failure", "pass"]
+    assert runs("test_broken") == ["failure", "failure", "error"]
+    assert runs("test_ok") == ["pass"]
+    first = root.xpath("//testcase[@name='test_flaky[a-1]']")[0]
+    assert first.get("classname") == "tests.test_api" and first.get("file") == "tests/test_api.py"
+    assert first.find("failure").get("message") == "assert 1 == 2"
+    assert first.find("failure").text.startswith("def test_flaky():")
+    assert first.findtext("system-out") == "attempt 1 output"
+    third = root.xpath("//testcase[@name='test_broken']")[2]
+    assert third.find("error").get("type") == "OSError" and third.findtext("system-err") == "disk full"
+    pytest_suite, other = root.findall("testsuite")
+    assert dict(pytest_suite.attrib) == {
+        "name": "pytest", "timestamp": "2025-01-02T03:04:05",
+        "tests": "6", "failures": "3", "errors": "1", "skipped": "0",
+    }
+    assert (other.get("tests"), other.get("failures"), other.get("errors"), other.get("skipped")) == ("4", "1", "1", "1")
+
+
+def test_large_reports_are_split_under_one_key(httpserver, tmp_path):
+    # 6000 flaky tests: 12000 executions, so three files although the report has 6000 testcases.
+    case = "<testcase classname='c' name='t{i}'><flakyFailure message='m' type='E'><stackTrace>s</stackTrace></flakyFailure></testcase>"
+    path = tmp_path / "big.xml"
+    path.write_text(f"<testsuite name='s'>{''.join(case.format(i=i) for i in range(6000))}</testsuite>")
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"), reports=[path])
+    assert outcome.message == "sent 12000 results in 3 files; run: https://bk/run/r1"
+    roots = sent_files(httpserver)
+    assert [len(root.findall(".//testcase")) for root in roots] == [5000, 5000, 2000]
+    assert [root.find("testsuite").get("tests") for root in roots] == ["5000", "5000", "2000"]
+    assert {request.form["run_env[key]"] for request, _ in httpserver.log} == {"0190-build"}
+    names = [case.get("name") for root in roots for case in root.iter("testcase")]
+    assert names[:4] == ["t0", "t0", "t1", "t1"] and len(set(names)) == 6000
+
+
+def test_split_counts_attempts():
+    report = load(SAMPLE)
+    assert [count for _, count in split([report, report], 7)] == [7, 7, 6]
+    assert list(split([], 7)) == []
+
+
+def test_executions_keep_the_testcase_untouched():
+    testcase = etree.parse(str(SAMPLE)).xpath("//testcase[@name='test_conn']")[0]
+    before = etree.tostring(testcase)
+    assert len(executions(testcase)) == 3
+    assert etree.tostring(testcase) == before
+
+
+def test_retries_after_500_and_429(httpserver):
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_data("oops", status=500)
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_data("", status=429, headers={"Retry-After": "3"})
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    sleeps = []
+    assert send(httpserver.url_for("/v1/uploads"), sleeps=sleeps).ok
+    assert sleeps == [1.0, 3.0]
+
+
+def test_gives_up_and_says_how_far_it_got(httpserver, tmp_path):
+    path = tmp_path / "big.xml"
+    path.write_text("<testsuite name='s'>" + "<testcase name='t'/>" * 7000 + "</testsuite>")
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    httpserver.expect_request("/v1/uploads").respond_with_data("down", status=503)
+    sleeps = []
+    outcome = send(httpserver.url_for("/v1/uploads"), reports=[path], sleeps=sleeps)
+    assert not outcome.ok
+    assert outcome.message == (
+        "file 2: localhost: answered HTTP 503 (4 attempts); giving up (5000 results sent before)"
+    )
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    "status, body, message",
+    [
+        (401, "nope", "HTTP 401: the server refused BUILDKITE_ANALYTICS_TOKEN"),
+        (422, json.dumps({"errors": ["bad format"]}), 'the server answered HTTP 422: {"errors": ["bad format"]}'),
+        (202, "<html>captive portal</html>", "localhost answered HTTP 202 without Test Engine's JSON"),
+        (200, "[1, 2]", "localhost answered HTTP 200 without Test Engine's JSON"),
+    ],
+)
+def test_refusals_and_garbage(httpserver, status, body, message):
+    httpserver.expect_request("/v1/uploads").respond_with_data(body, status=status)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert (outcome.ok, outcome.message) == (False, message)
+
+
+def test_a_server_that_echoes_the_token(httpserver):
+    httpserver.expect_request("/v1/uploads").respond_with_data(f"bad token {TOKEN}", status=400)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert outcome.message == "the server answered HTTP 400: bad token [redacted]"
+
+
+def test_a_server_that_is_down(caplog):
+    caplog.set_level(logging.DEBUG)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    outcome = send(f"http://127.0.0.1:{port}/v1/uploads")
+    assert not outcome.ok
+    assert outcome.message == "127.0.0.1: connection failed (4 attempts); giving up"
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"BUILDKITE_ANALYTICS_TOKEN": ""}, "BUILDKITE_ANALYTICS_TOKEN is not set"),
+        ({"BUILDKITE_BUILD_ID": ""}, "BUILDKITE_BUILD_ID is not set: Test Engine keys a run by the Buildkite build"),
+    ],
+)
+def test_what_it_needs(httpserver, env, message):
+    outcome = send(httpserver.url_for("/v1/uploads"), env=env)
+    assert (outcome.ok, outcome.message) == (False, message)
+    assert httpserver.log == []
+
+
+def test_an_empty_report_sends_nothing(httpserver, tmp_path):
+    path = tmp_path / "empty.xml"
+    path.write_text("<testsuites/>")
+    outcome = send(httpserver.url_for("/v1/uploads"), reports=[path])
+    assert (outcome.ok, outcome.message) == (True, "no test results to send")
+    assert httpserver.log == []
