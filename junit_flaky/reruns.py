@@ -338,9 +338,9 @@ class Rerunner:
             # The process ended without the plugin's last word: a crash, or an os._exit.
             went_wrong = True
             crashed_in = [key for key, _, _ in state.running.values()]
+            how = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
             for key in crashed_in:
-                how = _describe_exit(returncode)
-                self._record(state, key, _error_attempt(f"the rerun process {how} during this test"))
+                self._record(state, key, _error_attempt(f"the rerun process crashed ({how}) during this test"))
         if state.unmatched:
             missing = [state.results[k] for k in state.unmatched if k not in state.nodeids]
             close_open(missing, "could not be rerun: pytest collected no test with this identity")

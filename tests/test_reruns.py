@@ -1,0 +1,271 @@
+"""End to end: a real test step, then `junit-flaky run` rerunning with real pytest.
+
+Every project here is generated in tmp_path; flaky tests fail on chosen runs (a counter file), so
+each case is deterministic. Faults (a crash, a hang, a signal to the tool, a broken rerun
+command) are real processes misbehaving, not mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.projects import Project, flaky_body
+
+pytestmark = pytest.mark.reruns
+
+
+def unittest_sample(project: Project, fail_on: list) -> None:
+    """The seed's sample: a unittest TestSample class whose test_sample_random is flaky."""
+    body = flaky_body("random", fail_on, indent="        ")
+    project.write(
+        "src/test_sample.py",
+        "import unittest\n\n\nclass TestSample(unittest.TestCase):\n"
+        "    def test_sample_dict(self):\n"
+        "        from counters import run_number\n"
+        "        run_number('dict')\n\n"
+        f"    def test_sample_random(self):\n{body}",
+    )
+
+
+def thresholds(project: Project, min_passes: int, max_runs: int, name: str = "test_sample_random") -> str:
+    path = project.root / "thresholds.json"
+    path.write_text(json.dumps({"flaky_tests": [
+        {"test_name": name, "class_name": "TestSample", "min_passes": min_passes, "max_runs": max_runs}
+    ]}))
+    return str(path)
+
+
+def cases_by_name(path: Path) -> dict:
+    """name -> the <testcase> element, asserting each name appears once."""
+    root = etree.parse(str(path)).getroot()
+    cases = root.iter("testcase")
+    found = {}
+    for case in cases:
+        assert case.get("name") not in found, f"{case.get('name')} appears twice"
+        found[case.get("name")] = case
+    return found
+
+
+def test_seed_example_one_fail_then_pass_is_flaky_and_green(tmp_path):
+    project = Project(tmp_path)
+    unittest_sample(project, fail_on=[1])
+    report = project.pytest("src")
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 1, 5))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(4 runs remaining out of 5)" in result.stdout
+    assert "passed 1 out of the required 1 times" in result.stdout
+    assert project.runs("random") == 2
+    case = cases_by_name(tmp_path / "final.xml")["test_sample_random"]
+    assert [c.tag for c in case] == ["flakyFailure"]
+    assert "run 1 fails" in case.find("flakyFailure").get("message")
+
+
+def test_seed_example_two_pass_then_fail_twice_is_red(tmp_path):
+    project = Project(tmp_path)
+    unittest_sample(project, fail_on=[2, 3])
+    report = project.pytest("src")
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 2, 3))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "passed 1 out of the required 2 times" in result.stdout
+    assert project.runs("random") == 3  # early stop: after run 3 two passes are out of reach
+    case = cases_by_name(tmp_path / "final.xml")["test_sample_random"]
+    assert [c.tag for c in case] == ["failure", "rerunFailure"]
+
+
+def test_tests_that_needed_nothing_are_not_rerun(tmp_path):
+    project = Project(tmp_path)
+    unittest_sample(project, fail_on=[1])
+    report = project.pytest("src")
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 1, 5))
+    assert result.returncode == 0
+    assert project.runs("dict") == 1
+
+
+def test_passing_test_that_needs_two_passes_is_rerun(tmp_path):
+    project = Project(tmp_path)
+    unittest_sample(project, fail_on=[])
+    report = project.pytest("src")
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 2, 3))
+    assert result.returncode == 0, result.stdout
+    assert project.runs("random") == 2
+    assert project.runs("dict") == 1
+
+
+def test_unknown_test_is_reported_as_not_rerunnable(tmp_path):
+    project = Project(tmp_path)
+    unittest_sample(project, fail_on=[1])
+    report = project.pytest("src")
+    project.write("src/test_sample.py", "def test_other():\n    pass\n")  # the failing test is gone
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 1, 5))
+    assert result.returncode == 1
+    assert "could not be rerun" in result.stdout
+
+
+def test_crash_in_a_rerun_is_pinned_on_its_test_and_the_others_still_rerun(tmp_path):
+    project = Project(tmp_path)
+    crash = flaky_body("crash", [1]) + "    if run == 2:\n        os._exit(3)\n"
+    project.write(
+        "test_mod.py",
+        f"import os\n\ndef test_crash():\n{crash}\n\ndef test_later():\n{flaky_body('later', [1])}",
+    )
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3")
+    assert result.returncode == 0, result.stdout + result.stderr  # crash counted as an error, then it passed
+    cases = cases_by_name(tmp_path / "final.xml")
+    assert [c.tag for c in cases["test_crash"]] == ["flakyFailure", "flakyError"]
+    assert "crashed (exit code 3) during this test" in cases["test_crash"].find("flakyError").get("message")
+    assert [c.tag for c in cases["test_later"]] == ["flakyFailure"]
+    assert project.runs("crash") == 3 and project.runs("later") == 2
+
+
+def test_segfault_in_a_rerun_ends_the_test_as_an_error(tmp_path):
+    project = Project(tmp_path)
+    crash = flaky_body("segv", [1]) + "    import ctypes\n    ctypes.string_at(0)\n"
+    project.write("test_mod.py", f"def test_segv():\n{crash}")
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2")
+    assert result.returncode == 1
+    case = cases_by_name(tmp_path / "final.xml")["test_segv"]
+    assert [c.tag for c in case] == ["failure", "rerunError"]
+    assert "SIGSEGV" in case.find("rerunError").get("message")
+
+
+def test_hanging_rerun_is_killed_after_the_timeout(tmp_path):
+    project = Project(tmp_path)
+    hang = flaky_body("hang", [1]) + "    import time\n    time.sleep(600)\n"
+    project.write("test_mod.py", f"def test_hang():\n{hang}\n\ndef test_ok():\n{flaky_body('ok', [1])}")
+    report = project.pytest()
+    started = time.monotonic()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2", "--rerun-timeout", "3")
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1
+    cases = cases_by_name(tmp_path / "final.xml")
+    assert "timed out after 3s" in cases["test_hang"].find("rerunError").get("message")
+    assert [c.tag for c in cases["test_ok"]] == ["flakyFailure"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_to_the_tool_keeps_what_finished_and_leaves_no_process(tmp_path, signum):
+    project = Project(tmp_path)
+    pidfile = tmp_path / "hung.pid"
+    hang = flaky_body("hang", [1]) + f"    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    import time\n    time.sleep(600)\n"
+    project.write("test_mod.py", f"import os\n\ndef test_hang():\n{hang}")
+    report = project.pytest()
+    command = [sys.executable, "-m", "junit_flaky", "run", str(report), "--output", "final.xml", "--max-runs", "2", "--no-flakybot"]
+    tool = subprocess.Popen(command, cwd=tmp_path, env=project.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline and tool.poll() is None, "the rerun never started"
+        time.sleep(0.1)
+    tool.send_signal(signum)
+    out, err = tool.communicate(timeout=60)
+    assert tool.returncode == 1, out + err
+    assert "interrupted" in out
+    case = cases_by_name(tmp_path / "final.xml")["test_hang"]
+    assert case.find("failure") is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pidfile.read_text()), 0)
+
+
+def test_broken_rerun_command_is_reported_not_counted_as_test_failures(tmp_path):
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1])}")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--max-runs", "3",
+        rerun_command=[sys.executable, "-m", "pytest", "--no-such-option"],
+    )
+    assert result.returncode == 1
+    assert "exited with code 4 (usage error)" in result.stdout
+    assert "no-such-option" in result.stderr  # the rerun's own words, for the user
+    assert project.runs("flaky") == 1
+
+
+def test_too_many_open_tests_reruns_nothing(tmp_path):
+    project = Project(tmp_path)
+    tests = "".join(f"def test_{i}():\n{flaky_body(str(i), [1])}\n" for i in range(3))
+    project.write("test_mod.py", tests)
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3", "--max-reruns-total", "2")
+    assert result.returncode == 1
+    assert "3 tests need reruns, more than --max-reruns-total (2)" in result.stdout
+    assert all(project.runs(str(i)) == 1 for i in range(3))
+
+
+def test_all_reruns_happen_in_one_process(tmp_path):
+    project = Project(tmp_path)
+    pids = tmp_path / "pids"
+    record = f"    open({str(pids)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+    tests = "".join(f"def test_{i}():\n{record}{flaky_body(str(i), [1, 2])}\n" for i in range(4))
+    project.write("test_mod.py", "import os\n\n" + tests)
+    report = project.pytest()
+    pids.unlink()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "5")
+    assert result.returncode == 0, result.stdout
+    assert len(set(pids.read_text().split())) == 1
+    assert len(pids.read_text().split()) == 8  # each test: runs 2 (fails) and 3 (passes)
+
+
+def test_workers_rerun_with_xdist(tmp_path):
+    pytest.importorskip("xdist")
+    project = Project(tmp_path)
+    tests = "".join(f"def test_{i}():\n{flaky_body(str(i), [1])}\n" for i in range(4))
+    project.write("test_mod.py", tests)
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2", "--workers", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(project.runs(str(i)) == 2 for i in range(4))
+
+
+@pytest.mark.parametrize(
+    "pytest_args",
+    [
+        pytest.param([], id="default"),
+        pytest.param(["--junit-prefix=ci"], id="junit-prefix"),
+        pytest.param(["--import-mode=importlib"], id="importlib"),
+        pytest.param(["-o", "junit_family=xunit1"], id="xunit1"),
+    ],
+)
+def test_node_id_shapes_rerun_through_the_tool(tmp_path, pytest_args):
+    project = Project(tmp_path)
+    project.write("pkg/__init__.py", "")
+    project.write(
+        "pkg/tests/test_shapes.py",
+        "import pytest\n\n"
+        "class TestOuter:\n"
+        "    class TestInner:\n"
+        f"        def test_nested(self):\n{flaky_body('nested', [1], indent='            ')}\n"
+        "@pytest.mark.parametrize('value', ['a b', 'x-y', '[z]', 'a::b', 'p/q', 'ü'])\n"
+        f"def test_param(value):\n{flaky_body('param', [1], key='value')}",
+    )
+    report = project.pytest(*pytest_args)
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Each of the 7 tests failed its first run and passed its single rerun.
+    assert project.runs("nested") == 2
+    assert all(project.runs(v) == 2 for v in ["a b", "x-y", "[z]", "a::b", "p/q", "ü"])
+    root = etree.parse(str(tmp_path / "final.xml")).getroot()
+    assert len(list(root.iter("testcase"))) == 7
+    assert len(list(root.iter("flakyFailure"))) == 7
+
+
+def test_rootdir_option_reruns_in_another_folder(tmp_path):
+    project = Project(tmp_path / "repo")
+    project.write("tests/test_x.py", f"def test_x():\n{flaky_body('x', [1])}")
+    report = project.pytest()
+    result = subprocess.run(
+        [sys.executable, "-m", "junit_flaky", "run", str(report), "--output", str(tmp_path / "final.xml"),
+         "--max-runs", "2", "--rootdir", str(project.root), "--no-flakybot"],
+        cwd=tmp_path, env=project.env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("x") == 2
