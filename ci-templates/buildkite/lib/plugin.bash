@@ -1,0 +1,191 @@
+#!/bin/bash
+# Shared by the hooks: read the plugin's configuration, build the junit-flaky command line,
+# install the tool. Only functions and constants here; the hooks decide what runs.
+
+# The agent turns `junit-flaky#vX.Y.Z: {key: value}` into BUILDKITE_PLUGIN_JUNIT_FLAKY_KEY=value,
+# and a list into ..._KEY_0, ..._KEY_1 (see https://buildkite.com/docs/plugins/writing).
+readonly PLUGIN_PREFIX="BUILDKITE_PLUGIN_JUNIT_FLAKY"
+
+# The plugin and the tool are released together, so v0.1.x of the plugin installs 0.1.x of the tool.
+readonly DEFAULT_PIP_REQUIREMENT="junit-flaky~=0.1.0"
+
+# junit-flaky's exit code for bad input or usage (its contract: 0 ok, 1 failed verdict, 2 bad input,
+# 3 strict upload failed); the hooks use it for their own configuration errors too.
+readonly EXIT_BAD_INPUT=2
+
+# plugin_config KEY [DEFAULT]: the scalar value of a config key, or DEFAULT when it is not set.
+plugin_config() {
+  local name="${PLUGIN_PREFIX}_$1"
+  printf '%s' "${!name:-${2:-}}"
+}
+
+# plugin_config_is_true KEY DEFAULT: YAML booleans reach us as the strings "true" and "false".
+plugin_config_is_true() {
+  [[ "$(plugin_config "$1" "$2")" == "true" ]]
+}
+
+# plugin_config_list KEY: one line per item; a key given as a single string is a list of one.
+plugin_config_list() {
+  local name="${PLUGIN_PREFIX}_$1" index=0 item
+  if [[ -n "${!name+set}" ]]; then
+    printf '%s\n' "${!name}"
+    return
+  fi
+  item="${name}_${index}"
+  while [[ -n "${!item+set}" ]]; do
+    printf '%s\n' "${!item}"
+    index=$((index + 1))
+    item="${name}_${index}"
+  done
+}
+
+# plugin_config_words KEY: like plugin_config_list, but a single string is split on whitespace,
+# so `rerun_command: python -m pytest` works; the list form keeps arguments that contain spaces.
+plugin_config_words() {
+  local name="${PLUGIN_PREFIX}_$1" words
+  if [[ -n "${!name+set}" ]]; then
+    read -r -a words <<<"${!name}"
+    if [[ ${#words[@]} -gt 0 ]]; then
+      printf '%s\n' "${words[@]}"
+    fi
+    return
+  fi
+  plugin_config_list "$1"
+}
+
+# any_report_exists PATTERN...: true if a glob matches at least one file. junit-flaky expands the
+# globs itself; this check only tells "the tests wrote no report" apart from everything else.
+any_report_exists() (
+  shopt -s nullglob globstar
+  local IFS='' pattern file # empty IFS: expand the glob, but do not split paths on spaces
+  for pattern in "$@"; do
+    # shellcheck disable=SC2086 # unquoted on purpose, to expand the glob
+    for file in $pattern; do
+      if [[ -f "$file" ]]; then
+        return 0
+      fi
+    done
+  done
+  return 1
+)
+
+# default_output_path: in a parallel step every shard uploads its own aggregated report, and the
+# merge step downloads them all into one folder, so their names must differ per shard.
+default_output_path() {
+  if [[ -n "${BUILDKITE_PARALLEL_JOB:-}" ]]; then
+    printf 'junit-flaky-%s.xml' "$BUILDKITE_PARALLEL_JOB"
+  else
+    printf 'junit-flaky.xml'
+  fi
+}
+
+# add_option FLAG KEY: append "FLAG value" to run_args when the key is set.
+add_option() {
+  local value
+  value="$(plugin_config "$2")"
+  if [[ -n "$value" ]]; then
+    run_args+=("$1" "$value")
+  fi
+}
+
+# build_run_args: fill the global array run_args with `run REPORT... [options] [-- COMMAND...]`.
+build_run_args() {
+  local item rerun_command=()
+  run_args=(run)
+  while IFS= read -r item; do
+    run_args+=("$item")
+  done < <(plugin_config_list REPORTS)
+
+  run_args+=(--output "$(plugin_config OUTPUT "$(default_output_path)")")
+  add_option --thresholds THRESHOLDS
+  add_option --min-passes MIN_PASSES
+  add_option --max-runs MAX_RUNS
+  add_option --json JSON
+  add_option --rootdir ROOTDIR
+  add_option --workers WORKERS
+  add_option --rerun-timeout RERUN_TIMEOUT
+  add_option --max-reruns-total MAX_RERUNS_TOTAL
+  if ! plugin_config_is_true RERUN true; then
+    run_args+=(--no-rerun)
+  fi
+  if ! plugin_config_is_true FLAKYBOT true; then
+    run_args+=(--no-flakybot)
+  fi
+  while IFS= read -r item; do
+    run_args+=(--upload "$item")
+  done < <(plugin_config_list UPLOAD)
+  if plugin_config_is_true STRICT_UPLOAD false; then
+    run_args+=(--strict-upload)
+  fi
+
+  while IFS= read -r item; do
+    rerun_command+=("$item")
+  done < <(plugin_config_words RERUN_COMMAND)
+  if [[ ${#rerun_command[@]} -eq 0 && -n "${JUNIT_FLAKY_PLUGIN_RERUN_PYTHON:-}" ]]; then
+    # The plugin's venv has neither pytest nor the project's dependencies, so junit-flaky's
+    # default (its own interpreter's "-m pytest") cannot rerun; the configured Python can.
+    rerun_command=("$JUNIT_FLAKY_PLUGIN_RERUN_PYTHON" -m pytest)
+  fi
+  if [[ ${#rerun_command[@]} -gt 0 ]]; then
+    run_args+=(-- "${rerun_command[@]}")
+  fi
+}
+
+# export_token CANONICAL KEY: junit-flaky reads its tokens from fixed variable names; a user who
+# keeps the secret under another name says which one, and we copy it for junit-flaky only.
+export_token() {
+  local canonical="$1" source_name
+  source_name="$(plugin_config "$2" "$canonical")"
+  if [[ ! "$source_name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    echo "junit-flaky plugin: ${2,,} must be an environment variable name, got '${source_name}'" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+  if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
+    export "${canonical}=${!source_name}"
+  fi
+}
+
+# run_test_command: run the step's command the way the agent would have, had no plugin taken over
+# the command phase (BUILDKITE_SHELL, default "/bin/bash -e -c"). Returns the command's status.
+run_test_command() {
+  local shell_words
+  if [[ -z "${BUILDKITE_COMMAND:-}" ]]; then
+    echo "junit-flaky plugin: the step has no command; reading the reports already on disk"
+    return 0
+  fi
+  read -r -a shell_words <<<"${BUILDKITE_SHELL:-/bin/bash -e -c}"
+  "${shell_words[@]}" "$BUILDKITE_COMMAND"
+}
+
+# install_junit_flaky: pip-install the configured requirement into a virtualenv of its own, then
+# put only the junit-flaky script on PATH. Why a venv and not `pip install --user`: --user mixes
+# the tool's dependencies into the interpreter the tests run with, is refused by "externally
+# managed" system Pythons (PEP 668), and needs ~/.local/bin on PATH. Why only a link to the
+# script: putting the venv's bin/ on PATH would shadow the tests' own python and pip.
+# The reruns then need the tests' Python, not the venv's: build_run_args takes care of that.
+# The venv sits in the checkout, so concurrent agents never share it and the agent's default
+# `git clean -ffxdq` removes it: every build installs the requirement it asks for.
+install_junit_flaky() {
+  local python requirement home
+  python="$(plugin_config PYTHON python3)"
+  requirement="$(plugin_config PIP_REQUIREMENT "$DEFAULT_PIP_REQUIREMENT")"
+  home="${BUILDKITE_BUILD_CHECKOUT_PATH:-$PWD}/.junit-flaky-plugin"
+
+  if ! command -v "$python" >/dev/null 2>&1; then
+    echo "junit-flaky plugin: junit-flaky is not on PATH and '${python}' was not found to install it;" \
+      "set the plugin's python option, or install junit-flaky on the agent" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))'; then
+    echo "junit-flaky plugin: junit-flaky needs Python >= 3.9; '${python}' is older" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+
+  echo "--- :python: Installing ${requirement} into ${home}/venv"
+  "$python" -m venv "${home}/venv"
+  "${home}/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement"
+  mkdir -p "${home}/bin"
+  ln -sf "${home}/venv/bin/junit-flaky" "${home}/bin/junit-flaky"
+  export PATH="${home}/bin:${PATH}"
+  export JUNIT_FLAKY_PLUGIN_RERUN_PYTHON="$python" # see build_run_args
+}

@@ -1,0 +1,254 @@
+#!/usr/bin/env bats
+# The command hook: runs the step's command, then junit-flaky with options built from the
+# plugin's configuration, and exits with junit-flaky's exit code.
+
+# Each @test runs in its own subshell, so its exports are meant to stay local:
+# shellcheck disable=SC2030,SC2031
+
+load helpers
+
+setup() {
+  setup_job
+  with_junit_flaky_on_path
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS="test-results/*.xml"
+}
+
+@test "runs the tests, then junit-flaky on their reports with the default output" {
+  given_tests_that_write_a_report_and_exit 1
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_output_contains "The test command exited 1"
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml
+  [ ! -e "${CALLS}/buildkite-agent" ]
+}
+
+@test "passes every option, lists as repeated flags, the rerun command after --" {
+  given_tests_that_write_a_report_and_exit 0
+  unset BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS_0="test-results/*.xml"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS_1="other results/**/*.xml"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_OUTPUT="out/flaky.xml"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS="ci/thresholds.toml"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MIN_PASSES="2"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MAX_RUNS="5"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_JSON="out/verdicts.json"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_ROOTDIR="src"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_WORKERS="4"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_TIMEOUT="120"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MAX_RERUNS_TOTAL="50"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN="false"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_FLAKYBOT="false"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_0="buildkite-test-engine"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_1="buildkite-annotation"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_STRICT_UPLOAD="true"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_0="python"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_1="-m"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_2="pytest"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_3="-k not slow"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" "other results/**/*.xml" \
+    --output out/flaky.xml --thresholds ci/thresholds.toml --min-passes 2 --max-runs 5 \
+    --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
+    --max-reruns-total 50 --no-rerun --no-flakybot \
+    --upload buildkite-test-engine --upload buildkite-annotation --strict-upload \
+    -- python -m pytest "-k not slow"
+}
+
+@test "a rerun command given as one string is split on whitespace; one upload as a string" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND="python  -m pytest -p no:cacheprovider"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD="buildkite-artifact"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN="true"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+    --upload buildkite-artifact -- python -m pytest -p no:cacheprovider
+}
+
+@test "after the plugin installed junit-flaky, reruns use the Python it installed with" {
+  given_tests_that_write_a_report_and_exit 0
+  export JUNIT_FLAKY_PLUGIN_RERUN_PYTHON="python3.12"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+    -- python3.12 -m pytest
+}
+
+@test "a configured rerun command wins over the installing Python" {
+  given_tests_that_write_a_report_and_exit 0
+  export JUNIT_FLAKY_PLUGIN_RERUN_PYTHON="python3.12"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND=".venv/bin/python -m pytest"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+    -- .venv/bin/python -m pytest
+}
+
+@test "each job of a parallel step writes its own output, so the merge step can fetch them all" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PARALLEL_JOB="3"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky-3.xml
+}
+
+@test "exits with junit-flaky's exit code: 1 for a failed verdict although the tests passed" {
+  given_tests_that_write_a_report_and_exit 0
+  export STUB_JUNIT_FLAKY_EXIT=1
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 1 ]
+}
+
+@test "exits with junit-flaky's exit code: 0 when every failure proved flaky" {
+  given_tests_that_write_a_report_and_exit 1
+  export STUB_JUNIT_FLAKY_EXIT=0
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+}
+
+@test "exits with junit-flaky's exit code: 3 for a failed strict upload" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_STRICT_UPLOAD="true"
+  export STUB_JUNIT_FLAKY_EXIT=3
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 3 ]
+}
+
+@test "no report from failing tests: fails with the test command's exit code and says why" {
+  export BUILDKITE_COMMAND="echo collecting; exit 4"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 4 ]
+  assert_output_contains "the test command exited 4 and wrote no JUnit report matching test-results/*.xml"
+  [ ! -e "${CALLS}/junit-flaky" ]
+  assert_lines "${CALLS}/buildkite-agent" annotate --style error --context junit-flaky-job-1 \
+    "junit-flaky (tests): the test command exited 4 and wrote no JUnit report matching test-results/*.xml; failing with the test command's exit code"
+}
+
+@test "no report from passing tests: fails with 2, the reports option must be wrong" {
+  export BUILDKITE_COMMAND="true"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "the test command passed but wrote no JUnit report matching test-results/*.xml"
+  [ ! -e "${CALLS}/junit-flaky" ]
+}
+
+@test "a failing annotation does not change the exit code" {
+  export BUILDKITE_COMMAND="exit 7"
+  export STUB_BUILDKITE_AGENT_EXIT=1
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 7 ]
+}
+
+@test "a report in a nested folder matches a ** glob" {
+  export BUILDKITE_COMMAND="mkdir -p 'out/a b/c' && echo '<testsuite/>' > 'out/a b/c/r.xml'"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS="out/**/*.xml"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "out/**/*.xml" --output junit-flaky.xml
+}
+
+@test "runs the command with BUILDKITE_SHELL, as the agent would" {
+  # With -u the unset variable stops the command before it writes a report.
+  export BUILDKITE_SHELL="/bin/bash -e -u -c"
+  export BUILDKITE_COMMAND="echo \"\$UNSET_VARIABLE\"; ${REPORT_WRITING_COMMAND}"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 1 ]
+  assert_output_contains "UNSET_VARIABLE: unbound variable"
+}
+
+@test "the step's command runs in the checkout, and so does junit-flaky" {
+  given_tests_that_write_a_report_and_exit 0
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  [ -f "${BUILDKITE_BUILD_CHECKOUT_PATH}/test-results/junit.xml" ]
+  grep -qx "PWD=${BUILDKITE_BUILD_CHECKOUT_PATH}" "${CALLS}/junit-flaky.env"
+}
+
+@test "tokens kept under other names reach junit-flaky under the names it reads" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_AVIATOR_TOKEN_ENV="MY_AVIATOR_SECRET"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_TEST_ENGINE_TOKEN_ENV="SUITE_TOKEN"
+  export MY_AVIATOR_SECRET="av-123"
+  export SUITE_TOKEN="bk-456"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky.env" AVIATOR_API_TOKEN=av-123 BUILDKITE_ANALYTICS_TOKEN=bk-456 \
+    "PWD=${BUILDKITE_BUILD_CHECKOUT_PATH}"
+}
+
+@test "tokens under the default names are left alone" {
+  given_tests_that_write_a_report_and_exit 0
+  export AVIATOR_API_TOKEN="av-default"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  grep -qx "AVIATOR_API_TOKEN=av-default" "${CALLS}/junit-flaky.env"
+  grep -qx "BUILDKITE_ANALYTICS_TOKEN=" "${CALLS}/junit-flaky.env"
+}
+
+@test "a token option that is not a variable name fails with 2 before the tests run" {
+  export BUILDKITE_COMMAND="touch tests-ran"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_AVIATOR_TOKEN_ENV="\$TOKEN"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "aviator_token_env must be an environment variable name"
+  [ ! -e tests-ran ]
+}
+
+@test "without the reports option: fails with 2 before the tests run" {
+  export BUILDKITE_COMMAND="touch tests-ran"
+  unset BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "the reports option is required"
+  [ ! -e tests-ran ]
+}
+
+@test "without junit-flaky on PATH: fails with 2 before the tests run" {
+  rm "${STUB_BIN}/junit-flaky"
+  export BUILDKITE_COMMAND="touch tests-ran"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "junit-flaky is not on PATH"
+  [ ! -e tests-ran ]
+}

@@ -1,0 +1,123 @@
+#!/bin/bash
+# The orb's `check` command. Parameters arrive as PARAM_* variables (see commands/check.yml).
+#
+# Optionally runs the tests (PARAM_TEST_COMMAND), then `junit-flaky run` on their reports, and
+# exits with junit-flaky's exit code: 0 no failed verdict, 1 a failed verdict, 2 bad input,
+# 3 a failed strict upload. Running the tests here is what lets a job whose only failures
+# proved flaky pass: a separate failing test step would already have failed the job.
+set -euo pipefail
+
+readonly EXIT_BAD_INPUT=2
+
+# any_report_exists PATTERN...: true if a glob matches a file. junit-flaky expands the globs
+# itself; this only tells "the tests wrote no report" apart from everything else.
+any_report_exists() (
+  shopt -s nullglob globstar
+  local IFS='' pattern file # empty IFS: expand the glob, but do not split paths on spaces
+  for pattern in "$@"; do
+    # shellcheck disable=SC2086 # unquoted on purpose, to expand the glob
+    for file in $pattern; do
+      if [[ -f "$file" ]]; then
+        return 0
+      fi
+    done
+  done
+  return 1
+)
+
+# copy_token CANONICAL SOURCE_NAME: junit-flaky reads its tokens from fixed names; the orb's
+# env_var_name parameters let users keep the secret under another name.
+copy_token() {
+  local canonical="$1" source_name="$2"
+  if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
+    export "${canonical}=${!source_name}"
+  fi
+}
+
+# Integer parameters use 0 for "not given" (and -1 for max_reruns_total, where 0 means something).
+add_number_option() {
+  local flag="$1" value="$2" unset_value="$3"
+  if [[ "$value" != "$unset_value" ]]; then
+    run_args+=("$flag" "$value")
+  fi
+}
+
+add_path_option() {
+  if [[ -n "$2" ]]; then
+    run_args+=("$1" "$2")
+  fi
+}
+
+# build_run_args PATTERN...: fill the global array run_args with junit-flaky's command line.
+build_run_args() {
+  local target rerun_command=()
+  run_args=(run "$@" --output "$PARAM_OUTPUT")
+  add_path_option --thresholds "$PARAM_THRESHOLDS"
+  add_number_option --min-passes "$PARAM_MIN_PASSES" 0
+  add_number_option --max-runs "$PARAM_MAX_RUNS" 0
+  add_path_option --json "$PARAM_JSON"
+  add_path_option --rootdir "$PARAM_ROOTDIR"
+  add_number_option --workers "$PARAM_WORKERS" 0
+  add_number_option --rerun-timeout "$PARAM_RERUN_TIMEOUT" 0
+  add_number_option --max-reruns-total "$PARAM_MAX_RERUNS_TOTAL" -1
+  if [[ "$PARAM_RERUN" != "true" ]]; then
+    run_args+=(--no-rerun)
+  fi
+  if [[ "$PARAM_FLAKYBOT" != "true" ]]; then
+    run_args+=(--no-flakybot)
+  fi
+  for target in $PARAM_UPLOAD; do
+    run_args+=(--upload "$target")
+  done
+  if [[ "$PARAM_STRICT_UPLOAD" == "true" ]]; then
+    run_args+=(--strict-upload)
+  fi
+  read -r -a rerun_command < <(printf '%s\n' "$PARAM_RERUN_COMMAND")
+  if [[ ${#rerun_command[@]} -eq 0 && -n "${JUNIT_FLAKY_ORB_RERUN_PYTHON:-}" ]]; then
+    # Set by install.sh: junit-flaky sits in a venv without pytest or the project's dependencies,
+    # so its default (its own interpreter's "-m pytest") cannot rerun; the install's Python can.
+    rerun_command=("$JUNIT_FLAKY_ORB_RERUN_PYTHON" -m pytest)
+  fi
+  if [[ ${#rerun_command[@]} -gt 0 ]]; then
+    run_args+=(-- "${rerun_command[@]}")
+  fi
+}
+
+main() {
+  local report_patterns test_status=0 verdict_status=0
+  read -r -a report_patterns < <(printf '%s\n' "$PARAM_REPORTS") # split on spaces, no globbing
+  if [[ ${#report_patterns[@]} -eq 0 ]]; then
+    echo "junit-flaky orb: the reports parameter is empty" >&2
+    exit "$EXIT_BAD_INPUT"
+  fi
+  if ! command -v junit-flaky >/dev/null 2>&1; then
+    echo "junit-flaky orb: junit-flaky is not on PATH; run the orb's install command first" >&2
+    exit "$EXIT_BAD_INPUT"
+  fi
+
+  if [[ -n "$PARAM_TEST_COMMAND" ]]; then
+    echo "Running the tests: ${PARAM_TEST_COMMAND}"
+    bash -eo pipefail -c "$PARAM_TEST_COMMAND" || test_status=$?
+    echo "The test command exited ${test_status}"
+  fi
+  if ! any_report_exists "${report_patterns[@]}"; then
+    if [[ "$test_status" -ne 0 ]]; then
+      echo "junit-flaky orb: the test command exited ${test_status} and wrote no JUnit report" \
+        "matching ${PARAM_REPORTS}; failing with the test command's exit code" >&2
+      exit "$test_status"
+    fi
+    echo "junit-flaky orb: no JUnit report matches ${PARAM_REPORTS}; check the reports" \
+      "parameter and that the tests write JUnit XML there" >&2
+    exit "$EXIT_BAD_INPUT"
+  fi
+
+  copy_token AVIATOR_API_TOKEN "$PARAM_AVIATOR_TOKEN_VAR"
+  copy_token BUILDKITE_ANALYTICS_TOKEN "$PARAM_TEST_ENGINE_TOKEN_VAR"
+  export JUNIT_FLAKY_CIRCLECI_DIR="$PARAM_RESULTS_DIR"
+  build_run_args "${report_patterns[@]}"
+  echo "junit-flaky ${run_args[*]}"
+  junit-flaky "${run_args[@]}" || verdict_status=$?
+  exit "$verdict_status"
+}
+
+main "$@"

@@ -1,0 +1,163 @@
+"""The Buildkite plugin in ci-templates/buildkite: plugin.yml against the plugin linter's schema,
+every README example against the plugin's `configuration` (as the linter does) and the pipeline
+schema, and the configuration, hooks and README agreeing with each other.
+
+The hooks themselves are tested by bats (test_ci_templates_shell.py runs them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN = REPO / "ci-templates" / "buildkite"
+SCHEMAS = REPO.parent / "shared" / "schemas"
+PLUGIN_REF = re.compile(r"^junit-flaky#v(\d+)\.(\d+)\.(\d+)$")
+
+
+def shared_schema(name: str) -> Any:
+    path = SCHEMAS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: the shared schemas sit beside the repository in CI")
+    text = path.read_text(encoding="utf-8")
+    return yaml.safe_load(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
+
+
+def plugin_yml() -> Dict[str, Any]:
+    return yaml.safe_load((PLUGIN / "plugin.yml").read_text(encoding="utf-8"))
+
+
+def readme() -> str:
+    return (PLUGIN / "README.md").read_text(encoding="utf-8")
+
+
+def readme_pipelines() -> List[Tuple[str, Any]]:
+    """Each ```yaml block of the README, parsed, with the heading it stands under."""
+    blocks, heading = [], ""
+    for match in re.finditer(r"^(#+ [^\n]*)$|^```yaml\n(.*?)^```", readme(), re.M | re.S):
+        if match.group(1):
+            heading = match.group(1).lstrip("# ").strip()
+        else:
+            blocks.append((heading, yaml.safe_load(match.group(2))))
+    return blocks
+
+
+def readme_plugin_configs() -> List[Tuple[str, str, Dict[str, Any]]]:
+    """(heading, plugin reference, configuration) of every use of this plugin in the README."""
+    found = []
+    for heading, pipeline in readme_pipelines():
+        for step in pipeline.get("steps", []):
+            for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
+                for ref, config in plugin.items():
+                    if ref.startswith("junit-flaky#"):
+                        found.append((heading, ref, config))
+    return found
+
+
+def package_version() -> Tuple[int, int]:
+    init = (REPO / "junit_flaky" / "__init__.py").read_text(encoding="utf-8")
+    major, minor = re.search(r'__version__ = "(\d+)\.(\d+)\.', init).groups()
+    return int(major), int(minor)
+
+
+def test_plugin_yml_passes_the_plugin_linters_schema():
+    jsonschema.validate(plugin_yml(), shared_schema("plugin-yaml-schema.yml"))
+
+
+def test_configuration_is_a_strict_json_schema():
+    configuration = plugin_yml()["configuration"]
+    jsonschema.Draft7Validator.check_schema(configuration)
+    assert configuration["additionalProperties"] is False
+    assert configuration["required"] == ["reports"]
+
+
+@pytest.mark.parametrize(
+    "config, problem",
+    [
+        ({}, "'reports' is a required property"),
+        ({"reports": "r.xml", "max-runs": 3}, "Additional properties are not allowed"),
+        ({"reports": "r.xml", "upload": ["circleci"]}, "is not valid under any of the given schemas"),
+        ({"reports": "r.xml", "min_passes": 0}, "less than the minimum of 1"),
+        ({"reports": "r.xml", "aviator_token_env": "$TOKEN"}, "does not match"),
+        ({"reports": "r.xml", "strict_upload": "yes"}, "is not of type 'boolean'"),
+    ],
+)
+def test_configuration_rejects_mistakes(config, problem):
+    errors = [
+        error.message
+        for error in jsonschema.Draft7Validator(plugin_yml()["configuration"]).iter_errors(config)
+    ]
+    assert errors, f"{config} was accepted"
+    assert any(problem in message for message in errors), errors
+
+
+def test_readme_has_an_example_for_each_use():
+    configs = readme_plugin_configs()
+    headings = " / ".join(heading for heading, _, _ in configs).lower()
+    for use in ("simple", "thresholds", "test engine", "parallelism"):
+        assert use in headings, f"no README example under a heading about {use!r}: {headings}"
+    assert any("thresholds" in config for _, _, config in configs)
+    assert any("buildkite-test-engine" in str(config.get("upload")) for _, _, config in configs)
+    merge_steps = [
+        step
+        for _, pipeline in readme_pipelines()
+        for step in pipeline["steps"]
+        if isinstance(step, dict) and "junit-flaky merge" in step.get("command", "")
+    ]
+    assert merge_steps, "the parallelism example needs the final `junit-flaky merge` step"
+    assert "buildkite-agent artifact download" in merge_steps[0]["command"]
+
+
+@pytest.mark.parametrize(
+    "heading, ref, config", [pytest.param(*use, id=use[0]) for use in readme_plugin_configs()]
+)
+def test_readme_examples_match_the_configuration(heading, ref, config):
+    assert PLUGIN_REF.match(ref), f"{heading}: use a released version, as in junit-flaky#v0.1.0: {ref}"
+    jsonschema.validate(config, plugin_yml()["configuration"])
+
+
+@pytest.mark.parametrize(
+    "heading, pipeline", [pytest.param(*block, id=block[0]) for block in readme_pipelines()]
+)
+def test_readme_examples_are_valid_pipelines(heading, pipeline):
+    jsonschema.validate(pipeline, shared_schema("schema.json"))
+
+
+def test_readme_examples_use_the_version_released_with_the_tool():
+    # The plugin and the tool are released together: v0.1.x of the plugin installs 0.1.x.
+    for heading, ref, _ in readme_plugin_configs():
+        major, minor, _patch = PLUGIN_REF.match(ref).groups()
+        assert (int(major), int(minor)) == package_version(), f"{heading}: {ref}"
+    lib = (PLUGIN / "lib" / "plugin.bash").read_text(encoding="utf-8")
+    requirement = re.search(r'DEFAULT_PIP_REQUIREMENT="junit-flaky~=(\d+)\.(\d+)\.0"', lib)
+    assert requirement, "DEFAULT_PIP_REQUIREMENT should be junit-flaky~=X.Y.0"
+    assert tuple(map(int, requirement.groups())) == package_version()
+
+
+def test_every_option_is_read_by_the_hooks_and_documented():
+    shell = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [*(PLUGIN / "hooks").iterdir(), *(PLUGIN / "lib").iterdir()]
+    )
+    table = readme()
+    for option in plugin_yml()["configuration"]["properties"]:
+        key = option.upper()
+        assert re.search(rf"\b(plugin_config\w*|add_option [-\w]+|export_token \w+) {key}\b", shell), (
+            f"no hook reads the {option} option (BUILDKITE_PLUGIN_JUNIT_FLAKY_{key})"
+        )
+        assert f"| `{option}`" in table, f"{option} is missing from the README's option table"
+
+
+def test_every_hook_is_executable_and_strict():
+    hooks = sorted((PLUGIN / "hooks").iterdir())
+    assert [hook.name for hook in hooks] == ["command", "pre-command"]
+    for hook in hooks:
+        assert hook.stat().st_mode & 0o111, f"{hook} is not executable"
+        assert "set -euo pipefail" in hook.read_text(encoding="utf-8")
