@@ -21,13 +21,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Generator, Iterable, List, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Generator, Iterable, Sequence
 
 import pytest
 
 # The one pytest internal this plugin calls: it runs setup, call and teardown with a chosen
-# ``nextitem`` and hands back the reports without logging them. It has kept this signature from
-# pytest 3 to 9 and pytest-rerunfailures relies on it too.
+# ``nextitem`` and hands back the reports without logging them. Its signature is the same from
+# pytest 7.0 to 9.2, and pytest-rerunfailures relies on it too.
 from _pytest.runner import runtestprotocol
 
 PLAN_VERSION = 1
@@ -36,9 +36,9 @@ PLAN_VERSION = 1
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 
 
-def _fallback_mangle_test_address(nodeid: str) -> List[str]:
+def _fallback_mangle_test_address(address: str) -> list[str]:
     """pytest 9.2's ``mangle_test_address``: the path part dotted, then classes, then the name."""
-    path, sep, tail = nodeid.partition("::")
+    path, sep, tail = address.partition("::")
     names = [path]
     if sep:
         # Brackets open the params only after the path: a file may be named test[1].py.
@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - every pytest from 7.0 to 9.2 has both
     mangle_test_address = _fallback_mangle_test_address
 
 
-def junit_identity(nodeid: str) -> Tuple[str, str]:
+def junit_identity(nodeid: str) -> tuple[str, str]:
     """(classname, name) that pytest's junitxml writes for a node id, without --junit-prefix."""
     names = mangle_test_address(nodeid)
     return ".".join(names[:-1]), bin_xml_escape(names[-1])
@@ -94,7 +94,7 @@ class Budget:
 
     def after(self, outcome: str) -> Budget:
         if outcome == SKIPPED:
-            # A skipped test can never pass more; and a skip is no run (see verdicts.py).
+            # A skipped test can never pass more: the repetition ends.
             return Budget(self.min_passes, self.passes, 0)
         return Budget(self.min_passes, self.passes + (outcome == PASSED), self.runs_left - 1)
 
@@ -110,7 +110,7 @@ class PlanTest:
 @dataclass(frozen=True)
 class Plan:
     results_dir: str
-    tests: List[PlanTest]
+    tests: list[PlanTest]
 
 
 def load_plan(path: str) -> Plan:
@@ -135,7 +135,7 @@ def load_plan(path: str) -> Plan:
     if field(data, "version", int, "top level") != PLAN_VERSION:
         raise fail(f"version must be {PLAN_VERSION}")
     results_dir = field(data, "results_dir", str, "top level")
-    tests: List[PlanTest] = []
+    tests: list[PlanTest] = []
     for i, entry in enumerate(field(data, "tests", list, "top level")):
         where = f"tests[{i}]"
         key = field(entry, "key", str, where)
@@ -149,21 +149,23 @@ def load_plan(path: str) -> Plan:
             raise fail(f"test {key!r} needs no run: {budget}")
         if any(t.key == key for t in tests):
             raise fail(f"duplicate key {key!r}")
-        tests.append(PlanTest(key, field(entry, "classname", str, where), field(entry, "name", str, where), budget))
+        tests.append(
+            PlanTest(key, field(entry, "classname", str, where), field(entry, "name", str, where), budget)
+        )
     return Plan(results_dir, tests)
 
 
-def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> Dict[pytest.Item, PlanTest]:
+def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> dict[pytest.Item, PlanTest]:
     """Pair plan tests with collected items by JUnit identity, at most one item per test.
 
     A prefixed classname is matched as a suffix, so ``tests.test_mod`` could also claim a rootdir
     ``test_mod.py``: the exact classname wins, then the longest one, then collection order.
     """
-    by_name: Dict[str, List[Tuple[str, pytest.Item]]] = {}
+    by_name: dict[str, list[tuple[str, pytest.Item]]] = {}
     for item in items:
         classname, name = junit_identity(item.nodeid)
         by_name.setdefault(name, []).append((classname, item))
-    planned: Dict[pytest.Item, PlanTest] = {}
+    planned: dict[pytest.Item, PlanTest] = {}
     for test in tests:
         candidates = [
             (classname == test.classname, len(classname), -index, item)
@@ -175,7 +177,7 @@ def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> Dict
     return planned
 
 
-def junit_outcome(reports: Iterable[pytest.TestReport]) -> Tuple[str, Optional[pytest.TestReport]]:
+def junit_outcome(reports: Iterable[pytest.TestReport]) -> tuple[str, pytest.TestReport | None]:
     """The JUnit outcome of one attempt and the report that decided it (None when it passed).
 
     As pytest's junitxml: a setup or teardown failure is an error, a call failure a failure that a
@@ -199,78 +201,89 @@ class _TeardownTarget:
 
     ``SetupState.teardown_exact(nextitem)`` tears down every node of the running item that is not
     in ``nextitem.listchain()`` (pytest 7.0 to 9.x; the runner's teardown is the only reader of
-    nextitem there). Returning the item's own parents ends only the function scope. Whether an
-    attempt is the last is known only after its call, so the choice is made then, at teardown.
+    nextitem there). Whether an attempt is the last is known only after its call, so the nodes
+    to keep are chosen then, at teardown, not when runtestprotocol is called.
     """
 
-    def __init__(self, item: pytest.Item, nextitem: Optional[pytest.Item], keep_parents: Callable[[], bool]):
-        self._item = item
-        self._nextitem = nextitem
-        self._keep_parents = keep_parents
-
-    def listchain(self) -> List[Any]:
-        if self._keep_parents():
-            return self._item.listchain()[:-1]
-        return self._nextitem.listchain() if self._nextitem is not None else []
+    def __init__(self, nodes_to_keep: Callable[[], list[Any]]):
+        self.listchain = nodes_to_keep
 
 
 def _strip_prefix(text: str, prefix: str) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def _relative(path: str, root: Path) -> str:
+def _relative(path: Path, root: Path) -> str:
+    path = Path(os.path.normpath(path))
     try:
-        return Path(path).relative_to(root).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        return path
+        return str(path)
+
+
+def _location(longrepr: object, invocation_dir: Path, root: Path) -> str:
+    """Where the failure shows last in the traceback (``src/test_sample.py:44: AssertionError``).
+
+    That is the crash line for most tests; for a unittest.TestCase it is the test's own line
+    where ``reprcrash`` would point into unittest's assertEqual. Paths in a repr are relative to
+    the directory pytest was started in; we give them relative to rootdir, like node ids.
+    """
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        path, line = longrepr[0], longrepr[1]
+    else:
+        entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or [None]
+        fileloc = getattr(entries[-1], "reprfileloc", None) or getattr(longrepr, "reprcrash", None)
+        if fileloc is None:
+            return ""
+        path, line = fileloc.path, fileloc.lineno
+    return f"{_relative(invocation_dir / path, root)}:{line}"
+
+
+def _reason(report: pytest.TestReport) -> str:
+    """The one-line why of a report: the skip reason, else the exception line."""
+    if isinstance(report.longrepr, tuple):
+        return _strip_prefix(report.longrepr[2], "Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return str(report.longrepr) if crash is None else str(crash.message)
 
 
 def _report_text(report: pytest.TestReport) -> str:
     if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason), shown as junitxml does
-        path, line, reason = report.longrepr
-        return f"{path}:{line}: {_strip_prefix(reason, 'Skipped: ')}"
+        return f"{report.longrepr[0]}:{report.longrepr[1]}: {_reason(report)}"
     return "" if report.longrepr is None else str(report.longrepr)
 
 
 def describe_attempt(
-    reports: Sequence[pytest.TestReport], exc_types: Dict[str, str], root: Path
-) -> Dict[str, Any]:
+    reports: Sequence[pytest.TestReport], exc_types: dict[str, str], invocation_dir: Path, root: Path
+) -> dict[str, Any]:
     """The result fields of one attempt's "attempt" line, worded as pytest's junitxml words them."""
     outcome, decisive = junit_outcome(reports)
-    described: Dict[str, Any] = {
+    described: dict[str, Any] = {
         "outcome": outcome,
         "time": sum(r.duration for r in reports),
         "message": "",
         "type": "",
         "text": "",
         "location": "",
-        # The last report carries the captured output of every phase of this attempt.
-        "stdout": reports[-1].capstdout if reports else "",
-        "stderr": reports[-1].capstderr if reports else "",
+        # The last report (teardown) carries the captured output of every phase of this attempt.
+        "stdout": reports[-1].capstdout,
+        "stderr": reports[-1].capstderr,
     }
     if decisive is None:
         return described
-    crash = getattr(decisive.longrepr, "reprcrash", None)
-    reason = crash.message if crash is not None else _report_text(decisive)
+    reason = _reason(decisive)
     wasxfail = getattr(decisive, "wasxfail", None)
-    if outcome == SKIPPED and wasxfail is not None:
-        message, kind = _strip_prefix(wasxfail, "reason: "), "pytest.xfail"
-    elif outcome == SKIPPED:
-        assert isinstance(decisive.longrepr, tuple)
-        message, kind = _strip_prefix(decisive.longrepr[2], "Skipped: "), "pytest.skip"
+    if outcome == SKIPPED:
+        kind = "pytest.skip" if wasxfail is None else "pytest.xfail"
+        message = reason if wasxfail is None else _strip_prefix(wasxfail, "reason: ")
     elif outcome == ERROR:
         message, kind = f'failed on {decisive.when} with "{reason}"', exc_types.get(decisive.when, "")
     else:
         message, kind = reason, exc_types.get(decisive.when, "")
-    if crash is not None:
-        location = f"{_relative(crash.path, root)}:{crash.lineno}"
-    elif isinstance(decisive.longrepr, tuple):
-        location = f"{_relative(decisive.longrepr[0], root)}:{decisive.longrepr[1]}"
-    else:
-        location = ""
     # A teardown error after a failed call keeps the failure and adds its own traceback.
     later_failures = [r for r in reports[reports.index(decisive) + 1 :] if r.failed]
     text = "\n".join(_report_text(r) for r in [decisive, *later_failures])
+    location = _location(decisive.longrepr, invocation_dir, root)
     described.update(message=message, type=kind, text=text, location=location)
     return described
 
@@ -282,7 +295,7 @@ class ResultsFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = open(path, "a", encoding="utf-8")
 
-    def write(self, record: Dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any]) -> None:
         # ASCII-only JSON: test output may hold lone surrogates that UTF-8 cannot encode.
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
@@ -298,16 +311,16 @@ class RerunSession:
         self._config = config
         self._plan = plan
         self._results = results
-        self._planned: Dict[pytest.Item, PlanTest] = {}
+        self._planned: dict[pytest.Item, PlanTest] = {}
         # Reports and exception type names of the attempt now running, by phase.
-        self._reports: Dict[str, pytest.TestReport] = {}
-        self._exc_types: Dict[str, str] = {}
+        self._reports: dict[str, pytest.TestReport] = {}
+        self._exc_types: dict[str, str] = {}
 
     # trylast: -k, -m, --deselect, --lf, xdist's loadgroup renaming and most plugins' deselection
     # have happened, so what we keep is what will run. tryfirst would only spare other plugins
     # some items, and a later deselection would then drop a test already reported as matched.
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: List[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         self._planned = match_items(self._plan.tests, items)
         deselected = [item for item in items if item not in self._planned]
         if deselected:
@@ -323,7 +336,7 @@ class RerunSession:
         self._results.write({"event": "collected", "matched": matched, "unmatched": unmatched})
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Optional[bool]:
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         test = self._planned.get(item)
         if test is None:
             return None
@@ -336,16 +349,24 @@ class RerunSession:
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    def _run_attempt(
-        self, item: pytest.Item, nextitem: Optional[pytest.Item], key: str, attempt: int, budget: Budget
-    ) -> str:
-        def keep_parents() -> bool:
-            # Keep the wider scopes only if the repetition goes on whatever the teardown does;
-            # otherwise tear down towards the real next item (a needless teardown of a module
-            # that is set up again next attempt costs time; a missing one breaks the next item).
-            so_far, _ = junit_outcome(self._reports.values())
-            return all(budget.after(outcome).wants_run() for outcome in _TEARDOWN_CAN_MAKE[so_far])
+    def _nodes_to_keep(self, item: pytest.Item, nextitem: pytest.Item | None, budget: Budget) -> list[Any]:
+        """What stays set up after an attempt whose setup and call reports are in."""
+        so_far, _ = junit_outcome(self._reports.values())
+        if not all(budget.after(outcome).wants_run() for outcome in _TEARDOWN_CAN_MAKE[so_far]):
+            # Maybe the last attempt: tear down towards the real next item. Should the repetition
+            # go on after all, the next attempt sets up again what it needs; a missing teardown
+            # would instead break the next item ("previous item was not torn down properly").
+            return nextitem.listchain() if nextitem is not None else []
+        if so_far == ERROR:
+            # A failed class, module or package fixture keeps its error cached and raises it again
+            # at every setup in its scope: end those scopes so the next attempt retries it.
+            return item.listchain()[:1]
+        # Only the function scope ends: its fixtures are made anew, wider ones live on.
+        return item.listchain()[:-1]
 
+    def _run_attempt(
+        self, item: pytest.Item, nextitem: pytest.Item | None, key: str, attempt: int, budget: Budget
+    ) -> str:
         ids = {"key": key, "nodeid": item.nodeid, "attempt": attempt}
         self._results.write({"event": "start", **ids})
         self._reports.clear()
@@ -353,18 +374,24 @@ class RerunSession:
         # pytest only ever appends captured output to an item (it never reruns one); start each
         # attempt empty so its reports carry its own output only, as pytest-retry does.
         item._report_sections = []
-        reports = runtestprotocol(item, nextitem=_TeardownTarget(item, nextitem, keep_parents), log=False)  # type: ignore[arg-type]
+        target = _TeardownTarget(lambda: self._nodes_to_keep(item, nextitem, budget))
+        reports = runtestprotocol(item, nextitem=target, log=False)  # type: ignore[arg-type]
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)
-        described = describe_attempt(reports, self._exc_types, self._config.rootpath)
+        described = describe_attempt(
+            reports, self._exc_types, self._config.invocation_params.dir, self._config.rootpath
+        )
         self._results.write({"event": "attempt", **ids, **described})
         return str(described["outcome"])
 
     # An old-style hookwrapper: new-style ``wrapper=True`` needs pluggy 1.2, which pytest 7 lacks.
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
         outcome = yield
-        # Only here is the exception itself still at hand; the report keeps just its text.
+        # Seen here as they are made, before teardown: the setup and call reports, which decide
+        # what the teardown keeps, and the exception itself, of which a report keeps only text.
         if item in self._planned and outcome.excinfo is None:
             self._reports[call.when] = outcome.get_result()
             if call.excinfo is not None:
