@@ -96,7 +96,7 @@ def _print_test(console: Console, result: TestResult) -> None:
         line = Text(f"    attempt {number}: ")
         line.append(attempt.outcome.value.upper(), style=_OUTCOME_STYLE[attempt.outcome])
         remaining = max(0, th.max_runs - runs)
-        line.append(f" ({remaining} runs remaining out of {th.max_runs})")
+        line.append(f" ({plural(remaining, 'run')} remaining out of {th.max_runs})")
         if attempt.rerun:
             line.append(" [rerun]", style="cyan")
         console.print(line)
