@@ -32,21 +32,19 @@ def decide(outcomes: Sequence[Outcome], thresholds: Thresholds) -> Decision:
     need = thresholds.min_passes
     if runs == 0:
         return Decision(Verdict.SKIPPED, 0, 0, "skipped")
+    # Every verdict says how often it passed, as the seed's report did: an undecided one too,
+    # since with --no-rerun its reason becomes the reason the test failed.
+    required = f"passed {passes} out of the required {need} times"
     if passes >= need:
-        required = f"passed {passes} out of the required {need} times"
         failed = runs - passes
         if failed:
             return Decision(Verdict.FLAKY, passes, runs, f"{required}; failed {plural(failed, 'time')}")
         return Decision(Verdict.PASSED, passes, runs, required)
     if passes + runs_left(outcomes, thresholds) < need:
         return Decision(
-            Verdict.FAILED,
-            passes,
-            runs,
-            f"passed {passes} out of the required {need} times"
-            f" in {plural(runs, 'run')} (max {thresholds.max_runs})",
+            Verdict.FAILED, passes, runs, f"{required} in {plural(runs, 'run')} (max {thresholds.max_runs})"
         )
-    return Decision(Verdict.UNDECIDED, passes, runs, f"needs {plural(need - passes, 'more run')}")
+    return Decision(Verdict.UNDECIDED, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
 
 
 def runs_left(outcomes: Sequence[Outcome], thresholds: Thresholds) -> int:
