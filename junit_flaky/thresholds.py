@@ -174,6 +174,8 @@ def defaults(
             continue
         # A lone --min-passes K implies at least K runs; a lone --max-runs N keeps min_passes.
         new_mp = result.min_passes if mp is None else mp
+        if mr is None:
+            validate(new_mp, new_mp, False, source)  # before max(): "2" from a TOML file is no int
         new_mr = max(result.max_runs, new_mp) if mr is None else mr
         validate(new_mp, new_mr, False, source)
         result = replace(result, min_passes=new_mp, max_runs=new_mr, source=source)
