@@ -13,7 +13,7 @@ from rich.console import Console
 
 from junit_flaky import __version__, config, flakybot, junit_attempts, junit_read, junit_write, progress, report, reruns
 from junit_flaky import thresholds as thresholds_mod
-from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, JunitFlakyError
+from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, EXIT_USAGE, JunitFlakyError
 from junit_flaky.model import TestResult
 from junit_flaky.verdicts import close_open, decide
 
@@ -88,12 +88,44 @@ def _resolver(
     return thresholds_mod.Resolver(default, tables)
 
 
+def _targets(requested: Sequence[str]) -> List[str]:
+    """``--upload``/``--to`` values: target names, or ``auto`` for what fits this CI and its tokens."""
+    from junit_flaky import upload  # not needed by most runs; keeps start-up short
+
+    targets: List[str] = []
+    for name in requested:
+        if name == "auto":
+            targets += upload.default_targets(os.environ)
+        elif name in upload.TARGETS:
+            targets.append(name)
+        else:
+            raise JunitFlakyError(f"unknown upload target {name!r} (known: auto, {', '.join(upload.TARGETS)})")
+    return list(dict.fromkeys(targets))
+
+
+def _upload(paths: Sequence[Path], targets: Sequence[str], build_passed: Optional[bool], artifact_base: Optional[str]) -> bool:
+    """Send the reports; print one line per target. True when every upload went through."""
+    from junit_flaky import upload
+
+    if not targets:
+        stdout.print("junit-flaky: no upload target fits this environment; nothing uploaded", markup=False)
+        return True
+    outcomes = upload.upload(paths, targets, os.environ, build_passed=build_passed, artifact_base=artifact_base)
+    for outcome in outcomes:
+        console = stdout if outcome.ok else stderr
+        console.print(f"junit-flaky: upload {'ok' if outcome.ok else 'FAILED'}: {outcome}", markup=False)
+    return all(outcome.ok for outcome in outcomes)
+
+
 ReportsArg = Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs; several are merged (parallel shards).", show_default=False)]
 ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", help="Thresholds file: JSON in the Flakybot API's shape, or TOML.", envvar="JUNIT_FLAKY_THRESHOLDS", dir_okay=False)]
 MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", help="min_passes for tests no source lists.", envvar="JUNIT_FLAKY_MIN_PASSES")]
 MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", help="max_runs for tests no source lists.", envvar="JUNIT_FLAKY_MAX_RUNS")]
 NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask the Flakybot API, even with AVIATOR_API_TOKEN set.")]
 FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="Seconds the Flakybot API may take in all, retry included.", min=0.1)]
+UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
+StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
+ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", help="URL prefix for links to the reports in the Buildkite annotation.")]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
@@ -113,6 +145,9 @@ def run(
     rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
     max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", help="Rerun nothing when more tests than this need reruns (a broken build, not flakiness).", min=0)] = 50,
     rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
+    upload: UploadOpt = None,
+    strict_upload: StrictUploadOpt = False,
+    artifact_base: ArtifactBaseOpt = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the undecided ones, write one report.
 
@@ -120,6 +155,9 @@ def run(
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage.
     """
     with error_boundary():
+        targets = _targets(upload or [])
+        if targets and output is None:
+            raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
         start = rootdir or Path.cwd()
         resolver = _resolver(start, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
         paths = junit_read.expand(reports)
@@ -155,7 +193,27 @@ def run(
         if json_path is not None:
             report.write_json(json_path, results, summary)
         failed = any(r.fails_build for r in results)
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+        uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
+
+
+@app.command("upload")
+def upload_command(
+    reports: ReportsArg,
+    to: Annotated[Optional[List[str]], typer.Option("--to", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
+    strict_upload: StrictUploadOpt = False,
+    artifact_base: ArtifactBaseOpt = None,
+) -> None:
+    """Upload reports (usually run's --output) to Buildkite, Test Engine, Aviator or CircleCI.
+
+    Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
+    """
+    with error_boundary():
+        targets = _targets(to or ["auto"])
+        paths = junit_read.expand(reports)
+        junit_read.scan(paths)  # the same checks as run: malformed, hostile or non-JUnit XML stops here
+        uploaded = _upload(paths, targets, None, artifact_base)
+    raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
 @app.command()

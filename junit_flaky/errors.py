@@ -3,6 +3,7 @@
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_UPLOAD = 3  # an upload failed and --strict-upload was given
 
 
 class JunitFlakyError(Exception):
