@@ -45,7 +45,6 @@ class RerunOptions:
 @dataclass
 class RerunSummary:
     notes: List[str] = field(default_factory=list)  # what the user should know, one line each
-    processes: int = 0
     log_tail: List[str] = field(default_factory=list)  # the rerun's last output lines, when it went wrong
 
 
@@ -152,7 +151,6 @@ class _Round:
         self.unmatched: Optional[set] = None
         self.running: Dict[str, tuple] = {}  # worker -> (key, nodeid, started at)
         self.done = False
-        self.exitstatus: Optional[int] = None
         self.attempts = 0
 
 
@@ -269,7 +267,6 @@ class Rerunner:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()
             process = self.starter(command, self.options.rootdir, env, log)
-            self.summary.processes += 1
             started = self.clock()
             killed_for: Optional[str] = None
             while True:
@@ -322,7 +319,6 @@ class Rerunner:
                 self._record(state, event["key"], _attempt_from(event))
             elif kind == "done":
                 state.done = True
-                state.exitstatus = event.get("exitstatus")
 
     def _record(self, state: _Round, key: str, attempt: Attempt) -> None:
         result = state.results[key]
