@@ -152,7 +152,8 @@ def run(
     """Decide every test of REPORT..., rerun the undecided ones, write one report.
 
     Everything after "--" is the command the reruns start (default: this Python's "-m pytest").
-    Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage.
+    Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
+    upload failed with --strict-upload.
     """
     with error_boundary():
         targets = _targets(upload or [])
@@ -221,7 +222,7 @@ def merge(
     reports: ReportsArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the merged JUnit XML.", dir_okay=False)],
 ) -> None:
-    """Merge reports (e.g. parallel shards, each already processed by "run") into one.
+    """Merge reports, such as parallel shards each processed by "run", into one.
 
     Each test appears once with all its attempts; verdicts are what the reports say (no
     thresholds, no reruns). Exit code: 0 no failed test, 1 a failed test, 2 bad input.
