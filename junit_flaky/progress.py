@@ -53,7 +53,7 @@ class RichProgress(ProgressSink):
 
     def running(self, nodeid: str, attempt: int) -> None:
         if self.task is not None:
-            self.bar.update(self.task, description=f"{nodeid} (attempt {attempt})")
+            self.bar.update(self.task, description=f"{nodeid} (rerun {attempt})")
 
     def decided(self, result: TestResult, nodeid: str) -> None:
         if self.task is not None:
