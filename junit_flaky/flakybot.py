@@ -10,6 +10,7 @@ the deadline and a warning, and the other threshold sources decide.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, List, Mapping, Optional, Tuple
@@ -59,6 +60,33 @@ def _get(session: "requests.Session", url: str, params: dict, headers: dict, dea
         return response.status_code, bytes(body)
 
 
+def _get_within(session: "requests.Session", url: str, params: dict, headers: dict, deadline: float,
+                clock: Callable[[], float]) -> Tuple[int, bytes]:
+    """``_get`` bounded by ``deadline`` on the whole: a socket timeout bounds each read, and
+    urllib3 reads a body in blocks, so a server that dribbles a byte now and then holds one read
+    for as long as it likes. The request runs in a daemon thread that is left behind at the
+    deadline (it ends itself at its next chunk, or with the process)."""
+    done: List[Tuple[bool, object]] = []
+
+    def work() -> None:
+        try:
+            done.append((True, _get(session, url, params, headers, deadline, clock)))
+        except BaseException as exc:  # handed to the caller's thread as it is
+            done.append((False, exc))
+
+    worker = threading.Thread(target=work, name="flakybot-api", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - clock()))
+    if not done:
+        import requests
+
+        raise requests.Timeout("deadline reached")
+    ok, value = done[0]
+    if not ok:
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]
+
+
 def fetch(
     env: Mapping[str, str],
     timeout: float = 10.0,
@@ -82,7 +110,7 @@ def fetch(
     fallback = "; using the other threshold sources"
     for attempt in (1, 2):  # one retry on connection errors and 5xx
         try:
-            status, body = _get(session, url, params, headers, deadline, clock)
+            status, body = _get_within(session, url, params, headers, deadline, clock)
             if status >= 500:
                 raise _Retryable(f"answered HTTP {status}")
         except (requests.ConnectionError, _Retryable) as exc:

@@ -1,0 +1,232 @@
+"""The Flakybot thresholds API against a real HTTP server on loopback (pytest-httpserver).
+
+Whatever the API does (answers, refuses, breaks, hangs, is down), the run goes on with the other
+threshold sources, says why in one warning, and never prints the token.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterator
+
+import pytest
+import requests
+from werkzeug import Request, Response
+
+from junit_flaky import flakybot
+from tests import junit_builders as jb
+
+TOKEN = "fb_secret_token_do_not_print_0123"
+PATH = "/api/v1/flaky-tests"
+CLASS = "src.test_sample.TestSample"
+BUILDKITE_SSH = {"BUILDKITE_PIPELINE_SLUG": "web-tests", "BUILDKITE_REPO": "git@github.com:acme/web.git"}
+BUILDKITE_HTTPS = {"BUILDKITE_PIPELINE_SLUG": "web-tests", "BUILDKITE_REPO": "https://github.com/acme/web.git"}
+CIRCLECI = {"CIRCLE_JOB": "unit", "CIRCLE_PROJECT_USERNAME": "acme", "CIRCLE_PROJECT_REPONAME": "web"}
+# test_x must pass twice: with --no-rerun its one pass fails the build, so exit 1 = answer used.
+ANSWER = {"flaky_tests": [{"test_name": "test_x", "class_name": "TestSample", "min_passes": 2, "max_runs": 3}]}
+
+
+@pytest.mark.parametrize(
+    "ci, repo_name, job_name",
+    [
+        (BUILDKITE_SSH, "acme/web", "buildkite/web-tests"),
+        (BUILDKITE_HTTPS, "acme/web", "buildkite/web-tests"),
+        (CIRCLECI, "acme/web", "ci/circleci:unit"),
+        ({**CIRCLECI, **BUILDKITE_SSH}, "acme/web", "buildkite/web-tests"),  # Buildkite wins
+    ],
+)
+def test_request_is_the_one_pytest_aviator_makes(httpserver, ci: Dict[str, str], repo_name: str, job_name: str) -> None:
+    httpserver.expect_request(
+        PATH,
+        method="GET",
+        query_string={"repo_name": repo_name, "job_name": job_name},
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    ).respond_with_json(ANSWER)
+    env = {**ci, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_API_URL": httpserver.url_for(PATH)}
+    answer = flakybot.fetch(env)
+    assert answer.warnings == []
+    assert [(e.test_name, e.class_name, e.thresholds.min_passes, e.thresholds.max_runs) for e in answer.entries] == [
+        ("test_x", "TestSample", 2, 3)
+    ]
+    assert len(httpserver.log) == 1
+
+
+def test_default_url_is_aviators_api() -> None:
+    seen = []
+
+    class Recorder(requests.adapters.BaseAdapter):
+        def send(self, request, **kwargs):
+            seen.append(request.url)
+            response = requests.Response()
+            response.status_code, response.url = 200, request.url
+            response.raw = io.BytesIO(b'{"flaky_tests": []}')
+            return response
+
+        def close(self) -> None:
+            pass
+
+    session = requests.Session()
+    session.mount("https://", Recorder())
+    answer = flakybot.fetch({"AVIATOR_API_TOKEN": TOKEN, **CIRCLECI}, session=session)
+    assert answer.asked and answer.warnings == []
+    assert seen and seen[0].startswith("https://api.aviator.co/api/v1/flaky-tests?")
+
+
+# -- through the CLI --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    """test_x passed once: fine by default, failed (needs 1 more run) by the API's thresholds."""
+    return jb.write(tmp_path / "report.xml", jb.pytest_report(jb.testcase("test_x", classname=CLASS)))
+
+
+@pytest.fixture
+def api_env(clean_env, monkeypatch: pytest.MonkeyPatch, httpserver) -> None:
+    for key, value in {**BUILDKITE_SSH, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_API_URL": httpserver.url_for(PATH)}.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def run(run_cli, api_env, report: Path, tmp_path: Path) -> Callable:
+    """Run with the API on; check that the token shows nowhere and at most one warning line."""
+
+    def invoke(*options: str):
+        out, js = tmp_path / "out.xml", tmp_path / "out.json"
+        result = run_cli("run", report, "--no-rerun", "-o", out, "--json", js, *options)
+        written = "".join(p.read_text() for p in (out, js) if p.exists())
+        assert TOKEN not in result.stdout + result.stderr + written
+        assert result.stderr.count("warning") <= 1, result.stderr
+        return result
+
+    return invoke
+
+
+def test_answer_decides_the_listed_tests(run, httpserver, tmp_path: Path) -> None:
+    httpserver.expect_request(PATH).respond_with_json(ANSWER)
+    result = run()
+    assert result.exit_code == 1
+    assert result.stderr == ""
+    [test] = json.loads((tmp_path / "out.json").read_text())["tests"]
+    assert (test["name"], test["min_passes"], test["max_runs"], test["thresholds_source"]) == ("test_x", 2, 3, "Flakybot API")
+    assert "passed 1 out of the required 2 times" in result.stdout
+
+
+def test_answer_overrides_the_thresholds_file(run, httpserver, tmp_path: Path) -> None:
+    httpserver.expect_request(PATH).respond_with_json(ANSWER)
+    file = tmp_path / "th.json"
+    file.write_text(json.dumps({"flaky_tests": [{"test_name": "test_x", "min_passes": 1, "max_runs": 1}]}))
+    assert run("--thresholds", file).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "status, body, words",
+    [
+        (401, "unauthorized", ["HTTP 401", "AVIATOR_API_TOKEN"]),
+        (403, "forbidden", ["HTTP 403", "AVIATOR_API_TOKEN"]),
+        (404, "not found", ["HTTP 404"]),
+        (200, "<html>Bad gateway</html>", ["not JSON"]),
+        (200, "\xff\xfe garbage", ["not JSON"]),
+        (200, json.dumps({"tests": []}), ['expected {"flaky_tests": [...]}']),
+        (200, json.dumps({"flaky_tests": [{"min_passes": 2}]}), ["entry 1 has no test_name"]),
+        (200, json.dumps({"flaky_tests": [{"test_name": "test_x", "min_passes": 0}]}), ["test_x", "min_passes must be at least 1"]),
+        (200, json.dumps([1, 2]), ["entry 1 has no test_name"]),
+    ],
+)
+def test_bad_answer_is_a_warning_and_the_other_sources_decide(run, httpserver, status: int, body: str, words) -> None:
+    httpserver.expect_request(PATH).respond_with_data(body, status=status, content_type="application/json")
+    result = run()
+    assert result.exit_code == 0  # the default thresholds decided
+    assert result.stderr.startswith("junit-flaky: warning: ") and result.stderr.count("\n") == 1
+    for word in words + ["using the other threshold sources"]:
+        assert word in result.stderr
+
+
+def test_server_error_is_retried_once(run, httpserver) -> None:
+    httpserver.expect_oneshot_request(PATH).respond_with_data("busy", status=500)
+    httpserver.expect_request(PATH).respond_with_json(ANSWER)
+    result = run()
+    assert result.exit_code == 1 and result.stderr == ""
+    assert len(httpserver.log) == 2
+
+
+def test_server_error_twice_is_a_warning(run, httpserver) -> None:
+    httpserver.expect_request(PATH).respond_with_data("busy", status=503)
+    result = run()
+    assert result.exit_code == 0
+    assert "HTTP 503" in result.stderr and len(httpserver.log) == 2
+
+
+def test_server_down_is_a_warning(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AVIATOR_API_URL", f"http://127.0.0.1:{port}{PATH}")
+    result = run()
+    assert result.exit_code == 0
+    assert "Flakybot API: could not connect" in result.stderr
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set at teardown, so a handler that stalls lets the (single-threaded) test server go."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+DEADLINE = 0.5
+MARGIN = 2.5  # loose: this is a bound on hanging, not a performance test
+
+
+def stall_before_answering(release: threading.Event) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        release.wait(30)
+        return Response(json.dumps(ANSWER), content_type="application/json")
+
+    return handler
+
+
+def dribble_the_answer(release: threading.Event) -> Callable[[Request], Response]:
+    """Headers at once, then one byte of the body every 0.1 s: every single read is quick, so
+    only a deadline on the whole answer stops it."""
+
+    def handler(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(300):
+                if release.wait(0.1):
+                    return
+                yield b" "
+
+        return Response(body(), headers={"Content-Length": "300"}, content_type="application/json")
+
+    return handler
+
+
+@pytest.mark.parametrize("behaviour", [stall_before_answering, dribble_the_answer])
+def test_slow_server_costs_at_most_the_deadline_and_a_warning(run, httpserver, release, behaviour) -> None:
+    httpserver.expect_request(PATH).respond_with_handler(behaviour(release))
+    started = time.monotonic()
+    result = run("--flakybot-timeout", str(DEADLINE))
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0
+    assert f"Flakybot API: no answer within {DEADLINE:g}s" in result.stderr
+    assert elapsed < DEADLINE + MARGIN
+
+
+@pytest.mark.parametrize("case", ["--no-flakybot", "no token"])
+def test_no_request_at_all_without_a_token_or_with_no_flakybot(run, httpserver, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    httpserver.expect_request(PATH).respond_with_json(ANSWER)
+    options = []
+    if case == "no token":
+        monkeypatch.delenv("AVIATOR_API_TOKEN")
+    else:
+        options = ["--no-flakybot"]
+    result = run(*options)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert httpserver.log == []
