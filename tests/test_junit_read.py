@@ -1,0 +1,309 @@
+"""Reading untrusted JUnit XML: attacks and broken files rejected in one line, every quirk of a
+real report (shards, roots, nesting, encodings, odd attribute values) read and written back whole."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from junit_flaky.junit_read import expand, scan
+from junit_flaky.errors import JunitFlakyError
+from tests import junit_builders as jb
+from tests.junit_checks import assert_rewrite_keeps_every_test_once, category, parse
+
+SECRET = "s3cr3t-from-the-runner-do-not-leak"
+
+
+@pytest.fixture
+def rewrite(run_cli, tmp_path: Path):
+    """Run --no-rerun over reports; return (result, output root) after the whole-report checks."""
+
+    def invoke(*reports: Path, expect: int = 0):
+        out = tmp_path / "out.xml"
+        result = run_cli("run", *reports, "--no-rerun", "--no-flakybot", "-o", out, "--json", tmp_path / "out.json")
+        assert result.exit_code == expect, result.stderr
+        return result, assert_rewrite_keeps_every_test_once(reports, out)
+
+    return invoke
+
+
+@pytest.fixture
+def rejected(run_cli, tmp_path: Path):
+    """Run over a bad input: exit 2, one line on stderr naming what is wrong, nothing written."""
+
+    def invoke(*reports, words: List[str] = ()) -> str:
+        out = tmp_path / "out" / "final.xml"
+        result = run_cli("run", *reports, "--no-rerun", "--no-flakybot", "-o", out)
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not out.parent.exists()
+        for word in words:
+            assert word in result.stderr
+        return result.stderr
+
+    return invoke
+
+
+def by_name(root) -> dict:
+    return {case.get("name"): case for case in root.iter("testcase")}
+
+
+# -- attacks ----------------------------------------------------------------------------------------
+
+REPORT_BODY = '<testsuite name="s"><testcase classname="c" name="t"><failure message="{payload}"/></testcase></testsuite>'
+
+
+def hostile(tmp_path: Path, doctype: str, payload: str) -> Path:
+    path = tmp_path / "hostile.xml"
+    path.write_text(f'<?xml version="1.0"?>\n{doctype}\n' + REPORT_BODY.format(payload=payload))
+    return path
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET)
+    return path
+
+
+def test_external_entity_to_a_local_file_is_rejected_and_never_read(run_cli, tmp_path: Path, secret_file: Path, rejected) -> None:
+    report = hostile(tmp_path, f'<!DOCTYPE testsuite [<!ENTITY xxe SYSTEM "{secret_file.as_uri()}">]>', "&xxe;")
+    message = rejected(report, words=[f"{report}:2:", "DOCTYPE is not allowed"])
+    assert SECRET not in message
+
+
+def test_parameter_entity_is_rejected(tmp_path: Path, secret_file: Path, rejected) -> None:
+    doctype = f'<!DOCTYPE testsuite [<!ENTITY % p SYSTEM "{secret_file.as_uri()}"> %p;]>'
+    assert SECRET not in rejected(hostile(tmp_path, doctype, "x"), words=["DOCTYPE"])
+
+
+def test_entity_bomb_is_rejected_fast(tmp_path: Path, rejected) -> None:
+    levels = ['<!ENTITY lol0 "lollollollollollollollollollol">'] + [
+        f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)
+    ]
+    report = hostile(tmp_path, f"<!DOCTYPE testsuite [{''.join(levels)}]>", "&lol9;")
+    started = time.monotonic()
+    rejected(report, words=["DOCTYPE"])
+    assert time.monotonic() - started < 5  # a loose bound: expanding it would take minutes and GBs
+
+
+def test_external_dtd_is_rejected_without_fetching_it(tmp_path: Path, rejected, httpserver) -> None:
+    httpserver.expect_request("/x.dtd").respond_with_data('<!ENTITY leak "x">')
+    report = hostile(tmp_path, f'<!DOCTYPE testsuite SYSTEM "{httpserver.url_for("/x.dtd")}">', "&leak;")
+    rejected(report, words=["DOCTYPE"])
+    assert httpserver.log == []
+
+
+def test_one_hostile_shard_rejects_the_whole_run(tmp_path: Path, secret_file: Path, rejected) -> None:
+    good = jb.write(tmp_path / "shard-1.xml", jb.pytest_report(jb.testcase("test_a")))
+    bad = hostile(tmp_path, f'<!DOCTYPE testsuite [<!ENTITY xxe SYSTEM "{secret_file.as_uri()}">]>', "&xxe;")
+    rejected(good, bad, words=[str(bad)])
+
+
+# -- broken inputs ----------------------------------------------------------------------------------
+
+VALID = jb.document(jb.pytest_report(jb.testcase("test_a", "failed"), jb.testcase("test_b")))
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (VALID[: len(VALID) // 2], [":1:", "malformed XML"]),  # truncated mid-way, as a killed run leaves it
+        (VALID[:-30], ["malformed XML"]),
+        (b"", [":1:1: malformed XML: no element found"]),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), [":1:1: malformed XML"]),
+        (b"collected 3 items\n3 passed in 0.1s\n", [":1:1: malformed XML"]),
+        (b'<?xml version="1.0"?><html><body>502</body></html>', ["not a JUnit report", "<html>"]),
+        ('<?xml version="1.0" encoding="UTF-16"?><testsuite/>'.encode("utf-16"), ["UTF-16"]),
+        (b'<?xml version="1.0" encoding="no-such-codec"?><testsuite/>', ["unknown encoding"]),
+        (b'<testsuite><testcase name="a"/></testsuite><testsuite/>', [":1:44: malformed XML: junk after document element"]),
+    ],
+    ids=["truncated-half", "truncated-end", "empty", "binary", "plain-text", "not-junit", "utf-16", "bad-codec", "two-roots"],
+)
+def test_broken_report_is_rejected_in_one_line_naming_the_file(tmp_path: Path, rejected, content: bytes, words: List[str]) -> None:
+    path = tmp_path / "report.xml"
+    path.write_bytes(content)
+    rejected(path, words=[str(path)] + words)
+
+
+def test_truncated_report_names_line_and_column(tmp_path: Path, rejected) -> None:
+    path = tmp_path / "report.xml"
+    path.write_bytes(VALID[:-30])
+    assert re.search(rf"{re.escape(str(path))}:\d+:\d+: malformed XML", rejected(path))
+
+
+@pytest.mark.parametrize(
+    "argument, words",
+    [
+        ("missing.xml", ["missing.xml: no such file"]),
+        ("a-directory", ["a-directory: no such file"]),
+        ("reports/**/*.xml", ["reports/**/*.xml: no file matches this pattern"]),
+    ],
+)
+def test_what_is_not_a_report_file_is_rejected_in_one_line(tmp_path: Path, rejected, argument: str, words: List[str]) -> None:
+    (tmp_path / "a-directory").mkdir()
+    rejected(argument, words=words)
+
+
+def test_a_broken_shard_rejects_the_run_even_after_good_ones(tmp_path: Path, rejected) -> None:
+    good = jb.write(tmp_path / "shard-1.xml", jb.pytest_report(jb.testcase("test_a")))
+    broken = tmp_path / "shard-2.xml"
+    broken.write_bytes(VALID[:-30])
+    rejected(good, broken, words=[str(broken)])
+
+
+# -- shapes of reports ------------------------------------------------------------------------------
+
+
+def test_shards_merge_into_one_report_and_a_test_failing_in_one_passing_in_another_is_flaky(tmp_path: Path, rewrite) -> None:
+    shard = lambda i, *cases: jb.write(tmp_path / f"shard-{i}" / "junit.xml", jb.pytest_report(*cases))  # noqa: E731
+    shard(1, jb.testcase("test_a"), jb.testcase("test_flaky", "failed"))
+    shard(2, jb.testcase("test_b"), jb.testcase("test_flaky"))
+    shard(3, jb.testcase("test_c", "skipped"), jb.testcase("test_a"))  # overlapping shards repeat a test
+    result, root = rewrite(*sorted(tmp_path.glob("shard-*/junit.xml")))
+    assert root.tag == "testsuites"
+    assert {name: category(case) for name, case in by_name(root).items()} == {
+        "test_a": "passed", "test_b": "passed", "test_c": "skipped", "test_flaky": "flaky",
+    }
+    assert "4 tests: 2 passed, 1 flaky, 0 failed, 1 skipped" in result.stdout
+
+
+def test_a_glob_of_shards_reads_each_file_once(tmp_path: Path, run_cli) -> None:
+    for i in range(3):
+        jb.write(tmp_path / "results" / f"s{i}" / "junit.xml", jb.pytest_report(jb.testcase(f"test_{i}")))
+    result = run_cli("run", "results/**/*.xml", "results/s0/junit.xml", "--no-rerun", "--no-flakybot")
+    assert result.exit_code == 0
+    assert "3 tests: 3 passed" in result.stdout
+
+
+def test_expand_keeps_the_order_given_and_drops_repeats(tmp_path: Path, clean_env) -> None:
+    for name in ("b.xml", "a.xml", "c.xml"):
+        (tmp_path / name).write_text("<testsuite/>")
+    assert [p.name for p in expand(["c.xml", "*.xml", "./c.xml"])] == ["c.xml", "a.xml", "b.xml"]
+
+
+def test_bare_testsuite_root(tmp_path: Path, rewrite) -> None:
+    report = jb.write(tmp_path / "TEST-Foo.xml", jb.testsuite(
+        jb.testcase("testA", "failed", classname="org.Foo"), jb.testcase("testA", classname="org.Foo"),
+        name="org.Foo", tests="2", failures="1", errors="0", skipped="0",
+    ))
+    _, root = rewrite(report)
+    assert root.tag == "testsuite" and root.get("flakes") == "1" and root.get("tests") == "1"
+
+
+def test_nested_suites_five_deep_are_counted_at_every_level(tmp_path: Path, rewrite) -> None:
+    inner = jb.testsuite(jb.testcase("test_deep", "failed"), jb.testcase("test_deep"), jb.testcase("test_skip", "skipped"), name="5")
+    for level in "4321":
+        inner = jb.testsuite(inner, jb.testcase(f"test_at_{level}", "error" if level == "2" else "passed"), name=level)
+    _, root = rewrite(jb.write(tmp_path / "nested.xml", jb.testsuites(inner)), expect=1)
+    counts = [(s.get("name"), s.get("tests"), s.get("errors"), s.get("skipped"), s.get("flakes")) for s in root.iter("testsuite")]
+    assert counts == [("1", "6", "1", "1", "1"), ("2", "5", "1", "1", "1"), ("3", "4", "0", "1", "1"),
+                      ("4", "3", "0", "1", "1"), ("5", "2", "0", "1", "1")]
+
+
+def test_same_name_in_another_suite_or_file_is_another_test(tmp_path: Path, rewrite) -> None:
+    # jest reuses (classname, name) across files, each file its own suite; Gradle and xunit1 set file.
+    suites = [jb.testsuite(jb.testcase("renders", classname="App"), name=name) for name in ("a.test.js", "b.test.js")]
+    files = [jb.testcase("test_x", file=f"tests/{f}.py") for f in ("one", "two")]
+    _, root = rewrite(jb.write(tmp_path / "r.xml", jb.testsuites(*suites, jb.testsuite(*files))))
+    assert len(root.findall(".//testcase")) == 4
+
+
+def test_bom_and_crlf_are_read_and_kept(tmp_path: Path, rewrite) -> None:
+    report = jb.write(tmp_path / "r.xml", jb.pytest_report(jb.testcase("test_a", "failed"), jb.testcase("test_a")), bom=True, newline="\r\n")
+    rewrite(report)
+    data = (tmp_path / "out.xml").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf<?xml") and b"\r\n" in data
+
+
+LATIN = dict(classname="tests.r\xe9sum\xe9", stdout="caf\xe9 \xa9")
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252"])
+def test_single_byte_encoded_report_stays_readable_and_well_formed(tmp_path: Path, rewrite, encoding: str) -> None:
+    cases = [jb.testcase("test_\xfc", "failed", message="erwartet \xe4", **LATIN), jb.testcase("test_\xfc", **LATIN),
+             jb.testcase("test_ok", **LATIN), jb.testcase("test_ok2", **LATIN)]
+    report = jb.write(tmp_path / "r.xml", jb.testsuites(jb.testsuite(*cases, name="su\xefte")), encoding=encoding)
+    _, root = rewrite(report)
+    assert root.find("testsuite").get("name") == "su\xefte"
+    flaky = by_name(root)["test_\xfc"]
+    assert flaky.get("classname") == "tests.r\xe9sum\xe9"
+    assert flaky.find("flakyFailure").get("message") == "erwartet \xe4"
+    assert by_name(root)["test_ok"].findtext("system-out") == "caf\xe9 \xa9"
+
+
+def test_single_byte_encoded_shard_merges_with_a_utf8_one(tmp_path: Path, rewrite) -> None:
+    latin = jb.write(tmp_path / "a.xml", jb.pytest_report(jb.testcase("test_\xe9", "failed"), jb.testcase("test_\xe9")), encoding="ISO-8859-1")
+    utf8 = jb.write(tmp_path / "b.xml", jb.pytest_report(jb.testcase("test_\u20ac")))
+    _, root = rewrite(latin, utf8)
+    assert set(by_name(root)) == {"test_\xe9", "test_\u20ac"}
+
+
+@pytest.mark.parametrize("value", ['a > b', 'x/>y', "it's \"quoted\" />", "<&>"])
+def test_attribute_values_with_angle_brackets_and_slashes(tmp_path: Path, rewrite, value: str) -> None:
+    # The writer finds tags by bytes; a raw ">" or "/>" inside a value must not end a tag there.
+    cases = [jb.testcase("test_a", "failed", note=value, message=value), jb.testcase("test_a", note=value),
+             jb.testcase("test_b", note=value), jb.testcase("test_b", note=value)]
+    raw = jb.testsuites(jb.testsuite(*cases, label=value)).replace("&gt;", ">")
+    _, root = rewrite(jb.write(tmp_path / "r.xml", raw))
+    assert root.find("testsuite").get("label") == value
+    assert [case.get("note") for case in root.iter("testcase")] == [value, value]
+    assert by_name(root)["test_a"].find("flakyFailure").get("message") == value
+
+
+def test_comments_properties_and_unknown_content_are_kept(tmp_path: Path, rewrite) -> None:
+    props = '<properties><property name="seed" value="42"/></properties>'
+    case = jb.testcase("test_a", "failed", children="<extra x='1'/>", **{"data-x": "y"})
+    raw = jb.testsuites(f"<!-- run 7 -->{jb.testsuite(props, case, jb.testcase('test_a'), jb.testcase('test_b', stdout='hi'))}<?pi x?>", extra="kept")
+    _, root = rewrite(jb.write(tmp_path / "r.xml", raw))
+    text = (tmp_path / "out.xml").read_text()
+    assert "<!-- run 7 -->" in text and "<?pi x?>" in text and '<property name="seed" value="42"/>' in text
+    assert root.get("extra") == "kept"
+    assert by_name(root)["test_a"].get("data-x") == "y"
+    assert by_name(root)["test_b"].findtext("system-out") == "hi"
+
+
+def test_namespaced_attributes_survive_a_rewrite(tmp_path: Path, rewrite) -> None:
+    raw = (
+        '<testsuites xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><testsuite name="s">'
+        + jb.testcase("test_a", "failed", **{"xsi:type": "t"}) + jb.testcase("test_a") + "</testsuite></testsuites>"
+    )
+    _, root = rewrite(jb.write(tmp_path / "r.xml", raw))
+    assert by_name(root)["test_a"].get("{http://www.w3.org/2001/XMLSchema-instance}type") == "t"
+
+
+# -- what the scan keeps ----------------------------------------------------------------------------
+
+
+def test_scan_tracks_only_tests_that_need_a_decision(tmp_path: Path) -> None:
+    # Memory stays small for a million passing tests: only failures, repeats and reruns are kept.
+    report = jb.write(tmp_path / "r.xml", jb.pytest_report(
+        jb.testcase("test_pass"), jb.testcase("test_skip", "skipped"), jb.testcase("test_fail", "failed"),
+        jb.testcase("test_twice"), jb.testcase("test_twice"),
+        jb.testcase("test_surefire", children=jb.interim("flakyFailure", "boom")),
+    ))
+    result = scan([report])
+    assert sorted(t.name for t in result.tracked) == ["test_fail", "test_surefire", "test_twice"]
+    assert (result.untracked_passed, result.untracked_skipped, result.testcases) == (1, 1, 6)
+    assert [len(o) for t, o in result.tracked.items() if t.name == "test_twice"] == [2]
+
+
+def test_scan_error_is_our_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "r.xml"
+    path.write_bytes(VALID[:-30])
+    with pytest.raises(JunitFlakyError):
+        scan([path])
+
+
+def test_json_report_lists_every_attempt_of_a_merged_test(tmp_path: Path, rewrite) -> None:
+    a = jb.write(tmp_path / "a.xml", jb.pytest_report(jb.testcase("test_x", "error", message="boom", time="1.5")))
+    b = jb.write(tmp_path / "b.xml", jb.pytest_report(jb.testcase("test_x", time="0.5")))
+    rewrite(a, b)
+    [test] = json.loads((tmp_path / "out.json").read_text())["tests"]
+    assert [(x["outcome"], x["time"], x["message"]) for x in test["attempts"]] == [("error", 1.5, "boom"), ("passed", 0.5, "")]
