@@ -229,7 +229,7 @@ class _Scanner:
         watch_all = self.watch is not None and self.watch.everything
         watch_names = self.watch.names if self.watch is not None else frozenset()
         stack: List[int] = []  # indexes of the open suites
-        names: List[str] = []  # their names, part of a test's identity
+        names: List[str] = []  # the name of the nearest <testsuite> at each, part of a test's identity
         depths: List[int] = []  # their depths
         hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
         passed, skipped = self.passed_by_suite, self.skipped_by_suite
@@ -265,7 +265,9 @@ class _Scanner:
                 depths.append(depth)
                 parent = stack[-1] if stack else -1
                 stack.append(len(suites))
-                names.append(attrs.get("name", ""))
+                # Only a <testsuite> names a test's suite: merged shards share one <testsuites>
+                # root, so a testcase straight in a shard's root must not take that root's name.
+                names.append(attrs.get("name", "") if tag == "testsuite" else (names[-1] if names else ""))
                 # expat fills the dict in document order, so the writer keeps the attribute order.
                 suites.append(Suite(file_index, parent, tag, list(attrs.items()), position()))
                 passed.append(0)
@@ -325,6 +327,12 @@ class _Scanner:
 
     # -- after all files ----------------------------------------------------------------------------
 
+    def identity_suite(self, index: int) -> str:
+        """The suite part of the identity of a testcase in suite ``index``: the nearest <testsuite>'s name."""
+        while index >= 0 and self.suites[index].tag != "testsuite":
+            index = self.suites[index].parent
+        return dict(self.suites[index].attrs).get("name", "") if index >= 0 else ""
+
     def track_repeats(self, snippets: "Snippets") -> None:
         """Move untracked testcases whose identity appears again into the tracked tests.
 
@@ -343,7 +351,7 @@ class _Scanner:
             if digest in wanted:
                 where = self.plain_where[i]
                 if where >= 0:
-                    file, suite_name = self.suites[where].file, dict(self.suites[where].attrs).get("name", "")
+                    file, suite_name = self.suites[where].file, self.identity_suite(where)
                 else:
                     file, suite_name = -1 - where, ""
                 found.setdefault(snippets.identity_at(file, self.plain_start[i], suite_name), []).append(i)

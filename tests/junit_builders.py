@@ -37,7 +37,8 @@ def testcase(
     if outcome != "passed":
         if message is None and outcome != "skipped":
             message = f"{name} {outcome}"
-        body = f"<{FINAL[outcome]}{_attrs(message=message, type=type)}>{escape(text)}</{FINAL[outcome]}>" + body
+        kind = None if outcome == "skipped" else type  # <skipped> has no type
+        body = f"<{FINAL[outcome]}{_attrs(message=message, type=kind)}>{escape(text)}</{FINAL[outcome]}>" + body
     if stdout is not None:
         body += f"<system-out>{escape(stdout)}</system-out>"
     if stderr is not None:

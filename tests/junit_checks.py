@@ -28,7 +28,7 @@ def cases_of(root: etree._Element) -> List[etree._Element]:
 
 
 def identity(case: etree._Element) -> Identity:
-    suite = next((a.get("name", "") for a in case.iterancestors() if a.tag in SUITES), "")
+    suite = next((a.get("name", "") for a in case.iterancestors("testsuite")), "")
     return (suite, case.get("classname", ""), case.get("name", ""), case.get("file", ""))
 
 

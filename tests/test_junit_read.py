@@ -174,6 +174,14 @@ def test_shards_merge_into_one_report_and_a_test_failing_in_one_passing_in_anoth
     assert "4 tests: 2 passed, 1 flaky, 0 failed, 1 skipped" in result.stdout
 
 
+def test_testcases_straight_in_differently_named_shard_roots_merge_into_one_test(tmp_path: Path, rewrite) -> None:
+    # The merged report has one <testsuites> root; the shards' root names cannot tell tests apart.
+    failed = jb.write(tmp_path / "a.xml", jb.testsuites(jb.testcase("test_x", "failed"), name="shard A"))
+    passed = jb.write(tmp_path / "b.xml", jb.testsuites(jb.testcase("test_x"), jb.testcase("test_y"), name="shard B"))
+    result, root = rewrite(failed, passed)
+    assert {name: category(case) for name, case in by_name(root).items()} == {"test_x": "flaky", "test_y": "passed"}
+
+
 def test_a_glob_of_shards_reads_each_file_once(tmp_path: Path, run_cli) -> None:
     for i in range(3):
         jb.write(tmp_path / "results" / f"s{i}" / "junit.xml", jb.pytest_report(jb.testcase(f"test_{i}")))

@@ -1,0 +1,268 @@
+"""The aggregated report: each test once with all its attempts in Surefire's flaky/rerun elements,
+valid against Surefire's schema, counts recomputed, and (a property) no test lost for any report."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from junit_flaky import junit_attempts
+from junit_flaky.junit_read import Snippets, scan
+from junit_flaky.junit_write import write, xml_safe
+from junit_flaky.model import Attempt, Outcome, TestResult, Thresholds
+from junit_flaky.verdicts import decide
+from tests import junit_builders as jb
+from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category, identity, parse
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
+
+
+@pytest.fixture
+def run(run_cli, tmp_path: Path):
+    """Run --no-rerun over one report built from ``root``; return (exit code, output root, --json)."""
+
+    def invoke(root: str, *options: str, expect: int = 0):
+        report = jb.write(tmp_path / "report.xml", root)
+        out, js = tmp_path / "out.xml", tmp_path / "out.json"
+        result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", out, "--json", js, *options)
+        assert result.exit_code == expect, result.stdout + result.stderr
+        tree = assert_rewrite_keeps_every_test_once([report], out)
+        return tree, json.loads(js.read_text())
+
+    return invoke
+
+
+def only_case(root: etree._Element, name: str) -> etree._Element:
+    [case] = [c for c in root.iter("testcase") if c.get("name") == name]
+    return case
+
+
+def children(case: etree._Element) -> List[str]:
+    return [child.tag for child in case]
+
+
+def attempt(n: int, outcome: str) -> str:
+    """Attempt ``n`` of test_x as pytest-rerunfailures writes it: a <testcase> of its own."""
+    return jb.testcase("test_x", outcome, message=f"assert {n} == 0", text=f"tests/test_mod.py:{n}: AssertionError",
+                       stdout=f"output of attempt {n}", time="1.5")
+
+
+def test_fail_fail_pass_is_one_flaky_testcase_with_two_flaky_failures(run) -> None:
+    root, report = run(jb.pytest_report(attempt(1, "failed"), attempt(2, "failed"), attempt(3, "passed"), jb.testcase("test_y")))
+    case = only_case(root, "test_x")
+    assert children(case) == ["flakyFailure", "flakyFailure", "system-out"]
+    for n, flaky in enumerate(case.findall("flakyFailure"), start=1):
+        assert flaky.get("message") == f"assert {n} == 0"
+        assert flaky.get("type") == "AssertionError"  # from pytest's last traceback line
+        assert flaky.findtext("stackTrace") == f"tests/test_mod.py:{n}: AssertionError"
+        assert flaky.findtext("system-out") == f"output of attempt {n}"
+    assert case.findtext("system-out") == "output of attempt 3"  # the passing attempt's own output
+    assert case.get("time") == "4.500"  # every attempt's time
+    suite = root.find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("flakes")) == ("2", "0", "1")
+    assert report["summary"] == {"passed": 1, "flaky": 1, "failed": 0, "skipped": 0, "quarantined": 0}
+
+
+def test_always_failing_keeps_the_first_failure_and_a_rerun_failure_per_later_run(run) -> None:
+    root, _ = run(jb.pytest_report(*(attempt(n, "failed") for n in (1, 2, 3))), expect=1)
+    case = only_case(root, "test_x")
+    assert children(case) == ["failure", "rerunFailure", "rerunFailure", "system-out"]
+    assert case.find("failure").get("message") == "assert 1 == 0"
+    assert [r.get("message") for r in case.findall("rerunFailure")] == ["assert 2 == 0", "assert 3 == 0"]
+    assert [r.findtext("system-out") for r in case.findall("rerunFailure")] == ["output of attempt 2", "output of attempt 3"]
+    assert (root.find("testsuite").get("failures"), root.find("testsuite").get("tests")) == ("1", "1")
+
+
+def test_errors_become_flaky_errors_and_rerun_errors(run) -> None:
+    flaky = [jb.testcase("test_e", "error", message="setup broke"), jb.testcase("test_e")]
+    broken = [jb.testcase("test_f", "error", message="e1"), jb.testcase("test_f", "failed", message="f2"), jb.testcase("test_f", "error", message="e3")]
+    root, _ = run(jb.pytest_report(*flaky, *broken), expect=1)
+    assert children(only_case(root, "test_e")) == ["flakyError"]
+    # Surefire's schema orders rerunFailure before error; each later attempt keeps its own kind.
+    assert children(only_case(root, "test_f")) == ["rerunFailure", "error", "rerunError"]
+    assert [e.get("message") for e in only_case(root, "test_f")] == ["f2", "e1", "e3"]
+
+
+TEARDOWN = 'failed on teardown with "RuntimeError: db still open"'
+
+
+def test_pytest_call_failure_plus_teardown_error_is_one_attempt(run) -> None:
+    # pytest writes one run that failed in the call and again in teardown as two adjacent testcases.
+    call = jb.testcase("test_x", "failed", message="assert 0", text="t.py:3: AssertionError")
+    teardown = jb.testcase("test_x", "error", message=TEARDOWN, text="t.py:9: RuntimeError")
+    root, report = run(jb.pytest_report(call, teardown, jb.testcase("test_x")))
+    [test] = report["tests"]
+    assert [a["outcome"] for a in test["attempts"]] == ["failed", "passed"]
+    case = only_case(root, "test_x")
+    assert children(case) == ["flakyFailure"]
+    assert "db still open" in case.findtext("flakyFailure/stackTrace")
+
+
+def test_teardown_error_after_a_pass_is_an_attempt_of_its_own(run) -> None:
+    # Not adjacent to a call failure: the error is all there is of that run.
+    _, report = run(jb.pytest_report(jb.testcase("test_x", "error", message=TEARDOWN), jb.testcase("test_x")))
+    assert [a["outcome"] for a in report["tests"][0]["attempts"]] == ["error", "passed"]
+
+
+def test_passing_test_short_of_min_passes_fails_saying_what_it_needs(run) -> None:
+    root, report = run(jb.pytest_report(jb.testcase("test_x", stdout="kept")), "--min-passes", "2", expect=1)
+    case = only_case(root, "test_x")
+    failure = case.find("failure")
+    assert "needs 1 more run" in failure.get("message") and "passed 1 out of the required 2 times" in failure.get("message")
+    assert case.findtext("system-out") == "kept"
+    assert report["tests"][0]["verdict"] == "failed"
+
+
+def test_quarantined_failing_test_is_reported_but_does_not_fail_the_build(run, tmp_path: Path) -> None:
+    (tmp_path / "th.json").write_text(json.dumps({"flaky_tests": [{"test_name": "test_x", "quarantined": True}]}))
+    root, report = run(jb.pytest_report(jb.testcase("test_x", "failed")), "--thresholds", str(tmp_path / "th.json"))
+    [test] = report["tests"]
+    assert test["verdict"] == "quarantined"
+    assert report["summary"]["quarantined"] == 1 and report["summary"]["failed"] == 0
+    assert category(only_case(root, "test_x")) == "failure"  # the XML still tells what happened
+
+
+def test_skipped_every_time_stays_one_skipped_testcase(run) -> None:
+    root, report = run(jb.pytest_report(jb.testcase("test_s", "skipped", message="no db"), jb.testcase("test_s", "skipped", message="no db")))
+    assert children(only_case(root, "test_s")) == ["skipped"]
+    assert only_case(root, "test_s").find("skipped").get("message") == "no db"
+    assert report["summary"]["skipped"] == 1
+
+
+def test_surefire_flaky_and_rerun_children_are_attempts(run) -> None:
+    flaky = jb.testcase("testFlaky", classname="org.A", children=jb.interim("flakyFailure", "first") + jb.interim("flakyError", "second"))
+    broken = jb.testcase("testBroken", "failed", classname="org.A", message="one", children=jb.interim("rerunFailure", "two"))
+    _, report = run(jb.testsuite(flaky, broken, name="org.A"), expect=1)
+    attempts = {t["name"]: [(a["outcome"], a["message"]) for a in t["attempts"]] for t in report["tests"]}
+    assert attempts == {
+        "testFlaky": [("failed", "first"), ("error", "second"), ("passed", "")],
+        "testBroken": [("failed", "one"), ("failed", "two")],
+    }
+
+
+# -- Surefire's schema ------------------------------------------------------------------------------
+
+
+def schema(name: str) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
+
+
+def surefire_report() -> str:
+    """As Surefire writes TEST-*.xml, with reruns written as duplicates by another tool."""
+    case = lambda name, outcome="passed", n=1: jb.testcase(  # noqa: E731
+        name, outcome, classname="org.acme.ShopTest", message=f"expected <{n}>", type="org.opentest4j.AssertionFailedError",
+        text=f"org.opentest4j.AssertionFailedError: expected <{n}>\n\tat org.acme.ShopTest.{name}(ShopTest.java:{n})",
+        stdout=f"run {n}", time="0.25",
+    )
+    props = '<properties><property name="java.version" value="17.0.9"/></properties>'
+    return jb.testsuite(
+        props, case("testCart", "failed", 1), case("testCart", "error", 2), case("testCart", n=3),
+        case("testPay", "error", 1), case("testPay", "failed", 2), case("testPay", "error", 3),
+        case("testSkip", "skipped"), case("testOk"), case("testOk"),
+        name="org.acme.ShopTest", time="1.5", tests="9", errors="3", skipped="1", failures="2",
+        **{"xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "version": "3.0"},
+    )
+
+
+def test_output_for_a_surefire_report_with_duplicates_is_valid_surefire(run) -> None:
+    root, _ = run(surefire_report(), expect=1)
+    assert children(only_case(root, "testCart"))[:2] == ["flakyFailure", "flakyError"]
+    current = schema("surefire-test-report.xsd")
+    assert current.validate(root), current.error_log
+    # The 3.0 schema predates Surefire's flakes="N" on <testsuite>; all else must hold there too.
+    del root.attrib["flakes"]
+    v30 = schema("surefire-test-report-3.0.xsd")
+    assert v30.validate(root), v30.error_log
+
+
+# -- escaping ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, shown", [("\x1b[31mred", "#x1B[31mred"), ("nul\x00", "nul#x00"), ("\ufffe", "#xFFFE"), ("ok \t\n é 😀", "ok \t\n é 😀")])
+def test_characters_xml_cannot_hold_become_visible_text(raw: str, shown: str) -> None:
+    assert xml_safe(raw) == shown
+
+
+def test_rerun_output_with_illegal_characters_is_written_well_formed(tmp_path: Path) -> None:
+    # Reruns capture whatever a test printed: terminal colours, NUL bytes.
+    report = jb.write(tmp_path / "r.xml", jb.pytest_report(jb.testcase("test_x", "failed")))
+    found = scan([report])
+    with Snippets(found.files) as snippets:
+        tracked = junit_attempts.load(found, snippets)
+    [(test, entry)] = tracked.items()
+    rerun = Attempt(Outcome.FAILED, message="\x1b[31mboom\x00", type="E", text="trace\x07", stdout="out\x0c", rerun=True)
+    attempts = entry.attempts + [rerun, Attempt(Outcome.PASSED, stdout="\x1b[0m", rerun=True)]
+    limits = Thresholds(1, 3)
+    result = TestResult(test, limits, attempts, decide([a.outcome for a in attempts], limits))
+    write(found, tracked, {test: result}, tmp_path / "out.xml")
+    case = only_case(parse(tmp_path / "out.xml"), "test_x")
+    second = case.findall("flakyFailure")[1]
+    assert (second.get("message"), second.findtext("stackTrace"), second.findtext("system-out")) == ("#x1B[31mboom#x00", "trace#x07", "out#x0C")
+    assert case.findtext("system-out") == "#x1B[0m"
+
+
+# -- the rewrite, for any report --------------------------------------------------------------------
+
+OUTCOMES = ["passed", "failed", "error", "skipped"]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> str:
+    """A testcase from a small pool of identities, so repeats (reruns, shards) are common; some
+    carry Surefire's interim children as Surefire writes them (flaky* before a pass, rerun* after a
+    failure)."""
+    name = draw(st.sampled_from(["test_a", "test_b", "test_c[1]", "test_c[2]"]))
+    outcome = draw(st.sampled_from(OUTCOMES))
+    extra = draw(st.integers(0, 2)) if outcome != "skipped" else 0
+    prefix = "flaky" if outcome == "passed" else "rerun"
+    interim = "".join(jb.interim(prefix + draw(st.sampled_from(["Failure", "Error"])), f"m{i}") for i in range(extra))
+    file = draw(st.sampled_from([None, "m/a.py"]))  # xunit1 and Gradle write file=; it is identity
+    return jb.testcase(name, outcome, classname=draw(st.sampled_from(["m.A", "m.B"])), children=interim, file=file)
+
+
+@st.composite
+def suites(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = draw(st.lists(cases(), max_size=5))
+    if depth < 2:
+        parts += draw(st.lists(suites(depth + 1), max_size=2))
+    stale = draw(st.sampled_from([{}, {"tests": "99", "failures": "7", "errors": "0", "skipped": "1"}]))
+    return jb.testsuite(*draw(st.permutations(parts)), name=draw(st.sampled_from(["s1", "s2"])), **stale)
+
+
+@st.composite
+def shards(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        return draw(suites())  # a bare <testsuite> root
+    # Some producers put testcases straight into <testsuites>, next to the suites.
+    return jb.testsuites(*draw(st.permutations(draw(st.lists(suites(), max_size=3)) + draw(st.lists(cases(), max_size=2)))))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reports=st.lists(shards(), min_size=1, max_size=3), min_passes=st.integers(1, 2))
+def test_rewrite_keeps_every_test_once_with_consistent_counts(run_cli, reports: List[str], min_passes: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [jb.write(Path(folder) / f"shard-{i}.xml", root) for i, root in enumerate(reports)]
+        out, js = Path(folder) / "out.xml", Path(folder) / "out.json"
+        result = run_cli("run", *paths, "--no-rerun", "--no-flakybot", "-o", out, "--json", js, "--min-passes", str(min_passes))
+        assert result.exit_code in (0, 1), result.stderr
+        root = assert_rewrite_keeps_every_test_once(paths, out)
+        report = json.loads(js.read_text())
+        cases = cases_of(root)
+        assert sum(report["summary"].values()) == len(cases)
+        assert result.exit_code == int(any(category(c) in ("failure", "error") for c in cases))
+        # Each tracked test's element says what its verdict says.
+        by_identity: Dict = {identity(c): c for c in cases}
+        expected = {"passed": {"passed"}, "flaky": {"flaky"}, "failed": {"failure", "error"}, "skipped": {"skipped"}}
+        for test in report["tests"]:
+            case = by_identity[(test["suite"], test["classname"], test["name"], test["file"])]
+            assert category(case) in expected[test["verdict"]], (test, etree.tostring(case))
+            if test["verdict"] == "flaky":
+                failed = sum(a["outcome"] in ("failed", "error") for a in test["attempts"])
+                assert len(case.findall("flakyFailure") + case.findall("flakyError")) == failed
