@@ -23,6 +23,7 @@ _STYLE = {
     Verdict.SKIPPED: "dim",
     Verdict.QUARANTINED: "magenta",
 }
+_VERDICT_WIDTH = max(len(v.value) for v in Verdict) + 1  # a column, with a space after the longest
 _OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.ERROR: "red", Outcome.SKIPPED: "dim"}
 
 
@@ -85,7 +86,7 @@ def _print_test(console: Console, result: TestResult) -> None:
     th = result.thresholds
     verdict = result.reported_verdict
     header = Text()
-    header.append(f"{verdict.value.upper():<11}", style=_STYLE[verdict])
+    header.append(f"{verdict.value.upper():<{_VERDICT_WIDTH}}", style=_STYLE[verdict])
     header.append(str(result.test), style="bold")
     header.append(f"  (pass {th.min_passes} of max {th.max_runs}; from {th.source})", style="dim")
     console.print(header)
