@@ -285,6 +285,8 @@ class _Scanner:
         def end(tag: str) -> None:
             nonlocal depth, tc_depth
             depth -= 1
+            if depth == 0:  # first: a tracked <testcase> root returns early below
+                report.root_end_event = position()
             if tc_depth:
                 tc_depth -= 1
                 if tc_depth == 0:
@@ -320,8 +322,6 @@ class _Scanner:
                 suites[stack.pop()].end_event = position()
                 names.pop()
                 depths.pop()
-            if depth == 0:
-                report.root_end_event = position()
 
         return start, end
 

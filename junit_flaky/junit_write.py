@@ -241,8 +241,11 @@ class _Writer:
         position = begin
         with open(source.path, "rb") as handle:
             for start, stop, data in edits:
-                if start < begin or stop > end:
+                if stop <= begin or start >= end:
                     continue  # outside the part of this file that is written
+                # A removed repeat takes the blank before it along, which for a <testcase> root
+                # reaches before the part that is written; the repeat itself must still go.
+                start, stop = max(start, begin), min(stop, end)
                 self._copy_range(handle, out, position, start, decoder)
                 out.write(data)
                 position = stop

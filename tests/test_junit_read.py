@@ -205,6 +205,15 @@ def test_bare_testsuite_root(tmp_path: Path, rewrite) -> None:
     assert root.tag == "testsuite" and root.get("flakes") == "1" and root.get("tests") == "1"
 
 
+@pytest.mark.parametrize("outcome", ["failed", "passed"])
+def test_testcase_roots_merge(tmp_path: Path, rewrite, outcome: str) -> None:
+    # No suite at all: still a test, and merging must not cut its element short.
+    first = jb.write(tmp_path / "a.xml", jb.testcase("test_x", outcome, classname="c"))
+    second = jb.write(tmp_path / "b.xml", jb.testcase("test_x", classname="c"))
+    _, root = rewrite(first, second)
+    assert category(by_name(root)["test_x"]) == ("flaky" if outcome == "failed" else "passed")
+
+
 def test_nested_suites_five_deep_are_counted_at_every_level(tmp_path: Path, rewrite) -> None:
     inner = jb.testsuite(jb.testcase("test_deep", "failed"), jb.testcase("test_deep"), jb.testcase("test_skip", "skipped"), name="5")
     for level in "4321":

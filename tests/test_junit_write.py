@@ -238,8 +238,11 @@ def suites(draw: st.DrawFn, depth: int = 0) -> str:
 
 @st.composite
 def shards(draw: st.DrawFn) -> str:
-    if draw(st.booleans()):
+    root = draw(st.sampled_from(["testsuites", "testsuite", "testcase"]))
+    if root == "testsuite":
         return draw(suites())  # a bare <testsuite> root
+    if root == "testcase":
+        return draw(cases())  # no suite at all
     # Some producers put testcases straight into <testsuites>, next to the suites.
     return jb.testsuites(*draw(st.permutations(draw(st.lists(suites(), max_size=3)) + draw(st.lists(cases(), max_size=2)))))
 
