@@ -218,13 +218,14 @@ def cases(draw: st.DrawFn) -> str:
     """A testcase from a small pool of identities, so repeats (reruns, shards) are common; some
     carry Surefire's interim children as Surefire writes them (flaky* before a pass, rerun* after a
     failure)."""
-    name = draw(st.sampled_from(["test_a", "test_b", "test_c[1]", "test_c[2]"]))
+    name = draw(st.sampled_from(["test_a", "test_b", "test_c[1]", "test_c[2]", "test_\xe9"]))
     outcome = draw(st.sampled_from(OUTCOMES))
     extra = draw(st.integers(0, 2)) if outcome != "skipped" else 0
     prefix = "flaky" if outcome == "passed" else "rerun"
     interim = "".join(jb.interim(prefix + draw(st.sampled_from(["Failure", "Error"])), f"m{i}") for i in range(extra))
     file = draw(st.sampled_from([None, "m/a.py"]))  # xunit1 and Gradle write file=; it is identity
-    return jb.testcase(name, outcome, classname=draw(st.sampled_from(["m.A", "m.B"])), children=interim, file=file)
+    note = draw(st.sampled_from([None, "a > b />"]))  # raw ">" inside a value: tags are cut by bytes
+    return jb.testcase(name, outcome, classname=draw(st.sampled_from(["m.A", "m.B"])), children=interim, file=file, note=note)
 
 
 @st.composite
@@ -233,7 +234,8 @@ def suites(draw: st.DrawFn, depth: int = 0) -> str:
     if depth < 2:
         parts += draw(st.lists(suites(depth + 1), max_size=2))
     stale = draw(st.sampled_from([{}, {"tests": "99", "failures": "7", "errors": "0", "skipped": "1"}]))
-    return jb.testsuite(*draw(st.permutations(parts)), name=draw(st.sampled_from(["s1", "s2"])), **stale)
+    sep = draw(st.sampled_from(["", "\n", "\n    <!-- x -->\n"]))
+    return jb.testsuite(*draw(st.permutations(parts)), name=draw(st.sampled_from(["s1", "s2"])), sep=sep, **stale)
 
 
 @st.composite
@@ -248,20 +250,24 @@ def shards(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(reports=st.lists(shards(), min_size=1, max_size=3), min_passes=st.integers(1, 2))
-def test_rewrite_keeps_every_test_once_with_consistent_counts(run_cli, reports: List[str], min_passes: int) -> None:
+@given(
+    reports=st.lists(st.tuples(shards(), st.sampled_from(["utf-8", "ISO-8859-1", None])), min_size=1, max_size=3),
+    min_passes=st.integers(1, 2),
+)
+def test_rewrite_keeps_every_test_once_with_consistent_counts(run_cli, reports: List, min_passes: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        paths = [jb.write(Path(folder) / f"shard-{i}.xml", root) for i, root in enumerate(reports)]
+        paths = [jb.write(Path(folder) / f"shard-{i}.xml", root.replace("&gt;", ">"), encoding=encoding)
+                 for i, (root, encoding) in enumerate(reports)]
         out, js = Path(folder) / "out.xml", Path(folder) / "out.json"
         result = run_cli("run", *paths, "--no-rerun", "--no-flakybot", "-o", out, "--json", js, "--min-passes", str(min_passes))
         assert result.exit_code in (0, 1), result.stderr
         root = assert_rewrite_keeps_every_test_once(paths, out)
         report = json.loads(js.read_text())
-        cases = cases_of(root)
-        assert sum(report["summary"].values()) == len(cases)
-        assert result.exit_code == int(any(category(c) in ("failure", "error") for c in cases))
+        written = cases_of(root)
+        assert sum(report["summary"].values()) == len(written)
+        assert result.exit_code == int(any(category(c) in ("failure", "error") for c in written))
         # Each tracked test's element says what its verdict says.
-        by_identity: Dict = {identity(c): c for c in cases}
+        by_identity: Dict = {identity(c): c for c in written}
         expected = {"passed": {"passed"}, "flaky": {"flaky"}, "failed": {"failure", "error"}, "skipped": {"skipped"}}
         for test in report["tests"]:
             case = by_identity[(test["suite"], test["classname"], test["name"], test["file"])]
