@@ -14,6 +14,7 @@ pair is one attempt, not two.
 
 from __future__ import annotations
 
+import math
 import re
 from xml.sax.saxutils import quoteattr
 from dataclasses import dataclass
@@ -43,13 +44,16 @@ class TrackedTest:
 
 
 def parse_time(value: Optional[str]) -> float:
-    """``time`` attributes as producers write them: "1.5", "1,234.5" (Surefire), "", "-0.001"."""
+    """``time`` attributes as producers write them: "1.5", "1,234.5" (Surefire), "", "-0.001".
+    Nonsense ("inf", "NaN") is 0: it would end up as time="inf" and as Infinity in --json,
+    which is not JSON."""
     if not value:
         return 0.0
     try:
-        return max(0.0, float(value.replace(",", "")))
+        seconds = float(value.replace(",", ""))
     except ValueError:
         return 0.0
+    return max(0.0, seconds) if math.isfinite(seconds) else 0.0
 
 
 def _text(element: Optional[etree._Element]) -> str:

@@ -147,6 +147,15 @@ def test_surefire_flaky_and_rerun_children_are_attempts(run) -> None:
     }
 
 
+@pytest.mark.parametrize("value", ["inf", "1e999", "NaN", "-1.5", "1,234.5", "abc", ""])
+def test_times_are_finite_numbers_in_xml_and_json_whatever_the_input_says(run, tmp_path: Path, value: str) -> None:
+    root, _ = run(jb.pytest_report(jb.testcase("test_x", "failed", time=value), jb.testcase("test_x", time="1")))
+    strict = json.loads((tmp_path / "out.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in --json"))
+    seconds = [a["time"] for a in strict["tests"][0]["attempts"]]
+    assert seconds[0] == (1234.5 if value == "1,234.5" else 0.0)
+    assert float(only_case(root, "test_x").get("time")) == seconds[0] + 1
+
+
 # -- Surefire's schema ------------------------------------------------------------------------------
 
 
