@@ -130,7 +130,10 @@ def _parse_element(scan: Scan, occurrence: Occurrence, data: bytes) -> etree._El
     suite = occurrence.suite
     while suite >= 0:  # innermost first: the nearest declaration of a prefix is the one in force
         for key, value in scan.suites[suite].attrs:
-            if key.startswith("xmlns"):
+            # Prefixes only: under a default namespace lxml would name the children
+            # "{urn:...}failure", and the failure would go unseen (a failed test "passed"). Written
+            # back into the same place, the element is in that namespace again for every reader.
+            if key.startswith("xmlns:"):
                 declarations.setdefault(key, value)
         suite = scan.suites[suite].parent
     if not declarations:

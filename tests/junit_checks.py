@@ -11,11 +11,16 @@ from typing import Dict, Iterable, List, Tuple
 
 from lxml import etree
 
-SUITES = ("testsuite", "testsuites")
+WILD_SUITES = ("{*}testsuite", "{*}testsuites")  # in any namespace, or none
 # Untrusted files: no DTD, no entities, no network, even in the checks.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
 Identity = Tuple[str, str, str, str]  # (suite name, classname, name, file), as junit-flaky keys a test
+
+
+def local(element: etree._Element) -> str:
+    """A tag without its namespace: some reports put everything in a default namespace."""
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def parse(path: Path) -> etree._Element:
@@ -24,11 +29,11 @@ def parse(path: Path) -> etree._Element:
 
 def cases_of(root: etree._Element) -> List[etree._Element]:
     """Every <testcase>, in document order (none nests inside another in a JUnit report)."""
-    return [root] if root.tag == "testcase" else list(root.iter("testcase"))
+    return [root] if local(root) == "testcase" else list(root.iter("{*}testcase"))
 
 
 def identity(case: etree._Element) -> Identity:
-    suite = next((a.get("name", "") for a in case.iterancestors("testsuite")), "")
+    suite = next((a.get("name", "") for a in case.iterancestors("{*}testsuite")), "")
     return (suite, case.get("classname", ""), case.get("name", ""), case.get("file", ""))
 
 
@@ -38,7 +43,7 @@ def identities(root: etree._Element) -> Counter:
 
 def category(case: etree._Element) -> str:
     """How readers count a testcase: by its final <failure>, <error> or <skipped> child."""
-    tags = {child.tag for child in case}
+    tags = {local(child) for child in case}
     for tag in ("failure", "error", "skipped"):
         if tag in tags:
             return tag
@@ -48,7 +53,7 @@ def category(case: etree._Element) -> str:
 def expected_counts(suite: etree._Element) -> Dict[str, int]:
     """What a suite's count attributes must say: its testcases at any depth, plus <failure>/<error>
     written directly into a suite (a class whose setup failed, as Jenkins' fixtures have)."""
-    cats = Counter(category(case) for case in suite.iter("testcase"))
+    cats = Counter(category(case) for case in suite.iter("{*}testcase"))
     counts = {
         "tests": sum(cats.values()),
         "failures": cats["failure"],
@@ -56,9 +61,9 @@ def expected_counts(suite: etree._Element) -> Dict[str, int]:
         "skipped": cats["skipped"],
         "flakes": cats["flaky"],
     }
-    for inner in suite.iter(*SUITES):
-        counts["failures"] += len(inner.findall("failure"))
-        counts["errors"] += len(inner.findall("error"))
+    for inner in suite.iter(*WILD_SUITES):
+        counts["failures"] += len(inner.findall("{*}failure"))
+        counts["errors"] += len(inner.findall("{*}error"))
     return counts
 
 
@@ -66,14 +71,14 @@ def count_mismatches(root: etree._Element) -> List[str]:
     """Every suite whose tests/failures/errors/skipped (and flakes, if written) disagree with its
     content; empty when all agree. A missing count is a mismatch too."""
     problems = []
-    for suite in root.iter(*SUITES):
+    for suite in root.iter(*WILD_SUITES):
         expected = expected_counts(suite)
         for key, value in expected.items():
             written = suite.get(key)
             if key == "flakes" and written is None and value == 0:
                 continue
             if written != str(value):
-                problems.append(f"<{suite.tag} name={suite.get('name')!r}> {key}={written!r}, contains {value}")
+                problems.append(f"<{local(suite)} name={suite.get('name')!r}> {key}={written!r}, contains {value}")
     return problems
 
 

@@ -295,6 +295,18 @@ def test_namespaced_attributes_survive_a_rewrite(tmp_path: Path, rewrite) -> Non
     assert by_name(root)["test_a"].get("{http://www.w3.org/2001/XMLSchema-instance}type") == "t"
 
 
+def test_a_default_namespace_hides_no_failure(tmp_path: Path, rewrite) -> None:
+    # XSLT-converted reports (NUnit, TRX) may put everything in a namespace of their own.
+    cases = [jb.testcase("test_fail", "failed"), jb.testcase("test_flaky", "failed"), jb.testcase("test_flaky")]
+    raw = jb.testsuites(jb.testsuite(*cases), xmlns="urn:example:junit")
+    result, root = rewrite(jb.write(tmp_path / "r.xml", raw), expect=1)
+    ns = "{urn:example:junit}"
+    cats = {case.get("name"): category(case) for case in root.iter(f"{ns}testcase")}
+    assert cats == {"test_fail": "failure", "test_flaky": "flaky"}
+    assert root.find(f".//{ns}flakyFailure/{ns}stackTrace") is not None  # ours are in it too
+    assert "1 failed" in result.stdout
+
+
 # -- what the scan keeps ----------------------------------------------------------------------------
 
 
