@@ -11,10 +11,10 @@ from typing import List
 
 import pytest
 
-from junit_flaky.junit_read import expand, scan
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_read import expand, scan
 from tests import junit_builders as jb
-from tests.junit_checks import assert_rewrite_keeps_every_test_once, category, parse
+from tests.junit_checks import assert_rewrite_keeps_every_test_once, category
 
 SECRET = "s3cr3t-from-the-runner-do-not-leak"
 
