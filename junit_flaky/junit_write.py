@@ -220,9 +220,21 @@ class _Writer:
             return (inner_start, inner_start) if self_closing else (inner_start, report.root_end_event)
         return report.root_start, self.snippets.element_end(file, report.root_start, report.root_end_event)
 
+    def root_namespaces(self) -> List[Tuple[str, str]]:
+        """The prefixes the shards' <testsuites> roots declare: the merge drops those roots, and
+        what they held may use them (``xsi:`` on Surefire's suites). On a clash the first wins."""
+        found: Dict[str, str] = {}
+        for suite in self.scan.suites:
+            if suite.tag == "testsuites" and suite.start == self.scan.files[suite.file].root_start:
+                for key, value in suite.attrs:
+                    if key.startswith("xmlns:"):
+                        found.setdefault(key, value)
+        return list(found.items())
+
     def write(self, out: BinaryIO, plan: _Plan) -> None:
         if self.merged:
-            root = suite_start_tag("testsuites", [("name", "junit-flaky")], plan.total, False)
+            attrs = [("name", "junit-flaky"), *self.root_namespaces()]
+            root = suite_start_tag("testsuites", attrs, plan.total, False)
             out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n{root}\n'.encode())
         for file in range(len(self.scan.files)):
             self._copy_with_edits(out, file, *self.body(file), sorted(plan.edits[file]))

@@ -295,6 +295,17 @@ def test_namespaced_attributes_survive_a_rewrite(tmp_path: Path, rewrite) -> Non
     assert by_name(root)["test_a"].get("{http://www.w3.org/2001/XMLSchema-instance}type") == "t"
 
 
+def test_prefixes_declared_on_a_shard_root_stay_declared_after_the_merge(tmp_path: Path, rewrite) -> None:
+    # The merge replaces each shard's <testsuites> root by one of its own.
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    cases = [jb.testcase("test_a", "failed", **{"xsi:type": "t"}), jb.testcase("test_a"), jb.testcase("test_b", **{"xsi:type": "u"})]
+    first = jb.write(tmp_path / "a.xml", jb.testsuites(jb.testsuite(*cases, **{"xsi:schemaLocation": "x.xsd"}), **{"xmlns:xsi": xsi}))
+    second = jb.write(tmp_path / "b.xml", jb.pytest_report(jb.testcase("test_c")))
+    _, root = rewrite(first, second)
+    assert root.find("testsuite").get(f"{{{xsi}}}schemaLocation") == "x.xsd"
+    assert [case.get(f"{{{xsi}}}type") for case in root.iter("testcase")] == ["t", "u", None]
+
+
 def test_a_default_namespace_hides_no_failure(tmp_path: Path, rewrite) -> None:
     # XSLT-converted reports (NUnit, TRX) may put everything in a namespace of their own.
     cases = [jb.testcase("test_fail", "failed"), jb.testcase("test_flaky", "failed"), jb.testcase("test_flaky")]
