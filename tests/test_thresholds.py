@@ -287,7 +287,7 @@ def test_each_source_overrides_the_ones_before_it_per_test(run_cli, tmp_path: Pa
     }
 
 
-@pytest.mark.parametrize("values, words", IMPOSSIBLE[:4])
+@pytest.mark.parametrize("values, words", [IMPOSSIBLE[i] for i in (0, 2, 3, 6)])  # < 1, < min, "2", true
 @pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
 def test_impossible_values_exit_2_with_one_line_naming_the_entry(run_cli, tmp_path: Path, form: str, values: Dict, words: str) -> None:
     record = {"test_name": "test_bad", **values}
