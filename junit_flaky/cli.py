@@ -160,8 +160,8 @@ def run(
         if targets and output is None:
             raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
         start = rootdir or Path.cwd()
+        paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
         resolver = _resolver(start, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
-        paths = junit_read.expand(reports)
         scan = junit_read.scan(paths, watch=resolver.watch())
         with junit_read.Snippets(scan.files) as snippets:
             tracked = junit_attempts.load(scan, snippets)
@@ -170,7 +170,7 @@ def run(
             limits = resolver.resolve(test)
             decision = decide([a.outcome for a in entry.attempts], limits)
             results.append(TestResult(test, limits, list(entry.attempts), decision))
-        notes: List[str] = []
+        notes = report.suite_failures(scan.suites)
         undecided = [r for r in results if r.decision.is_open]
         if no_rerun:
             close_open(undecided, "reruns disabled by --no-rerun")
@@ -193,7 +193,7 @@ def run(
         report.print_report(stdout, results, summary, notes)
         if json_path is not None:
             report.write_json(json_path, results, summary)
-        failed = any(r.fails_build for r in results)
+        failed = any(r.fails_build for r in results) or bool(report.suite_failures(scan.suites))
         uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
@@ -240,7 +240,10 @@ def merge(
         summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
         stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
         report.print_summary_line(stdout, summary)
-        failed = any(r.fails_build for r in results)
+        suite_failures = report.suite_failures(scan.suites)
+        for note in suite_failures:
+            stdout.print(f"junit-flaky: {note}", markup=False)
+        failed = any(r.fails_build for r in results) or bool(suite_failures)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 

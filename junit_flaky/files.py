@@ -18,6 +18,8 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except (FileExistsError, NotADirectoryError):
+        raise JunitFlakyError(f"{path}: cannot write: a folder on the way is a file") from None
     except OSError as exc:
         raise JunitFlakyError(f"{path}: cannot write: {exc.strerror}") from None
     try:

@@ -94,7 +94,7 @@ def fetch(
     clock: Callable[[], float] = time.monotonic,
 ) -> FlakybotAnswer:
     """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set."""
-    token = env.get(TOKEN_VAR, "")
+    token = env.get(TOKEN_VAR, "").strip()  # "$(cat token-file)" keeps a newline headers refuse
     if not token:
         return FlakybotAnswer()
     import requests  # here, not at the top: most runs never ask, and it costs 50 ms to import

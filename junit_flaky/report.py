@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from junit_flaky.files import atomic_write
+from junit_flaky.junit_read import Suite
 from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict
 from junit_flaky.thresholds import Resolver
 from junit_flaky.verdicts import plural
@@ -134,6 +135,18 @@ def print_summary_line(console: Console, summary: Summary) -> None:
     ):
         parts.append(f"[{_STYLE[verdict]}]{count} {verdict.value}[/]" if count else f"{count} {verdict.value}")
     console.print(f"{escape(plural(summary.total, 'test'))}: " + ", ".join(parts))
+
+
+def suite_failures(suites: Iterable[Suite]) -> List[str]:
+    """Failures recorded on a <testsuite> itself, outside any test (Ant writes one when a class
+    fails before its first test): they fail the build, like a failed test."""
+    notes = []
+    for suite in suites:
+        if suite.own_failures or suite.own_errors:
+            name = dict(suite.attrs).get("name", "") or "(unnamed)"
+            count = plural(suite.own_failures + suite.own_errors, "failure or error")
+            notes.append(f"testsuite {name!r} records {count} outside any test (e.g. a failed class setup)")
+    return notes
 
 
 def print_thresholds(console: Console, resolver: Resolver) -> None:

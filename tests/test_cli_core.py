@@ -73,14 +73,14 @@ def test_exit_2_on_bad_input_or_usage(run_cli, green: Path, tmp_path: Path, args
 # -- --output ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py (not ours): the exit code counts test verdicts only, not a "
-                   "<failure>/<error> written straight into a <testsuite> (scan.suites[i].own_errors)")
 def test_a_suite_that_failed_to_run_fails_the_build(run_cli, tmp_path: Path) -> None:
     # Ant writes an <error> into the <testsuite> when a class fails before any test (static init,
     # @BeforeClass); Jenkins counts it as a failed test. A green build would hide a whole class.
     broken = '<error message="ExceptionInInitializerError" type="java.lang.ExceptionInInitializerError">trace</error>'
     report = jb.write(tmp_path / "TEST-org.Foo.xml", jb.testsuite(broken, name="org.Foo", tests="0", errors="1"))
-    assert run_report(run_cli, report).exit_code == 1
+    result = run_report(run_cli, report)
+    assert result.exit_code == 1
+    assert "testsuite 'org.Foo' records 1 failure or error outside any test" in result.stdout
 
 
 def test_output_naming_the_input_rewrites_it_in_place(run_cli, red: Path) -> None:

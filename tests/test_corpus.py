@@ -44,7 +44,9 @@ def check_rewrite(run_cli, inputs: List[Path], tmp_path: Path) -> None:
     summary = json.loads(js.read_text())["summary"]
     assert sum(summary.values()) == len(cases_of(root)), "verdict counts do not add up to the tests"
     # The exit code is the build's verdict, and the XML must tell readers the same story.
-    failing = any(category(case) in ("failure", "error") for case in cases_of(root))
+    failing = any(category(case) in ("failure", "error") for case in cases_of(root)) or any(
+        child.tag in ("failure", "error") for suite in root.iter("testsuite") for child in suite
+    )  # a suite that failed outside its tests (a failed class setup) fails the build too
     assert result.exit_code == int(failing)
 
 
