@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.thresholds import Entry, entries_from_records, tomllib
 
-KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests"}
+KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"}
 
 
 def find_pyproject(start: Path) -> Optional[Path]:

@@ -1,0 +1,224 @@
+"""The history commands: typer wiring only; the work is done in the modules beside this one.
+
+``history_app`` holds ``history record|import|prune``; ``compute_command`` and ``stats_command``
+are registered by the main CLI as ``thresholds compute`` and ``stats``.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any, Callable, List, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from junit_flaky import ci_env, junit_read
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.files import atomic_write
+from junit_flaky.history import html, stats
+from junit_flaky.history.estimate import Prior
+from junit_flaky.history.importer import import_folder
+from junit_flaky.history.learn import DAY, Computed, Settings, compute, flaky_tests
+from junit_flaky.history.location import resolve_db_path
+from junit_flaky.history.record import record_reports
+from junit_flaky.history.store import open_store
+from junit_flaky.verdicts import plural
+
+history_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Keep every test attempt in a SQLite database, to learn thresholds and flakiness from.",
+)
+_stdout = Console(highlight=False, soft_wrap=True)
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _bounded(command: Command) -> Command:
+    """Our errors become one line on stderr and their exit code, as in the main CLI."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except JunitFlakyError as exc:
+            _stderr.print(f"junit-flaky: error: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _db(option: Optional[Path]) -> Path:
+    return resolve_db_path(option, os.environ, Path.cwd())
+
+
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help="History database (default: $JUNIT_FLAKY_HISTORY_DB, then history-db in pyproject.toml, then .junit-flaky/history.sqlite).", dir_okay=False, show_default=False)]
+WindowOpt = Annotated[float, typer.Option("--window-days", help="Only runs this recent count.", min=0.01)]
+BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="Only runs on this branch count (default: every branch).", show_default=False)]
+PriorRateOpt = Annotated[float, typer.Option("--prior-rate", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
+PriorWeightOpt = Annotated[float, typer.Option("--prior-weight", help="How many runs the prior weighs.", min=0.0)]
+
+
+@history_app.command("record")
+@_bounded
+def record_command(
+    reports: Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs, recorded as one run.", show_default=False)],
+    commit: Annotated[Optional[str], typer.Option("--commit", help="Commit SHA (default: the CI's).", show_default=False)] = None,
+    branch: Annotated[Optional[str], typer.Option("--branch", help="Branch (default: the CI's).", show_default=False)] = None,
+    job: Annotated[Optional[str], typer.Option("--job", help="Job name (default: the CI's).", show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """Record every attempt of every test of REPORT... as one run."""
+    ci = ci_env.detect(os.environ)
+    ci = replace(
+        ci,
+        commit=ci.commit if commit is None else commit,
+        branch=ci.branch if branch is None else branch,
+        label=ci.label if job is None else job,
+    )
+    path = _db(db)
+    recorded = record_reports(path, junit_read.expand(reports), ci, time.time())
+    assert recorded is not None  # only imports can be skipped as known
+    _stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
+
+
+@history_app.command("import")
+@_bounded
+def import_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of past JUnit reports (*.xml, searched recursively); each file is one run.", file_okay=False)],
+    db: DbOpt = None,
+) -> None:
+    """Bootstrap the history from past reports; reports imported before are skipped."""
+    path = _db(db)
+    result = import_folder(path, folder)
+    for line in result.not_junit:
+        _stderr.print(f"junit-flaky: warning: left out {line}", markup=False)
+    _stdout.print(
+        f"junit-flaky: imported {result.recorded} reports into {path}"
+        f" ({result.already_known} known already, {len(result.not_junit)} left out)",
+        markup=False,
+    )
+
+
+@history_app.command("prune")
+@_bounded
+def prune_command(
+    older_than: Annotated[Optional[float], typer.Option("--older-than", metavar="DAYS", help="Delete runs older than this many days.", min=0, show_default=False)] = None,
+    keep_runs: Annotated[Optional[int], typer.Option("--keep-runs", metavar="N", help="Keep only the newest N runs.", min=0, show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete old runs and give the space back (keeps CI caches small)."""
+    if older_than is None and keep_runs is None:
+        raise JunitFlakyError("prune needs --older-than DAYS or --keep-runs N")
+    path = _db(db)
+    cutoff = None if older_than is None else time.time() - older_than * DAY
+    with open_store(path, create=False) as store:
+        pruned = store.prune(cutoff, keep_runs)
+    _stdout.print(
+        f"junit-flaky: pruned {pruned.runs} runs ({pruned.attempts} attempts, {pruned.tests} tests no longer seen) from {path}",
+        markup=False,
+    )
+
+
+@_bounded
+def compute_command(
+    db: DbOpt = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
+    beta: Annotated[float, typer.Option("--beta", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,
+    regression_factor: Annotated[float, typer.Option("--regression-factor", help="A regressed test passes this many times less often than it did.", min=1.0)] = Settings.regression_factor,
+    max_runs: Annotated[int, typer.Option("--max-runs", help="Cap on max_runs.", min=1)] = Settings.max_runs,
+    window_days: WindowOpt = Settings.window_days,
+    branch: BranchOpt = None,
+    prior_rate: PriorRateOpt = Prior.mean,
+    prior_weight: PriorWeightOpt = Prior.weight,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the thresholds here (default: standard output).", dir_okay=False, show_default=False)] = None,
+) -> None:
+    """Compute each flaky test's min_passes/max_runs from the history, in the Flakybot JSON shape
+    that "run --thresholds" reads."""
+    settings = Settings(alpha, beta, regression_factor, max_runs, window_days, Prior(prior_rate, prior_weight), branch)
+    computed = compute(_db(db), settings)
+    records = [
+        {
+            "test_name": c.history.name,
+            "class_name": c.history.classname,
+            "min_passes": c.choice.min_passes,
+            "max_runs": c.choice.max_runs,
+            "flake_rate": round(c.history.flake_rate, 6),
+            "runs": c.history.evidence.runs,
+            "flaky_failures": c.history.evidence.flaky_failures,
+            "fail_correct": c.choice.fail_correct,
+            "pass_regressed": c.choice.pass_regressed,
+            "expected_runs": round(c.choice.expected_runs, 4),
+        }
+        for c in computed
+    ]
+    text = json.dumps({"flaky_tests": records}, indent=2) + "\n"
+    if output is None:
+        _stdout.out(text, end="", highlight=False)
+    else:
+        with atomic_write(output) as handle:
+            handle.write(text.encode("utf-8"))
+    for c in computed:
+        if not (c.choice.meets_alpha and c.choice.meets_beta):
+            _stderr.print(f"junit-flaky: warning: {_unreachable(c, settings)}", markup=False)
+    where = f" to {output}" if output is not None else ""
+    _stderr.print(f"junit-flaky: thresholds for {plural(len(computed), 'test')} with flaky evidence{where}", markup=False)
+
+
+def _unreachable(computed: Computed, settings: Settings) -> str:
+    choice, rate = computed.choice, computed.history.flake_rate
+    test = stats.test_label(computed.history)
+    rule = f"{choice.min_passes} of {choice.max_runs}"
+    if not choice.meets_alpha:
+        return (
+            f"{test}: flake rate {rate:.1%}: within {settings.max_runs} runs it still fails the build with"
+            f" p={choice.fail_correct:.2g} > alpha={settings.alpha:g}; using {rule}"
+        )
+    return (
+        f"{test}: flake rate {rate:.1%}: within {settings.max_runs} runs a regressed test still passes with"
+        f" p={choice.pass_regressed:.2g} > beta={settings.beta:g}; using {rule}, which meets alpha"
+    )
+
+
+class Format(str, enum.Enum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@_bounded
+def stats_command(
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show this many tests, flakiest first.", min=1)] = 20,
+    output_format: Annotated[Format, typer.Option("--format", help="How to show them.")] = Format.TABLE,
+    html_path: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with charts here.", dir_okay=False, show_default=False)] = None,
+    window_days: WindowOpt = Settings.window_days,
+    branch: BranchOpt = None,
+    prior_rate: PriorRateOpt = Prior.mean,
+    prior_weight: PriorWeightOpt = Prior.weight,
+) -> None:
+    """The flakiest tests: flake rate, runs, last flaky failure, reruns and time spent rerunning."""
+    path = _db(db)
+    settings = Settings(window_days=window_days, prior=Prior(prior_rate, prior_weight), branch=branch)
+    now = time.time()
+    with open_store(path, create=False) as store:
+        tests = flaky_tests(store, settings, now)
+    shown = tests[:limit]
+    if output_format is Format.JSON:
+        _stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
+    elif output_format is Format.MARKDOWN:
+        _stdout.out(stats.as_markdown(shown), end="", highlight=False)
+    else:
+        title = f"{len(tests)} flaky tests in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
+        _stdout.print(stats.as_table(shown, title))
+    if html_path is not None:
+        with atomic_write(html_path) as handle:
+            handle.write(html.page(tests, now, window_days, str(path)).encode("utf-8"))

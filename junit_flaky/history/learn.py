@@ -1,0 +1,100 @@
+"""From the history to thresholds: each test's evidence, its flake rate, its rule."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from junit_flaky.history.choose import Choice, choose
+from junit_flaky.history.estimate import Evidence, Prior, evidence, flake_rate
+from junit_flaky.history.store import HistoryStore, open_store
+from junit_flaky.model import Thresholds
+from junit_flaky.thresholds import Entry
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    alpha: float = 0.001  # most a correct test may fail the build
+    beta: float = 0.05  # most a regressed test may pass it
+    regression_factor: float = 10.0  # a regressed test passes this many times less often
+    max_runs: int = 10  # the cap
+    window_days: float = 30.0  # only runs this recent count
+    prior: Prior = field(default_factory=Prior)
+    branch: Optional[str] = None  # only runs on this branch count
+
+
+@dataclass(frozen=True)
+class TestHistory:
+    """A test with flaky evidence in the window, and what its flakiness cost."""
+
+    classname: str
+    name: str
+    evidence: Evidence
+    flake_rate: float
+    builds: int  # runs of the store (builds, shards) that ran it
+    reruns: int  # attempts after a run's first
+    rerun_seconds: float
+    flaky_failure_times: Tuple[float, ...]  # when each flaky failure's run started
+
+    __test__ = False
+
+    @property
+    def last_flaky(self) -> float:
+        return max(self.flaky_failure_times)
+
+
+@dataclass(frozen=True)
+class Computed:
+    history: TestHistory
+    choice: Choice
+
+
+def flaky_tests(store: HistoryStore, settings: Settings, now: float) -> List[TestHistory]:
+    """Every test with flaky evidence since ``now`` minus the window, flakiest first."""
+    rows = store.commit_rows(now - settings.window_days * DAY, settings.branch)
+    found = []
+    for (classname, name), group in groupby(rows, key=lambda row: (row.classname, row.name)):
+        commits = list(group)
+        proof = evidence(row.counts for row in commits)
+        rate = flake_rate(proof, settings.prior)
+        if rate is None:
+            continue
+        found.append(
+            TestHistory(
+                classname,
+                name,
+                proof,
+                rate,
+                builds=sum(row.builds for row in commits),
+                reruns=sum(row.counts.runs - row.builds for row in commits),
+                rerun_seconds=sum(row.rerun_seconds for row in commits),
+                flaky_failure_times=tuple(sorted(t for row in commits if row.counts.passes for t in row.failure_times)),
+            )
+        )
+    return sorted(found, key=lambda h: (-h.flake_rate, -h.evidence.flaky_failures, h.classname, h.name))
+
+
+def compute(db_path: Path, settings: Settings, now: Optional[float] = None) -> List[Computed]:
+    with open_store(db_path, create=False) as store:
+        tests = flaky_tests(store, settings, time.time() if now is None else now)
+    return [
+        Computed(h, choose(h.flake_rate, settings.alpha, settings.beta, settings.regression_factor, settings.max_runs))
+        for h in tests
+    ]
+
+
+def entries(computed: List[Computed], source: str) -> List[Entry]:
+    return [
+        Entry(c.history.name, c.history.classname, Thresholds(c.choice.min_passes, c.choice.max_runs, source=source))
+        for c in computed
+    ]
+
+
+def thresholds_from_history(db_path: Path, settings: Settings = Settings(), now: Optional[float] = None) -> List[Entry]:
+    """``run --thresholds-from-history``: an entry for every test with flaky evidence."""
+    return entries(compute(db_path, settings, now), f"history {db_path}")

@@ -1,0 +1,137 @@
+"""Reading reports for the history: every test's attempts, streamed, in bounded memory.
+
+The scan (junit_read) keeps the full attempts of the *tracked* tests only and merely counts the
+ones that passed or were skipped once, which is all a verdict needs. The history wants every test,
+so the reports are streamed a second time and each untracked testcase is handed on as it is read;
+the tracked ones come from junit_attempts, which knows every producer's way of recording reruns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from xml.parsers import expat
+
+from junit_flaky import junit_attempts, junit_read
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history.store import OUTCOME_CODES, AttemptRow
+from junit_flaky.model import Attempt, Outcome, TestId
+
+Untracked = Tuple[TestId, Outcome, float]  # a test that ran once: identity, outcome, seconds
+_RANK = {"skipped": Outcome.SKIPPED, "failure": Outcome.FAILED, "error": Outcome.ERROR}
+_ORDER = [Outcome.PASSED, Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR]  # as the scan ranks them
+
+
+def untracked_testcases(paths: Sequence[Path], tracked: Container[TestId]) -> Iterator[Untracked]:
+    """Each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
+
+    With ``tracked`` from the scan of the same files, these all passed or were skipped once.
+    The files were checked by the scan, so a file that changed since is the only error left.
+    """
+    for path in paths:
+        yield from _testcases_of(path, tracked)
+
+
+def _testcases_of(path: Path, tracked: Container[TestId]) -> Iterator[Untracked]:
+    found: List[Untracked] = []
+    suites: List[str] = []  # names of the open suites: the innermost is part of the identity
+    depth = 0
+    case_depth = 0  # depth of the open <testcase>, 0 outside one
+    case: Dict[str, str] = {}
+    outcome = Outcome.PASSED
+
+    def start(tag: str, attrs: Dict[str, str]) -> None:
+        nonlocal depth, case_depth, case, outcome
+        depth += 1
+        if case_depth:
+            child = _RANK.get(tag) if depth == case_depth + 1 else None
+            if child is not None and _ORDER.index(child) > _ORDER.index(outcome):
+                outcome = child
+        elif tag == "testcase":
+            case_depth, case, outcome = depth, attrs, Outcome.PASSED
+        elif tag in junit_read.SUITE_TAGS:
+            suites.append(attrs.get("name", ""))
+
+    def end(tag: str) -> None:
+        nonlocal depth, case_depth
+        if depth == case_depth:
+            case_depth = 0
+            test = TestId(case.get("classname", ""), case.get("name", ""), case.get("file", ""), suites[-1] if suites else "")
+            if test not in tracked:
+                found.append((test, outcome, junit_attempts.parse_time(case.get("time"))))
+        elif not case_depth and tag in junit_read.SUITE_TAGS:
+            suites.pop()
+        depth -= 1
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        with path.open("rb") as handle:
+            while True:
+                chunk = handle.read(junit_read.CHUNK)
+                parser.Parse(chunk, not chunk)
+                yield from found
+                found.clear()
+                if not chunk:
+                    break
+    except (OSError, expat.ExpatError) as exc:
+        raise JunitFlakyError(f"{path}: changed or unreadable while recording history: {exc}") from None
+
+
+def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked: Iterable[Untracked]) -> Iterator[AttemptRow]:
+    """The rows the store records: every attempt of the tracked tests, then the untracked ones."""
+    for test, attempts in tracked:
+        for attempt in attempts:
+            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], round(attempt.time * 1000))
+    for test, outcome, seconds in untracked:
+        yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[outcome], round(seconds * 1000))
+
+
+def parse_timestamp(value: str) -> Optional[float]:
+    """A <testsuite timestamp> as Unix time; None when it is not ISO 8601.
+
+    Without a zone the time is taken as UTC: most writers mean the machine's local time without
+    saying so, and UTC is what CI machines mostly run on.
+    """
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"  # datetime.fromisoformat takes "Z" only from Python 3.11 on
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+@dataclass
+class Reports:
+    """Reports read for the history: the scan and the tracked tests' attempts."""
+
+    paths: Sequence[Path]
+    scan: junit_read.Scan
+    tracked: Dict[TestId, junit_attempts.TrackedTest]
+
+    def rows(self) -> Iterator[AttemptRow]:
+        tracked = ((test, entry.attempts) for test, entry in self.tracked.items())
+        return attempt_rows(tracked, untracked_testcases(self.paths, self.tracked))
+
+    def started(self) -> Optional[float]:
+        """When the run started, by the earliest suite timestamp that parses."""
+        times = [
+            moment
+            for suite in self.scan.suites
+            for key, value in suite.attrs
+            if key == "timestamp" and (moment := parse_timestamp(value)) is not None
+        ]
+        return min(times, default=None)
+
+
+def read_reports(paths: Sequence[Path]) -> Reports:
+    scan = junit_read.scan(paths)
+    with junit_read.Snippets(scan.files) as snippets:
+        tracked = junit_attempts.load(scan, snippets)
+    return Reports(paths, scan, tracked)

@@ -1,0 +1,85 @@
+"""``junit-flaky stats``: the flakiest tests and what their flakiness cost, as data and as text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from rich.table import Table
+
+from junit_flaky.history.learn import DAY, TestHistory
+
+
+def day_of(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d")
+
+
+def when(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def test_label(test: TestHistory) -> str:
+    return f"{test.classname}::{test.name}" if test.classname else test.name
+
+
+# One list of columns for the table and the markdown: header, cell text, right-aligned.
+COLUMNS: List[Tuple[str, Callable[[TestHistory], str], bool]] = [
+    ("Test", test_label, False),
+    ("Flake rate", lambda t: f"{t.flake_rate:.1%}", True),
+    ("Runs", lambda t: str(t.evidence.runs), True),
+    ("Flaky failures", lambda t: str(t.evidence.flaky_failures), True),
+    ("Last flaky", lambda t: when(t.last_flaky), False),
+    ("Reruns", lambda t: str(t.reruns), True),
+    ("Rerun time", lambda t: duration(t.rerun_seconds), True),
+]
+
+
+def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
+    return [
+        {
+            "class_name": t.classname,
+            "test_name": t.name,
+            "flake_rate": round(t.flake_rate, 6),
+            "runs": t.evidence.runs,
+            "flaky_failures": t.evidence.flaky_failures,
+            "last_flaky": datetime.fromtimestamp(t.last_flaky, timezone.utc).isoformat(),
+            "reruns": t.reruns,
+            "rerun_seconds": round(t.rerun_seconds, 3),
+        }
+        for t in tests
+    ]
+
+
+def as_table(tests: Sequence[TestHistory], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for header, _, right in COLUMNS:
+        table.add_column(header, justify="right" if right else "left", overflow="fold")
+    for test in tests:
+        table.add_row(*(cell(test) for _, cell, _ in COLUMNS))
+    return table
+
+
+def as_markdown(tests: Sequence[TestHistory]) -> str:
+    def row(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    lines = [row([h for h, _, _ in COLUMNS]), "|" + "|".join("---:" if r else "---" for _, _, r in COLUMNS) + "|"]
+    lines += [row([cell(t) for _, cell, _ in COLUMNS]) for t in tests]
+    return "\n".join(lines) + "\n"
+
+
+def daily(times: Sequence[float], start: float, days: int) -> List[int]:
+    """Counts per UTC day from ``start``'s day on, ``days`` of them; times outside are dropped."""
+    first = int(start // DAY)
+    counts = [0] * days
+    for moment in times:
+        index = int(moment // DAY) - first
+        if 0 <= index < days:
+            counts[index] += 1
+    return counts

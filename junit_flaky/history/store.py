@@ -1,0 +1,378 @@
+"""The history database: one SQLite file, one row per attempt, safe with several writers at once.
+
+Layout (schema version 2):
+
+- ``runs``: one per recorded run (a build, a shard, an imported report): time, commit, branch, job,
+  build id, and for imported reports a key of the file's content so a second import skips it.
+- ``tests``: one per test identity (classname, name, file, suite), so an attempt row is small;
+  found by a 16-byte hash of the identity, since an index over the strings themselves would store
+  them twice (half the file, for a million tests).
+- ``attempts``: (run, test, seq, outcome, duration in ms), clustered by run: recording a build
+  appends at the end of the table instead of touching every page. Failed attempts are rare, so a
+  partial index over them finds the tests worth a closer look without reading the passes.
+
+Writers: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for every write, so parallel shards
+on one machine queue for the lock instead of failing. A slow report is staged in a temporary table
+first and only the set operations run while the lock is held.
+
+A file that is not our database (or is damaged) is reported and never rewritten: nothing here
+deletes or recreates a database file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history.estimate import CommitRuns
+from junit_flaky.model import Outcome
+
+APPLICATION_ID = 0x4A464C4B  # "JFLK" in the SQLite header: this file is ours
+OUTCOME_CODES = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.FAILED: 2, Outcome.ERROR: 3}
+_FAILED = 2  # codes >= this are failures
+
+# Version 1, the first layout; every later version is a migration on top of it, so a new database
+# and an upgraded one take the same path.
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started REAL NOT NULL,
+    commit_sha TEXT NOT NULL DEFAULT '',
+    branch TEXT NOT NULL DEFAULT '',
+    job TEXT NOT NULL DEFAULT '',
+    build_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_started ON runs (started);
+CREATE TABLE tests (
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
+    classname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    file TEXT NOT NULL,
+    suite TEXT NOT NULL
+);
+CREATE TABLE attempts (
+    run_id INTEGER NOT NULL,
+    test_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    PRIMARY KEY (run_id, test_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX attempts_failed ON attempts (run_id, test_id) WHERE outcome >= 2;
+"""
+
+# MIGRATIONS[v] takes a database from version v + 1 to v + 2 (index 0: from 1 to 2).
+MIGRATIONS: List[str] = [
+    # 2: `history import` remembers the reports it read, by content, to skip them next time.
+    """
+    ALTER TABLE runs ADD COLUMN report_key TEXT;
+    CREATE UNIQUE INDEX runs_report_key ON runs (report_key) WHERE report_key IS NOT NULL;
+    """,
+]
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    started: float  # Unix time
+    commit: str = ""
+    branch: str = ""
+    job: str = ""
+    build_id: str = ""
+    report_key: Optional[str] = None  # set by imports only
+
+
+# One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
+# duration in ms. A tuple because a million of them stream through executemany.
+AttemptRow = Tuple[str, str, str, str, int, int]
+
+
+def identity_key(classname: str, name: str, file: str, suite: str) -> bytes:
+    # NUL cannot occur in XML text, so it separates the parts unambiguously.
+    text = "\0".join((classname, name, file, suite))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class CommitRow:
+    """One test's attempts on one commit (or one run without a commit) within the window."""
+
+    classname: str
+    name: str
+    counts: CommitRuns
+    builds: int  # runs (builds, shards) that ran the test there
+    rerun_seconds: float  # time spent in attempts after a run's first
+    failure_times: Tuple[float, ...]  # start time of the run of each failed attempt
+
+
+@dataclass(frozen=True)
+class Recorded:
+    run_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Pruned:
+    runs: int
+    attempts: int
+    tests: int
+
+
+class HistoryStore:
+    """An open history database; see ``open_store``."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write transaction that takes the lock at once, so it waits in the busy handler
+        instead of failing half way (a deferred one can hit SQLITE_BUSY on its first write)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def has_report(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM runs WHERE report_key = ?", (key,)).fetchone() is not None
+
+    def record(self, run: RunInfo, attempts: Iterable[AttemptRow]) -> Optional[Recorded]:
+        """Add one run and its attempts; None if its report_key is recorded already."""
+        db = self._db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS staged (ordinal INTEGER PRIMARY KEY, key BLOB, classname TEXT,"
+            " name TEXT, file TEXT, suite TEXT, outcome INTEGER, duration_ms INTEGER)"
+        )
+        # Staging writes the temporary database only, which no other process shares: the slow,
+        # Python-paced part runs without the database's write lock.
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((identity_key(*row[:4]), *row) for row in attempts),
+        )
+        db.execute("COMMIT")
+        try:
+            with self._write():
+                if run.report_key is not None and self.has_report(run.report_key):
+                    return None
+                run_id = db.execute(
+                    "INSERT INTO runs (started, commit_sha, branch, job, build_id, report_key) VALUES (?, ?, ?, ?, ?, ?)",
+                    (run.started, run.commit, run.branch, run.job, run.build_id, run.report_key),
+                ).lastrowid
+                db.execute(
+                    "INSERT OR IGNORE INTO tests (key, classname, name, file, suite)"
+                    " SELECT key, classname, name, file, suite FROM temp.staged"
+                )
+                added = db.execute(
+                    """
+                    INSERT INTO attempts (run_id, test_id, seq, outcome, duration_ms)
+                    SELECT ?, t.id, ROW_NUMBER() OVER (PARTITION BY t.id ORDER BY s.ordinal) - 1,
+                           s.outcome, s.duration_ms
+                    FROM temp.staged s
+                    JOIN tests t ON t.key = s.key
+                    """,
+                    (run_id,),
+                ).rowcount
+                return Recorded(run_id, added)
+        finally:
+            db.execute("DELETE FROM temp.staged")
+
+    def prune(self, older_than: Optional[float], keep_runs: Optional[int]) -> Pruned:
+        """Delete the runs started before ``older_than`` (Unix time) and all but the newest
+        ``keep_runs`` runs, with their attempts and the tests no attempt names any more; then
+        give the space back, since the file is what a CI cache has to carry."""
+        conditions = []
+        if older_than is not None:
+            conditions.append("started < :cutoff")
+        if keep_runs is not None:
+            conditions.append("id NOT IN (SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT :keep)")
+        if not conditions:
+            return Pruned(0, 0, 0)
+        db = self._db
+        with self._write():
+            db.execute("DROP TABLE IF EXISTS temp.doomed")
+            db.execute(
+                f"CREATE TEMP TABLE doomed AS SELECT id FROM runs WHERE {' OR '.join(conditions)}",
+                {"cutoff": older_than, "keep": keep_runs},
+            )
+            attempts = db.execute("DELETE FROM attempts WHERE run_id IN (SELECT id FROM temp.doomed)").rowcount
+            runs = db.execute("DELETE FROM runs WHERE id IN (SELECT id FROM temp.doomed)").rowcount
+            tests = db.execute("DELETE FROM tests WHERE id NOT IN (SELECT test_id FROM attempts)").rowcount
+            db.execute("DROP TABLE temp.doomed")
+        if runs:
+            db.execute("VACUUM")
+        return Pruned(runs, attempts, tests)
+
+    def run_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
+        """Per test with a flaky failure since ``since`` (on ``branch`` if given), its attempts
+        grouped by commit, ordered by test.
+
+        Only tests with a failure on a commit where they also passed can have flaky evidence, and
+        the partial index finds their failures without reading any pass; the rest of each such
+        test's attempts are then read by primary key, run by run.
+        """
+        db = self._db
+        db.execute("BEGIN")  # one snapshot, even while other processes record
+        try:
+            db.execute("DROP TABLE IF EXISTS temp.recent")
+            db.execute("DROP TABLE IF EXISTS temp.flaky")
+            db.execute(
+                "CREATE TEMP TABLE recent AS SELECT id, started,"
+                " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
+                " FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)",
+                {"since": since, "branch": branch},
+            )
+            db.execute("CREATE INDEX temp.recent_commit ON recent (commit_key)")
+            db.execute(
+                f"""
+                CREATE TEMP TABLE flaky AS
+                SELECT DISTINCT failed.test_id AS test_id
+                FROM temp.recent r JOIN attempts failed ON failed.run_id = r.id
+                WHERE failed.outcome >= {_FAILED} AND EXISTS (
+                    SELECT 1 FROM temp.recent same
+                    JOIN attempts passed ON passed.run_id = same.id AND passed.test_id = failed.test_id
+                    WHERE same.commit_key = r.commit_key AND passed.outcome = 0
+                )
+                """
+            )
+            rows = db.execute(
+                f"""
+                SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = 0), SUM(a.outcome >= {_FAILED}),
+                       COUNT(DISTINCT a.run_id), SUM(CASE WHEN a.seq > 0 THEN a.duration_ms ELSE 0 END),
+                       GROUP_CONCAT(CASE WHEN a.outcome >= {_FAILED} THEN r.started END)
+                FROM temp.recent r CROSS JOIN temp.flaky f
+                JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
+                JOIN tests t ON t.id = f.test_id
+                WHERE a.outcome != {OUTCOME_CODES[Outcome.SKIPPED]}
+                GROUP BY t.classname, t.name, r.commit_key
+                ORDER BY t.classname, t.name
+                """
+            )
+            return [
+                CommitRow(
+                    classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0,
+                    tuple(float(t) for t in times.split(",")) if times else (),
+                )
+                for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
+            ]
+        finally:
+            db.execute("COMMIT")
+
+
+def _explain(path: Path, error: sqlite3.Error, timeout: float) -> JunitFlakyError:
+    """One line that says what is wrong with the database file and what to do."""
+    code = getattr(error, "sqlite_errorname", "")  # Python 3.11+; older ones: the message
+    text = str(error)
+    if code == "SQLITE_BUSY" or "locked" in text:
+        return JunitFlakyError(f"{path}: history database stayed locked by another process for {timeout:g} s")
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or "not a database" in text or "malformed" in text:
+        return JunitFlakyError(
+            f"{path}: history database is damaged or not a database ({text}); it was left as it is:"
+            " move it away to start a new history"
+        )
+    if code == "SQLITE_READONLY" or "readonly" in text:
+        return JunitFlakyError(f"{path}: history database is read-only")
+    if code == "SQLITE_CANTOPEN" or "unable to open" in text:
+        return JunitFlakyError(f"{path}: cannot open history database")
+    return JunitFlakyError(f"{path}: history database error: {text}")
+
+
+def _header(db: sqlite3.Connection) -> Tuple[int, int, int]:
+    """(application id, schema version, number of schema objects), read in one statement so
+    they agree with each other while another process creates the database."""
+    return db.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master)"
+    ).fetchone()
+
+
+def _initialize(db: sqlite3.Connection, path: Path) -> None:
+    """Create or upgrade the schema; refuse files that are not ours or are newer than us."""
+    if _header(db)[:2] == (APPLICATION_ID, SCHEMA_VERSION):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the lock: another process may have created or upgraded it meanwhile.
+        application_id, version, objects = _header(db)
+        if application_id != APPLICATION_ID and (application_id or objects):
+            raise JunitFlakyError(f"{path}: not a junit-flaky history database; it was left as it is")
+        if version > SCHEMA_VERSION:
+            raise JunitFlakyError(
+                f"{path}: history database has schema version {version}, newer than this junit-flaky"
+                f" knows ({SCHEMA_VERSION}): upgrade junit-flaky"
+            )
+        if version == 0:
+            _run_script(db, _SCHEMA_V1)
+            version = 1
+        for script in MIGRATIONS[version - 1 :]:
+            _run_script(db, script)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch to the WAL journal (persistent: once per database), so readers work while one
+    process writes. The switch needs the file to itself and SQLite does not wait for that in its
+    busy handler, so wait here: another process may be creating the same database."""
+    deadline = time.monotonic() + timeout
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the open transaction first; one statement at a time keeps the
+    # whole upgrade atomic.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@contextlib.contextmanager
+def open_store(path: Path, create: bool = True, timeout: float = 60.0) -> Iterator[HistoryStore]:
+    """Open (and create or upgrade) the database at ``path``; every SQLite error, here or in the
+    caller's block, becomes a one-line JunitFlakyError."""
+    if not path.exists():
+        if not create:
+            raise JunitFlakyError(f"{path}: no history database here (record some runs first)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JunitFlakyError(f"{path}: cannot create history database: {exc.strerror}") from None
+    elif path.is_dir():
+        raise JunitFlakyError(f"{path}: is a folder, not a history database")
+    try:
+        db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _explain(path, exc, timeout) from None
+    try:
+        db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable against crashes of the process
+        _initialize(db, path)
+        _use_wal(db, timeout)
+        yield HistoryStore(db)
+    except sqlite3.Error as exc:
+        raise _explain(path, exc, timeout) from None
+    finally:
+        db.close()

@@ -1,0 +1,190 @@
+"""The history database: recording, grouping, pruning, migration, damaged files, two writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history import store as store_mod
+from junit_flaky.history.estimate import CommitRuns
+from junit_flaky.history.store import OUTCOME_CODES, SCHEMA_VERSION, AttemptRow, RunInfo, open_store
+from junit_flaky.model import Outcome
+
+P, S, F, E = (OUTCOME_CODES[o] for o in (Outcome.PASSED, Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR))
+DAY = 86400.0
+
+
+def row(name: str, outcome: int, ms: int = 100, classname: str = "m") -> AttemptRow:
+    return (classname, name, "", "", outcome, ms)
+
+
+def test_records_attempts_in_order_with_a_seq_per_test(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    with open_store(db) as store:
+        recorded = store.record(RunInfo(1000.0, "abc", "main", "unit", "b1"), [row("a", F), row("b", P), row("a", P)])
+    assert recorded is not None and recorded.attempts == 3
+    raw = sqlite3.connect(db)
+    found = raw.execute(
+        "SELECT t.name, a.seq, a.outcome, a.duration_ms FROM attempts a JOIN tests t ON t.id = a.test_id ORDER BY t.name, a.seq"
+    ).fetchall()
+    assert found == [("a", 0, F, 100), ("a", 1, P, 100), ("b", 0, P, 100)]
+    assert raw.execute("SELECT started, commit_sha, branch, job, build_id FROM runs").fetchall() == [
+        (1000.0, "abc", "main", "unit", "b1")
+    ]
+
+
+def test_commit_rows_group_by_commit_and_keep_only_tests_with_flaky_failures(tmp_path: Path) -> None:
+    with open_store(tmp_path / "h.sqlite") as store:
+        # flaky: failed then passed on rerun in one build; fails in another build of the same
+        # commit, passes in one more; a third commit where it only failed.
+        store.record(RunInfo(1 * DAY, "c1"), [row("flaky", F), row("flaky", P, 300), row("broken", F), row("ok", P)])
+        store.record(RunInfo(2 * DAY, "c1"), [row("flaky", E), row("broken", F), row("ok", P)])
+        store.record(RunInfo(3 * DAY, "c2"), [row("flaky", F), row("flaky", S), row("broken", F), row("ok", P)])
+        store.record(RunInfo(4 * DAY, ""), [row("flaky", P), row("broken", F), row("ok", P)])
+        rows = store.commit_rows(since=0.0, branch=None)
+    assert {r.name for r in rows} == {"flaky"}  # "broken" never passed, "ok" never failed
+    by_count = sorted(((r.counts, r.builds, r.rerun_seconds, r.failure_times) for r in rows), key=lambda x: (x[0].runs, x[0].passes))
+    assert by_count == [
+        (CommitRuns(runs=1, passes=0, failures=1), 1, 0.0, (3 * DAY,)),  # c2: the skip is no run
+        (CommitRuns(runs=1, passes=1, failures=0), 1, 0.0, ()),  # the run without a commit
+        (CommitRuns(runs=3, passes=1, failures=2), 2, 0.3, (1 * DAY, 2 * DAY)),  # c1 over two builds
+    ]
+
+
+def test_commit_rows_honour_the_window_and_the_branch(tmp_path: Path) -> None:
+    with open_store(tmp_path / "h.sqlite") as store:
+        store.record(RunInfo(1 * DAY, "old", "main"), [row("t", F), row("t", P)])
+        store.record(RunInfo(5 * DAY, "new", "feature"), [row("t", F), row("t", P)])
+        assert [r.failure_times for r in store.commit_rows(since=2 * DAY, branch=None)] == [(5 * DAY,)]
+        assert [r.failure_times for r in store.commit_rows(since=0.0, branch="main")] == [(1 * DAY,)]
+        assert store.commit_rows(since=2 * DAY, branch="main") == []
+
+
+def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    with open_store(db) as store:
+        for day in range(1, 6):
+            store.record(RunInfo(day * DAY, f"c{day}"), [row("always", P), row(f"only_day_{day}", P)])
+        pruned = store.prune(older_than=2.5 * DAY, keep_runs=None)
+        assert (pruned.runs, pruned.attempts, pruned.tests) == (2, 4, 2)
+        pruned = store.prune(older_than=None, keep_runs=1)
+        assert (pruned.runs, pruned.attempts, pruned.tests) == (2, 4, 2)
+        assert store.run_count() == 1
+    raw = sqlite3.connect(db)
+    assert sorted(n for (n,) in raw.execute("SELECT name FROM tests")) == ["always", "only_day_5"]
+
+
+def test_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    raw = sqlite3.connect(db, isolation_level=None)
+    raw.executescript(store_mod._SCHEMA_V1)  # a database as version 1 left it
+    raw.execute(f"PRAGMA application_id = {store_mod.APPLICATION_ID}")
+    raw.execute("PRAGMA user_version = 1")
+    raw.execute("INSERT INTO runs (started, commit_sha) VALUES (10.0, 'c1')")
+    raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (?, 'm', 't', '', '')", (store_mod.identity_key("m", "t", "", ""),))
+    raw.execute(f"INSERT INTO attempts VALUES (1, 1, 0, {F}, 5), (1, 1, 1, {P}, 5)")
+    raw.close()
+    with open_store(db) as store:
+        rows = store.commit_rows(since=0.0, branch=None)
+        assert store.record(RunInfo(20.0, report_key="sha256:x"), [row("t", P)]) is not None
+        assert store.has_report("sha256:x")
+    assert [r.counts for r in rows] == [CommitRuns(2, 1, 1)]
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_report_key_is_recorded_once(tmp_path: Path) -> None:
+    with open_store(tmp_path / "h.sqlite") as store:
+        assert store.record(RunInfo(1.0, report_key="k"), [row("t", P)]) is not None
+        assert store.record(RunInfo(2.0, report_key="k"), [row("t", P)]) is None
+        assert store.run_count() == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"this is not a database, it is a text file that happens to be long enough" * 20, "damaged or not a database"),
+        (b"SQLite format 3\x00" + b"\xff" * 4000, "damaged or not a database"),
+    ],
+)
+def test_a_damaged_file_is_an_error_and_is_left_alone(tmp_path: Path, content: bytes, message: str) -> None:
+    db = tmp_path / "h.sqlite"
+    db.write_bytes(content)
+    with pytest.raises(JunitFlakyError) as caught:
+        with open_store(db) as store:
+            store.record(RunInfo(1.0), [row("t", P)])
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert caught.value.exit_code == 2
+    assert db.read_bytes() == content
+
+
+def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "app.sqlite"
+    raw = sqlite3.connect(db)
+    raw.execute("CREATE TABLE users (name TEXT)")
+    raw.commit()
+    raw.close()
+    before = db.read_bytes()
+    with pytest.raises(JunitFlakyError, match="not a junit-flaky history database"):
+        with open_store(db):
+            pass
+    assert db.read_bytes() == before
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    with open_store(db):
+        pass
+    raw = sqlite3.connect(db)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(JunitFlakyError, match="newer than this junit-flaky"):
+        with open_store(db):
+            pass
+
+
+def test_a_missing_database_is_an_error_when_not_creating(tmp_path: Path) -> None:
+    with pytest.raises(JunitFlakyError, match="no history database"):
+        with open_store(tmp_path / "none.sqlite", create=False):
+            pass
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from junit_flaky.history.store import RunInfo, open_store
+    db, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.005)
+    for i in range(15):
+        rows = [("m", f"test_{n}", "", "", n % 3 and 0 or 2, 1) for n in range(300)]
+        with open_store(db, timeout=30) as store:
+            store.record(RunInfo(float(i), commit=name), rows)
+    """
+)
+
+
+def test_two_processes_recording_at_once_both_land(tmp_path: Path) -> None:
+    db, go = tmp_path / "h.sqlite", tmp_path / "go"
+    writers: List[subprocess.Popen] = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(db), name, str(go)], stderr=subprocess.PIPE)
+        for name in ("shard-1", "shard-2")
+    ]
+    go.touch()  # both create the database and write at the same moment
+    for writer in writers:
+        _, err = writer.communicate(timeout=60)
+        assert writer.returncode == 0, err.decode()
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT commit_sha, COUNT(*) FROM runs GROUP BY commit_sha ORDER BY 1").fetchall() == [
+        ("shard-1", 15), ("shard-2", 15)
+    ]
+    assert raw.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 2 * 15 * 300
+    assert raw.execute("SELECT COUNT(*) FROM tests").fetchone()[0] == 300
