@@ -30,18 +30,15 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from junit_flaky.history.learn import Settings, thresholds_from_history  # noqa: E402
-from junit_flaky.history.store import OUTCOME_CODES, HistoryStore, RunInfo, open_store  # noqa: E402
-from junit_flaky.model import Outcome  # noqa: E402
+from junit_flaky.history.learn import Settings, thresholds_from_history
+from junit_flaky.history.store import OUTCOME_CODES, HistoryStore, RunInfo, open_store
+from junit_flaky.model import Outcome
 
 HOUR = 3600.0
 START = 1_700_000_000.0
@@ -158,9 +155,8 @@ class World:
         self.rules = {int(e.test_name[5:]): (e.thresholds.min_passes, e.thresholds.max_runs) for e in entries}
 
 
-def simulate(pop: Population, seed: int, warmup: int, builds: int, folder: Path) -> List[World]:
+def simulate(pop: Population, seed: int, warmup: int, builds: int, settings: Settings, folder: Path) -> List[World]:
     tests = len(pop.flake_rates)
-    settings = Settings()
     db_path = folder / "history.sqlite"
     with open_store(db_path) as store:
         worlds = [World("(a) no reruns", (1, 1)), World("(b) 1 of 3 (--reruns 2)", (1, 3)),
@@ -214,12 +210,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--flaky-regressions", type=int, default=5, help="regressions in flaky tests")
     parser.add_argument("--warmup", type=int, default=300, help="builds of history under (b) before measuring")
     parser.add_argument("--builds", type=int, default=1000, help="measured builds")
+    parser.add_argument("--regression-factor", type=float, default=Settings.regression_factor,
+                        help="as in thresholds compute (1: no beta target)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     regressions = (args.regressions, args.flaky_regressions)
     pop = population(random.Random(args.seed), args.tests, args.flaky, regressions, args.warmup, args.warmup + args.builds)
     with tempfile.TemporaryDirectory() as folder:
-        worlds = simulate(pop, args.seed, args.warmup, args.builds, Path(folder))
+        settings = Settings(regression_factor=args.regression_factor)
+        worlds = simulate(pop, args.seed, args.warmup, args.builds, settings, Path(folder))
     print(
         f"{args.tests} tests ({args.flaky} flaky), {sum(regressions)} regressions, {args.warmup} warm-up"
         f" + {args.builds} measured builds, seed {args.seed}\n"

@@ -35,7 +35,7 @@ from junit_flaky.model import Outcome
 
 APPLICATION_ID = 0x4A464C4B  # "JFLK" in the SQLite header: this file is ours
 OUTCOME_CODES = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.FAILED: 2, Outcome.ERROR: 3}
-_FAILED = 2  # codes >= this are failures
+_PASSED, _SKIPPED, _FAILED = 0, 1, 2  # codes >= _FAILED are failures
 
 # Version 1, the first layout; every later version is a migration on top of it, so a new database
 # and an upgraded one take the same path.
@@ -132,10 +132,11 @@ class HistoryStore:
         self._db = connection
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
-        """A write transaction that takes the lock at once, so it waits in the busy handler
-        instead of failing half way (a deferred one can hit SQLITE_BUSY on its first write)."""
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, begin: str) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` for writes: it takes the lock at once, so it waits in the busy
+        handler instead of failing half way (a deferred one can hit SQLITE_BUSY on its first
+        write); plain ``BEGIN`` for a consistent read, or for writes to temporary tables only."""
+        self._db.execute(begin)
         try:
             yield
         except BaseException:
@@ -153,17 +154,16 @@ class HistoryStore:
             "CREATE TEMP TABLE IF NOT EXISTS staged (ordinal INTEGER PRIMARY KEY, key BLOB, classname TEXT,"
             " name TEXT, file TEXT, suite TEXT, outcome INTEGER, duration_ms INTEGER)"
         )
-        # Staging writes the temporary database only, which no other process shares: the slow,
-        # Python-paced part runs without the database's write lock.
-        db.execute("BEGIN")
-        db.executemany(
-            "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((identity_key(*row[:4]), *row) for row in attempts),
-        )
-        db.execute("COMMIT")
         try:
-            with self._write():
+            # Staging writes the temporary database only, which no other process shares: the
+            # slow, Python-paced part runs without the database's write lock.
+            with self._transaction("BEGIN"):
+                db.executemany(
+                    "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((identity_key(*row[:4]), *row) for row in attempts),
+                )
+            with self._transaction("BEGIN IMMEDIATE"):
                 if run.report_key is not None and self.has_report(run.report_key):
                     return None
                 run_id = db.execute(
@@ -200,7 +200,7 @@ class HistoryStore:
         if not conditions:
             return Pruned(0, 0, 0)
         db = self._db
-        with self._write():
+        with self._transaction("BEGIN IMMEDIATE"):
             db.execute("DROP TABLE IF EXISTS temp.doomed")
             db.execute(
                 f"CREATE TEMP TABLE doomed AS SELECT id FROM runs WHERE {' OR '.join(conditions)}",
@@ -214,9 +214,6 @@ class HistoryStore:
             db.execute("VACUUM")
         return Pruned(runs, attempts, tests)
 
-    def run_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-
     def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
         """Per test with a flaky failure since ``since`` (on ``branch`` if given), its attempts
         grouped by commit, ordered by test.
@@ -226,8 +223,7 @@ class HistoryStore:
         test's attempts are then read by primary key, run by run.
         """
         db = self._db
-        db.execute("BEGIN")  # one snapshot, even while other processes record
-        try:
+        with self._transaction("BEGIN"):  # one snapshot, even while other processes record
             db.execute("DROP TABLE IF EXISTS temp.recent")
             db.execute("DROP TABLE IF EXISTS temp.flaky")
             db.execute(
@@ -241,23 +237,23 @@ class HistoryStore:
                 f"""
                 CREATE TEMP TABLE flaky AS
                 SELECT DISTINCT failed.test_id AS test_id
-                FROM temp.recent r JOIN attempts failed ON failed.run_id = r.id
+                FROM temp.recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
                 WHERE failed.outcome >= {_FAILED} AND EXISTS (
                     SELECT 1 FROM temp.recent same
                     JOIN attempts passed ON passed.run_id = same.id AND passed.test_id = failed.test_id
-                    WHERE same.commit_key = r.commit_key AND passed.outcome = 0
+                    WHERE same.commit_key = r.commit_key AND passed.outcome = {_PASSED}
                 )
                 """
             )
             rows = db.execute(
                 f"""
-                SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = 0), SUM(a.outcome >= {_FAILED}),
+                SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = {_PASSED}), SUM(a.outcome >= {_FAILED}),
                        COUNT(DISTINCT a.run_id), SUM(CASE WHEN a.seq > 0 THEN a.duration_ms ELSE 0 END),
                        GROUP_CONCAT(CASE WHEN a.outcome >= {_FAILED} THEN r.started END)
                 FROM temp.recent r CROSS JOIN temp.flaky f
                 JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
                 JOIN tests t ON t.id = f.test_id
-                WHERE a.outcome != {OUTCOME_CODES[Outcome.SKIPPED]}
+                WHERE a.outcome != {_SKIPPED}
                 GROUP BY t.classname, t.name, r.commit_key
                 ORDER BY t.classname, t.name
                 """
@@ -269,8 +265,6 @@ class HistoryStore:
                 )
                 for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
             ]
-        finally:
-            db.execute("COMMIT")
 
 
 def _explain(path: Path, error: sqlite3.Error, timeout: float) -> JunitFlakyError:

@@ -1,0 +1,87 @@
+"""docs/history.md: its CI recipes are valid configuration and its commands exist as written."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any, Dict, List, Set
+
+import jsonschema
+import pytest
+import typer
+import yaml
+
+from junit_flaky.history import commands
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = (REPO / "docs" / "history.md").read_text(encoding="utf-8")
+CIRCLECI_SCHEMA = REPO.parent / "shared" / "schemas" / "circleci-yaml-language-server" / "schema.json"
+# The options of the cache plugin's configuration (buildkite-plugins/cache-buildkite-plugin).
+CACHE_PLUGIN_OPTIONS = {
+    "path", "restore", "save", "force", "compression", "soft-fail", "manifest", "backend", "key-extra",
+    "keep-compressed-artifacts",
+}
+
+
+def yaml_blocks() -> List[Dict[str, Any]]:
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", DOC, re.S)]
+
+
+def test_the_circleci_recipe_matches_circlecis_schema() -> None:
+    if not CIRCLECI_SCHEMA.is_file():
+        pytest.skip(f"{CIRCLECI_SCHEMA} is missing: the shared schemas sit beside the repository in CI")
+    (config,) = [b for b in yaml_blocks() if "workflows" in b]
+    jsonschema.validate(config, json.loads(CIRCLECI_SCHEMA.read_text()))
+    steps = config["jobs"]["test"]["steps"]
+    save = next(s["save_cache"] for s in steps if isinstance(s, dict) and "save_cache" in s)
+    restore = next(s["restore_cache"] for s in steps if isinstance(s, dict) and "restore_cache" in s)
+    assert save["paths"] == [".junit-flaky"] and save["when"] == "always"
+    assert all(save["key"].startswith(prefix) for prefix in restore["keys"])  # restore finds what save wrote
+
+
+def test_the_buildkite_recipe_uses_only_the_cache_plugins_options() -> None:
+    (pipeline,) = [b for b in yaml_blocks() if "steps" in b]
+    caches = [
+        config
+        for step in pipeline["steps"]
+        for plugin in step.get("plugins", [])
+        for name, config in plugin.items()
+        if name.startswith("cache#")
+    ]
+    assert caches and all(set(c) <= CACHE_PLUGIN_OPTIONS and c["path"] == ".junit-flaky" for c in caches)
+    assert any(c.get("save") == "pipeline" and c.get("force") for c in caches)
+
+
+def _options(command: typer.models.CommandFunctionType) -> Set[str]:
+    app = typer.Typer()
+    app.command()(command)
+    return {opt for param in typer.main.get_command(app).params for opt in param.opts}
+
+
+COMMANDS = {
+    "history record": commands.record_command,
+    "history import": commands.import_command,
+    "history prune": commands.prune_command,
+    "thresholds compute": commands.compute_command,
+    "stats": commands.stats_command,
+}
+
+
+def _documented_options(name: str) -> Set[str]:
+    used = set()
+    for line in re.findall(rf"{name}\b[^\n|`]*", DOC):
+        words = (word.strip("[]").split("=")[0] for word in shlex.split(line, comments=True))
+        used.update(word for word in words if word.startswith("--"))
+    return used
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_documented_options_exist(name: str) -> None:
+    assert _documented_options(name) <= _options(COMMANDS[name])
+
+
+def test_the_option_check_sees_the_options() -> None:
+    assert {"--commit", "--branch", "--job"} <= _documented_options("history record")
+    assert {"--older-than", "--keep-runs"} <= _documented_options("history prune")
