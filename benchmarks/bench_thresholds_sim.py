@@ -1,11 +1,11 @@
 """Simulated builds: thresholds learned from history against no reruns and against --reruns 2.
 
-    python benchmarks/bench_thresholds_sim.py [--seed S] [--builds N]
+    python benchmarks/bench_thresholds_sim.py [--seed S] [--regression-factor R]   (about 20 s)
 
 A population of tests, most stable, some flaky (failure rates log-uniform in 1%-50%), runs through
-simulated builds, one commit each, one an hour. Some commits bring a regression into a test drawn
-at random from the population: half make it fail every run, half raise its failure rate to
-30%-90% (failure causes combine: 1 - (1 - q)(1 - r)). A regression is fixed in the build after the
+simulated builds, one commit each, one an hour. Some commits bring a regression into a test (by
+default 15 into stable tests, 5 into flaky ones, drawn at random): half make it fail every run,
+half add a 30%-90% failure rate (failure causes combine: 1 - (1 - q)(1 - r)). A regression is fixed in the build after the
 one it first turns red. A red build is retried once on the same commit, as people do; the retry
 only feeds the history and counts in no column.
 
