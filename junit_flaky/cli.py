@@ -266,6 +266,18 @@ def show_thresholds(
             report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
 
 
+def _register_history() -> None:
+    """History, learned thresholds and stats (junit_flaky.history) hang off the same app."""
+    from junit_flaky.history.commands import compute_command, history_app, stats_command
+
+    app.add_typer(history_app, name="history")
+    app.command("thresholds-compute")(compute_command)
+    app.command("stats")(stats_command)
+
+
+_register_history()
+
+
 def _version(value: bool) -> None:
     if value:
         stdout.print(f"junit-flaky {__version__}", markup=False)
