@@ -170,7 +170,8 @@ def run(
             limits = resolver.resolve(test)
             decision = decide([a.outcome for a in entry.attempts], limits)
             results.append(TestResult(test, limits, list(entry.attempts), decision))
-        notes = report.suite_failures(scan.suites)
+        suite_failures = report.suite_failures(scan.suites)
+        notes = list(suite_failures)
         undecided = [r for r in results if r.decision.is_open]
         if no_rerun:
             close_open(undecided, "reruns disabled by --no-rerun")
@@ -193,7 +194,7 @@ def run(
         report.print_report(stdout, results, summary, notes)
         if json_path is not None:
             report.write_json(json_path, results, summary)
-        failed = any(r.fails_build for r in results) or bool(report.suite_failures(scan.suites))
+        failed = any(r.fails_build for r in results) or bool(suite_failures)
         uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
