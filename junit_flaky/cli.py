@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Annotated, Iterator, List, Optional, Sequence, Tuple
+from typing import Annotated, Dict, List, Optional, Sequence, Tuple
 
 import typer
-from rich.console import Console
 
-from junit_flaky import __version__, config, flakybot, junit_attempts, junit_read, junit_write, progress, report, reruns
+from junit_flaky import __version__, ci_env, config, flakybot, history, junit_attempts, junit_read, junit_write, progress, report, reruns
 from junit_flaky import thresholds as thresholds_mod
-from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, EXIT_USAGE, JunitFlakyError
-from junit_flaky.model import TestResult
+from junit_flaky.console import error_boundary, stderr, stdout, warn
+from junit_flaky.history import commands as history_commands
+from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
+from junit_flaky.junit_attempts import TrackedTest
+from junit_flaky.model import TestId, TestResult
 from junit_flaky.verdicts import close_open, decide
 
 app = typer.Typer(
@@ -25,8 +27,6 @@ app = typer.Typer(
     help="Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the undecided ones "
     "with pytest, and write one aggregated JUnit report.",
 )
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # The rerun command is everything after "--"; click would mix it into REPORT..., so main() cuts
 # it off before click parses the rest.
@@ -42,50 +42,56 @@ def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
     return args, []
 
 
-@contextlib.contextmanager
-def error_boundary() -> Iterator[None]:
-    """Our errors become one line and an exit code; nothing else leaks a traceback either."""
-    try:
-        yield
-    except JunitFlakyError as exc:
-        stderr.print(f"junit-flaky: error: {exc}", markup=False)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        stderr.print("junit-flaky: interrupted", markup=False)
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort, SystemExit):
-        raise
-    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
-        if os.environ.get("JUNIT_FLAKY_DEBUG"):
-            raise
-        stderr.print(
-            f"junit-flaky: internal error: {type(exc).__name__}: {exc}"
-            " (set JUNIT_FLAKY_DEBUG=1 for the traceback)",
-            markup=False,
-        )
-        raise typer.Exit(EXIT_USAGE) from None
-
-
-def _warn(message: str) -> None:
-    stderr.print(f"junit-flaky: warning: {message}", markup=False)
-
-
 def _resolver(
-    start: Path, thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
-    use_flakybot: bool, flakybot_timeout: float,
+    project: config.Project, thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
+    use_flakybot: bool, flakybot_timeout: float, history_db: Optional[Path],
 ) -> thresholds_mod.Resolver:
-    """All threshold sources, in increasing priority."""
-    table, pyproject_entries = config.load(start)
+    """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history."""
+    table, pyproject_entries = project
     default = thresholds_mod.defaults(table, min_passes, max_runs)
     tables = [thresholds_mod.ThresholdTable(pyproject_entries)]
+    if history_db is not None:  # learned, so below every list a person wrote
+        tables.insert(0, thresholds_mod.ThresholdTable(_learned(history_db)))
     if thresholds_file is not None:
         tables.append(thresholds_mod.ThresholdTable(thresholds_mod.load_file(thresholds_file)))
     if use_flakybot:
         answer = flakybot.fetch(os.environ, timeout=flakybot_timeout)
         for warning in answer.warnings:
-            _warn(warning)
+            warn(warning)
         tables.append(thresholds_mod.ThresholdTable(answer.entries))
     return thresholds_mod.Resolver(default, tables)
+
+
+def _learned(db: Path) -> List[thresholds_mod.Entry]:
+    """Thresholds from the history; one that cannot be read is a warning, as the Flakybot API
+    being down is: the other sources still decide."""
+    try:
+        return history.thresholds_from_history(db)
+    except JunitFlakyError as exc:
+        warn(f"no thresholds from history: {exc}")
+        return []
+
+
+def _history_db(project: config.Project, start: Path, option: Optional[Path], key: str, given: Optional[bool]) -> Optional[Path]:
+    """The history database when the switch ``key`` is on (option, env var or pyproject.toml), else None."""
+    if not config.switch(project[0], key, given):
+        return None
+    return history.resolve_db_path(option, os.environ, start)
+
+
+def _record_history(db: Path, results: Sequence[TestResult], paths: Sequence[Path], tracked: Dict[TestId, TrackedTest]) -> None:
+    """--record-history: this run, reruns included, as one run of the history. A history that
+    cannot be written is a warning: the verdicts and the report do not depend on it."""
+    try:
+        recorded = history.record_run(
+            db, ((r.test, r.attempts) for r in results), history.untracked_testcases(paths, tracked),
+            ci_env.detect(os.environ), time.time(),
+        )
+    except JunitFlakyError as exc:
+        warn(f"history not recorded: {exc}")
+        return
+    if recorded is not None:
+        stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts in the history ({db})", markup=False)
 
 
 def _targets(requested: Sequence[str]) -> List[str]:
@@ -126,6 +132,8 @@ FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="S
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", help="URL prefix for links to the reports in the Buildkite annotation.")]
+HistoryDbOpt = Annotated[Optional[Path], typer.Option("--history-db", help="History database (default: $JUNIT_FLAKY_HISTORY_DB, then history-db in pyproject.toml, then .junit-flaky/history.sqlite).", dir_okay=False, show_default=False)]
+FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
@@ -148,6 +156,9 @@ def run(
     upload: UploadOpt = None,
     strict_upload: StrictUploadOpt = False,
     artifact_base: ArtifactBaseOpt = None,
+    thresholds_from_history: FromHistoryOpt = None,
+    record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
+    history_db: HistoryDbOpt = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the undecided ones, write one report.
 
@@ -161,7 +172,10 @@ def run(
             raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
         start = rootdir or Path.cwd()
         paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
-        resolver = _resolver(start, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
+        project = config.load(start)
+        learn_from = _history_db(project, start, history_db, "thresholds-from-history", thresholds_from_history)
+        record_to = _history_db(project, start, history_db, "record-history", record_history)
+        resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
         scan = junit_read.scan(paths, watch=resolver.watch())
         with junit_read.Snippets(scan.files) as snippets:
             tracked = junit_attempts.load(scan, snippets)
@@ -188,6 +202,8 @@ def run(
                 stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
                 for line in outcome.log_tail:
                     stderr.print(f"  | {line}", markup=False)
+        if record_to is not None:  # before --output may replace an input the recording reads
+            _record_history(record_to, results, paths, tracked)
         if output is not None:
             junit_write.write(scan, tracked, {r.test: r for r in results}, output)
         summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
@@ -248,7 +264,14 @@ def merge(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
-@app.command("thresholds")
+thresholds_app = typer.Typer(
+    no_args_is_help=True,
+    help="Show the thresholds in force, or compute them from the history.",
+)
+app.add_typer(thresholds_app, name="thresholds")
+
+
+@thresholds_app.command("show")
 def show_thresholds(
     reports: Annotated[Optional[List[str]], typer.Argument(metavar="[REPORT...]", help="Show what each test of these reports resolves to.", show_default=False)] = None,
     thresholds: ThresholdsOpt = None,
@@ -256,27 +279,26 @@ def show_thresholds(
     max_runs: MaxRunsOpt = None,
     no_flakybot: NoFlakybotOpt = False,
     flakybot_timeout: FlakybotTimeoutOpt = 10.0,
+    thresholds_from_history: FromHistoryOpt = None,
+    history_db: HistoryDbOpt = None,
     rootdir: RootdirOpt = None,
 ) -> None:
     """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
     with error_boundary():
-        resolver = _resolver(rootdir or Path.cwd(), thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout)
+        start = rootdir or Path.cwd()
+        project = config.load(start)
+        learn_from = _history_db(project, start, history_db, "thresholds-from-history", thresholds_from_history)
+        resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
         report.print_thresholds(stdout, resolver)
         if reports:
             scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watch())
             report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
 
 
-def _register_history() -> None:
-    """History, learned thresholds and stats (junit_flaky.history) hang off the same app."""
-    from junit_flaky.history.commands import compute_command, history_app, stats_command
-
-    app.add_typer(history_app, name="history")
-    app.command("thresholds-compute")(compute_command)
-    app.command("stats")(stats_command)
-
-
-_register_history()
+# The history's commands live beside its modules; they hang off the same app.
+app.add_typer(history_commands.history_app, name="history")
+thresholds_app.command("compute")(history_commands.compute_command)
+app.command("stats")(history_commands.stats_command)
 
 
 def _version(value: bool) -> None:

@@ -8,7 +8,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.thresholds import Entry, entries_from_records, tomllib
 
-KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"}
+SWITCHES = {"record-history", "thresholds-from-history"}
+KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
+Project = Tuple[Dict[str, Any], List[Entry]]  # the table, and its flaky_tests entries
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -20,7 +22,7 @@ def find_pyproject(start: Path) -> Optional[Path]:
     return None
 
 
-def load(start: Path) -> Tuple[Dict[str, Any], List[Entry]]:
+def load(start: Path) -> Project:
     """The ``[tool.junit-flaky]`` table and its ``flaky_tests`` entries (empty if there is none)."""
     path = find_pyproject(start)
     if path is None:
@@ -38,6 +40,14 @@ def load(start: Path) -> Tuple[Dict[str, Any], List[Entry]]:
             f"{path}: unknown key(s) in [tool.junit-flaky]: {', '.join(unknown)}"
             f" (known: {', '.join(sorted(KNOWN_KEYS))})"
         )
+    for key in sorted(SWITCHES & set(table)):
+        if not isinstance(table[key], bool):
+            raise JunitFlakyError(f"{path}: [tool.junit-flaky] {key} must be true or false, got {table[key]!r}")
     source = f"{path.name} [tool.junit-flaky]"
     entries = entries_from_records(table.get("flaky_tests", []), source)
     return table, entries
+
+
+def switch(table: Dict[str, Any], key: str, given: Optional[bool]) -> bool:
+    """A yes/no setting: the command line (or its environment variable) first, then the table."""
+    return bool(table.get(key, False)) if given is None else given

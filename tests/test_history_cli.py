@@ -1,20 +1,16 @@
-"""The history commands through typer, as the main CLI registers them."""
+"""The history commands through the CLI: record, import, prune, thresholds compute, stats."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Union
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from junit_flaky import thresholds
-from junit_flaky.history import Settings, commands, resolve_db_path, thresholds_from_history
+from junit_flaky.history import Settings, resolve_db_path, thresholds_from_history
 
-from .conftest import CONSOLE_WIDTH, CliResult
 
 FLAKY_RUN = """<testsuite name="s">
 <testcase classname="pkg.TestA" name="test_flaky[1]" time="2"><failure message="boom">t</failure></testcase>
@@ -27,50 +23,25 @@ GREEN_RUN = """<testsuite name="s">
 </testsuite>"""
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
-    app.add_typer(commands.history_app, name="history")
-    thresholds_app = typer.Typer()
-    thresholds_app.command("compute")(commands.compute_command)
-    app.add_typer(thresholds_app, name="thresholds")
-    app.command("stats")(commands.stats_command)
-    return app
-
-
 @pytest.fixture
-def history_cli(clean_env: Path, monkeypatch: pytest.MonkeyPatch):
-    for console in (commands._stdout, commands._stderr):
-        monkeypatch.setattr(console, "width", CONSOLE_WIDTH)
-    app, runner = _app(), CliRunner()
-
-    def invoke(*args: Union[str, Path]) -> CliResult:
-        result = runner.invoke(app, [str(a) for a in args])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return CliResult(result.exit_code, result.stdout, result.stderr)
-
-    return invoke
-
-
-@pytest.fixture
-def recorded(history_cli, clean_env: Path) -> Path:
+def recorded(run_cli, clean_env: Path) -> Path:
     """Four builds: flaky failures on two commits, green on two."""
     (clean_env / "flaky.xml").write_text(FLAKY_RUN)
     (clean_env / "green.xml").write_text(GREEN_RUN)
     for report, commit in (("flaky.xml", "c1"), ("green.xml", "c2"), ("flaky.xml", "c3"), ("green.xml", "c4")):
-        result = history_cli("history", "record", report, "--commit", commit, "--branch", "main")
+        result = run_cli("history", "record", report, "--commit", commit, "--branch", "main")
         assert result.exit_code == 0, result.stderr
     return clean_env / ".junit-flaky" / "history.sqlite"
 
 
-def test_record_says_what_it_wrote(history_cli, recorded: Path) -> None:
-    result = history_cli("history", "record", "green.xml")
+def test_record_says_what_it_wrote(run_cli, recorded: Path) -> None:
+    result = run_cli("history", "record", "green.xml")
     assert result.exit_code == 0
     assert re.fullmatch(r"junit-flaky: recorded 2 attempts as run 5 in \S+history.sqlite\n", result.stdout)
 
 
-def test_compute_writes_thresholds_that_run_reads(history_cli, recorded: Path, clean_env: Path) -> None:
-    result = history_cli("thresholds", "compute", "--output", "t.json")
+def test_compute_writes_thresholds_that_run_reads(run_cli, recorded: Path, clean_env: Path) -> None:
+    result = run_cli("thresholds", "compute", "--output", "t.json")
     assert result.exit_code == 0, result.stderr
     assert "thresholds for 1 test with flaky evidence to t.json" in result.stderr
     entries = thresholds.load_file(clean_env / "t.json")
@@ -84,10 +55,10 @@ def test_compute_writes_thresholds_that_run_reads(history_cli, recorded: Path, c
     assert [(e.test_name, e.thresholds.max_runs) for e in thresholds_from_history(recorded)] == [("test_flaky[1]", 8)]
 
 
-def test_compute_warns_when_the_cap_makes_a_target_unreachable(history_cli, recorded: Path) -> None:
+def test_compute_warns_when_the_cap_makes_a_target_unreachable(run_cli, recorded: Path) -> None:
     # 1 of 5 fails a correct test with 0.1875^5 = 2.3e-4 but passes a regressed one (q1 = 0.91875)
     # with 1 - 0.91875^5 = 0.35; 2 of 5 fails a correct one with 5.3e-3.
-    result = history_cli("thresholds", "compute", "--max-runs", "5")
+    result = run_cli("thresholds", "compute", "--max-runs", "5")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["flaky_tests"][0]["max_runs"] == 5
     assert (
@@ -95,61 +66,61 @@ def test_compute_warns_when_the_cap_makes_a_target_unreachable(history_cli, reco
         " with p=0.35 > beta=0.05; using 1 of 5, which meets alpha"
     ) in result.stderr
     # Within 4 runs even a correct test fails too often: 0.1875^4 = 1.2e-3.
-    result = history_cli("thresholds", "compute", "--max-runs", "4")
+    result = run_cli("thresholds", "compute", "--max-runs", "4")
     assert "within 4 runs it still fails the build with p=0.0012 > alpha=0.001; using 1 of 4" in result.stderr
 
 
-def test_stats_as_json_markdown_and_table(history_cli, recorded: Path) -> None:
-    data = json.loads(history_cli("stats", "--format", "json").stdout)
+def test_stats_as_json_markdown_and_table(run_cli, recorded: Path) -> None:
+    data = json.loads(run_cli("stats", "--format", "json").stdout)
     assert [(d["test_name"], d["runs"], d["flaky_failures"], d["reruns"], d["rerun_seconds"]) for d in data] == [
         ("test_flaky[1]", 6, 2, 2, 6.0)
     ]
-    markdown = history_cli("stats", "--format", "markdown").stdout
+    markdown = run_cli("stats", "--format", "markdown").stdout
     assert markdown.splitlines()[0] == "| Test | Flake rate | Runs | Flaky failures | Last flaky | Reruns | Rerun time |"
     assert "| pkg.TestA::test_flaky[1] | 18.8% | 6 | 2 |" in markdown
-    table = history_cli("stats").stdout
+    table = run_cli("stats").stdout
     assert "1 flaky tests in the last 30 days" in table and "pkg.TestA::test_flaky[1]" in table
 
 
-def test_stats_html_is_one_self_contained_page(history_cli, recorded: Path, clean_env: Path) -> None:
-    assert history_cli("stats", "--html", "flaky.html").exit_code == 0
+def test_stats_html_is_one_self_contained_page(run_cli, recorded: Path, clean_env: Path) -> None:
+    assert run_cli("stats", "--html", "flaky.html").exit_code == 0
     page = (clean_env / "flaky.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2  # the overall chart and one per test
     assert "pkg.TestA::test_flaky[1]" in page and "2 flaky failures</title>" in page
     assert not re.search(r"<script|<link|src=|url\(", page)  # nothing is fetched
 
 
-def test_prune_needs_a_limit_and_reports_what_went(history_cli, recorded: Path) -> None:
-    result = history_cli("history", "prune")
+def test_prune_needs_a_limit_and_reports_what_went(run_cli, recorded: Path) -> None:
+    result = run_cli("history", "prune")
     assert result.exit_code == 2 and "prune needs --older-than DAYS or --keep-runs N" in result.stderr
-    result = history_cli("history", "prune", "--keep-runs", "1")
+    result = run_cli("history", "prune", "--keep-runs", "1")
     assert result.exit_code == 0
     assert "pruned 3 runs (8 attempts, 0 tests no longer seen)" in result.stdout
 
 
-def test_import_reports_what_it_left_out(history_cli, clean_env: Path) -> None:
+def test_import_reports_what_it_left_out(run_cli, clean_env: Path) -> None:
     (clean_env / "old").mkdir()
     (clean_env / "old" / "a.xml").write_text(FLAKY_RUN)
     (clean_env / "old" / "lint.xml").write_text("<checkstyle/>")
-    result = history_cli("history", "import", "old")
+    result = run_cli("history", "import", "old")
     assert result.exit_code == 0
     assert "imported 1 reports" in result.stdout and "(0 known already, 1 left out)" in result.stdout
     assert "warning: left out old/lint.xml" in result.stderr
 
 
-def test_a_damaged_database_is_one_line_and_exit_2(history_cli, clean_env: Path) -> None:
+def test_a_damaged_database_is_one_line_and_exit_2(run_cli, clean_env: Path) -> None:
     (clean_env / "bad.sqlite").write_bytes(b"not a database " * 100)
     (clean_env / "green.xml").write_text(GREEN_RUN)
     for args in (("stats", "--db", "bad.sqlite"), ("history", "record", "green.xml", "--db", "bad.sqlite")):
-        result = history_cli(*args)
+        result = run_cli(*args)
         assert result.exit_code == 2
         assert result.stderr.startswith("junit-flaky: error: bad.sqlite: history database is damaged")
         assert result.stderr.count("\n") == 1
     assert (clean_env / "bad.sqlite").read_bytes() == b"not a database " * 100
 
 
-def test_stats_without_a_database(history_cli) -> None:
-    result = history_cli("stats")
+def test_stats_without_a_database(run_cli) -> None:
+    result = run_cli("stats")
     assert result.exit_code == 2 and "no history database here" in result.stderr
 
 

@@ -320,7 +320,7 @@ def test_thresholds_command_shows_what_each_test_resolves_to_and_from_where(run_
     file = tmp_path / "th.toml"
     file.write_text(TOML)
     report = report_of(tmp_path, ["test_a", "test_d"])
-    result = run_cli("thresholds", report, "--thresholds", file, "--no-flakybot", "--max-runs", "2")
+    result = run_cli("thresholds", "show", report, "--thresholds", file, "--no-flakybot", "--max-runs", "2")
     assert result.exit_code == 0, result.stderr
     assert "unlisted tests: pass 1 of max 2 (from --min-passes/--max-runs)" in result.stdout
     assert f"{file}: TestSample::test_a: pass 2 of max 3" in result.stdout

@@ -7,18 +7,17 @@ are registered by the main CLI as ``thresholds compute`` and ``stats``.
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Callable, List, Optional, TypeVar
+from typing import Annotated, List, Optional
 
 import typer
-from rich.console import Console
 
 from junit_flaky import ci_env, junit_read
+from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.files import atomic_write
 from junit_flaky.history import html, stats
@@ -37,23 +36,6 @@ history_app = typer.Typer(
     rich_markup_mode=None,
     help="Keep every test attempt in a SQLite database, to learn thresholds and flakiness from.",
 )
-_stdout = Console(highlight=False, soft_wrap=True)
-_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-Command = TypeVar("Command", bound=Callable[..., Any])
-
-
-def _bounded(command: Command) -> Command:
-    """Our errors become one line on stderr and their exit code, as in the main CLI."""
-
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except JunitFlakyError as exc:
-            _stderr.print(f"junit-flaky: error: {exc}", markup=False)
-            raise typer.Exit(exc.exit_code) from None
-
-    return run  # type: ignore[return-value]
 
 
 def _db(option: Optional[Path]) -> Path:
@@ -68,7 +50,7 @@ PriorWeightOpt = Annotated[float, typer.Option("--prior-weight", help="How many 
 
 
 @history_app.command("record")
-@_bounded
+@bounded
 def record_command(
     reports: Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs, recorded as one run.", show_default=False)],
     commit: Annotated[Optional[str], typer.Option("--commit", help="Commit SHA (default: the CI's).", show_default=False)] = None,
@@ -87,11 +69,11 @@ def record_command(
     path = _db(db)
     recorded = record_reports(path, junit_read.expand(reports), ci, time.time())
     assert recorded is not None  # only imports can be skipped as known
-    _stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
+    stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
 
 
 @history_app.command("import")
-@_bounded
+@bounded
 def import_command(
     folder: Annotated[Path, typer.Argument(help="Folder of past JUnit reports (*.xml, searched recursively); each file is one run.", file_okay=False)],
     db: DbOpt = None,
@@ -100,8 +82,8 @@ def import_command(
     path = _db(db)
     result = import_folder(path, folder)
     for line in result.not_junit:
-        _stderr.print(f"junit-flaky: warning: left out {line}", markup=False)
-    _stdout.print(
+        warn(f"left out {line}")
+    stdout.print(
         f"junit-flaky: imported {result.recorded} reports into {path}"
         f" ({result.already_known} known already, {len(result.not_junit)} left out)",
         markup=False,
@@ -109,7 +91,7 @@ def import_command(
 
 
 @history_app.command("prune")
-@_bounded
+@bounded
 def prune_command(
     older_than: Annotated[Optional[float], typer.Option("--older-than", metavar="DAYS", help="Delete runs older than this many days.", min=0, show_default=False)] = None,
     keep_runs: Annotated[Optional[int], typer.Option("--keep-runs", metavar="N", help="Keep only the newest N runs.", min=0, show_default=False)] = None,
@@ -122,13 +104,13 @@ def prune_command(
     cutoff = None if older_than is None else time.time() - older_than * DAY
     with open_store(path, create=False) as store:
         pruned = store.prune(cutoff, keep_runs)
-    _stdout.print(
+    stdout.print(
         f"junit-flaky: pruned {pruned.runs} runs ({pruned.attempts} attempts, {pruned.tests} tests no longer seen) from {path}",
         markup=False,
     )
 
 
-@_bounded
+@bounded
 def compute_command(
     db: DbOpt = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
@@ -162,15 +144,15 @@ def compute_command(
     ]
     text = json.dumps({"flaky_tests": records}, indent=2) + "\n"
     if output is None:
-        _stdout.out(text, end="", highlight=False)
+        stdout.out(text, end="", highlight=False)
     else:
         with atomic_write(output) as handle:
             handle.write(text.encode("utf-8"))
     for c in computed:
         if not (c.choice.meets_alpha and c.choice.meets_beta):
-            _stderr.print(f"junit-flaky: warning: {_unreachable(c, settings)}", markup=False)
+            warn(_unreachable(c, settings))
     where = f" to {output}" if output is not None else ""
-    _stderr.print(f"junit-flaky: thresholds for {plural(len(computed), 'test')} with flaky evidence{where}", markup=False)
+    stderr.print(f"junit-flaky: thresholds for {plural(len(computed), 'test')} with flaky evidence{where}", markup=False)
 
 
 def _unreachable(computed: Computed, settings: Settings) -> str:
@@ -194,7 +176,7 @@ class Format(str, enum.Enum):
     MARKDOWN = "markdown"
 
 
-@_bounded
+@bounded
 def stats_command(
     db: DbOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Show this many tests, flakiest first.", min=1)] = 20,
@@ -213,12 +195,12 @@ def stats_command(
         tests = flaky_tests(store, settings, now)
     shown = tests[:limit]
     if output_format is Format.JSON:
-        _stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
+        stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
     elif output_format is Format.MARKDOWN:
-        _stdout.out(stats.as_markdown(shown), end="", highlight=False)
+        stdout.out(stats.as_markdown(shown), end="", highlight=False)
     else:
         title = f"{len(tests)} flaky tests in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
-        _stdout.print(stats.as_table(shown, title))
+        stdout.print(stats.as_table(shown, title))
     if html_path is not None:
         with atomic_write(html_path) as handle:
             handle.write(html.page(tests, now, window_days, str(path)).encode("utf-8"))
