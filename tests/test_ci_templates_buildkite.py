@@ -87,6 +87,9 @@ def test_configuration_is_a_strict_json_schema():
         ({"reports": "r.xml", "min_passes": 0}, "less than the minimum of 1"),
         ({"reports": "r.xml", "aviator_token_env": "$TOKEN"}, "does not match"),
         ({"reports": "r.xml", "strict_upload": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "record_history": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "thresholds_from_history": 1}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "history_db": ""}, "should be non-empty"),
     ],
 )
 def test_configuration_rejects_mistakes(config, problem):
@@ -101,7 +104,7 @@ def test_configuration_rejects_mistakes(config, problem):
 def test_readme_has_an_example_for_each_use():
     configs = readme_plugin_configs()
     headings = " / ".join(heading for heading, _, _ in configs).lower()
-    for use in ("simple", "thresholds", "test engine", "parallelism"):
+    for use in ("simple", "thresholds", "test engine", "parallelism", "history"):
         assert use in headings, f"no README example under a heading about {use!r}: {headings}"
     assert any("thresholds" in config for _, _, config in configs)
     assert any("buildkite-test-engine" in str(config.get("upload")) for _, _, config in configs)
@@ -113,6 +116,29 @@ def test_readme_has_an_example_for_each_use():
     ]
     assert merge_steps, "the parallelism example needs the final `junit-flaky merge` step"
     assert "buildkite-agent artifact download" in merge_steps[0]["command"]
+
+
+def test_readme_history_example_keeps_the_database_in_the_cache():
+    """The history example restores and saves, with the cache plugin, the folder that holds the
+    database junit-flaky reads and writes; the cache plugin runs on the same step."""
+    found = []
+    for heading, pipeline in readme_pipelines():
+        for step in pipeline["steps"]:
+            plugins = {}
+            for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
+                plugins.update(plugin)
+            ours = next((c for ref, c in plugins.items() if ref.startswith("junit-flaky#")), {})
+            if not (ours.get("thresholds_from_history") or ours.get("record_history")):
+                continue
+            cache = next((c for ref, c in plugins.items() if ref.startswith("cache#")), None)
+            assert cache is not None, f"{heading}: the history needs the cache plugin on the step"
+            database = Path(ours.get("history_db", ".junit-flaky/history.sqlite"))
+            assert Path(cache["path"]) in database.parents, f"{heading}: {database} is not cached"
+            if ours.get("record_history"):
+                assert cache["save"] == cache["restore"] == "pipeline" and cache["force"] is True
+            found.append(heading)
+    assert found, "no README example turns the history on"
+    assert "saves only when the step exits 0" in readme()
 
 
 @pytest.mark.parametrize(

@@ -476,6 +476,9 @@ def test_check_passes_every_parameter(job):
         "json": "out/verdicts.json",
         "rerun": False,
         "flakybot": False,
+        "thresholds_from_history": True,
+        "record_history": True,
+        "history_db": "ci/history.sqlite",
         "rootdir": "src",
         "workers": 4,
         "rerun_timeout": 120,
@@ -491,10 +494,29 @@ def test_check_passes_every_parameter(job):
         "--thresholds", "ci/thresholds.toml", "--min-passes", "2", "--max-runs", "5",
         "--json", "out/verdicts.json", "--rootdir", "src", "--workers", "4",
         "--rerun-timeout", "120", "--max-reruns-total", "0", "--no-rerun", "--no-flakybot",
+        "--thresholds-from-history", "--record-history", "--history-db", "ci/history.sqlite",
         "--upload", "circleci", "--upload", "aviator", "--strict-upload",
         "--", "python", "-m", "pytest", "-p", "no:cacheprovider",
     ]  # fmt: skip
     assert "JUNIT_FLAKY_CIRCLECI_DIR=results" in (job.calls / "junit-flaky.env").read_text()
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        ({"thresholds_from_history": False, "record_history": False}, []),
+        ({"record_history": True}, ["--record-history"]),
+        ({"thresholds_from_history": True, "history_db": "h.sqlite"},
+         ["--thresholds-from-history", "--history-db", "h.sqlite"]),
+    ],
+)  # fmt: skip
+def test_check_passes_the_history_switches_only_when_true(job, arguments, expected):
+    # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn them on.
+    result = job.run("commands", "check", {"reports": "test-results/*.xml", "test_command": WRITE_REPORT, **arguments})
+    assert result.returncode == 0, result.stderr
+    assert job.argv() == [
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml", *expected, "--upload", "circleci",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -617,3 +639,149 @@ def test_upload_passes_reports_and_targets_and_its_exit_code(job, verdict):
         "--strict-upload",
     ]
     assert "AVIATOR_API_TOKEN=av-1" in (job.calls / "junit-flaky.env").read_text()
+
+
+# --- the test job, compiled as CircleCI would --------------------------------------------------
+
+
+def _logic(condition: Any) -> bool:
+    """A compiled logic statement (https://circleci.com/docs/configuration-reference#logic-statements)."""
+    if isinstance(condition, dict):
+        (operator, operands), = condition.items()
+        if operator == "and":
+            return all(_logic(item) for item in operands)
+        if operator == "or":
+            return any(_logic(item) for item in operands)
+        if operator == "not":
+            return not _logic(operands)
+        if operator == "equal":
+            return all(item == operands[0] for item in operands)
+        raise AssertionError(f"logic operator {operator} is not modelled here")
+    assert isinstance(condition, bool), f"a condition left uncompiled: {condition!r}"
+    return condition
+
+
+def compile_job_steps(name: str, arguments: Dict[str, Any]) -> List[Any]:
+    """The job's steps as CircleCI compiles them: parameters substituted (a value that is only a
+    reference keeps its type, as CircleCI's booleans do), `steps` parameters spliced in, and
+    `when`/`unless` steps replaced by their steps or by nothing."""
+    job = packed_orb()["jobs"][name]
+    values = {key: spec.get("default") for key, spec in job.get("parameters", {}).items()}
+    assert not set(arguments) - set(values), f"{name} has no parameters {set(arguments) - set(values)}"
+    values.update(arguments)
+    assert None not in values.values(), f"{name} needs {[k for k, v in values.items() if v is None]}"
+
+    def render(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: render(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [render(item) for item in node]
+        if isinstance(node, str):
+            whole = PARAMETER.fullmatch(node.strip())
+            if whole:
+                return values[whole.group(1)]
+            return PARAMETER.sub(lambda match: str(values[match.group(1)]), node)
+        return node
+
+    def flatten(steps: List[Any]) -> Iterator[Any]:
+        for step in steps:
+            kind = step if isinstance(step, str) else next(iter(step))
+            if kind in ("when", "unless"):
+                if _logic(step[kind]["condition"]) == (kind == "when"):
+                    yield from flatten(step[kind]["steps"])
+            elif kind == "steps":
+                yield from flatten(step["steps"])
+            else:
+                yield step
+
+    return list(flatten(render(job["steps"])))
+
+
+def step_kinds(steps: List[Any]) -> List[str]:
+    return [step if isinstance(step, str) else next(iter(step)) for step in steps]
+
+
+def the_step(steps: List[Any], kind: str) -> Dict[str, Any]:
+    (found,) = [step[kind] for step in steps if isinstance(step, dict) and kind in step]
+    return found
+
+
+TEST_JOB = {"test_command": WRITE_REPORT, "reports": "test-results/*.xml"}
+SETUP = [{"run": {"name": "Install dependencies", "command": "pip install -r requirements.txt"}}]
+
+
+def test_test_job_without_the_history_has_no_cache_steps():
+    steps = compile_job_steps("test", {**TEST_JOB, "setup": SETUP})
+    assert step_kinds(steps) == ["checkout", "run", "install", "check", "store"]
+    check = the_step(steps, "check")
+    assert check["thresholds_from_history"] is False and check["record_history"] is False
+    assert check["history_db"] == ""
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [
+        {"thresholds_from_history": True},
+        {"record_history": True},
+        {"thresholds_from_history": True, "record_history": True},
+    ],
+)
+def test_test_job_with_the_history_restores_it_before_the_tests_and_saves_it_after(switches):
+    steps = compile_job_steps("test", {**TEST_JOB, "setup": SETUP, **switches})
+    assert step_kinds(steps) == ["checkout", "restore_cache", "run", "install", "check", "save_cache", "store"]
+    assert the_step(steps, "restore_cache") == {
+        "name": "Restore the junit-flaky test history",
+        "keys": ["junit-flaky-history-{{ .Branch }}-", "junit-flaky-history-"],
+    }
+    assert the_step(steps, "save_cache") == {
+        "name": "Save the junit-flaky test history",
+        "key": "junit-flaky-history-{{ .Branch }}-{{ .BuildNum }}",
+        "paths": [".junit-flaky"],
+        "when": "always",  # a red build's runs are evidence too
+    }
+    check = the_step(steps, "check")
+    for switch in ("thresholds_from_history", "record_history"):
+        assert check[switch] is switches.get(switch, False)
+
+
+def test_test_job_caches_the_history_dir_it_is_given():
+    steps = compile_job_steps(
+        "test",
+        {**TEST_JOB, "record_history": True, "history_db": "ci-cache/h.sqlite", "history_dir": "ci-cache"},
+    )
+    assert the_step(steps, "save_cache")["paths"] == ["ci-cache"]
+    assert the_step(steps, "check")["history_db"] == "ci-cache/h.sqlite"
+
+
+def test_test_job_default_history_dir_holds_junit_flakys_default_database():
+    # junit-flaky's default is .junit-flaky/history.sqlite (junit_flaky/history/location.py).
+    from junit_flaky.history import location
+
+    job = packed_orb()["jobs"]["test"]
+    assert Path(job["parameters"]["history_dir"]["default"]) == Path(location.DEFAULT).parent
+
+
+def test_test_job_hands_the_history_switches_to_junit_flaky(job):
+    """The job's check step, run as compiled: the switches reach junit-flaky's command line."""
+    steps = compile_job_steps(
+        "test", {**TEST_JOB, "thresholds_from_history": True, "record_history": True, "history_db": "h/db.sqlite"}
+    )
+    result = job.run("commands", "check", the_step(steps, "check"))
+    assert result.returncode == 0, result.stderr
+    assert job.argv() == [
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml",
+        "--thresholds-from-history", "--record-history", "--history-db", "h/db.sqlite",
+        "--upload", "circleci",
+    ]  # fmt: skip
+
+
+def test_history_example_compiles_to_a_job_that_caches_the_history():
+    usage = load_yaml(SRC / "examples" / "thresholds_from_history.yml")["usage"]
+    (invocation,) = usage["workflows"]["test"]["jobs"]
+    ref, args = _invocation(invocation)
+    assert ref == "junit-flaky/test"
+    steps = compile_job_steps("test", {k: v for k, v in args.items() if k not in WORKFLOW_JOB_KEYS})
+    assert step_kinds(steps) == ["checkout", "restore_cache", "run", "install", "check", "save_cache", "store"]
+    assert the_step(steps, "save_cache")["paths"] == [".junit-flaky"]
+    check = the_step(steps, "check")
+    assert check["thresholds_from_history"] is True and check["record_history"] is True

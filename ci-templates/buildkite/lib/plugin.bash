@@ -111,6 +111,14 @@ build_run_args() {
   if ! plugin_config_is_true FLAKYBOT true; then
     run_args+=(--no-flakybot)
   fi
+  # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn these on.
+  if plugin_config_is_true THRESHOLDS_FROM_HISTORY false; then
+    run_args+=(--thresholds-from-history)
+  fi
+  if plugin_config_is_true RECORD_HISTORY false; then
+    run_args+=(--record-history)
+  fi
+  add_option --history-db HISTORY_DB
   while IFS= read -r item; do
     run_args+=(--upload "$item")
   done < <(plugin_config_list UPLOAD)

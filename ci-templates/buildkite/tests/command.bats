@@ -40,6 +40,9 @@ setup() {
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_MAX_RERUNS_TOTAL="50"
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN="false"
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_FLAKYBOT="false"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="true"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="true"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_HISTORY_DB="ci cache/history.sqlite"
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_0="buildkite-test-engine"
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_1="buildkite-annotation"
   export BUILDKITE_PLUGIN_JUNIT_FLAKY_STRICT_UPLOAD="true"
@@ -55,6 +58,7 @@ setup() {
     --output out/flaky.xml --thresholds ci/thresholds.toml --min-passes 2 --max-runs 5 \
     --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
     --max-reruns-total 50 --no-rerun --no-flakybot \
+    --thresholds-from-history --record-history --history-db "ci cache/history.sqlite" \
     --upload buildkite-test-engine --upload buildkite-annotation --strict-upload \
     -- python -m pytest "-k not slow"
 }
@@ -70,6 +74,40 @@ setup() {
   [ "$status" -eq 0 ]
   assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
     --upload buildkite-artifact -- python -m pytest -p no:cacheprovider
+}
+
+@test "history switches set to false pass nothing, leaving junit-flaky's own setting in force" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="false"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="false"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml
+}
+
+@test "recording the history alone: no thresholds learned, the default database" {
+  given_tests_that_write_a_report_and_exit 1
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="true"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+    --record-history
+}
+
+@test "thresholds from a history database at a chosen path" {
+  given_tests_that_write_a_report_and_exit 0
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="true"
+  export BUILDKITE_PLUGIN_JUNIT_FLAKY_HISTORY_DB=".junit-flaky/main.sqlite"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+    --thresholds-from-history --history-db .junit-flaky/main.sqlite
 }
 
 @test "after the plugin installed junit-flaky, reruns use the Python it installed with" {

@@ -66,6 +66,14 @@ build_run_args() {
   if [[ "$PARAM_FLAKYBOT" != "true" ]]; then
     run_args+=(--no-flakybot)
   fi
+  # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn these on.
+  if [[ "$PARAM_THRESHOLDS_FROM_HISTORY" == "true" ]]; then
+    run_args+=(--thresholds-from-history)
+  fi
+  if [[ "$PARAM_RECORD_HISTORY" == "true" ]]; then
+    run_args+=(--record-history)
+  fi
+  add_path_option --history-db "$PARAM_HISTORY_DB"
   for target in $PARAM_UPLOAD; do
     run_args+=(--upload "$target")
   done
