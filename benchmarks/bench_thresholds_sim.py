@@ -1,6 +1,7 @@
 """Simulated builds: thresholds learned from history against no reruns and against --reruns 2.
 
     python benchmarks/bench_thresholds_sim.py [--seed S] [--regression-factor R]   (about 20 s)
+    python benchmarks/bench_thresholds_sim.py --seeds 1-20    (one line a seed; 2-3 min on 4 cores)
 
 A population of tests, most stable, some flaky (failure rates log-uniform in 1%-50%), runs through
 simulated builds, one commit each, one an hour. Some commits bring a regression into a test (by
@@ -28,7 +29,9 @@ Goal (issue 5): (c) has >= 10x fewer red builds than (b), no more slipped regres
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import multiprocessing
 import random
 import tempfile
 import time
@@ -201,9 +204,71 @@ def report(worlds: List[World], pop: Population, tests: int) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class SeedResult:
+    """What one seed gave: (b) and (c) on the three goals."""
+
+    seed: int
+    red_b: int
+    red_c: int
+    slipped_b: int
+    slipped_c: int
+    runs_ratio: float
+
+    @property
+    def red_ratio(self) -> float:
+        return self.red_b / max(self.red_c, 1)
+
+    @property
+    def meets_goals(self) -> bool:
+        return self.red_ratio >= 10 and self.slipped_c <= self.slipped_b and self.runs_ratio <= 1.10
+
+
+def measure(args: argparse.Namespace, seed: int) -> Tuple[Population, List[World]]:
+    regressions = (args.regressions, args.flaky_regressions)
+    pop = population(random.Random(seed), args.tests, args.flaky, regressions, args.warmup, args.warmup + args.builds)
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(regression_factor=args.regression_factor)
+        return pop, simulate(pop, seed, args.warmup, args.builds, settings, Path(folder))
+
+
+def seed_result(args: argparse.Namespace, seed: int) -> SeedResult:
+    _, (_, base, learned) = measure(args, seed)
+    return SeedResult(seed, base.red_by_correct, learned.red_by_correct, len(base.slipped), len(learned.slipped),
+                   learned.runs / base.runs)
+
+
+def seeds_table(results: List[SeedResult]) -> str:
+    lines = ["| seed | red (b) / red (c) | slipped (b) -> (c) | runs (c) / (b) | goals |", "|---:|---:|---:|---:|:---|"]
+    for o in results:
+        lines.append(
+            f"| {o.seed} | {o.red_b} / {o.red_c} = {o.red_ratio:.1f}x | {o.slipped_b} -> {o.slipped_c}"
+            f" | {o.runs_ratio:.3f} | {'met' if o.meets_goals else 'MISSED'} |"
+        )
+    ratios = sorted(o.red_ratio for o in results)
+    lines += [
+        "",
+        f"all goals met on {sum(o.meets_goals for o in results)} of {len(results)} seeds;"
+        f" red builds (b)/(c): median {ratios[len(ratios) // 2]:.1f}x, lowest {ratios[0]:.1f}x;"
+        f" slipped in all: (b) {sum(o.slipped_b for o in results)}, (c) {sum(o.slipped_c for o in results)};"
+        f" runs (c)/(b): at most {max(o.runs_ratio for o in results):.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def seed_list(text: str) -> List[int]:
+    """``5``, ``1-20`` or ``1,4,7``."""
+    seeds: List[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds += range(int(first), int(last or first) + 1)
+    return seeds
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--seeds", type=seed_list, help="several seeds (1-20, or 1,4,7): one summary line each, in parallel")
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--flaky", type=int, default=50)
     parser.add_argument("--regressions", type=int, default=15, help="regressions in stable tests")
@@ -214,16 +279,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="as in thresholds compute (1: no beta target)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    regressions = (args.regressions, args.flaky_regressions)
-    pop = population(random.Random(args.seed), args.tests, args.flaky, regressions, args.warmup, args.warmup + args.builds)
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(regression_factor=args.regression_factor)
-        worlds = simulate(pop, args.seed, args.warmup, args.builds, settings, Path(folder))
-    print(
-        f"{args.tests} tests ({args.flaky} flaky), {sum(regressions)} regressions, {args.warmup} warm-up"
-        f" + {args.builds} measured builds, seed {args.seed}\n"
+    header = (
+        f"{args.tests} tests ({args.flaky} flaky), {args.regressions + args.flaky_regressions} regressions,"
+        f" {args.warmup} warm-up + {args.builds} measured builds, regression factor {args.regression_factor:g}"
     )
-    print(report(worlds, pop, args.tests))
+    if args.seeds:
+        with multiprocessing.Pool() as pool:
+            results = pool.map(functools.partial(seed_result, args), args.seeds)
+        print(f"{header}\n\n{seeds_table(results)}")
+    else:
+        pop, worlds = measure(args, args.seed)
+        print(f"{header}, seed {args.seed}\n\n{report(worlds, pop, args.tests)}")
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 

@@ -13,8 +13,8 @@ import typer
 from junit_flaky import __version__, ci_env, config, flakybot, history, junit_attempts, junit_read, junit_write, progress, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.console import error_boundary, stderr, stdout, warn
-from junit_flaky.history import commands as history_commands
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
+from junit_flaky.history import commands as history_commands
 from junit_flaky.junit_attempts import TrackedTest
 from junit_flaky.model import TestId, TestResult
 from junit_flaky.verdicts import close_open, decide

@@ -10,17 +10,7 @@ import pytest
 
 from junit_flaky import thresholds
 from junit_flaky.history import Settings, resolve_db_path, thresholds_from_history
-
-
-FLAKY_RUN = """<testsuite name="s">
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="2"><failure message="boom">t</failure></testcase>
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="3"/>
-<testcase classname="pkg.TestA" name="test_stable" time="1"/>
-</testsuite>"""
-GREEN_RUN = """<testsuite name="s">
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="2"/>
-<testcase classname="pkg.TestA" name="test_stable" time="1"/>
-</testsuite>"""
+from tests.history_samples import FLAKY_RUN, GREEN_RUN
 
 
 @pytest.fixture

@@ -9,17 +9,9 @@ from pathlib import Path
 import pytest
 
 from junit_flaky.history import thresholds_from_history
+from tests.history_samples import FLAKY_RUN, RED_RUN
 from tests.projects import Project, flaky_body
 
-FLAKY_RUN = """<testsuite name="s">
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="2"><failure message="boom">t</failure></testcase>
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="3"/>
-<testcase classname="pkg.TestA" name="test_stable" time="1"/>
-</testsuite>"""
-RED_RUN = """<testsuite name="s">
-<testcase classname="pkg.TestA" name="test_flaky[1]" time="2"><failure message="boom">t</failure></testcase>
-<testcase classname="pkg.TestA" name="test_stable" time="1"/>
-</testsuite>"""
 OTHER_SHARD = """<testsuite name="t">
 <testcase classname="pkg.TestB" name="test_one" time="1"/>
 <testcase classname="pkg.TestB" name="test_two" time="1"><skipped/></testcase>

@@ -1,0 +1,56 @@
+"""The README is the contract: every command, option and environment variable is documented there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, Tuple
+
+import pytest
+import typer
+
+from junit_flaky import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+# Typer's click objects: click's own, or the copy newer typers carry; only their attributes are used.
+def leaf_commands(group: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if hasattr(command, "commands"):
+            yield from leaf_commands(command, path + " ")
+        else:
+            yield path, command
+
+
+COMMANDS: Dict[str, Any] = dict(leaf_commands(typer.main.get_command(cli.app)))
+
+
+def section(path: str) -> str:
+    """The README's text under the heading ``### `junit-flaky PATH ...``` up to the next heading."""
+    match = re.search(rf"^### `junit-flaky {re.escape(path)}\b.*?(?=^##)", README, re.S | re.M)
+    assert match, f"README has no section for 'junit-flaky {path}'"
+    return match.group(0)
+
+
+def test_the_command_tree_is_what_the_readme_lists() -> None:
+    assert set(COMMANDS) == {
+        "run", "upload", "merge", "thresholds show", "thresholds compute",
+        "history record", "history import", "history prune", "stats",
+    }
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS))
+def test_every_option_of_a_command_is_in_its_section(path: str) -> None:
+    text = section(path)
+    options = [p.opts[0] for p in COMMANDS[path].params if p.param_type_name == "option" and p.opts[0] != "--help"]
+    missing = [option for option in options if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text)]
+    assert not missing, f"README's 'junit-flaky {path}' section does not mention {missing}"
+
+
+def test_every_environment_variable_is_in_the_table() -> None:
+    table = README.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
+    variables = {param.envvar for command in COMMANDS.values() for param in command.params if param.envvar}
+    variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_DEBUG", "AVIATOR_API_TOKEN"}  # read outside typer
+    assert variables and {v for v in variables if v not in table} == set()
