@@ -1,4 +1,4 @@
-"""The command line: typer commands that wire the stages together, and the one error boundary."""
+"""The command line: typer commands that wire the stages together (errors go through console.py)."""
 
 from __future__ import annotations
 
@@ -72,11 +72,15 @@ def _learned(db: Path) -> List[thresholds_mod.Entry]:
         return []
 
 
-def _history_db(project: config.Project, start: Path, option: Optional[Path], key: str, given: Optional[bool]) -> Optional[Path]:
-    """The history database when the switch ``key`` is on (option, env var or pyproject.toml), else None."""
-    if not config.switch(project[0], key, given):
-        return None
-    return history.resolve_db_path(option, os.environ, start)
+def _history_dbs(
+    project: config.Project, start: Path, option: Optional[Path], switches: Sequence[Tuple[str, Optional[bool]]]
+) -> List[Optional[Path]]:
+    """For each (pyproject key, option value) switch: the history database when it is on (by
+    option, env var or pyproject.toml), else None."""
+    found = [history.resolve_db_path(option, os.environ, start) if config.switch(project[0], key, given) else None for key, given in switches]
+    if option is not None and not any(found):
+        warn(f"--history-db {option} is unused: neither --record-history nor --thresholds-from-history is on")
+    return found
 
 
 def _record_history(db: Path, results: Sequence[TestResult], paths: Sequence[Path], tracked: Dict[TestId, TrackedTest]) -> None:
@@ -89,8 +93,7 @@ def _record_history(db: Path, results: Sequence[TestResult], paths: Sequence[Pat
         )
     except JunitFlakyError as exc:
         warn(f"history not recorded: {exc}")
-        return
-    if recorded is not None:
+    else:
         stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts in the history ({db})", markup=False)
 
 
@@ -173,8 +176,9 @@ def run(
         start = rootdir or Path.cwd()
         paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
         project = config.load(start)
-        learn_from = _history_db(project, start, history_db, "thresholds-from-history", thresholds_from_history)
-        record_to = _history_db(project, start, history_db, "record-history", record_history)
+        learn_from, record_to = _history_dbs(
+            project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
+        )
         resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
         scan = junit_read.scan(paths, watch=resolver.watch())
         with junit_read.Snippets(scan.files) as snippets:
@@ -287,7 +291,7 @@ def show_thresholds(
     with error_boundary():
         start = rootdir or Path.cwd()
         project = config.load(start)
-        learn_from = _history_db(project, start, history_db, "thresholds-from-history", thresholds_from_history)
+        [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])
         resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
         report.print_thresholds(stdout, resolver)
         if reports:

@@ -114,10 +114,10 @@ def test_stats_without_a_database(run_cli) -> None:
     assert result.exit_code == 2 and "no history database here" in result.stderr
 
 
-def test_db_path_option_then_env_then_pyproject_then_default(clean_env: Path) -> None:
+def test_db_path_option_then_env_then_pyproject_then_default_in_the_current_directory(clean_env: Path) -> None:
     sub = clean_env / "pkg" / "sub"
     sub.mkdir(parents=True)
-    assert resolve_db_path(None, {}, sub) == sub / ".junit-flaky" / "history.sqlite"
+    assert resolve_db_path(None, {}, sub) == Path(".junit-flaky") / "history.sqlite"  # the current directory
     (clean_env / "pkg" / "pyproject.toml").write_text('[tool.junit-flaky]\nhistory-db = "ci/history.db"\n')
     assert resolve_db_path(None, {}, sub) == clean_env / "pkg" / "ci" / "history.db"
     assert resolve_db_path(None, {"JUNIT_FLAKY_HISTORY_DB": "env.db"}, sub) == Path("env.db")

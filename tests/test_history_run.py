@@ -62,7 +62,7 @@ def test_recorded_run_is_flaky_evidence_for_the_next_one(run_cli, reports: Path)
     rule = f"pass {entry.thresholds.min_passes} of max {entry.thresholds.max_runs}"
 
     result = run_offline(run_cli, "red.xml", "--thresholds-from-history")
-    assert f"pkg.TestA::test_flaky[1]  ({rule}; from history {reports / DEFAULT_DB})" in result.stdout
+    assert f"pkg.TestA::test_flaky[1]  ({rule}; from history {DEFAULT_DB})" in result.stdout
     assert f"needs {entry.thresholds.min_passes} more runs" in result.stdout
 
 
@@ -93,7 +93,7 @@ def test_a_listed_entry_overrides_what_the_history_learned(run_cli, reports: Pat
     )
     result = run_cli("thresholds", "show", "red.xml", "--no-flakybot")
     assert result.exit_code == 0, result.stderr
-    assert f"history {reports / DEFAULT_DB}: pkg.TestA::test_flaky[1]: pass " in result.stdout
+    assert f"history {DEFAULT_DB}: pkg.TestA::test_flaky[1]: pass " in result.stdout
     assert "pkg.TestA::test_flaky[1]: pass 1 of max 2 (from pyproject.toml [tool.junit-flaky])" in result.stdout
 
 
@@ -122,9 +122,29 @@ def test_a_missing_or_damaged_history_is_a_warning_and_the_run_goes_on(run_cli, 
         ]
         assert all("damaged" in w for w in warnings)
     else:
-        assert warnings == [f"junit-flaky: warning: no thresholds from history: h.sqlite: no history database here (record some runs first)"]
+        assert warnings == ["junit-flaky: warning: no thresholds from history: h.sqlite: no history database here (record some runs first)"]
         assert "recorded 2 attempts in the history" in result.stdout
-    assert "Traceback" not in result.stderr
+
+
+def test_a_history_path_the_file_system_refuses_is_a_warning(run_cli, reports: Path) -> None:
+    refused = "x" * 300 + ".sqlite"  # longer than any file name may be
+    result = run_offline(run_cli, "red.xml", "--thresholds-from-history", "--record-history", "--history-db", refused, "--output", "out.xml")
+    assert result.exit_code == 1 and (reports / "out.xml").exists()
+    assert result.stderr.count("cannot open history database: File name too long") == 2
+
+
+def test_the_default_database_is_in_the_current_directory_whatever_rootdir_says(run_cli, reports: Path) -> None:
+    (reports / "sub").mkdir()
+    run_offline(run_cli, "flaky.xml", "--record-history", "--rootdir", "sub")
+    result = run_cli("stats", "--format", "json")  # the next command of the same CI step
+    assert result.exit_code == 0, result.stderr
+    assert '"test_flaky[1]"' in result.stdout and not (reports / "sub" / ".junit-flaky").exists()
+
+
+def test_a_history_db_without_a_switch_is_reported_unused(run_cli, reports: Path) -> None:
+    result = run_offline(run_cli, "flaky.xml", "--history-db", "h.sqlite")
+    assert result.exit_code == 0
+    assert "warning: --history-db h.sqlite is unused" in result.stderr and not (reports / "h.sqlite").exists()
 
 
 def test_a_switch_in_pyproject_that_is_not_a_boolean_is_exit_2(run_cli, reports: Path) -> None:

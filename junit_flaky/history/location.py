@@ -1,5 +1,6 @@
 """Where the history database is: ``--db``, then $JUNIT_FLAKY_HISTORY_DB, then ``history-db`` in
-``[tool.junit-flaky]`` (relative to that pyproject.toml), then .junit-flaky/history.sqlite."""
+``[tool.junit-flaky]`` (relative to that pyproject.toml), then .junit-flaky/history.sqlite in the
+current directory, whatever ``run --rootdir`` says, so every command of a CI step finds the same file."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ DEFAULT = Path(".junit-flaky") / "history.sqlite"
 
 
 def resolve_db_path(option: Optional[Path], env: Mapping[str, str], start: Path) -> Path:
-    """The database path; ``start`` is where pyproject.toml is looked for and the default lives."""
+    """The database path; ``start`` is where pyproject.toml is looked for."""
     if option is not None:
         return option
     if env.get(ENV_VAR):
@@ -23,7 +24,7 @@ def resolve_db_path(option: Optional[Path], env: Mapping[str, str], start: Path)
     table, _ = config.load(start)
     value = table.get(CONFIG_KEY)
     if value is None:
-        return start / DEFAULT
+        return DEFAULT
     pyproject = config.find_pyproject(start)
     if not isinstance(value, str) or not value or pyproject is None:
         raise JunitFlakyError(f"{pyproject}: [tool.junit-flaky] {CONFIG_KEY} must be a path")

@@ -281,7 +281,7 @@ def _explain(path: Path, error: sqlite3.Error, timeout: float) -> JunitFlakyErro
     if code == "SQLITE_READONLY" or "readonly" in text:
         return JunitFlakyError(f"{path}: history database is read-only")
     if code == "SQLITE_CANTOPEN" or "unable to open" in text:
-        return JunitFlakyError(f"{path}: cannot open history database")
+        return JunitFlakyError(f"{path}: cannot open history database ({text})")
     return JunitFlakyError(f"{path}: history database error: {text}")
 
 
@@ -348,14 +348,18 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 def open_store(path: Path, create: bool = True, timeout: float = 60.0) -> Iterator[HistoryStore]:
     """Open (and create or upgrade) the database at ``path``; every SQLite error, here or in the
     caller's block, becomes a one-line JunitFlakyError."""
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()  # either may be refused: a locked folder
+    except OSError as exc:
+        raise JunitFlakyError(f"{path}: cannot open history database: {exc.strerror}") from None
+    if not exists:
         if not create:
             raise JunitFlakyError(f"{path}: no history database here (record some runs first)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise JunitFlakyError(f"{path}: cannot create history database: {exc.strerror}") from None
-    elif path.is_dir():
+    elif is_dir:
         raise JunitFlakyError(f"{path}: is a folder, not a history database")
     try:
         db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
