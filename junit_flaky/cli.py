@@ -10,11 +10,24 @@ from typing import Annotated, Dict, List, Optional, Sequence, Tuple
 
 import typer
 
-from junit_flaky import __version__, ci_env, config, flakybot, history, junit_attempts, junit_read, junit_write, progress, report, reruns
+from junit_flaky import (
+    __version__,
+    ci_env,
+    config,
+    flakybot,
+    history,
+    junit_attempts,
+    junit_read,
+    junit_write,
+    progress,
+    report,
+    reruns,
+)
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.console import error_boundary, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
+from junit_flaky.history import location as history_location
 from junit_flaky.junit_attempts import TrackedTest
 from junit_flaky.model import TestId, TestResult
 from junit_flaky.verdicts import close_open, decide
@@ -135,7 +148,7 @@ FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="S
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", help="URL prefix for links to the reports in the Buildkite annotation.")]
-HistoryDbOpt = Annotated[Optional[Path], typer.Option("--history-db", help="History database (default: $JUNIT_FLAKY_HISTORY_DB, then history-db in pyproject.toml, then .junit-flaky/history.sqlite).", dir_okay=False, show_default=False)]
+HistoryDbOpt = Annotated[Optional[Path], typer.Option("--history-db", help=history_location.HELP, dir_okay=False, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 

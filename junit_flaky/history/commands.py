@@ -21,6 +21,7 @@ from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.files import atomic_write
 from junit_flaky.history import html, stats
+from junit_flaky.history import location as history_location
 from junit_flaky.history.estimate import Prior
 from junit_flaky.history.importer import import_folder
 from junit_flaky.history.learn import DAY, Computed, Settings, compute, flaky_tests
@@ -42,7 +43,7 @@ def _db(option: Optional[Path]) -> Path:
     return resolve_db_path(option, os.environ, Path.cwd())
 
 
-DbOpt = Annotated[Optional[Path], typer.Option("--db", help="History database (default: $JUNIT_FLAKY_HISTORY_DB, then history-db in pyproject.toml, then .junit-flaky/history.sqlite).", dir_okay=False, show_default=False)]
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help=history_location.HELP, dir_okay=False, show_default=False)]
 WindowOpt = Annotated[float, typer.Option("--window-days", help="Only runs this recent count.", min=0.01)]
 BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="Only runs on this branch count (default: every branch).", show_default=False)]
 PriorRateOpt = Annotated[float, typer.Option("--prior-rate", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]

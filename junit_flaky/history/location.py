@@ -13,6 +13,7 @@ from junit_flaky.errors import JunitFlakyError
 ENV_VAR = "JUNIT_FLAKY_HISTORY_DB"
 CONFIG_KEY = "history-db"
 DEFAULT = Path(".junit-flaky") / "history.sqlite"
+HELP = f"History database (default: ${ENV_VAR}, then {CONFIG_KEY} in pyproject.toml, then {DEFAULT} in the current directory)."
 
 
 def resolve_db_path(option: Optional[Path], env: Mapping[str, str], start: Path) -> Path:
