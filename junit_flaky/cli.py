@@ -92,7 +92,8 @@ def _history_dbs(
     option, env var or pyproject.toml), else None."""
     found = [history.resolve_db_path(option, os.environ, start) if config.switch(project[0], key, given) else None for key, given in switches]
     if option is not None and not any(found):
-        warn(f"--history-db {option} is unused: neither --record-history nor --thresholds-from-history is on")
+        off = " and ".join(f"--{key}" for key, _ in switches)
+        warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
     return found
 
 
