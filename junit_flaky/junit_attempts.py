@@ -50,9 +50,12 @@ def parse_time(value: Optional[str]) -> float:
     if not value:
         return 0.0
     try:
-        seconds = float(value.replace(",", ""))
-    except ValueError:
-        return 0.0
+        seconds = float(value)
+    except ValueError:  # rarely: thousands separators cost a copy only when present
+        try:
+            seconds = float(value.replace(",", ""))
+        except ValueError:
+            return 0.0
     return max(0.0, seconds) if math.isfinite(seconds) else 0.0
 
 

@@ -14,6 +14,7 @@ from junit_flaky.history import record_run, untracked_testcases
 from junit_flaky.history.importer import import_folder
 from junit_flaky.history.record import record_reports
 from junit_flaky.history.reports import parse_timestamp, read_reports
+from junit_flaky.history.store import OUTCOME_CODES
 from junit_flaky.model import Attempt, Outcome, TestId
 
 REPORT = """<?xml version="1.0" encoding="UTF-8"?>
@@ -48,9 +49,9 @@ def test_untracked_testcases_stream_the_tests_the_scan_only_counted(tmp_path: Pa
     reports = read_reports([report])
     assert set(reports.tracked) == {TestId("m", "rerun", "", "unit"), TestId("J", "surefire", "", "java")}
     assert list(untracked_testcases([report], reports.tracked)) == [
-        (TestId("m", "ok", "", "unit"), Outcome.PASSED, 0.25),
-        (TestId("m", "skipped", "", "unit"), Outcome.SKIPPED, 0.0),
-        (TestId("m", "ok", "", "java"), Outcome.PASSED, 0.5),  # another suite, another test
+        ("m", "ok", "", "unit", OUTCOME_CODES[Outcome.PASSED], 250),
+        ("m", "skipped", "", "unit", OUTCOME_CODES[Outcome.SKIPPED], 0),
+        ("m", "ok", "", "java", OUTCOME_CODES[Outcome.PASSED], 500),  # another suite, another test
     ]
     assert reports.started() == parse_timestamp("2024-03-01T11:00:00+00:00")
 
@@ -59,7 +60,7 @@ def test_record_reports_keeps_every_attempt_of_every_test(tmp_path: Path) -> Non
     report, db = tmp_path / "r.xml", tmp_path / "h.sqlite"
     report.write_text(REPORT)
     recorded = record_reports(db, [report], CIInfo("buildkite", build_id="b", label="unit", commit="c", branch="main"), 5.0)
-    assert recorded is not None and recorded.attempts == 8
+    assert recorded.attempts == 8
     assert attempts_in(db) == [
         ("java", "J", "surefire", 0, 2, 0),  # Surefire's flaky failures come before the pass
         ("java", "J", "surefire", 1, 3, 0),
@@ -79,9 +80,9 @@ def test_record_run_takes_reruns_from_the_caller(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     flaky = TestId("m", "flaky")
     attempts = [Attempt(Outcome.FAILED, 1.0), Attempt(Outcome.PASSED, 1.5, rerun=True)]
-    untracked = iter([(TestId("m", "ok"), Outcome.PASSED, 0.1)])  # any iterable: streamed once
+    untracked = iter([("m", "ok", "", "", OUTCOME_CODES[Outcome.PASSED], 100)])  # any iterable: streamed once
     recorded = record_run(db, [(flaky, attempts)], untracked, CIInfo("local"), when=7.0)
-    assert recorded is not None and recorded.attempts == 3
+    assert recorded.attempts == 3
     assert attempts_in(db) == [("", "m", "flaky", 0, 2, 1000), ("", "m", "flaky", 1, 0, 1500), ("", "m", "ok", 0, 0, 100)]
 
 

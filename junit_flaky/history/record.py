@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
-from junit_flaky.history.reports import Untracked, attempt_rows, read_reports
+from junit_flaky.history.reports import attempt_rows, read_reports
 from junit_flaky.history.store import AttemptRow, Recorded, RunInfo, open_store
 from junit_flaky.model import Attempt, TestId
 
@@ -19,7 +19,7 @@ def run_info(ci: CIInfo, when: float) -> RunInfo:
 def record_run(
     db_path: Path,
     tracked: Iterable[Tuple[TestId, Sequence[Attempt]]],
-    untracked: Iterable[Untracked],
+    untracked: Iterable[AttemptRow],
     ci: CIInfo,
     when: float,
 ) -> Recorded:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Container, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 from xml.parsers import expat
 
 from junit_flaky import junit_attempts, junit_read
@@ -19,23 +19,24 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history.store import OUTCOME_CODES, AttemptRow
 from junit_flaky.model import Attempt, Outcome, TestId
 
-Untracked = Tuple[TestId, Outcome, float]  # a test that ran once: identity, outcome, seconds
 _RANK = {"skipped": Outcome.SKIPPED, "failure": Outcome.FAILED, "error": Outcome.ERROR}
 _ORDER = [Outcome.PASSED, Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR]  # as the scan ranks them
 
 
-def untracked_testcases(paths: Sequence[Path], tracked: Container[TestId]) -> Iterator[Untracked]:
-    """Each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
+def untracked_testcases(paths: Sequence[Path], tracked: Iterable[TestId]) -> Iterator[AttemptRow]:
+    """The row of each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
 
     With ``tracked`` from the scan of the same files, these all passed or were skipped once.
     The files were checked by the scan, so a file that changed since is the only error left.
     """
+    # Plain tuples, not TestIds: a million of these is the cost of recording a big report.
+    known = {(t.classname, t.name, t.file, t.suite) for t in tracked}
     for path in paths:
-        yield from _testcases_of(path, tracked)
+        yield from _testcases_of(path, known)
 
 
-def _testcases_of(path: Path, tracked: Container[TestId]) -> Iterator[Untracked]:
-    found: List[Untracked] = []
+def _testcases_of(path: Path, tracked: Set[Tuple[str, str, str, str]]) -> Iterator[AttemptRow]:
+    found: List[AttemptRow] = []
     suites: List[str] = []  # names of the open suites: the innermost is part of the identity
     depth = 0
     case_depth = 0  # depth of the open <testcase>, 0 outside one
@@ -58,9 +59,9 @@ def _testcases_of(path: Path, tracked: Container[TestId]) -> Iterator[Untracked]
         nonlocal depth, case_depth
         if depth == case_depth:
             case_depth = 0
-            test = TestId(case.get("classname", ""), case.get("name", ""), case.get("file", ""), suites[-1] if suites else "")
+            test = (case.get("classname", ""), case.get("name", ""), case.get("file", ""), suites[-1] if suites else "")
             if test not in tracked:
-                found.append((test, outcome, junit_attempts.parse_time(case.get("time"))))
+                found.append((*test, OUTCOME_CODES[outcome], _milliseconds(junit_attempts.parse_time(case.get("time")))))
         elif not case_depth and tag in junit_read.SUITE_TAGS:
             suites.pop()
         depth -= 1
@@ -80,13 +81,16 @@ def _testcases_of(path: Path, tracked: Container[TestId]) -> Iterator[Untracked]
         raise JunitFlakyError(f"{path}: changed or unreadable while recording history: {exc}") from None
 
 
-def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked: Iterable[Untracked]) -> Iterator[AttemptRow]:
-    """The rows the store records: every attempt of the tracked tests, then the untracked ones."""
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked: Iterable[AttemptRow]) -> Iterator[AttemptRow]:
+    """The rows the store records: every attempt of the tracked tests, then the untracked ones'."""
     for test, attempts in tracked:
         for attempt in attempts:
-            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], round(attempt.time * 1000))
-    for test, outcome, seconds in untracked:
-        yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[outcome], round(seconds * 1000))
+            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], _milliseconds(attempt.time))
+    yield from untracked
 
 
 def parse_timestamp(value: str) -> Optional[float]:

