@@ -69,7 +69,7 @@ def test_stats_as_json_markdown_and_table(run_cli, recorded: Path) -> None:
     assert markdown.splitlines()[0] == "| Test | Flake rate | Runs | Flaky failures | Last flaky | Reruns | Rerun time |"
     assert "| pkg.TestA::test_flaky[1] | 18.8% | 6 | 2 |" in markdown
     table = run_cli("stats").stdout
-    assert "1 flaky tests in the last 30 days" in table and "pkg.TestA::test_flaky[1]" in table
+    assert "1 flaky test in the last 30 days" in table and "pkg.TestA::test_flaky[1]" in table
 
 
 def test_stats_html_is_one_self_contained_page(run_cli, recorded: Path, clean_env: Path) -> None:

@@ -199,7 +199,7 @@ def stats_command(
     elif output_format is Format.MARKDOWN:
         stdout.out(stats.as_markdown(shown), end="", highlight=False)
     else:
-        title = f"{len(tests)} flaky tests in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
+        title = f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
         stdout.print(stats.as_table(shown, title))
     if html_path is not None:
         with atomic_write(html_path) as handle:
