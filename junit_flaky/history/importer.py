@@ -8,13 +8,12 @@ their content, so importing the same folder again adds only the new reports.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
 
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.reports import read_reports
+from junit_flaky.history.reports import read_reports, report_key
 from junit_flaky.history.store import RunInfo, open_store
 
 
@@ -23,14 +22,6 @@ class Imported:
     recorded: int = 0
     already_known: int = 0
     not_junit: List[str] = field(default_factory=list)  # one line per file left out, saying why
-
-
-def report_key(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 def import_folder(db_path: Path, folder: Path) -> Imported:
@@ -43,7 +34,7 @@ def import_folder(db_path: Path, folder: Path) -> Imported:
     with open_store(db_path) as store:
         for path in files:
             try:
-                key = report_key(path)
+                key = report_key([path])
                 if store.has_report(key):
                     result.already_known += 1
                     continue

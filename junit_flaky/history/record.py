@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Sequence, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
-from junit_flaky.history.reports import attempt_rows, read_reports
+from junit_flaky.history.reports import attempt_rows, read_reports, report_key
 from junit_flaky.history.store import AttemptRow, Recorded, RunInfo, open_store
 from junit_flaky.model import Attempt, TestId
 
@@ -26,17 +27,18 @@ def record_run(
     """Record one finished run: every attempt of the tracked tests (reruns included) and the
     untracked tests (``reports.untracked_testcases``). Both are streamed into the database, so a
     million-test report costs no more memory than a small one."""
-    return _record(db_path, run_info(ci, when), attempt_rows(tracked, untracked))
-
-
-def record_reports(db_path: Path, paths: Sequence[Path], ci: CIInfo, when: float) -> Recorded:
-    """Record reports as one run, as ``history record`` does."""
-    reports = read_reports(paths)
-    return _record(db_path, run_info(ci, when), reports.rows())
-
-
-def _record(db_path: Path, run: RunInfo, rows: Iterable[AttemptRow]) -> Recorded:
     with open_store(db_path) as store:
-        recorded = store.record(run, rows)
-    assert recorded is not None  # only an import, which has a report key, can be known already
+        recorded = store.record(run_info(ci, when), attempt_rows(tracked, untracked))
+    assert recorded is not None  # only a run with a report key can be known already
     return recorded
+
+
+def record_reports(db_path: Path, paths: Sequence[Path], ci: CIInfo, when: float) -> Optional[Recorded]:
+    """Record reports as one run, as ``history record`` does; None when the same reports were
+    recorded before from the same build, commit and job (none of them, outside CI: then an
+    import of the same file counts as the same report too)."""
+    reports = read_reports(paths)
+    run = run_info(ci, when)
+    run = replace(run, report_key=report_key(paths, "/".join(part for part in (run.build_id, run.commit, run.job) if part)))
+    with open_store(db_path) as store:
+        return store.record(run, reports.rows())

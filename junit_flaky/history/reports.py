@@ -8,6 +8,7 @@ the tracked ones come from junit_attempts, which knows every producer's way of r
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +92,21 @@ def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked:
         for attempt in attempts:
             yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], _milliseconds(attempt.time))
     yield from untracked
+
+
+def report_key(paths: Sequence[Path], origin: str = "") -> str:
+    """What a recorded report is known by, so that it is never recorded twice: a digest of its
+    bytes (of each file's, for several), plus where it ran, if known (two builds may write
+    byte-identical reports, and both runs count)."""
+    digests = []
+    for path in paths:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests.append(digest.hexdigest())
+    key = "sha256:" + (digests[0] if len(digests) == 1 else hashlib.sha256(" ".join(sorted(digests)).encode()).hexdigest())
+    return f"{key}@{origin}" if origin else key
 
 
 def parse_timestamp(value: str) -> Optional[float]:

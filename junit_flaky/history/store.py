@@ -86,7 +86,7 @@ class RunInfo:
     branch: str = ""
     job: str = ""
     build_id: str = ""
-    report_key: Optional[str] = None  # set by imports only
+    report_key: Optional[str] = None  # set by imports and history record: the same report is recorded once
 
 
 # One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
