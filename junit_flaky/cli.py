@@ -86,7 +86,7 @@ def _learned(db: Path) -> List[thresholds_mod.Entry]:
 
 
 def _history_dbs(
-    project: config.Project, start: Path, option: Optional[Path], switches: Sequence[Tuple[str, Optional[bool]]]
+    project: config.Project, start: Path, option: Optional[str], switches: Sequence[Tuple[str, Optional[bool]]]
 ) -> List[Optional[Path]]:
     """For each (pyproject key, option value) switch: the history database when it is on (by
     option, env var or pyproject.toml), else None."""
@@ -149,7 +149,7 @@ FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="S
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", help="URL prefix for links to the reports in the Buildkite annotation.")]
-HistoryDbOpt = Annotated[Optional[Path], typer.Option("--history-db", help=history_location.HELP, dir_okay=False, show_default=False)]
+HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 

@@ -31,7 +31,10 @@ def load(start: Path) -> Project:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {exc}") from None
-    table = data.get("tool", {}).get("junit-flaky", {})
+    tools = data.get("tool", {})
+    if "junit_flaky" in tools:  # the package's name; the table is the tool's
+        raise JunitFlakyError(f"{path}: [tool.junit_flaky] is not read: the table is [tool.junit-flaky]")
+    table = tools.get("junit-flaky", {})
     if not isinstance(table, dict):
         raise JunitFlakyError(f"{path}: [tool.junit-flaky] must be a table")
     unknown = sorted(set(table) - KNOWN_KEYS)
@@ -40,6 +43,8 @@ def load(start: Path) -> Project:
             f"{path}: unknown key(s) in [tool.junit-flaky]: {', '.join(unknown)}"
             f" (known: {', '.join(sorted(KNOWN_KEYS))})"
         )
+    if "history-db" in table and not (isinstance(table["history-db"], str) and table["history-db"]):
+        raise JunitFlakyError(f"{path}: [tool.junit-flaky] history-db must be a path, got {table['history-db']!r}")
     for key in sorted(SWITCHES & set(table)):
         if not isinstance(table[key], bool):
             raise JunitFlakyError(f"{path}: [tool.junit-flaky] {key} must be true or false, got {table[key]!r}")

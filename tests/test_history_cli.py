@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from junit_flaky import thresholds
+from junit_flaky import console, thresholds
 from junit_flaky.history import Settings, resolve_db_path, thresholds_from_history
 from tests.history_samples import FLAKY_RUN, GREEN_RUN
 
@@ -85,7 +85,7 @@ def test_prune_needs_a_limit_and_reports_what_went(run_cli, recorded: Path) -> N
     assert result.exit_code == 2 and "prune needs --older-than DAYS or --keep-runs N" in result.stderr
     result = run_cli("history", "prune", "--keep-runs", "1")
     assert result.exit_code == 0
-    assert "pruned 3 runs (8 attempts, 0 tests no longer seen)" in result.stdout
+    assert "pruned 3 runs (8 attempts; 0 tests with no run left forgotten)" in result.stdout
 
 
 def test_import_reports_what_it_left_out(run_cli, clean_env: Path) -> None:
@@ -94,7 +94,7 @@ def test_import_reports_what_it_left_out(run_cli, clean_env: Path) -> None:
     (clean_env / "old" / "lint.xml").write_text("<checkstyle/>")
     result = run_cli("history", "import", "old")
     assert result.exit_code == 0
-    assert "imported 1 reports" in result.stdout and "(0 known already, 1 left out)" in result.stdout
+    assert "imported 1 report into" in result.stdout and "(0 known already, 1 left out)" in result.stdout
     assert "warning: left out old/lint.xml" in result.stderr
 
 
@@ -121,8 +121,55 @@ def test_db_path_option_then_env_then_pyproject_then_default_in_the_current_dire
     (clean_env / "pkg" / "pyproject.toml").write_text('[tool.junit-flaky]\nhistory-db = "ci/history.db"\n')
     assert resolve_db_path(None, {}, sub) == clean_env / "pkg" / "ci" / "history.db"
     assert resolve_db_path(None, {"JUNIT_FLAKY_HISTORY_DB": "env.db"}, sub) == Path("env.db")
-    assert resolve_db_path(Path("opt.db"), {"JUNIT_FLAKY_HISTORY_DB": "env.db"}, sub) == Path("opt.db")
+    assert resolve_db_path("opt.db", {"JUNIT_FLAKY_HISTORY_DB": "env.db"}, sub) == Path("opt.db")
+
+
+def test_a_db_path_ending_in_a_slash_is_a_folder_to_keep_it_in(run_cli, clean_env: Path) -> None:
+    (clean_env / "r.xml").write_text(FLAKY_RUN)
+    assert resolve_db_path("ci-cache/", {}, clean_env) == Path("ci-cache") / "history.sqlite"
+    assert resolve_db_path(None, {"JUNIT_FLAKY_HISTORY_DB": "env/"}, clean_env) == Path("env") / "history.sqlite"
+    (clean_env / "pyproject.toml").write_text('[tool.junit-flaky]\nhistory-db = "hist/"\n')
+    assert resolve_db_path(None, {}, clean_env) == clean_env / "hist" / "history.sqlite"
+    result = run_cli("history", "record", "r.xml", "--db", "new/")
+    assert result.exit_code == 0 and (clean_env / "new" / "history.sqlite").is_file()
+
+
+@pytest.mark.parametrize(
+    "pyproject, words",
+    [
+        ('[tool.junit-flaky]\nhistory-db = 5\n', "history-db must be a path, got 5"),
+        ('[tool.junit_flaky]\nrecord-history = true\n', "[tool.junit_flaky] is not read: the table is [tool.junit-flaky]"),
+    ],
+)
+def test_a_pyproject_mistake_is_reported_even_when_no_history_is_asked_for(run_cli, clean_env: Path, pyproject, words) -> None:
+    (clean_env / "r.xml").write_text(FLAKY_RUN)
+    (clean_env / "pyproject.toml").write_text(pyproject)
+    result = run_cli("run", "r.xml", "--no-rerun", "--no-flakybot")
+    assert result.exit_code == 2 and words in result.stderr
 
 
 def test_settings_defaults_are_the_documented_ones() -> None:
     assert Settings() == Settings(0.001, 0.05, 10.0, 10, 30.0)
+
+
+def test_the_same_report_is_recorded_once(run_cli, clean_env: Path) -> None:
+    (clean_env / "saved").mkdir()
+    (clean_env / "saved" / "r.xml").write_text(FLAKY_RUN)
+    assert "recorded 3 attempts as run 1" in run_cli("history", "record", "saved/r.xml").stdout
+    again = run_cli("history", "record", "saved/r.xml")
+    assert again.exit_code == 0 and "nothing added" in again.stdout
+    imported = run_cli("history", "import", "saved")  # bootstrapping from what was recorded already
+    assert "imported 0 reports" in imported.stdout and "(1 known already" in imported.stdout
+    elsewhere = run_cli("history", "record", "saved/r.xml", "--commit", "c9")  # another build's identical report
+    assert "recorded 3 attempts as run 2" in elsewhere.stdout
+
+
+def test_stats_in_a_ci_log_keeps_each_test_name_on_one_line(run_cli, recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console.stdout, "width", 80)  # what rich assumes when stdout is not a terminal
+    assert "pkg.TestA::test_flaky[1]" in run_cli("stats").stdout
+
+
+@pytest.mark.parametrize("output_format", ["table", "markdown"])
+def test_stats_with_nothing_to_show_says_so(run_cli, recorded: Path, output_format: str) -> None:
+    result = run_cli("stats", "--branch", "nope", "--format", output_format)
+    assert result.exit_code == 0 and result.stdout == "No flaky test in the last 30 days.\n"

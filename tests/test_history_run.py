@@ -176,3 +176,10 @@ def test_a_flaky_failure_recorded_in_one_build_is_rerun_in_the_next(tmp_path: Pa
     assert "FLAKY" in second.stdout and "from history" in second.stdout
     assert project.runs("flaky") == 3 + learned.thresholds.min_passes
     assert f"recorded {2 + learned.thresholds.min_passes} attempts in the history" in second.stdout
+
+
+def test_a_folder_given_as_the_history_db_is_a_warning_like_any_unusable_history(run_cli, reports: Path) -> None:
+    (reports / "dbdir").mkdir()
+    result = run_offline(run_cli, "red.xml", "--thresholds-from-history", "--history-db", "dbdir")
+    assert result.exit_code == 1  # the verdict's code, not a usage error
+    assert "warning: no thresholds from history: dbdir: is a folder, not a history database" in result.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
+from rich.console import Console
 
 from junit_flaky import ci_env, junit_read
 from junit_flaky.console import bounded, stderr, stdout, warn
@@ -39,11 +40,11 @@ history_app = typer.Typer(
 )
 
 
-def _db(option: Optional[Path]) -> Path:
+def _db(option: Optional[str]) -> Path:
     return resolve_db_path(option, os.environ, Path.cwd())
 
 
-DbOpt = Annotated[Optional[Path], typer.Option("--db", help=history_location.HELP, dir_okay=False, show_default=False)]
+DbOpt = Annotated[Optional[str], typer.Option("--db", metavar="PATH", help=history_location.HELP, show_default=False)]
 WindowOpt = Annotated[float, typer.Option("--window-days", help="Only runs this recent count.", min=0.01)]
 BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="Only runs on this branch count (default: every branch).", show_default=False)]
 PriorRateOpt = Annotated[float, typer.Option("--prior-rate", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
@@ -69,13 +70,16 @@ def record_command(
     )
     path = _db(db)
     recorded = record_reports(path, junit_read.expand(reports), ci, time.time())
-    stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
+    if recorded is None:
+        stdout.print(f"junit-flaky: these reports are in {path} already (same content, same build); nothing added", markup=False)
+    else:
+        stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
 
 
 @history_app.command("import")
 @bounded
 def import_command(
-    folder: Annotated[Path, typer.Argument(help="Folder of past JUnit reports (*.xml, searched recursively); each file is one run.", file_okay=False)],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of past JUnit reports (*.xml, searched recursively); each file is one run.", file_okay=False)],
     db: DbOpt = None,
 ) -> None:
     """Bootstrap the history from past reports; reports imported before are skipped."""
@@ -84,7 +88,7 @@ def import_command(
     for line in result.not_junit:
         warn(f"left out {line}")
     stdout.print(
-        f"junit-flaky: imported {result.recorded} reports into {path}"
+        f"junit-flaky: imported {plural(result.recorded, 'report')} into {path}"
         f" ({result.already_known} known already, {len(result.not_junit)} left out)",
         markup=False,
     )
@@ -94,7 +98,7 @@ def import_command(
 @bounded
 def prune_command(
     older_than: Annotated[Optional[float], typer.Option("--older-than", metavar="DAYS", help="Delete runs older than this many days.", min=0, show_default=False)] = None,
-    keep_runs: Annotated[Optional[int], typer.Option("--keep-runs", metavar="N", help="Keep only the newest N runs.", min=0, show_default=False)] = None,
+    keep_runs: Annotated[Optional[int], typer.Option("--keep-runs", metavar="N", help="Keep only the newest N runs.", min=1, show_default=False)] = None,
     db: DbOpt = None,
 ) -> None:
     """Delete old runs and give the space back (keeps CI caches small)."""
@@ -105,7 +109,8 @@ def prune_command(
     with open_store(path, create=False) as store:
         pruned = store.prune(cutoff, keep_runs)
     stdout.print(
-        f"junit-flaky: pruned {pruned.runs} runs ({pruned.attempts} attempts, {pruned.tests} tests no longer seen) from {path}",
+        f"junit-flaky: pruned {plural(pruned.runs, 'run')} ({plural(pruned.attempts, 'attempt')};"
+        f" {plural(pruned.tests, 'test')} with no run left forgotten) from {path}",
         markup=False,
     )
 
@@ -194,13 +199,19 @@ def stats_command(
     with open_store(path, create=False) as store:
         tests = flaky_tests(store, settings, now)
     shown = tests[:limit]
+    title = f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
     if output_format is Format.JSON:
         stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
+    elif not tests:
+        stdout.out(f"No flaky test in the last {window_days:g} days.", highlight=False)
     elif output_format is Format.MARKDOWN:
         stdout.out(stats.as_markdown(shown), end="", highlight=False)
     else:
-        title = f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
-        stdout.print(stats.as_table(shown, title))
+        stdout.out(title, highlight=False)
+        # A CI log is not a terminal: rich would assume 80 columns and fold every test's name.
+        wide = stdout if stdout.is_terminal else Console(file=stdout.file, width=max(stdout.width, 160), highlight=False)
+        wide.print(stats.as_table(shown))
     if html_path is not None:
         with atomic_write(html_path) as handle:
             handle.write(html.page(tests, now, window_days, str(path)).encode("utf-8"))
+        stderr.print(f"junit-flaky: wrote {html_path}", markup=False)

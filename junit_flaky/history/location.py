@@ -4,29 +4,32 @@ current directory, whatever ``run --rootdir`` says, so every command of a CI ste
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping, Optional
 
 from junit_flaky import config
-from junit_flaky.errors import JunitFlakyError
 
 ENV_VAR = "JUNIT_FLAKY_HISTORY_DB"
 CONFIG_KEY = "history-db"
 DEFAULT = Path(".junit-flaky") / "history.sqlite"
-HELP = f"History database (default: ${ENV_VAR}, then {CONFIG_KEY} in pyproject.toml, then {DEFAULT} in the current directory)."
+HELP = f"History database; a path ending in / is a folder to keep it in (default: ${ENV_VAR}, then {CONFIG_KEY} in pyproject.toml, then {DEFAULT} in the current directory)."
 
 
-def resolve_db_path(option: Optional[Path], env: Mapping[str, str], start: Path) -> Path:
+def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) -> Path:
     """The database path; ``start`` is where pyproject.toml is looked for."""
-    if option is not None:
-        return option
+    if option:
+        return _database_in(Path(option), option)
     if env.get(ENV_VAR):
-        return Path(env[ENV_VAR])
-    table, _ = config.load(start)
+        return _database_in(Path(env[ENV_VAR]), env[ENV_VAR])
+    table, _ = config.load(start)  # checks that history-db is a path
     value = table.get(CONFIG_KEY)
-    if value is None:
-        return DEFAULT
     pyproject = config.find_pyproject(start)
-    if not isinstance(value, str) or not value or pyproject is None:
-        raise JunitFlakyError(f"{pyproject}: [tool.junit-flaky] {CONFIG_KEY} must be a path")
-    return pyproject.parent / value
+    if value is None or pyproject is None:
+        return DEFAULT
+    return _database_in(pyproject.parent / value, value)
+
+
+def _database_in(path: Path, text: str) -> Path:
+    """``ci-cache/`` names a folder (Path() would drop the slash and make it a file's name)."""
+    return path / DEFAULT.name if text.endswith(("/", os.sep)) else path

@@ -56,8 +56,8 @@ def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
     ]
 
 
-def as_table(tests: Sequence[TestHistory], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+def as_table(tests: Sequence[TestHistory]) -> Table:
+    table = Table()
     for header, _, right in COLUMNS:
         table.add_column(header, justify="right" if right else "left", overflow="fold")
     for test in tests:
