@@ -62,12 +62,12 @@ def test_compute_warns_when_the_cap_makes_a_target_unreachable(run_cli, recorded
 
 def test_stats_as_json_markdown_and_table(run_cli, recorded: Path) -> None:
     data = json.loads(run_cli("stats", "--format", "json").stdout)
-    assert [(d["test_name"], d["runs"], d["flaky_failures"], d["reruns"], d["rerun_seconds"]) for d in data] == [
-        ("test_flaky[1]", 6, 2, 2, 6.0)
+    assert [(d["test_name"], d["builds"], d["runs"], d["flaky_failures"], d["reruns"], d["rerun_seconds"]) for d in data] == [
+        ("test_flaky[1]", 4, 6, 2, 2, 6.0)  # four builds, two of them with a failure and its rerun
     ]
     markdown = run_cli("stats", "--format", "markdown").stdout
-    assert markdown.splitlines()[0] == "| Test | Flake rate | Runs | Flaky failures | Last flaky | Reruns | Rerun time |"
-    assert "| pkg.TestA::test_flaky[1] | 18.8% | 6 | 2 |" in markdown
+    assert markdown.splitlines()[0] == "| Test | Flake rate | Builds | Runs | Flaky failures | Last flaky | Reruns | Rerun time |"
+    assert "| pkg.TestA::test_flaky[1] | 18.8% | 4 | 6 | 2 |" in markdown
     table = run_cli("stats").stdout
     assert "1 flaky test in the last 30 days" in table and "pkg.TestA::test_flaky[1]" in table
 

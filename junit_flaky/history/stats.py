@@ -32,7 +32,8 @@ def test_label(test: TestHistory) -> str:
 COLUMNS: List[Tuple[str, Callable[[TestHistory], str], bool]] = [
     ("Test", test_label, False),
     ("Flake rate", lambda t: f"{t.flake_rate:.1%}", True),
-    ("Runs", lambda t: str(t.evidence.runs), True),
+    ("Builds", lambda t: str(t.builds), True),
+    ("Runs", lambda t: str(t.evidence.runs), True),  # reruns included: what the rate is out of
     ("Flaky failures", lambda t: str(t.evidence.flaky_failures), True),
     ("Last flaky", lambda t: when(t.last_flaky), False),
     ("Reruns", lambda t: str(t.reruns), True),
@@ -46,6 +47,7 @@ def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
             "class_name": t.classname,
             "test_name": t.name,
             "flake_rate": round(t.flake_rate, 6),
+            "builds": t.builds,
             "runs": t.evidence.runs,
             "flaky_failures": t.evidence.flaky_failures,
             "last_flaky": datetime.fromtimestamp(t.last_flaky, timezone.utc).isoformat(),
