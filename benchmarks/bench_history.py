@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import Measure, table, timed
+from common import alternate, cached, table
 
 from junit_flaky.history.store import OUTCOME_CODES, RunInfo, open_store
 from junit_flaky.model import Outcome
@@ -57,11 +57,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=720)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    db = OUT / f"history-{args.tests}x{args.runs}.sqlite"
-    if not db.exists():
-        print(f"building {db} ...", flush=True)
-        build(db, args.tests, args.runs)
+    db = cached(OUT / f"history-{args.tests}x{args.runs}.sqlite", lambda path: build(path, args.tests, args.runs))
     print(f"history: {db} ({db.stat().st_size / 1e6:.0f} MB, {args.tests} tests x {args.runs} builds)")
     # The cached database ages: the window covers all of it, however old, so every run counts.
     oldest = sqlite3.connect(db).execute("SELECT MIN(started) FROM runs").fetchone()[0]
@@ -73,13 +69,7 @@ def main() -> None:
             "--output", str(OUT / "thresholds.json"),
         ],
     }
-    rows = {name: Measure() for name in commands}
-    for _ in range(args.repeat):  # alternate, so drift hits both alike
-        for name, command in commands.items():
-            seconds, rss = timed(command)
-            rows[name].seconds.append(seconds)
-            rows[name].peak_rss_mb.append(rss)
-    print(table(rows, "per-test counts in one scan (baseline)"))
+    print(table(alternate(commands, args.repeat), "per-test counts in one scan (baseline)"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import random
 import sys
 from pathlib import Path
 
-from common import Measure, table, timed
+from common import alternate, cached, table
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -68,11 +68,7 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    report = OUT / f"pytest-{args.tests}.xml"
-    if not report.exists():
-        print(f"generating {report} ...", flush=True)
-        generate(report, args.tests)
+    report = cached(OUT / f"pytest-{args.tests}.xml", lambda path: generate(path, args.tests))
     print(f"report: {report} ({report.stat().st_size / 1e6:.0f} MB, {args.tests} testcases)")
     commands = {
         "lxml parse + write (baseline)": [sys.executable, "-c", LXML_BASELINE, str(report), str(OUT / "lxml.xml")],
@@ -85,14 +81,11 @@ def main() -> None:
             "--output", str(OUT / "junit-flaky.xml"), "--record-history", "--history-db", str(HISTORY),
         ],
     }
-    rows = {name: Measure() for name in commands}
-    for _ in range(args.repeat):  # alternate, so drift hits all alike
-        for name, command in commands.items():
-            for path in OUT.glob(HISTORY.name + "*"):  # a new database: one run's recording
-                path.unlink()
-            seconds, rss = timed(command, ok_codes=(0, 1))
-            rows[name].seconds.append(seconds)
-            rows[name].peak_rss_mb.append(rss)
+    def new_history() -> None:  # each recording is one run's, into a new database
+        for path in OUT.glob(HISTORY.name + "*"):
+            path.unlink()
+
+    rows = alternate(commands, args.repeat, before=new_history, ok_codes=(0, 1))
     print(table(rows, "lxml parse + write (baseline)"))
 
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import Measure, table, timed
+from common import alternate, table
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "out" / "rerun-project"
@@ -100,13 +100,7 @@ def main() -> None:
         ],
         "whole suite (400 tests)": pytest,
     }
-    rows = {name: Measure() for name in commands}
-    for _ in range(args.repeat):
-        for name, command in commands.items():
-            restore_state()
-            seconds, rss = timed(command, cwd=PROJECT, ok_codes=(0, 1))
-            rows[name].seconds.append(seconds)
-            rows[name].peak_rss_mb.append(rss)
+    rows = alternate(commands, args.repeat, before=restore_state, cwd=PROJECT, ok_codes=(0, 1))
     print(table(rows, "floor: one pytest run of the 12 tests"))
     final = (PROJECT / "final.xml").read_text()
     green = 'failures="0"' in final

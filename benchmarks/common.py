@@ -12,7 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 
 @dataclass
@@ -44,6 +44,35 @@ def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict
         process.stderr.close()
     process.returncode = code
     return elapsed, usage.ru_maxrss / 1024
+
+
+def cached(path: Path, make: Callable[[Path], None]) -> Path:
+    """``path`` (under benchmarks/out/, which git ignores), made by ``make`` the first time; an
+    interrupted ``make`` leaves nothing behind to be mistaken for a finished input."""
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        print(f"generating {path} ...", flush=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.unlink(missing_ok=True)
+        make(partial)
+        partial.rename(path)
+    return path
+
+
+def alternate(
+    commands: Dict[str, Sequence[str]], repeat: int, before: Callable[[], None] = lambda: None,
+    cwd: Optional[Path] = None, ok_codes: Sequence[int] = (0,),
+) -> Dict[str, Measure]:
+    """Each command ``repeat`` times, in turn, so drift on a noisy machine hits all alike;
+    ``before`` runs untimed before every command (to reset what the last one changed)."""
+    rows = {name: Measure() for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            before()
+            seconds, rss = timed(command, cwd=cwd, ok_codes=ok_codes)
+            rows[name].seconds.append(seconds)
+            rows[name].peak_rss_mb.append(rss)
+    return rows
 
 
 def table(rows: Dict[str, Measure], baseline: str) -> str:
