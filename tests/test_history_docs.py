@@ -54,6 +54,18 @@ def test_the_buildkite_recipe_uses_only_the_cache_plugins_options() -> None:
     assert any(c.get("save") == "pipeline" and c.get("force") for c in caches)
 
 
+def test_the_github_actions_recipe_saves_what_it_restores_even_after_a_red_build() -> None:
+    (workflow,) = [b for b in yaml_blocks() if "jobs" in b and "workflows" not in b]
+    steps = workflow["jobs"]["test"]["steps"]
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
+    assert steps.index(restore) < steps.index(save)
+    assert restore["with"]["path"] == save["with"]["path"] == ".junit-flaky"
+    assert save["with"]["key"] == f"${{{{ steps.{restore['id']}.outputs.cache-primary-key }}}}"
+    assert all(restore["with"]["key"].startswith(prefix) for prefix in restore["with"]["restore-keys"].splitlines())
+    assert save["if"] == "${{ !cancelled() }}"  # a red build's runs are the most telling ones
+
+
 def _options(command: typer.models.CommandFunctionType) -> Set[str]:
     app = typer.Typer()
     app.command()(command)
