@@ -71,9 +71,9 @@ def record_command(
     path = _db(db)
     recorded = record_reports(path, junit_read.expand(reports), ci, time.time())
     if recorded is None:
-        stdout.print(f"junit-flaky: these reports are in {path} already (same content, same build); nothing added", markup=False)
+        stdout.print(f"junit-flaky: these reports are in {path} already (same content, from the same build); nothing added", markup=False)
     else:
-        stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts as run {recorded.run_id} in {path}", markup=False)
+        stdout.print(f"junit-flaky: recorded {plural(recorded.attempts, 'attempt')} as run {recorded.run_id} in {path}", markup=False)
 
 
 @history_app.command("import")

@@ -35,10 +35,24 @@ def record_run(
 
 def record_reports(db_path: Path, paths: Sequence[Path], ci: CIInfo, when: float) -> Optional[Recorded]:
     """Record reports as one run, as ``history record`` does; None when the same reports were
-    recorded before from the same build, commit and job (none of them, outside CI: then an
-    import of the same file counts as the same report too)."""
+    recorded before from the same place (see ``_origin``)."""
     reports = read_reports(paths)
     run = run_info(ci, when)
-    run = replace(run, report_key=report_key(paths, "/".join(part for part in (run.build_id, run.commit, run.job) if part)))
+    origin = _origin(ci, run)
+    if origin is not None:
+        run = replace(run, report_key=report_key(paths, origin))
     with open_store(db_path) as store:
         return store.record(run, reports.rows())
+
+
+def _origin(ci: CIInfo, run: RunInfo) -> Optional[str]:
+    """Where the reports ran, as far as the CI says: the same reports from the same place are one
+    run. Outside CI with nothing given that is the reports alone, which is also how an import
+    knows a file. A CI that says nothing of its builds gets None: no key, every record counts,
+    rather than two builds' byte-identical reports being taken for one."""
+    parts = {
+        "build": run.build_id, "job": ci.job_id, "attempt": str(ci.retry_count or ""),
+        "commit": run.commit, "label": run.job,
+    }
+    origin = ";".join(f"{name}={value}" for name, value in parts.items() if value)
+    return None if not origin and ci.is_ci else origin

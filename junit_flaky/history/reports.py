@@ -97,7 +97,8 @@ def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked:
 def report_key(paths: Sequence[Path], origin: str = "") -> str:
     """What a recorded report is known by, so that it is never recorded twice: a digest of its
     bytes (of each file's, for several), plus where it ran, if known (two builds may write
-    byte-identical reports, and both runs count)."""
+    byte-identical reports, and both runs count). One file with no origin is keyed as an import
+    keys it."""
     digests = []
     for path in paths:
         digest = hashlib.sha256()

@@ -3,7 +3,8 @@
 Layout (schema version 2):
 
 - ``runs``: one per recorded run (a build, a shard, an imported report): time, commit, branch, job,
-  build id, and for imported reports a key of the file's content so a second import skips it.
+  build id, and for imported and ``history record``-ed reports a key of their content (and
+  origin), so the same reports are not recorded twice.
 - ``tests``: one per test identity (classname, name, file, suite), so an attempt row is small;
   found by a 16-byte hash of the identity, since an index over the strings themselves would store
   them twice (half the file, for a million tests).
