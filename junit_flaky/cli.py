@@ -91,7 +91,7 @@ def _history_dbs(
     """For each (pyproject key, option value) switch: the history database when it is on (by
     option, env var or pyproject.toml), else None."""
     found = [history.resolve_db_path(option, os.environ, start) if config.switch(project[0], key, given) else None for key, given in switches]
-    if option is not None and not any(found):
+    if option and not any(found):
         off = " and ".join(f"--{key}" for key, _ in switches)
         warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
     return found

@@ -32,6 +32,8 @@ def load(start: Path) -> Project:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {exc}") from None
     tools = data.get("tool", {})
+    if not isinstance(tools, dict):
+        raise JunitFlakyError(f"{path}: [tool] must be a table")
     if "junit_flaky" in tools:  # the package's name; the table is the tool's
         raise JunitFlakyError(f"{path}: [tool.junit_flaky] is not read: the table is [tool.junit-flaky]")
     table = tools.get("junit-flaky", {})

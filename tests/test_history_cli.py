@@ -139,6 +139,7 @@ def test_a_db_path_ending_in_a_slash_is_a_folder_to_keep_it_in(run_cli, clean_en
     [
         ('[tool.junit-flaky]\nhistory-db = 5\n', "history-db must be a path, got 5"),
         ('[tool.junit_flaky]\nrecord-history = true\n', "[tool.junit_flaky] is not read: the table is [tool.junit-flaky]"),
+        ('tool = 1\n', "[tool] must be a table"),
     ],
 )
 def test_a_pyproject_mistake_is_reported_even_when_no_history_is_asked_for(run_cli, clean_env: Path, pyproject, words) -> None:
@@ -173,3 +174,45 @@ def test_stats_in_a_ci_log_keeps_each_test_name_on_one_line(run_cli, recorded: P
 def test_stats_with_nothing_to_show_says_so(run_cli, recorded: Path, output_format: str) -> None:
     result = run_cli("stats", "--branch", "nope", "--format", output_format)
     assert result.exit_code == 0 and result.stdout == "No flaky test in the last 30 days.\n"
+
+
+@pytest.mark.parametrize(
+    "first, second, twice",
+    [
+        ({"CI": "true"}, {"CI": "true"}, True),  # a CI that names no build: both count
+        ({"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1"},
+         {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "2"}, True),  # a re-run
+        ({"BUILDKITE": "true", "BUILDKITE_BUILD_ID": "b1"}, {"BUILDKITE": "true", "BUILDKITE_BUILD_ID": "b1"}, False),
+    ],
+)
+def test_identical_reports_are_one_run_only_when_the_ci_says_they_are(
+    run_cli, clean_env: Path, monkeypatch: pytest.MonkeyPatch, first, second, twice: bool
+) -> None:
+    (clean_env / "r.xml").write_text(FLAKY_RUN)
+    for env in (first, second):
+        for key in {**first, **second}:
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        result = run_cli("history", "record", "r.xml")
+        assert result.exit_code == 0, result.stderr
+    assert ("recorded 3 attempts as run 2" in result.stdout) == twice
+    assert ("nothing added" in result.stdout) == (not twice)
+
+
+def test_stats_shows_test_names_that_look_like_markup_as_they_are(run_cli, clean_env: Path) -> None:
+    (clean_env / "r.xml").write_text(FLAKY_RUN.replace("test_flaky[1]", "test_q[bold]").replace('name="test_stable"', 'name="test_z[/x]"'))
+    (clean_env / "s.xml").write_text(
+        '<testsuite name="s"><testcase classname="pkg.TestA" name="test_z[/x]"><failure/></testcase>'
+        '<testcase classname="pkg.TestA" name="test_z[/x]"/></testsuite>'
+    )
+    run_cli("history", "record", "r.xml", "s.xml")
+    result = run_cli("stats")
+    assert result.exit_code == 0, result.stderr
+    assert "pkg.TestA::test_q[bold]" in result.stdout and "pkg.TestA::test_z[/x]" in result.stdout
+
+
+def test_a_tilde_in_the_db_path_is_the_home_folder(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(clean_env / "home"))
+    assert resolve_db_path("~/h.sqlite", {}, clean_env) == clean_env / "home" / "h.sqlite"
+    assert resolve_db_path(None, {"JUNIT_FLAKY_HISTORY_DB": "~/"}, clean_env) == clean_env / "home" / "history.sqlite"

@@ -27,9 +27,11 @@ def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) 
     pyproject = config.find_pyproject(start)
     if value is None or pyproject is None:
         return DEFAULT
-    return _database_in(pyproject.parent / value, value)
+    return _database_in(pyproject.parent / Path(value).expanduser(), value)
 
 
 def _database_in(path: Path, text: str) -> Path:
-    """``ci-cache/`` names a folder (Path() would drop the slash and make it a file's name)."""
+    """``ci-cache/`` names a folder (Path() would drop the slash and make it a file's name);
+    ``~`` is the home folder, as a shell would have made it."""
+    path = path.expanduser()
     return path / DEFAULT.name if text.endswith(("/", os.sep)) else path

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from rich.table import Table
+from rich.text import Text
 
 from junit_flaky.history.learn import DAY, TestHistory
 
@@ -63,7 +64,7 @@ def as_table(tests: Sequence[TestHistory]) -> Table:
     for header, _, right in COLUMNS:
         table.add_column(header, justify="right" if right else "left", overflow="fold")
     for test in tests:
-        table.add_row(*(cell(test) for _, cell, _ in COLUMNS))
+        table.add_row(*(Text(cell(test)) for _, cell, _ in COLUMNS))  # Text: "test_x[bold]" is a name, not markup
     return table
 
 
