@@ -24,7 +24,7 @@ from junit_flaky import (
     reruns,
 )
 from junit_flaky import thresholds as thresholds_mod
-from junit_flaky.console import error_boundary, stderr, stdout, warn
+from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
@@ -90,11 +90,14 @@ def _history_dbs(
 ) -> List[Optional[Path]]:
     """For each (pyproject key, option value) switch: the history database when it is on (by
     option, env var or pyproject.toml), else None."""
-    found = [history.resolve_db_path(option, os.environ, start) if config.switch(project[0], key, given) else None for key, given in switches]
-    if option and not any(found):
-        off = " and ".join(f"--{key}" for key, _ in switches)
-        warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
-    return found
+    on = [config.switch(project[0], key, given) for key, given in switches]
+    if not any(on):
+        if option:
+            off = " and ".join(f"--{key}" for key, _ in switches)
+            warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
+        return [None] * len(switches)
+    db = history.resolve_db_path(option, os.environ, start)  # once, however many switches are on
+    return [db if is_on else None for is_on in on]
 
 
 def _record_history(db: Path, results: Sequence[TestResult], paths: Sequence[Path], tracked: Dict[TestId, TrackedTest]) -> None:
@@ -155,6 +158,7 @@ RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the
 
 
 @app.command()
+@bounded
 def run(
     reports: ReportsArg,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the aggregated JUnit XML (written atomically; may name an input).", dir_okay=False)] = None,
@@ -183,57 +187,57 @@ def run(
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
     upload failed with --strict-upload.
     """
-    with error_boundary():
-        targets = _targets(upload or [])
-        if targets and output is None:
-            raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
-        start = rootdir or Path.cwd()
-        paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
-        project = config.load(start)
-        learn_from, record_to = _history_dbs(
-            project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
+    targets = _targets(upload or [])
+    if targets and output is None:
+        raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
+    start = rootdir or Path.cwd()
+    paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
+    project = config.load(start)
+    learn_from, record_to = _history_dbs(
+        project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
+    )
+    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
+    scan = junit_read.scan(paths, watch=resolver.watch())
+    with junit_read.Snippets(scan.files) as snippets:
+        tracked = junit_attempts.load(scan, snippets)
+    results: List[TestResult] = []
+    for test, entry in tracked.items():
+        limits = resolver.resolve(test)
+        decision = decide([a.outcome for a in entry.attempts], limits)
+        results.append(TestResult(test, limits, list(entry.attempts), decision))
+    suite_failures = report.suite_failures(scan.suites)
+    notes = list(suite_failures)
+    undecided = [r for r in results if r.decision.is_open]
+    if no_rerun:
+        close_open(undecided, "reruns disabled by --no-rerun")
+    else:
+        close_open([r for r in undecided if r.thresholds.quarantined], "quarantined tests are not rerun")
+        options = reruns.RerunOptions(
+            command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
+            max_tests=max_reruns_total, log=rerun_log,
         )
-        resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
-        scan = junit_read.scan(paths, watch=resolver.watch())
-        with junit_read.Snippets(scan.files) as snippets:
-            tracked = junit_attempts.load(scan, snippets)
-        results: List[TestResult] = []
-        for test, entry in tracked.items():
-            limits = resolver.resolve(test)
-            decision = decide([a.outcome for a in entry.attempts], limits)
-            results.append(TestResult(test, limits, list(entry.attempts), decision))
-        suite_failures = report.suite_failures(scan.suites)
-        notes = list(suite_failures)
-        undecided = [r for r in results if r.decision.is_open]
-        if no_rerun:
-            close_open(undecided, "reruns disabled by --no-rerun")
-        else:
-            close_open([r for r in undecided if r.thresholds.quarantined], "quarantined tests are not rerun")
-            options = reruns.RerunOptions(
-                command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
-                max_tests=max_reruns_total, log=rerun_log,
-            )
-            rerunner = reruns.Rerunner(options, progress.for_console(stdout))
-            outcome = rerunner.run([r for r in undecided if r.decision.is_open])
-            notes += outcome.notes
-            if outcome.log_tail:
-                stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
-                for line in outcome.log_tail:
-                    stderr.print(f"  | {line}", markup=False)
-        if record_to is not None:  # before --output may replace an input the recording reads
-            _record_history(record_to, results, paths, tracked)
-        if output is not None:
-            junit_write.write(scan, tracked, {r.test: r for r in results}, output)
-        summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
-        report.print_report(stdout, results, summary, notes)
-        if json_path is not None:
-            report.write_json(json_path, results, summary)
-        failed = any(r.fails_build for r in results) or bool(suite_failures)
-        uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
+        rerunner = reruns.Rerunner(options, progress.for_console(stdout))
+        outcome = rerunner.run([r for r in undecided if r.decision.is_open])
+        notes += outcome.notes
+        if outcome.log_tail:
+            stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
+            for line in outcome.log_tail:
+                stderr.print(f"  | {line}", markup=False)
+    if record_to is not None:  # before --output may replace an input the recording reads
+        _record_history(record_to, results, paths, tracked)
+    if output is not None:
+        junit_write.write(scan, tracked, {r.test: r for r in results}, output)
+    summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
+    report.print_report(stdout, results, summary, notes)
+    if json_path is not None:
+        report.write_json(json_path, results, summary)
+    failed = any(r.fails_build for r in results) or bool(suite_failures)
+    uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
 @app.command("upload")
+@bounded
 def upload_command(
     reports: ReportsArg,
     to: Annotated[Optional[List[str]], typer.Option("--to", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
@@ -244,15 +248,15 @@ def upload_command(
 
     Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
     """
-    with error_boundary():
-        targets = _targets(to or ["auto"])
-        paths = junit_read.expand(reports)
-        junit_read.scan(paths)  # the same checks as run: malformed, hostile or non-JUnit XML stops here
-        uploaded = _upload(paths, targets, None, artifact_base)
+    targets = _targets(to or ["auto"])
+    paths = junit_read.expand(reports)
+    junit_read.scan(paths)  # the same checks as run: malformed, hostile or non-JUnit XML stops here
+    uploaded = _upload(paths, targets, None, artifact_base)
     raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
 @app.command()
+@bounded
 def merge(
     reports: ReportsArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the merged JUnit XML.", dir_okay=False)],
@@ -262,23 +266,22 @@ def merge(
     Each test appears once with all its attempts; verdicts are what the reports say (no
     thresholds, no reruns). Exit code: 0 no failed test, 1 a failed test, 2 bad input.
     """
-    with error_boundary():
-        scan = junit_read.scan(junit_read.expand(reports))
-        with junit_read.Snippets(scan.files) as snippets:
-            tracked = junit_attempts.load(scan, snippets)
-        limits = thresholds_mod.BUILTIN
-        results = [
-            TestResult(t, limits, list(e.attempts), decide([a.outcome for a in e.attempts], limits))
-            for t, e in tracked.items()
-        ]
-        junit_write.write(scan, tracked, {r.test: r for r in results}, output)
-        summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
-        stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
-        report.print_summary_line(stdout, summary)
-        suite_failures = report.suite_failures(scan.suites)
-        for note in suite_failures:
-            stdout.print(f"junit-flaky: {note}", markup=False)
-        failed = any(r.fails_build for r in results) or bool(suite_failures)
+    scan = junit_read.scan(junit_read.expand(reports))
+    with junit_read.Snippets(scan.files) as snippets:
+        tracked = junit_attempts.load(scan, snippets)
+    limits = thresholds_mod.BUILTIN
+    results = [
+        TestResult(t, limits, list(e.attempts), decide([a.outcome for a in e.attempts], limits))
+        for t, e in tracked.items()
+    ]
+    junit_write.write(scan, tracked, {r.test: r for r in results}, output)
+    summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
+    stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
+    report.print_summary_line(stdout, summary)
+    suite_failures = report.suite_failures(scan.suites)
+    for note in suite_failures:
+        stdout.print(f"junit-flaky: {note}", markup=False)
+    failed = any(r.fails_build for r in results) or bool(suite_failures)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
@@ -290,6 +293,7 @@ app.add_typer(thresholds_app, name="thresholds")
 
 
 @thresholds_app.command("show")
+@bounded
 def show_thresholds(
     reports: Annotated[Optional[List[str]], typer.Argument(metavar="[REPORT...]", help="Show what each test of these reports resolves to.", show_default=False)] = None,
     thresholds: ThresholdsOpt = None,
@@ -302,15 +306,14 @@ def show_thresholds(
     rootdir: RootdirOpt = None,
 ) -> None:
     """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
-    with error_boundary():
-        start = rootdir or Path.cwd()
-        project = config.load(start)
-        [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])
-        resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
-        report.print_thresholds(stdout, resolver)
-        if reports:
-            scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watch())
-            report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
+    start = rootdir or Path.cwd()
+    project = config.load(start)
+    [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])
+    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
+    report.print_thresholds(stdout, resolver)
+    if reports:
+        scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watch())
+        report.print_resolved(stdout, [(t, resolver.resolve(t)) for t in scan.tracked])
 
 
 # The history's commands live beside its modules; they hang off the same app.

@@ -199,7 +199,6 @@ def stats_command(
     with open_store(path, create=False) as store:
         tests = flaky_tests(store, settings, now)
     shown = tests[:limit]
-    title = f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days" + (f" (showing {limit})" if len(tests) > limit else "")
     if output_format is Format.JSON:
         stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
     elif not tests:
@@ -207,7 +206,8 @@ def stats_command(
     elif output_format is Format.MARKDOWN:
         stdout.out(stats.as_markdown(shown), end="", highlight=False)
     else:
-        stdout.out(title, highlight=False)
+        shown_of = f" (showing {limit})" if len(tests) > limit else ""
+        stdout.out(f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days{shown_of}", highlight=False)
         # A CI log is not a terminal: rich would assume 80 columns and fold every test's name.
         wide = stdout if stdout.is_terminal else Console(file=stdout.file, width=max(stdout.width, 160), highlight=False)
         wide.print(stats.as_table(shown))

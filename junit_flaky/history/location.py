@@ -19,19 +19,19 @@ HELP = f"History database; a path ending in / is a folder to keep it in (default
 def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) -> Path:
     """The database path; ``start`` is where pyproject.toml is looked for."""
     if option:
-        return _database_in(Path(option), option)
+        return _database_in(option)
     if env.get(ENV_VAR):
-        return _database_in(Path(env[ENV_VAR]), env[ENV_VAR])
+        return _database_in(env[ENV_VAR])
     table, _ = config.load(start)  # checks that history-db is a path
     value = table.get(CONFIG_KEY)
     pyproject = config.find_pyproject(start)
     if value is None or pyproject is None:
         return DEFAULT
-    return _database_in(pyproject.parent / Path(value).expanduser(), value)
+    return pyproject.parent / _database_in(value)  # an absolute value stays as it is
 
 
-def _database_in(path: Path, text: str) -> Path:
+def _database_in(text: str) -> Path:
     """``ci-cache/`` names a folder (Path() would drop the slash and make it a file's name);
     ``~`` is the home folder, as a shell would have made it."""
-    path = path.expanduser()
+    path = Path(text).expanduser()
     return path / DEFAULT.name if text.endswith(("/", os.sep)) else path
