@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Dict, List, Optional, Sequence, Tuple
+from typing import Annotated, List, Optional, Sequence, Tuple
 
 import typer
 
 from junit_flaky import (
     __version__,
-    ci_env,
     config,
     flakybot,
     history,
-    junit_attempts,
     junit_read,
-    junit_write,
+    pipeline,
     progress,
     report,
     reruns,
@@ -28,9 +25,6 @@ from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
-from junit_flaky.junit_attempts import TrackedTest
-from junit_flaky.model import TestId, TestResult
-from junit_flaky.verdicts import close_open, decide
 
 app = typer.Typer(
     add_completion=False,
@@ -98,20 +92,6 @@ def _history_dbs(
         return [None] * len(switches)
     db = history.resolve_db_path(option, os.environ, start)  # once, however many switches are on
     return [db if is_on else None for is_on in on]
-
-
-def _record_history(db: Path, results: Sequence[TestResult], paths: Sequence[Path], tracked: Dict[TestId, TrackedTest]) -> None:
-    """--record-history: this run, reruns included, as one run of the history. A history that
-    cannot be written is a warning: the verdicts and the report do not depend on it."""
-    try:
-        recorded = history.record_run(
-            db, ((r.test, r.attempts) for r in results), history.untracked_testcases(paths, tracked),
-            ci_env.detect(os.environ), time.time(),
-        )
-    except JunitFlakyError as exc:
-        warn(f"history not recorded: {exc}")
-    else:
-        stdout.print(f"junit-flaky: recorded {recorded.attempts} attempts in the history ({db})", markup=False)
 
 
 def _targets(requested: Sequence[str]) -> List[str]:
@@ -197,41 +177,25 @@ def run(
         project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
     )
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
-    scan = junit_read.scan(paths, watch=resolver.watch())
-    with junit_read.Snippets(scan.files) as snippets:
-        tracked = junit_attempts.load(scan, snippets)
-    results: List[TestResult] = []
-    for test, entry in tracked.items():
-        limits = resolver.resolve(test)
-        decision = decide([a.outcome for a in entry.attempts], limits)
-        results.append(TestResult(test, limits, list(entry.attempts), decision))
-    suite_failures = report.suite_failures(scan.suites)
-    notes = list(suite_failures)
-    undecided = [r for r in results if r.decision.is_open]
-    if no_rerun:
-        close_open(undecided, "reruns disabled by --no-rerun")
-    else:
-        close_open([r for r in undecided if r.thresholds.quarantined], "quarantined tests are not rerun")
-        options = reruns.RerunOptions(
-            command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
-            max_tests=max_reruns_total, log=rerun_log,
-        )
-        rerunner = reruns.Rerunner(options, progress.for_console(stdout))
-        outcome = rerunner.run([r for r in undecided if r.decision.is_open])
-        notes += outcome.notes
-        if outcome.log_tail:
-            stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
-            for line in outcome.log_tail:
-                stderr.print(f"  | {line}", markup=False)
-    if record_to is not None:  # before --output may replace an input the recording reads
-        _record_history(record_to, results, paths, tracked)
-    if output is not None:
-        junit_write.write(scan, tracked, {r.test: r for r in results}, output)
-    summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
-    report.print_report(stdout, results, summary, notes)
+    rerun = None if no_rerun else reruns.RerunOptions(
+        command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
+        max_tests=max_reruns_total, log=rerun_log,
+    )
+    outcome = pipeline.run(paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to)
+    if outcome.log_tail:
+        stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
+        for line in outcome.log_tail:
+            stderr.print(f"  | {line}", markup=False)
+    for warning in outcome.warnings:
+        warn(warning)
+    if outcome.recorded:
+        stdout.print(f"junit-flaky: {outcome.recorded}", markup=False)
+    results = outcome.results
+    summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
+    report.print_report(stdout, results, summary, outcome.notes)
     if json_path is not None:
         report.write_json(json_path, results, summary)
-    failed = any(r.fails_build for r in results) or bool(suite_failures)
+    failed = outcome.failed
     uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
@@ -266,23 +230,14 @@ def merge(
     Each test appears once with all its attempts; verdicts are what the reports say (no
     thresholds, no reruns). Exit code: 0 no failed test, 1 a failed test, 2 bad input.
     """
-    scan = junit_read.scan(junit_read.expand(reports))
-    with junit_read.Snippets(scan.files) as snippets:
-        tracked = junit_attempts.load(scan, snippets)
-    limits = thresholds_mod.BUILTIN
-    results = [
-        TestResult(t, limits, list(e.attempts), decide([a.outcome for a in e.attempts], limits))
-        for t, e in tracked.items()
-    ]
-    junit_write.write(scan, tracked, {r.test: r for r in results}, output)
-    summary = report.summarize(results, scan.untracked_passed, scan.untracked_skipped)
+    outcome = pipeline.merge(junit_read.expand(reports), output)
+    scan = outcome.reading.scan
+    summary = report.summarize(outcome.results, scan.untracked_passed, scan.untracked_skipped)
     stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
     report.print_summary_line(stdout, summary)
-    suite_failures = report.suite_failures(scan.suites)
-    for note in suite_failures:
+    for note in outcome.suite_failures:
         stdout.print(f"junit-flaky: {note}", markup=False)
-    failed = any(r.fails_build for r in results) or bool(suite_failures)
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
 
 
 thresholds_app = typer.Typer(
