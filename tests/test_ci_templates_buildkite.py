@@ -7,7 +7,6 @@ The hooks themselves are tested by bats (test_ci_templates_shell.py runs them).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -16,18 +15,11 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.vendored import load_schema
+
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "ci-templates" / "buildkite"
-SCHEMAS = REPO.parent / "shared" / "schemas"
 PLUGIN_REF = re.compile(r"^junit-flaky#v(\d+)\.(\d+)\.(\d+)$")
-
-
-def shared_schema(name: str) -> Any:
-    path = SCHEMAS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is missing: the shared schemas sit beside the repository in CI")
-    text = path.read_text(encoding="utf-8")
-    return yaml.safe_load(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
 
 
 def plugin_yml() -> Dict[str, Any]:
@@ -68,7 +60,7 @@ def package_version() -> Tuple[int, int]:
 
 
 def test_plugin_yml_passes_the_plugin_linters_schema():
-    jsonschema.validate(plugin_yml(), shared_schema("plugin-yaml-schema.yml"))
+    jsonschema.validate(plugin_yml(), load_schema("plugin-yaml-schema.yml"))
 
 
 def test_configuration_is_a_strict_json_schema():
@@ -153,7 +145,7 @@ def test_readme_examples_match_the_configuration(heading, ref, config):
     "heading, pipeline", [pytest.param(*block, id=block[0]) for block in readme_pipelines()]
 )
 def test_readme_examples_are_valid_pipelines(heading, pipeline):
-    jsonschema.validate(pipeline, shared_schema("schema.json"))
+    jsonschema.validate(pipeline, load_schema("schema.json"))
 
 
 def test_readme_examples_use_the_version_released_with_the_tool():

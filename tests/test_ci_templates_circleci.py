@@ -7,7 +7,6 @@ substituted, the step's environment set) with a stub junit-flaky that records it
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import subprocess
@@ -18,10 +17,11 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.vendored import load_schema
+
 REPO = Path(__file__).resolve().parents[1]
 ORB = REPO / "ci-templates" / "circleci"
 SRC = ORB / "src"
-SCHEMAS = REPO.parent / "shared" / "schemas"
 FOLDERS = ("commands", "jobs", "executors", "examples")
 PARAMETER = re.compile(r"<<\s*parameters\.(\w+)\s*>>")
 INCLUDE = re.compile(r"^<<\s*include\(([^()]+)\)\s*>>$")
@@ -34,15 +34,8 @@ def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def schema(name: str) -> Dict[str, Any]:
-    path = SCHEMAS / name
-    if not path.is_file():
-        pytest.skip(f"{path} is missing: the shared schemas sit beside the repository in CI")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def official_schema() -> Dict[str, Any]:
-    return schema("circleci-yaml-language-server/schema.json")
+    return load_schema("circleci-yaml-language-server/schema.json")
 
 
 def components() -> List[Tuple[str, str, Path]]:
@@ -131,7 +124,7 @@ def test_packer_escapes_heredocs_and_rejects_partial_includes(tmp_path):
     ],
 )
 def test_packed_orb_matches_circleci_schemas(schema_name):
-    jsonschema.validate(packed_orb(), schema(schema_name))
+    jsonschema.validate(packed_orb(), load_schema(schema_name))
 
 
 def test_the_schema_catches_a_broken_orb():

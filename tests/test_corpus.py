@@ -1,11 +1,10 @@
-"""Every report of the shared corpus (60 real reports from 30 producers): read, decided, rewritten
+"""Every report of the vendored corpus (60 real reports from 30 producers): read, decided, rewritten
 with every test once and consistent counts, the input untouched; or, for malformed/, rejected."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import List
@@ -13,8 +12,8 @@ from typing import List
 import pytest
 
 from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category
+from tests.vendored import CORPUS
 
-CORPUS = Path(os.environ.get("JUNIT_FLAKY_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "junit-corpus"))
 REPORTS = sorted(CORPUS.rglob("*.xml"))
 GOOD = [p for p in REPORTS if p.parent.name != "malformed"]
 MALFORMED = [p for p in REPORTS if p.parent.name == "malformed"]
@@ -22,7 +21,7 @@ MALFORMED = [p for p in REPORTS if p.parent.name == "malformed"]
 
 def test_the_corpus_is_there() -> None:
     # Without it every parametrized test below would silently vanish.
-    assert len(GOOD) >= 50 and len(MALFORMED) >= 5, f"corpus not found at {CORPUS} (set JUNIT_FLAKY_CORPUS)"
+    assert len(GOOD) >= 50 and len(MALFORMED) >= 5, f"corpus not found at {CORPUS}"
 
 
 def ids(paths: List[Path]) -> List[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from pathlib import Path
@@ -14,10 +13,10 @@ import typer
 import yaml
 
 from junit_flaky.history import commands
+from tests.vendored import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = (REPO / "docs" / "history.md").read_text(encoding="utf-8")
-CIRCLECI_SCHEMA = REPO.parent / "shared" / "schemas" / "circleci-yaml-language-server" / "schema.json"
 # The options of the cache plugin's configuration (buildkite-plugins/cache-buildkite-plugin).
 CACHE_PLUGIN_OPTIONS = {
     "path", "restore", "save", "force", "compression", "soft-fail", "manifest", "backend", "key-extra",
@@ -30,10 +29,8 @@ def yaml_blocks() -> List[Dict[str, Any]]:
 
 
 def test_the_circleci_recipe_matches_circlecis_schema() -> None:
-    if not CIRCLECI_SCHEMA.is_file():
-        pytest.skip(f"{CIRCLECI_SCHEMA} is missing: the shared schemas sit beside the repository in CI")
     (config,) = [b for b in yaml_blocks() if "workflows" in b]
-    jsonschema.validate(config, json.loads(CIRCLECI_SCHEMA.read_text()))
+    jsonschema.validate(config, load_schema("circleci-yaml-language-server/schema.json"))
     steps = config["jobs"]["test"]["steps"]
     save = next(s["save_cache"] for s in steps if isinstance(s, dict) and "save_cache" in s)
     restore = next(s["restore_cache"] for s in steps if isinstance(s, dict) and "restore_cache" in s)

@@ -20,8 +20,8 @@ from junit_flaky.model import Attempt, Outcome, TestResult, Thresholds
 from junit_flaky.verdicts import decide
 from tests import junit_builders as jb
 from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category, identity, parse
+from tests.vendored import SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 
 
 @pytest.fixture
