@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, List, Optional, Sequence, Tuple
 
@@ -11,6 +12,7 @@ import typer
 
 from junit_flaky import (
     __version__,
+    cli_help,
     config,
     flakybot,
     history,
@@ -35,15 +37,15 @@ app = typer.Typer(
     "with pytest, and write one aggregated JUnit report.",
 )
 
-# The rerun command is everything after "--"; click would mix it into REPORT..., so main() cuts
-# it off before click parses the rest.
-_rerun_command: List[str] = []
-
-
 def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """``run a.xml -- python -m pytest -x`` -> (``run a.xml``, ``python -m pytest -x``)."""
+    """``run a.xml -- python -m pytest -x`` -> (``run a.xml``, ``python -m pytest -x``).
+
+    Only ``run`` takes a rerun command; click would mix it into REPORT..., so it is cut off before
+    click parses the rest. Every other command leaves ``--`` to click, where it ends the options
+    as usual (``upload -- -odd-name.xml``).
+    """
     args = list(argv)
-    if "--" in args:
+    if args[:1] == ["run"] and "--" in args:
         cut = args.index("--")
         return args[:cut], args[cut + 1 :]
     return args, []
@@ -124,42 +126,51 @@ def _upload(paths: Sequence[Path], targets: Sequence[str], build_passed: Optiona
 
 
 ReportsArg = Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs; several are merged (parallel shards).", show_default=False)]
-ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", help="Thresholds file: JSON in the Flakybot API's shape, or TOML.", envvar="JUNIT_FLAKY_THRESHOLDS", dir_okay=False)]
-MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", help="min_passes for tests no source lists.", envvar="JUNIT_FLAKY_MIN_PASSES")]
-MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", help="max_runs for tests no source lists.", envvar="JUNIT_FLAKY_MAX_RUNS")]
+ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", metavar="FILE", help="Thresholds file: JSON in the Flakybot API's shape ({\"flaky_tests\": [{\"test_name\", \"class_name\", \"min_passes\", \"max_runs\", \"quarantined\"}]}; a saved API answer works) or TOML ([[flaky_tests]] tables with the same keys). A quarantined test is never rerun and never fails the build.", envvar="JUNIT_FLAKY_THRESHOLDS", dir_okay=False)]
+MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", metavar="K", help="min_passes for tests no source lists (default: 1).", envvar="JUNIT_FLAKY_MIN_PASSES")]
+MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", metavar="N", help="max_runs for tests no source lists (default: 1, or K).", envvar="JUNIT_FLAKY_MAX_RUNS")]
 NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask the Flakybot API, even with AVIATOR_API_TOKEN set.")]
-FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", help="Seconds the Flakybot API may take in all, retry included.", min=0.1)]
-UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
+FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retry included.", min=0.1)]
+UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
-ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", help="URL prefix for links to the reports in the Buildkite annotation.")]
+ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
-RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
+RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
-@app.command()
+@dataclass(frozen=True)
+class _Invocation:
+    """What main() took from the command line before click saw it."""
+
+    rerun_command: List[str]
+
+
+@app.command(cls=cli_help.RunCommand)
 @bounded
 def run(
+    ctx: typer.Context,
     reports: ReportsArg,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the aggregated JUnit XML (written atomically; may name an input).", dir_okay=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Where to write the aggregated JUnit XML (written atomically; may name an input).", dir_okay=False)] = None,
     thresholds: ThresholdsOpt = None,
     min_passes: MinPassesOpt = None,
     max_runs: MaxRunsOpt = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the machine-readable report here.", dir_okay=False)] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Also write the machine-readable report here.", dir_okay=False)] = None,
     no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Decide from the report alone; undecided tests end failed.")] = False,
     no_flakybot: NoFlakybotOpt = False,
     flakybot_timeout: FlakybotTimeoutOpt = 10.0,
     rootdir: RootdirOpt = None,
-    workers: Annotated[int, typer.Option("--workers", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
-    rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
-    max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", help="Rerun nothing when more tests than this need reruns (a broken build, not flakiness).", min=0)] = 50,
-    rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
+    rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", metavar="SECONDS", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
+    max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", metavar="N", help="Rerun nothing when more tests than this need reruns (a broken build, not flakiness).", min=0)] = 50,
+    rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", metavar="FILE", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
     upload: UploadOpt = None,
     strict_upload: StrictUploadOpt = False,
     artifact_base: ArtifactBaseOpt = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
+    test_exit_code: Annotated[Optional[int], typer.Option("--test-exit-code", metavar="CODE", help="The test step's exit code: any but 0 and 1 (interrupted, internal error, usage error, no tests) fails the run, since its report may be partial; so does a report without a testcase.", envvar="JUNIT_FLAKY_TEST_EXIT_CODE", show_default=False)] = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the undecided ones, write one report.
 
@@ -178,10 +189,12 @@ def run(
     )
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
     rerun = None if no_rerun else reruns.RerunOptions(
-        command=_rerun_command, rootdir=start, workers=workers, timeout=rerun_timeout,
+        command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log,
     )
-    outcome = pipeline.run(paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to)
+    outcome = pipeline.run(
+        paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code
+    )
     if outcome.log_tail:
         stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
         for line in outcome.log_tail:
@@ -200,11 +213,11 @@ def run(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
-@app.command("upload")
+@app.command("upload", cls=cli_help.Command)
 @bounded
 def upload_command(
     reports: ReportsArg,
-    to: Annotated[Optional[List[str]], typer.Option("--to", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
+    to: Annotated[Optional[List[str]], typer.Option("--to", metavar="TARGET", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
     strict_upload: StrictUploadOpt = False,
     artifact_base: ArtifactBaseOpt = None,
 ) -> None:
@@ -219,11 +232,11 @@ def upload_command(
     raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
-@app.command()
+@app.command(cls=cli_help.Command)
 @bounded
 def merge(
     reports: ReportsArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the merged JUnit XML.", dir_okay=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the merged JUnit XML.", dir_okay=False)],
 ) -> None:
     """Merge reports, such as parallel shards each processed by "run", into one.
 
@@ -247,7 +260,7 @@ thresholds_app = typer.Typer(
 app.add_typer(thresholds_app, name="thresholds")
 
 
-@thresholds_app.command("show")
+@thresholds_app.command("show", cls=cli_help.Command)
 @bounded
 def show_thresholds(
     reports: Annotated[Optional[List[str]], typer.Argument(metavar="[REPORT...]", help="Show what each test of these reports resolves to.", show_default=False)] = None,
@@ -273,8 +286,8 @@ def show_thresholds(
 
 # The history's commands live beside its modules; they hang off the same app.
 app.add_typer(history_commands.history_app, name="history")
-thresholds_app.command("compute")(history_commands.compute_command)
-app.command("stats")(history_commands.stats_command)
+thresholds_app.command("compute", cls=cli_help.Command)(history_commands.compute_command)
+app.command("stats", cls=cli_help.Command)(history_commands.stats_command)
 
 
 def _version(value: bool) -> None:
@@ -291,6 +304,5 @@ def _options(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    global _rerun_command
-    args, _rerun_command = split_rerun_command(sys.argv[1:] if argv is None else argv)
-    app(args=args, prog_name="junit-flaky")
+    args, rerun_command = split_rerun_command(sys.argv[1:] if argv is None else argv)
+    app(args=args, prog_name="junit-flaky", obj=_Invocation(rerun_command))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 from typing import Any, Callable, Iterator, TypeVar
 
 import typer
@@ -12,7 +13,48 @@ from rich.console import Console
 
 from junit_flaky.errors import EXIT_USAGE, JunitFlakyError
 
-stdout = Console(highlight=False, soft_wrap=True)
+class _Stdout:
+    """Standard output that outlives its reader: after ``junit-flaky run ... | head -1`` the
+    pipe closes, yet the report must still be written and the exit code must still be the
+    verdict's. What is printed after that is dropped (Python's own recipe for EPIPE: point the
+    descriptor at /dev/null, so the interpreter's last flush cannot fail either)."""
+
+    def __init__(self) -> None:
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                sys.stdout.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.closed_by_reader = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        return sys.stdout.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return sys.stdout.encoding
+
+
+stdout = Console(file=_Stdout(), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 Command = TypeVar("Command", bound=Callable[..., Any])
 

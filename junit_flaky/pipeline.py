@@ -44,6 +44,7 @@ class Outcome:
     reading: Reading
     results: List[TestResult]
     suite_failures: List[str]  # failures recorded on a suite itself, outside its tests
+    step_failures: List[str] = field(default_factory=list)  # the test step itself went wrong
     notes: List[str] = field(default_factory=list)  # one line each, for the report
     warnings: List[str] = field(default_factory=list)  # problems that did not stop the run
     log_tail: List[str] = field(default_factory=list)  # the rerun's last output lines when it went wrong
@@ -51,7 +52,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return any(r.fails_build for r in self.results) or bool(self.suite_failures)
+        return any(r.fails_build for r in self.results) or bool(self.suite_failures or self.step_failures)
 
 
 def run(
@@ -61,16 +62,21 @@ def run(
     progress: reruns.Progress,
     output: Optional[Path] = None,
     record_to: Optional[Path] = None,
+    test_exit_code: Optional[int] = None,
 ) -> Outcome:
     """Decide every test of ``paths``, rerun the open ones (unless ``rerun`` is None), record the
-    run in the history at ``record_to``, and write the aggregated report to ``output``."""
+    run in the history at ``record_to``, and write the aggregated report to ``output``.
+    ``test_exit_code`` is the test step's, when known: see ``test_step_failures``."""
     reading = read(paths, watch=resolver.watch())
     results: List[TestResult] = []
     for test, entry in reading.tracked.items():
         limits = resolver.resolve(test)
         results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
     outcome = Outcome(reading, results, report.suite_failures(reading.scan.suites))
-    outcome.notes += outcome.suite_failures
+    outcome.step_failures = test_step_failures(test_exit_code, reading.scan.testcases)
+    outcome.notes += outcome.suite_failures + outcome.step_failures
+    if not reading.scan.testcases and test_exit_code is None:
+        outcome.warnings.append("the reports hold no testcase: did the test step run?")
     undecided = [r for r in results if r.decision.is_open]
     if rerun is None:
         close_open(undecided, "reruns disabled by --no-rerun")
@@ -84,6 +90,22 @@ def run(
     if output is not None:
         junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return outcome
+
+
+def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
+    """Why the test step's own exit code fails the build, whatever its tests say.
+
+    pytest exits 1 when tests failed, which reruns may turn green; any other non-zero code means
+    the run stopped short (interrupted, a collection error, an internal or usage error, no tests,
+    a signal), and its report holds only part of the tests: a green verdict on it would be false.
+    """
+    if exit_code is None:
+        return []
+    if exit_code not in (0, 1):
+        return [f"the test step {reruns.describe_exit(exit_code)}: its report may hold only part of the tests"]
+    if not testcases:
+        return [f"the reports hold no testcase, though the test step exited with code {exit_code}"]
+    return []
 
 
 def _record(outcome: Outcome, db: Path) -> None:

@@ -342,20 +342,31 @@ class Rerunner:
             close_open(missing, "could not be rerun: pytest collected no test with this identity")
         if returncode in PYTEST_EXIT and returncode != 5 or (state.unmatched is None and not killed_for):
             went_wrong = True
-            self.summary.notes.append(f"the rerun process {_describe_exit(returncode)}")
+            self.summary.notes.append(f"the rerun process {describe_exit(returncode)}")
         if killed_for and not self.interrupted:
             self.summary.notes.append(f"the rerun process was stopped: {killed_for}")
         if state.attempts == 0:
-            why = killed_for or f"pytest {_describe_exit(returncode)}"
+            why = killed_for or f"pytest {describe_exit(returncode)}"
             close_open(state.results.values(), f"could not be rerun: {why}")
         if went_wrong:
             self.summary.log_tail = _tail(log)
 
 
-def _describe_exit(returncode: int) -> str:
+def describe_exit(returncode: int) -> str:
+    """A pytest process's exit, as a process status (negative: a signal) or a shell's ``$?``
+    (128 + N: killed by signal N)."""
     if returncode < 0:
-        return f"died of signal {signal.Signals(-returncode).name}"
+        return f"died of signal {_signal_name(-returncode)}"
+    if returncode > 128 and _signal_name(returncode - 128):
+        return f"exited with code {returncode} (killed by {_signal_name(returncode - 128)})"
     return f"exited with code {returncode}" + (f" ({PYTEST_EXIT[returncode]})" if returncode in PYTEST_EXIT else "")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return ""
 
 
 def _tail(log: Path, lines: int = 15) -> List[str]:

@@ -17,7 +17,7 @@ from typing import Annotated, List, Optional
 import typer
 from rich.console import Console
 
-from junit_flaky import ci_env, junit_read
+from junit_flaky import ci_env, cli_help, junit_read
 from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.files import atomic_write
@@ -45,19 +45,19 @@ def _db(option: Optional[str]) -> Path:
 
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", metavar="PATH", help=history_location.HELP, show_default=False)]
-WindowOpt = Annotated[float, typer.Option("--window-days", help="Only runs this recent count.", min=0.01)]
-BranchOpt = Annotated[Optional[str], typer.Option("--branch", help="Only runs on this branch count (default: every branch).", show_default=False)]
-PriorRateOpt = Annotated[float, typer.Option("--prior-rate", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
-PriorWeightOpt = Annotated[float, typer.Option("--prior-weight", help="How many runs the prior weighs.", min=0.0)]
+WindowOpt = Annotated[float, typer.Option("--window-days", metavar="DAYS", help="Only runs this recent count.", min=0.01)]
+BranchOpt = Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Only runs on this branch count (default: every branch).", show_default=False)]
+PriorRateOpt = Annotated[float, typer.Option("--prior-rate", metavar="RATE", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
+PriorWeightOpt = Annotated[float, typer.Option("--prior-weight", metavar="RUNS", help="How many runs the prior weighs.", min=0.0)]
 
 
-@history_app.command("record")
+@history_app.command("record", cls=cli_help.Command)
 @bounded
 def record_command(
     reports: Annotated[List[str], typer.Argument(metavar="REPORT...", help="JUnit XML files or globs, recorded as one run.", show_default=False)],
-    commit: Annotated[Optional[str], typer.Option("--commit", help="Commit SHA (default: the CI's).", show_default=False)] = None,
-    branch: Annotated[Optional[str], typer.Option("--branch", help="Branch (default: the CI's).", show_default=False)] = None,
-    job: Annotated[Optional[str], typer.Option("--job", help="Job name (default: the CI's).", show_default=False)] = None,
+    commit: Annotated[Optional[str], typer.Option("--commit", metavar="SHA", help="Commit SHA (default: the CI's).", show_default=False)] = None,
+    branch: Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Branch (default: the CI's).", show_default=False)] = None,
+    job: Annotated[Optional[str], typer.Option("--job", metavar="NAME", help="Job name (default: the CI's).", show_default=False)] = None,
     db: DbOpt = None,
 ) -> None:
     """Record every attempt of every test of REPORT... as one run."""
@@ -76,7 +76,7 @@ def record_command(
         stdout.print(f"junit-flaky: recorded {plural(recorded.attempts, 'attempt')} as run {recorded.run_id} in {path}", markup=False)
 
 
-@history_app.command("import")
+@history_app.command("import", cls=cli_help.Command)
 @bounded
 def import_command(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of past JUnit reports (*.xml, searched recursively); each file is one run.", file_okay=False)],
@@ -94,7 +94,7 @@ def import_command(
     )
 
 
-@history_app.command("prune")
+@history_app.command("prune", cls=cli_help.Command)
 @bounded
 def prune_command(
     older_than: Annotated[Optional[float], typer.Option("--older-than", metavar="DAYS", help="Delete runs older than this many days.", min=0, show_default=False)] = None,
@@ -118,15 +118,15 @@ def prune_command(
 @bounded
 def compute_command(
     db: DbOpt = None,
-    alpha: Annotated[float, typer.Option("--alpha", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
-    beta: Annotated[float, typer.Option("--beta", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,
-    regression_factor: Annotated[float, typer.Option("--regression-factor", help="A regressed test passes this many times less often than it did.", min=1.0)] = Settings.regression_factor,
-    max_runs: Annotated[int, typer.Option("--max-runs", help="Cap on max_runs.", min=1)] = Settings.max_runs,
+    alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
+    beta: Annotated[float, typer.Option("--beta", metavar="B", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,
+    regression_factor: Annotated[float, typer.Option("--regression-factor", metavar="R", help="A regressed test passes this many times less often than it did.", min=1.0)] = Settings.regression_factor,
+    max_runs: Annotated[int, typer.Option("--max-runs", metavar="N", help="Cap on max_runs.", min=1)] = Settings.max_runs,
     window_days: WindowOpt = Settings.window_days,
     branch: BranchOpt = None,
     prior_rate: PriorRateOpt = Prior.mean,
     prior_weight: PriorWeightOpt = Prior.weight,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the thresholds here (default: standard output).", dir_okay=False, show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the thresholds here (default: standard output).", dir_okay=False, show_default=False)] = None,
 ) -> None:
     """Compute each flaky test's min_passes/max_runs from the history, in the Flakybot JSON shape
     that "run --thresholds" reads."""
@@ -184,9 +184,9 @@ class Format(str, enum.Enum):
 @bounded
 def stats_command(
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Show this many tests, flakiest first.", min=1)] = 20,
-    output_format: Annotated[Format, typer.Option("--format", help="How to show them.")] = Format.TABLE,
-    html_path: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page with charts here.", dir_okay=False, show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Show this many tests, flakiest first.", min=1)] = 20,
+    output_format: Annotated[Format, typer.Option("--format", metavar="table|json|markdown", help="How to show them.")] = Format.TABLE,
+    html_path: Annotated[Optional[Path], typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML page with charts here.", dir_okay=False, show_default=False)] = None,
     window_days: WindowOpt = Settings.window_days,
     branch: BranchOpt = None,
     prior_rate: PriorRateOpt = Prior.mean,

@@ -1,0 +1,44 @@
+"""Help screens that read cleanly: arguments shown as their metavar, never as Python types.
+
+typer renders a required list argument as ``{REPORT...}...`` in the usage line and as
+``REPORT... <list[str]>`` in the argument list; a user reads neither. Every command is made with
+``cls=Command`` (or ``RunCommand``), which shows each argument as its metavar says.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+from typer.core import TyperCommand
+
+
+class Command(TyperCommand):
+    def collect_usage_pieces(self, ctx: Any) -> List[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        return pieces + [param.metavar for param in self.get_params(ctx) if _is_argument(param)]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments: List[Tuple[str, str]] = []
+        options: List[Tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if _is_argument(param):
+                arguments.append((param.metavar, param.help or ""))
+            else:
+                record = param.get_help_record(ctx)
+                if record is not None:
+                    options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+class RunCommand(Command):
+    """``run``: what follows ``--`` is the rerun command, which click never sees."""
+
+    def collect_usage_pieces(self, ctx: Any) -> List[str]:
+        return super().collect_usage_pieces(ctx) + ["[-- RERUN COMMAND...]"]
+
+
+def _is_argument(param: Any) -> bool:
+    return param.param_type_name == "argument"
