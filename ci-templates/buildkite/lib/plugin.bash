@@ -88,15 +88,21 @@ add_option() {
   fi
 }
 
-# build_run_args: fill the global array run_args with `run REPORT... [options] [-- COMMAND...]`.
+# build_run_args [TEST_STATUS]: fill the global array run_args with
+# `run REPORT... [options] [-- COMMAND...]`. TEST_STATUS, the test command's exit status (empty when
+# the step ran none), reaches junit-flaky, which fails the step on any but 0 and 1: the tests were
+# interrupted or never collected, so their report may hold only part of them.
 build_run_args() {
-  local item rerun_command=()
+  local test_status="${1:-}" item rerun_command=()
   run_args=(run)
   while IFS= read -r item; do
     run_args+=("$item")
   done < <(plugin_config_list REPORTS)
 
   run_args+=(--output "$(plugin_config OUTPUT "$(default_output_path)")")
+  if [[ -n "$test_status" ]]; then
+    run_args+=(--test-exit-code "$test_status")
+  fi
   add_option --thresholds THRESHOLDS
   add_option --min-passes MIN_PASSES
   add_option --max-runs MAX_RUNS
@@ -157,10 +163,6 @@ export_token() {
 # the command phase (BUILDKITE_SHELL, default "/bin/bash -e -c"). Returns the command's status.
 run_test_command() {
   local shell_words
-  if [[ -z "${BUILDKITE_COMMAND:-}" ]]; then
-    echo "junit-flaky plugin: the step has no command; reading the reports already on disk"
-    return 0
-  fi
   read -r -a shell_words <<<"${BUILDKITE_SHELL:-/bin/bash -e -c}"
   "${shell_words[@]}" "$BUILDKITE_COMMAND"
 }

@@ -20,7 +20,7 @@ setup() {
 
   [ "$status" -eq 0 ]
   assert_output_contains "The test command exited 1"
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 1
   [ ! -e "${CALLS}/buildkite-agent" ]
 }
 
@@ -55,8 +55,8 @@ setup() {
 
   [ "$status" -eq 0 ]
   assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" "other results/**/*.xml" \
-    --output out/flaky.xml --thresholds ci/thresholds.toml --min-passes 2 --max-runs 5 \
-    --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
+    --output out/flaky.xml --test-exit-code 0 --thresholds ci/thresholds.toml --min-passes 2 \
+    --max-runs 5 --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
     --max-reruns-total 50 --no-rerun --no-flakybot \
     --thresholds-from-history --record-history --history-db "ci cache/history.sqlite" \
     --upload buildkite-test-engine --upload buildkite-annotation --strict-upload \
@@ -72,7 +72,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
     --upload buildkite-artifact -- python -m pytest -p no:cacheprovider
 }
 
@@ -84,7 +84,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0
 }
 
 @test "recording the history alone: no thresholds learned, the default database" {
@@ -94,7 +94,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 1 \
     --record-history
 }
 
@@ -106,7 +106,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
     --thresholds-from-history --history-db .junit-flaky/main.sqlite
 }
 
@@ -117,7 +117,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
     -- python3.12 -m pytest
 }
 
@@ -129,7 +129,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
     -- .venv/bin/python -m pytest
 }
 
@@ -140,7 +140,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky-3.xml
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky-3.xml --test-exit-code 0
 }
 
 @test "exits with junit-flaky's exit code: 1 for a failed verdict although the tests passed" {
@@ -169,6 +169,29 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 3 ]
+}
+
+@test "a test command that exits 2 hands junit-flaky its code, which fails a partial report" {
+  # pytest's 2 is an interrupted run or a collection error: its report may hold only some tests.
+  given_tests_that_write_a_report_and_exit 2
+  export STUB_JUNIT_FLAKY_EXIT=1
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 1 ]
+  assert_output_contains "The test command exited 2"
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 2
+}
+
+@test "a step without a command: junit-flaky reads the reports on disk, with no test exit code" {
+  mkdir -p test-results
+  echo "<testsuite/>" >test-results/junit.xml
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_output_contains "the step has no command"
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml
 }
 
 @test "no report from failing tests: fails with the test command's exit code and says why" {
@@ -209,7 +232,7 @@ setup() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 0 ]
-  assert_lines "${CALLS}/junit-flaky" run "out/**/*.xml" --output junit-flaky.xml
+  assert_lines "${CALLS}/junit-flaky" run "out/**/*.xml" --output junit-flaky.xml --test-exit-code 0
 }
 
 @test "runs the command with BUILDKITE_SHELL, as the agent would" {

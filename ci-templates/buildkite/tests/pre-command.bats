@@ -57,7 +57,7 @@ setup() {
   [ "$status" -eq 0 ]
   # The venv has no pytest: the reruns use the Python the plugin installed with.
   assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml \
-    -- python3 -m pytest
+    --test-exit-code 1 -- python3 -m pytest
 }
 
 @test "a python older than 3.9 fails with 2 and says so" {
