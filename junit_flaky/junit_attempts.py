@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import math
 import re
-from xml.sax.saxutils import quoteattr
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional
 
-from lxml import etree
+from junit_flaky.junit_element import Element, parse_element
+from junit_flaky.junit_read import FINAL_TAGS, Occurrence, Scan, Snippets
+from junit_flaky.model import Attempt, Outcome, TestId, Verdict
 
-from junit_flaky.junit_read import FINAL_TAGS, INTERIM_TAGS, Occurrence, Scan, Snippets
-from junit_flaky.model import Attempt, Outcome, TestId
-
-# Untrusted input: the elements were already checked by the scan, but stay strict anyway.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+# A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
+# sums, milliseconds and the history's integers stay finite.
+MAX_SECONDS = 1e9
+_FINAL_FAILURES = frozenset({"failure", "error"})
+_RERUNS = frozenset({"rerunFailure", "rerunError"})
+_FLAKY = frozenset({"flakyFailure", "flakyError"})
 _PYTEST_TEARDOWN = 'failed on teardown with "'
 # The last line of a pytest traceback: "path/to/test_x.py:44: AssertionError".
 _PYTEST_CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$", re.M)
@@ -39,14 +41,14 @@ class TrackedTest:
 
     test: TestId
     occurrences: List[Occurrence]
-    elements: List[etree._Element]  # one per occurrence, parsed
+    elements: List[Element]  # one per occurrence, parsed
     attempts: List[Attempt]
 
 
 def parse_time(value: Optional[str]) -> float:
     """``time`` attributes as producers write them: "1.5", "1,234.5" (Surefire), "", "-0.001".
     Nonsense ("inf", "NaN") is 0: it would end up as time="inf" and as Infinity in --json,
-    which is not JSON."""
+    which is not JSON. Absurdly large values are capped at ``MAX_SECONDS``."""
     if not value:
         return 0.0
     try:
@@ -56,22 +58,43 @@ def parse_time(value: Optional[str]) -> float:
             seconds = float(value.replace(",", ""))
         except ValueError:
             return 0.0
-    return max(0.0, seconds) if math.isfinite(seconds) else 0.0
+    return min(max(0.0, seconds), MAX_SECONDS) if math.isfinite(seconds) else 0.0
 
 
-def _text(element: Optional[etree._Element]) -> str:
-    return "".join(element.itertext()) if element is not None else ""
+def recorded_verdict(element: Element) -> Verdict:
+    """The verdict one <testcase> records: the one place that reads it from the XML.
+
+    ``run`` writes every verdict so that this gives it back (README, "The XML it writes"); any
+    other producer's testcase is read the same way: a final failure/error is failed, Surefire's
+    flaky children without one are flaky, a skip is skipped, anything else passed. A skip beside
+    rerunFailure/rerunError children (which no producer writes for a skipped test) is a
+    quarantined test that failed.
+    """
+    tags = {child.local for child in element}
+    if tags & _FINAL_FAILURES:
+        return Verdict.FAILED
+    if "skipped" in tags:
+        return Verdict.QUARANTINED if tags & _RERUNS else Verdict.SKIPPED
+    return Verdict.FLAKY if tags & _FLAKY else Verdict.PASSED
 
 
-def _child_text(element: etree._Element, tag: str) -> str:
-    return _text(element.find(tag))
+# How the recorded verdicts of several copies of one test (overlapping shards) combine: the first
+# of these that any copy has; skipped only when every copy was skipped.
+_COMBINED_ORDER = (Verdict.FAILED, Verdict.QUARANTINED, Verdict.FLAKY, Verdict.PASSED)
 
 
-def _failure_details(element: etree._Element, outcome: Outcome, time: float, stdout: str, stderr: str) -> Attempt:
+def combine_verdicts(verdicts: Iterable[Verdict]) -> Verdict:
+    """One verdict for a test recorded in several reports: failed if any copy failed, else
+    quarantined, else flaky, else passed; skipped only if every copy was skipped."""
+    found = set(verdicts)
+    return next((verdict for verdict in _COMBINED_ORDER if verdict in found), Verdict.SKIPPED)
+
+
+def _failure_details(element: Element, outcome: Outcome, time: float, stdout: str, stderr: str) -> Attempt:
     message = element.get("message") or ""
     stack = element.find("stackTrace")
     # Surefire nests <stackTrace>; others (quick-junit, pytest) write the trace as the text.
-    text = _text(stack) if stack is not None else (element.text or "")
+    text = stack.alltext() if stack is not None else element.text
     kind = element.get("type") or ""
     location = ""
     crash = None
@@ -86,28 +109,31 @@ def _failure_details(element: etree._Element, outcome: Outcome, time: float, std
     return Attempt(outcome, time, message, kind, text.strip("\n"), stdout, stderr, location)
 
 
-def _interim(element: etree._Element) -> Attempt:
-    outcome = Outcome.FAILED if element.tag.endswith("Failure") else Outcome.ERROR
-    stdout, stderr = _child_text(element, "system-out"), _child_text(element, "system-err")
-    return _failure_details(element, outcome, 0.0, stdout, stderr)
+def _interim(element: Element, time: float = 0.0) -> Attempt:
+    outcome = Outcome.FAILED if element.local.endswith("Failure") else Outcome.ERROR
+    stdout, stderr = element.findtext("system-out"), element.findtext("system-err")
+    return _failure_details(element, outcome, time, stdout, stderr)
 
 
-def attempts_of(element: etree._Element) -> List[Attempt]:
+def attempts_of(element: Element) -> List[Attempt]:
     """The attempts one <testcase> element records, in the order they ran."""
     time = parse_time(element.get("time"))
-    stdout, stderr = _child_text(element, "system-out"), _child_text(element, "system-err")
+    stdout, stderr = element.findtext("system-out"), element.findtext("system-err")
     final = None
     for child in element:
-        outcome = FINAL_TAGS.get(child.tag) if isinstance(child.tag, str) else None
+        outcome = FINAL_TAGS.get(child.local)
         if outcome is not None and (final is None or final[1] is Outcome.SKIPPED):
             final = (child, outcome)
-    interim = [child for child in element if isinstance(child.tag, str) and child.tag in INTERIM_TAGS]
-    flaky = [_interim(child) for child in interim if child.tag.startswith("flaky")]
-    reruns = [_interim(child) for child in interim if child.tag.startswith("rerun")]
+    flaky = [_interim(child) for child in element.findall(*_FLAKY)]
+    rerun_children = element.findall(*_RERUNS)
+    if final is not None and final[1] is Outcome.SKIPPED and rerun_children:
+        # A quarantined failure: the skip is its verdict, the failed runs are its attempts.
+        return [_interim(child, time if index == 0 else 0.0) for index, child in enumerate(rerun_children)]
+    reruns = [_interim(child) for child in rerun_children]
     if final is None:
         last = Attempt(Outcome.PASSED, time, stdout=stdout, stderr=stderr)
     elif final[1] is Outcome.SKIPPED:
-        last = Attempt(Outcome.SKIPPED, time, message=final[0].get("message") or "", stdout=stdout, stderr=stderr)
+        last = Attempt(Outcome.SKIPPED, time, message=final[0].get("message"), stdout=stdout, stderr=stderr)
     else:
         last = _failure_details(final[0], final[1], time, stdout, stderr)
     return flaky + [last] + reruns
@@ -126,23 +152,9 @@ def _adjacent(snippets: Snippets, first: Occurrence, first_end: int, second: Occ
     return not between.strip()
 
 
-def _parse_element(scan: Scan, occurrence: Occurrence, data: bytes) -> etree._Element:
-    """Parse one element cut out of its document, with the namespace prefixes declared around it."""
-    text = data.decode(scan.files[occurrence.file].encoding)
-    declarations: Dict[str, str] = {}
-    suite = occurrence.suite
-    while suite >= 0:  # innermost first: the nearest declaration of a prefix is the one in force
-        for key, value in scan.suites[suite].attrs:
-            # Prefixes only: under a default namespace lxml would name the children
-            # "{urn:...}failure", and the failure would go unseen (a failed test "passed"). Written
-            # back into the same place, the element is in that namespace again for every reader.
-            if key.startswith("xmlns:"):
-                declarations.setdefault(key, value)
-        suite = scan.suites[suite].parent
-    if not declarations:
-        return etree.fromstring(text, _PARSER)
-    attrs = "".join(f" {key}={quoteattr(value)}" for key, value in declarations.items())
-    return etree.fromstring(f"<wrapper{attrs}>{text}</wrapper>", _PARSER)[0]
+def _parse_element(scan: Scan, occurrence: Occurrence, data: bytes) -> Element:
+    """Parse one element cut out of its document (names as written: see junit_element)."""
+    return parse_element(data.decode(scan.files[occurrence.file].encoding))
 
 
 def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import glob
 import os
+import re
 from array import array
 from itertools import islice
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence,
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_element import Element, TreeBuilder, local_name
 from junit_flaky.model import Outcome, TestId
 
 SUITE_TAGS = frozenset({"testsuite", "testsuites"})
@@ -35,6 +37,16 @@ CHUNK = 1 << 20
 # one of the first two.
 _PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
 _CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
+
+Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the hot path
+
+
+def identity_of(attrs: Dict[str, str], suite: str) -> Identity:
+    """A testcase's identity from its attributes and the name of the nearest enclosing
+    <testsuite> (not a <testsuites>: merged shards share one such root, so a testcase straight in
+    a shard's root must not take that root's name). The one place that says what a test is."""
+    return (attrs.get("classname", ""), attrs.get("name", ""), attrs.get("file", ""), suite)
+
 
 class Watch:
     """Names of tests that need attention even when they passed once (more passes, quarantine).
@@ -130,8 +142,20 @@ def expand(patterns: Sequence[str]) -> List[Path]:
     return paths
 
 
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+# Encodings that switch state with escape sequences: ASCII-looking bytes mean other characters.
+_STATEFUL = ("iso2022", "utf_7", "hz")
+
+
+def _declared_encoding(head: bytes) -> Optional[str]:
+    match = _DECLARED_ENCODING.match(head)
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
 def _codec(declared: Optional[str], head: bytes, path: Path) -> str:
-    """The codec of a report. Byte-level editing needs an ASCII-compatible encoding."""
+    """The codec of a report. Byte-level editing needs an ASCII-compatible encoding, and expat
+    reads only UTF-8 and single-byte encodings: a multi-byte (Shift_JIS, EUC-JP) or stateful
+    (ISO-2022-JP) one is refused here, before expat fails on it with something less clear."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00<", b"<\x00")):
         raise JunitFlakyError(f"{path}: UTF-16/UTF-32 reports are not supported; write UTF-8")
     if not declared:
@@ -142,6 +166,8 @@ def _codec(declared: Optional[str], head: bytes, path: Path) -> str:
         raise JunitFlakyError(f"{path}: unknown encoding {declared!r}") from None
     if "<testsuite>".encode(name, "strict") != b"<testsuite>" or name.startswith(("utf-16", "utf-32")):
         raise JunitFlakyError(f"{path}: encoding {declared} is not supported; write UTF-8")
+    if name != "utf-8" and (name.startswith(_STATEFUL) or len(bytes(range(256)).decode(name, "replace")) != 256):
+        raise JunitFlakyError(f"{path}: encoding {declared} is not supported (multi-byte or stateful); write UTF-8")
     return name
 
 
@@ -175,9 +201,9 @@ class _Scanner:
         except OSError as exc:
             raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
         with handle:
-            head = handle.read(4)
+            head = handle.read(1024)
             handle.seek(0)
-            report = ReportFile(path, _codec(None, head, path), size=os.fstat(handle.fileno()).st_size)
+            report = ReportFile(path, _codec(_declared_encoding(head), head, path), size=os.fstat(handle.fileno()).st_size)
             self.file_index = len(self.files)
             self.files.append(report)
             self.file_had_junit = False
@@ -241,6 +267,8 @@ class _Scanner:
         def start(tag: str, attrs: Dict[str, str]) -> None:
             nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key
             depth += 1
+            if ":" in tag:  # j:failure is a failure: tags are read by local name (junit_element)
+                tag = local_name(tag)
             if tc_depth:
                 tc_depth += 1
                 if tc_depth == 2:
@@ -254,12 +282,7 @@ class _Scanner:
                 tc_depth = 1
                 tc_start = position()
                 tc_outcome, tc_interim = _PASSED, False
-                tc_key = (
-                    attrs.get("classname", ""),
-                    attrs.get("name", ""),
-                    attrs.get("file", ""),
-                    names[-1] if names else "",
-                )
+                tc_key = identity_of(attrs, names[-1] if names else "")
             elif tag in SUITE_TAGS:
                 self.file_had_junit = True
                 depths.append(depth)
@@ -285,6 +308,8 @@ class _Scanner:
         def end(tag: str) -> None:
             nonlocal depth, tc_depth
             depth -= 1
+            if ":" in tag:
+                tag = local_name(tag)
             if depth == 0:  # first: a tracked <testcase> root returns early below
                 report.root_end_event = position()
             if tc_depth:
@@ -426,7 +451,15 @@ class Snippets:
             return start + len(tag)
         if end_event is None:
             end_event = self._end_event_by_parsing(file, start)
-        return end_event + self.read(file, end_event, 4096).index(b">") + 1
+        window = 4096
+        while True:  # an end tag may hold any amount of whitespace before its ">"
+            data = self.read(file, end_event, window)
+            close = data.find(b">")
+            if close >= 0:
+                return end_event + close + 1
+            if len(data) < window:
+                raise JunitFlakyError(f"{self.files[file].path}: truncated end tag at byte {end_event}")
+            window *= 4
 
     def _end_event_by_parsing(self, file: int, start: int) -> int:
         parser = expat.ParserCreate(self.files[file].encoding)
@@ -467,7 +500,7 @@ class Snippets:
         parser = expat.ParserCreate(self.files[file].encoding)
         parser.StartElementHandler = lambda name, attrs: found.update(attrs)
         parser.Parse(tag, True)
-        return (found.get("classname", ""), found.get("name", ""), found.get("file", ""), suite)
+        return identity_of(found, suite)
 
 
 def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:

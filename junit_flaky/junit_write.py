@@ -11,25 +11,25 @@ suite structure and order, the encoding) is copied byte for byte.
 from __future__ import annotations
 
 import codecs
-import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import quoteattr
 
-from lxml import etree
-
 from junit_flaky.files import atomic_write
-from junit_flaky.junit_attempts import TrackedTest
-from junit_flaky.junit_read import FINAL_TAGS, INTERIM_TAGS, Occurrence, Scan, Snippets
+from junit_flaky.junit_attempts import TrackedTest, recorded_verdict
+from junit_flaky.junit_element import Element
+from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
+from junit_flaky.verdicts import plural
 
 # Characters XML 1.0 cannot hold; shown as visible "#xNN" text, as pytest's junitxml does.
 _ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 COPY_CHUNK = 1 << 20
 OUTPUT_TAGS = ("system-out", "system-err")
 _XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
+_REPLACED = frozenset(_XSD_ORDER) | frozenset(OUTPUT_TAGS)
 
 
 def xml_safe(value: str) -> str:
@@ -53,9 +53,10 @@ class Counts:
         self.flakes += other.flakes
 
 
-def counts_of(element: etree._Element) -> Counts:
-    """How readers count one <testcase>: by its final failure/error/skipped, flaky children."""
-    tags = {child.tag for child in element if isinstance(child.tag, str)}
+def counts_of(element: Element) -> Counts:
+    """How readers count one <testcase>: by its final failure/error/skipped, flaky children.
+    A quarantined failure is written skipped, so it counts as skipped."""
+    tags = {child.local for child in element}
     if "failure" in tags:
         return Counts(tests=1, failures=1)
     if "error" in tags:
@@ -65,23 +66,19 @@ def counts_of(element: etree._Element) -> Counts:
     return Counts(tests=1, flakes=int(bool(tags & {"flakyFailure", "flakyError"})))
 
 
-def _category(verdict: Verdict) -> str:
-    return {Verdict.FAILED: "failed", Verdict.SKIPPED: "skipped"}.get(verdict, "passed")
+def written_verdict(result: TestResult) -> Verdict:
+    """The verdict the XML records for a test (``recorded_verdict`` reads it back). Quarantine
+    shows only where it changes what readers count: a quarantined test that failed; one that
+    passed or was flaky is written as such, as it fails no build either way."""
+    verdict = result.decision.verdict
+    return Verdict.QUARANTINED if result.thresholds.quarantined and verdict is Verdict.FAILED else verdict
 
 
-def _element_category(element: etree._Element) -> str:
-    counts = counts_of(element)
-    return "failed" if counts.failures or counts.errors else "skipped" if counts.skipped else "passed"
+def _sub(parent: Element, tag: str, text: str = "", **attrs: str) -> Element:
+    return parent.add(tag, xml_safe(text), **{k: xml_safe(v) for k, v in attrs.items()})
 
 
-def _sub(parent: etree._Element, tag: str, text: str = "", **attrs: str) -> etree._Element:
-    child = etree.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
-    if text:
-        child.text = xml_safe(text)
-    return child
-
-
-def _attempt_element(parent: etree._Element, tag: str, attempt: Attempt) -> None:
+def _attempt_element(parent: Element, tag: str, attempt: Attempt) -> None:
     """A failed attempt: a final <failure>/<error>, or a Surefire rerun/flaky child."""
     if tag in ("failure", "error"):
         _sub(parent, tag, attempt.text, message=attempt.message, type=attempt.type)
@@ -94,35 +91,47 @@ def _attempt_element(parent: etree._Element, tag: str, attempt: Attempt) -> None
         _sub(child, "system-err", attempt.stderr)
 
 
-def build_testcase(first: etree._Element, result: TestResult) -> etree._Element:
-    """The one <testcase> for a test with all its attempts, children in the Surefire XSD order."""
-    element = copy.deepcopy(first)
-    element.tail = None
-    for child in list(element):
-        if child.tag in FINAL_TAGS or child.tag in INTERIM_TAGS or child.tag in OUTPUT_TAGS:
-            element.remove(child)
+def _failed_children(prefix: str, attempts: List[Attempt]) -> List[Tuple[str, Attempt]]:
+    """``rerunFailure``/``rerunError`` (or flaky*) for each failed attempt."""
+    return [(prefix + ("Failure" if a.outcome is Outcome.FAILED else "Error"), a) for a in attempts]
+
+
+def build_testcase(first: Element, result: TestResult) -> Element:
+    """The one <testcase> for a test with all its attempts, children in the Surefire XSD order.
+    What each verdict looks like is described in README's "The XML it writes"."""
+    element = first.copy()
+    element.children = [c for c in element.children if c.local not in _REPLACED]
     attempts = result.attempts
-    element.set("time", f"{sum(a.time for a in attempts):.3f}")
+    element.attrib["time"] = f"{sum(a.time for a in attempts):.3f}"
     failed = [a for a in attempts if a.outcome.is_failure]
-    verdict = result.decision.verdict
+    verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
+    shown = attempts[-1]
     if verdict is Verdict.FAILED:
         if failed:
             children.append(("failure" if failed[0].outcome is Outcome.FAILED else "error", failed[0]))
-            children += [("rerunFailure" if a.outcome is Outcome.FAILED else "rerunError", a) for a in failed[1:]]
+            children += _failed_children("rerun", failed[1:])
             shown = failed[0]
         else:  # it passed, but not as often as its thresholds require
             reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type="junit_flaky.NotEnoughPasses")
             children.append(("failure", reason))
-            shown = attempts[-1]
+    elif verdict is Verdict.QUARANTINED:
+        # Skipped for every reader that counts (Jenkins, Test Engine), with each failed run kept.
+        runs = sum(1 for a in attempts if a.outcome is not Outcome.SKIPPED)
+        children += _failed_children("rerun", failed)
+        if not failed:
+            children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type="junit_flaky.NotEnoughPasses")))
+        children.append(("skipped", Attempt(Outcome.SKIPPED, message=f"quarantined: failed {len(failed)} of {plural(runs, 'run')}")))
     elif verdict is Verdict.SKIPPED:
-        shown = attempts[-1]
-        _sub(element, "skipped", message=shown.message)
+        children.append(("skipped", shown))
     else:
-        children += [("flakyFailure" if a.outcome is Outcome.FAILED else "flakyError", a) for a in failed]
+        children += _failed_children("flaky", failed)
         shown = [a for a in attempts if a.outcome is Outcome.PASSED][-1]
     for tag, attempt in sorted(children, key=lambda pair: _XSD_ORDER.index(pair[0])):
-        _attempt_element(element, tag, attempt)
+        if tag == "skipped":
+            _sub(element, tag, message=attempt.message)
+        else:
+            _attempt_element(element, tag, attempt)
     if shown.stdout:
         _sub(element, "system-out", shown.stdout)
     if shown.stderr:
@@ -134,7 +143,7 @@ def needs_rewrite(tracked: TrackedTest, result: TestResult) -> bool:
     """Whether the first <testcase> as written already says what we decided."""
     if len(tracked.occurrences) > 1 or any(a.rerun for a in result.attempts):
         return True
-    return _element_category(tracked.elements[0]) != _category(result.decision.verdict)
+    return recorded_verdict(tracked.elements[0]) is not written_verdict(result)
 
 
 def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
@@ -177,7 +186,7 @@ class _Writer:
             element = entry.elements[0]
             if needs_rewrite(entry, result):
                 element = build_testcase(element, result)
-                self._replace(plan, first, self._encode(etree.tostring(element, encoding="unicode")))
+                self._replace(plan, first, self._encode(element.to_xml()))
             (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element))
             for occurrence in entry.occurrences[1:]:
                 self._replace(plan, occurrence, b"", with_leading_space=True)

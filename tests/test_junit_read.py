@@ -347,3 +347,61 @@ def test_json_report_lists_every_attempt_of_a_merged_test(tmp_path: Path, rewrit
     rewrite(a, b)
     [test] = json.loads((tmp_path / "out.json").read_text())["tests"]
     assert [(x["outcome"], x["time"], x["message"]) for x in test["attempts"]] == [("error", 1.5, "boom"), ("passed", 0.5, "")]
+
+
+@pytest.mark.parametrize("where", ["testcase", "failure"])
+def test_a_default_namespace_declared_on_a_testcase_or_its_failure_hides_no_failure(tmp_path: Path, rewrite, where: str) -> None:
+    failure = '<failure xmlns="urn:x" message="boom"/>' if where == "failure" else '<failure message="boom"/>'
+    case = f'<testcase{" xmlns=" + chr(34) + "urn:x" + chr(34) if where == "testcase" else ""} classname="c" name="t">{failure}</testcase>'
+    result, root = rewrite(jb.write(tmp_path / "r.xml", jb.testsuite(case)), expect=1)
+    assert "1 failed" in result.stdout
+
+
+# -- reports expat accepts that are hard to read back ------------------------------------------------
+
+
+def test_a_namespace_prefix_declared_on_a_wrapper_element_is_read(tmp_path: Path, rewrite) -> None:
+    case = jb.testcase("test_a", "failed", children='<x:extra x:y="1"/>')
+    raw = jb.testsuite(f'<wrapper xmlns:x="urn:x">{case}{jb.testcase("test_a")}</wrapper>')
+    result, root = rewrite(jb.write(tmp_path / "r.xml", raw))
+    assert "1 flaky" in result.stdout
+    assert root.find(".//{urn:x}extra").get("{urn:x}y") == "1"
+
+
+@pytest.mark.parametrize("declaration", ['xmlns:x=""', 'xmlns:xml="urn:not-xml"', 'xmlns:x="urn:a b"'])
+def test_an_invalid_namespace_declaration_is_read_or_refused_in_one_line(tmp_path: Path, run_cli, declaration: str) -> None:
+    raw = jb.testsuite(f'<testcase {declaration} classname="c" name="t"><failure message="m"/></testcase>')
+    report = jb.write(tmp_path / "r.xml", raw)
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml")
+    assert result.exit_code in (1, 2), result.stderr
+    assert result.stderr.count("\n") <= 1 and "internal error" not in result.stderr
+
+
+def test_a_failing_testcase_nested_deeper_than_lxml_allows_is_read(tmp_path: Path, run_cli) -> None:
+    deep = "<d>" * 3000 + "</d>" * 3000
+    case = jb.testcase("test_a", "failed", children=deep)
+    report, out = jb.write(tmp_path / "r.xml", jb.testsuite(case, jb.testcase("test_a"))), tmp_path / "out.xml"
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", out)
+    assert result.exit_code == 0 and "1 flaky" in result.stdout, result.stderr
+    assert out.read_text().count("<d") == 3000  # kept whole; lxml cannot read it back (depth 2048)
+
+
+def test_whitespace_of_more_than_4_kib_inside_an_end_tag_is_read(tmp_path: Path, rewrite) -> None:
+    case = jb.testcase("test_a", "failed").replace("</testcase>", "</testcase" + " " * 5000 + ">")
+    result, root = rewrite(jb.write(tmp_path / "r.xml", jb.testsuite(case, jb.testcase("test_a"))))
+    assert "1 flaky" in result.stdout
+
+
+@pytest.mark.parametrize("encoding", ["Shift_JIS", "EUC-JP", "ISO-2022-JP"])
+def test_a_multi_byte_encoding_is_read_or_refused_in_one_line(tmp_path: Path, run_cli, encoding: str) -> None:
+    raw = jb.testsuite(jb.testcase("test_\u65e5\u672c", "failed", message="\u5931\u6557"), jb.testcase("test_\u65e5\u672c"))
+    report = jb.write(tmp_path / "r.xml", raw, encoding=encoding)
+    out = tmp_path / "out.xml"
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", out)
+    if result.exit_code == 2:
+        assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.count("\n") == 1
+        assert encoding in result.stderr and "internal error" not in result.stderr
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert_rewrite_keeps_every_test_once([report], out)
+        assert "1 flaky" in result.stdout

@@ -1,0 +1,159 @@
+"""One element of a report as the reader sees it: a small tree built from expat's events.
+
+Names are kept as written and nothing is resolved against namespaces: tags are compared by their
+local name (``j:failure`` and a ``<failure>`` under ``xmlns="urn:x"`` are both a failure), so a
+prefix or a default namespace declared anywhere (a suite, a wrapper element, the testcase, its
+failure) can neither hide a failure nor make a report unreadable. An element written back into the
+place it came from means what it meant before to every namespace-aware reader.
+
+Everything here is iterative (building, copying, text, writing): a testcase may nest thousands
+of elements deep, deeper than Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+from xml.parsers import expat
+from xml.sax.saxutils import escape, quoteattr
+
+COMMENT = ""  # the tag of a comment node; its text is the comment
+
+
+def local_name(tag: str) -> str:
+    """``j:failure`` -> ``failure``: how every tag is compared."""
+    return tag[tag.index(":") + 1 :] if ":" in tag else tag
+
+
+class Element:
+    __slots__ = ("tag", "attrib", "children", "text", "tail")
+
+    def __init__(self, tag: str, attrib: Optional[Dict[str, str]] = None, text: str = "") -> None:
+        self.tag = tag  # as written, prefix included
+        self.attrib: Dict[str, str] = dict(attrib or {})  # in document order
+        self.children: List[Element] = []
+        self.text = text  # before the first child
+        self.tail = ""  # after this element's end, inside its parent
+
+    @property
+    def local(self) -> str:
+        return local_name(self.tag)
+
+    def __iter__(self) -> Iterator["Element"]:
+        return (child for child in self.children if child.tag != COMMENT)
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.attrib.get(key, default)
+
+    def find(self, local: str) -> Optional["Element"]:
+        return next((child for child in self if child.local == local), None)
+
+    def findall(self, *locals_: str) -> List["Element"]:
+        return [child for child in self if child.local in locals_]
+
+    def findtext(self, local: str) -> str:
+        child = self.find(local)
+        return child.alltext() if child is not None else ""
+
+    def alltext(self) -> str:
+        """All character data inside, in document order (comments left out)."""
+        parts: List[str] = []
+        stack: List[Tuple[Element, bool]] = [(self, False)]
+        while stack:
+            node, closing = stack.pop()
+            if closing:
+                parts.append(node.tail)
+                continue
+            if node.tag == COMMENT:
+                parts.append(node.tail)
+                continue
+            parts.append(node.text)
+            if node is not self:
+                stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.children))
+        return "".join(parts)
+
+    def add(self, tag: str, text: str = "", **attrs: str) -> "Element":
+        child = Element(tag, attrs, text)
+        self.children.append(child)
+        return child
+
+    def copy(self) -> "Element":
+        """A deep copy (the tail left behind)."""
+        top = Element(self.tag, self.attrib, self.text)
+        stack = [(self, top)]
+        while stack:
+            source, target = stack.pop()
+            for child in source.children:
+                twin = Element(child.tag, child.attrib, child.text)
+                twin.tail = child.tail
+                target.children.append(twin)
+                stack.append((child, twin))
+        return top
+
+    def to_xml(self) -> str:
+        """The element as XML text; the tail is not part of it."""
+        out: List[str] = []
+        stack: List[Union[Element, str]] = [self]  # elements to write, or text ready to go out
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                out.append(node)
+            elif node.tag == COMMENT:
+                out.append(f"<!--{node.text}-->")
+            else:
+                attrs = "".join(f" {key}={quoteattr(value)}" for key, value in node.attrib.items())
+                if not node.children and not node.text:
+                    out.append(f"<{node.tag}{attrs}/>")
+                    continue
+                out.append(f"<{node.tag}{attrs}>{escape(node.text)}")
+                stack.append(f"</{node.tag}>")
+                for child in reversed(node.children):
+                    stack.append(escape(child.tail))
+                    stack.append(child)
+        return "".join(out)
+
+
+class TreeBuilder:
+    """expat handlers that build Elements; ``top`` holds what was built at the outermost level."""
+
+    def __init__(self) -> None:
+        self.top: List[Element] = []
+        self.open: List[Element] = []
+
+    def attach(self, parser: "expat.XMLParserType") -> None:
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.data
+        parser.CommentHandler = self.comment
+
+    def start(self, tag: str, attrs: Dict[str, str]) -> None:
+        element = Element(tag, attrs)
+        (self.open[-1].children if self.open else self.top).append(element)
+        self.open.append(element)
+
+    def end(self, tag: str) -> None:
+        self.open.pop()
+
+    def data(self, text: str) -> None:
+        if not self.open:
+            return  # whitespace between elements at the outermost level
+        parent = self.open[-1]
+        if parent.children:
+            parent.children[-1].tail += text
+        else:
+            parent.text += text
+
+    def comment(self, text: str) -> None:
+        if self.open:
+            self.open[-1].children.append(Element(COMMENT, text=text))
+
+
+def parse_element(text: str) -> Element:
+    """One element cut out of its document (already decoded). Its bytes were read by the scan,
+    so a failure here means the file changed since."""
+    builder = TreeBuilder()
+    parser = expat.ParserCreate()
+    builder.attach(parser)
+    parser.Parse(text, True)
+    return builder.top[0]
