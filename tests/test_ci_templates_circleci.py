@@ -450,7 +450,10 @@ def test_check_runs_the_tests_then_junit_flaky_with_the_defaults(job):
     )
     assert result.returncode == 0, result.stderr
     assert "The test command exited 1" in result.stdout
-    assert job.argv() == ["run", "test-results/*.xml", "--output", "junit-flaky.xml", "--upload", "circleci"]
+    assert job.argv() == [
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml", "--test-exit-code", "1",
+        "--upload", "circleci",
+    ]  # fmt: skip
     assert (
         job.calls / "junit-flaky.env"
     ).read_text() == "JUNIT_FLAKY_CIRCLECI_DIR=test-results/junit-flaky\n"
@@ -508,7 +511,8 @@ def test_check_passes_the_history_switches_only_when_true(job, arguments, expect
     result = job.run("commands", "check", {"reports": "test-results/*.xml", "test_command": WRITE_REPORT, **arguments})
     assert result.returncode == 0, result.stderr
     assert job.argv() == [
-        "run", "test-results/*.xml", "--output", "junit-flaky.xml", *expected, "--upload", "circleci",
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml", "--test-exit-code", "0", *expected,
+        "--upload", "circleci",
     ]  # fmt: skip
 
 
@@ -529,6 +533,21 @@ def test_check_reruns_with_the_installing_python_unless_told_otherwise(job, reru
     )
     assert result.returncode == 0, result.stderr
     assert job.argv()[job.argv().index("--") + 1 :] == expected
+
+
+def test_check_hands_a_test_command_exit_of_2_to_junit_flaky(job):
+    # pytest's 2 is an interrupted run or a collection error: its report may hold only some tests,
+    # and junit-flaky, told so, fails the step even if every failure in it proves flaky.
+    result = job.run(
+        "commands", "check", {"reports": "test-results/*.xml", "test_command": f"{WRITE_REPORT} && exit 2"},
+        env={"STUB_EXIT": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "The test command exited 2" in result.stdout
+    assert job.argv() == [
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml", "--test-exit-code", "2",
+        "--upload", "circleci",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("verdict", [0, 1, 3])
@@ -762,7 +781,7 @@ def test_test_job_hands_the_history_switches_to_junit_flaky(job):
     result = job.run("commands", "check", the_step(steps, "check"))
     assert result.returncode == 0, result.stderr
     assert job.argv() == [
-        "run", "test-results/*.xml", "--output", "junit-flaky.xml",
+        "run", "test-results/*.xml", "--output", "junit-flaky.xml", "--test-exit-code", "0",
         "--thresholds-from-history", "--record-history", "--history-db", "h/db.sqlite",
         "--upload", "circleci",
     ]  # fmt: skip

@@ -2,9 +2,10 @@
 # The orb's `check` command. Parameters arrive as PARAM_* variables (see commands/check.yml).
 #
 # Optionally runs the tests (PARAM_TEST_COMMAND), then `junit-flaky run` on their reports, and
-# exits with junit-flaky's exit code: 0 no failed verdict, 1 a failed verdict, 2 bad input,
-# 3 a failed strict upload. Running the tests here is what lets a job whose only failures
-# proved flaky pass: a separate failing test step would already have failed the job.
+# exits with junit-flaky's exit code: 0 no failed verdict, 1 a failed verdict (or a test command
+# that exited with neither 0 nor 1), 2 bad input, 3 a failed strict upload. Running the tests
+# here is what lets a job whose only failures proved flaky pass: a separate failing test step
+# would already have failed the job.
 set -euo pipefail
 
 readonly EXIT_BAD_INPUT=2
@@ -48,10 +49,17 @@ add_path_option() {
   fi
 }
 
-# build_run_args PATTERN...: fill the global array run_args with junit-flaky's command line.
+# build_run_args TEST_STATUS PATTERN...: fill the global array run_args with junit-flaky's command
+# line. TEST_STATUS, the test command's exit status (empty when this step ran none), reaches
+# junit-flaky, which fails the step on any but 0 and 1: the tests were interrupted or never
+# collected, so their report may hold only part of them.
 build_run_args() {
-  local target rerun_command=()
+  local test_status="$1" target rerun_command=()
+  shift
   run_args=(run "$@" --output "$PARAM_OUTPUT")
+  if [[ -n "$test_status" ]]; then
+    run_args+=(--test-exit-code "$test_status")
+  fi
   add_path_option --thresholds "$PARAM_THRESHOLDS"
   add_number_option --min-passes "$PARAM_MIN_PASSES" 0
   add_number_option --max-runs "$PARAM_MAX_RUNS" 0
@@ -92,7 +100,9 @@ build_run_args() {
 }
 
 main() {
-  local report_patterns test_status=0 verdict_status=0
+  # test_status stays empty without a test command: an earlier step ran the tests, and its exit
+  # code is not known here.
+  local report_patterns test_status="" verdict_status=0
   read -r -a report_patterns < <(printf '%s\n' "$PARAM_REPORTS") # split on spaces, no globbing
   if [[ ${#report_patterns[@]} -eq 0 ]]; then
     echo "junit-flaky orb: the reports parameter is empty" >&2
@@ -105,11 +115,12 @@ main() {
 
   if [[ -n "$PARAM_TEST_COMMAND" ]]; then
     echo "Running the tests: ${PARAM_TEST_COMMAND}"
+    test_status=0
     bash -eo pipefail -c "$PARAM_TEST_COMMAND" || test_status=$?
     echo "The test command exited ${test_status}"
   fi
   if ! any_report_exists "${report_patterns[@]}"; then
-    if [[ "$test_status" -ne 0 ]]; then
+    if [[ "${test_status:-0}" -ne 0 ]]; then
       echo "junit-flaky orb: the test command exited ${test_status} and wrote no JUnit report" \
         "matching ${PARAM_REPORTS}; failing with the test command's exit code" >&2
       exit "$test_status"
@@ -122,7 +133,7 @@ main() {
   copy_token AVIATOR_API_TOKEN "$PARAM_AVIATOR_TOKEN_VAR"
   copy_token BUILDKITE_ANALYTICS_TOKEN "$PARAM_TEST_ENGINE_TOKEN_VAR"
   export JUNIT_FLAKY_CIRCLECI_DIR="$PARAM_RESULTS_DIR"
-  build_run_args "${report_patterns[@]}"
+  build_run_args "$test_status" "${report_patterns[@]}"
   echo "junit-flaky ${run_args[*]}"
   junit-flaky "${run_args[@]}" || verdict_status=$?
   exit "$verdict_status"
