@@ -56,15 +56,14 @@ def _resolver(
     use_flakybot: bool, flakybot_timeout: float, history_db: Optional[Path],
 ) -> thresholds_mod.Resolver:
     """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history."""
-    table, pyproject_entries = project
-    default = thresholds_mod.defaults(table, min_passes, max_runs)
-    tables = [thresholds_mod.ThresholdTable(pyproject_entries)]
+    default = thresholds_mod.defaults(project[0], min_passes, max_runs)
+    tables = [thresholds_mod.ThresholdTable(config.entries(project, default))]
     if history_db is not None:  # learned, so below every list a person wrote
         tables.insert(0, thresholds_mod.ThresholdTable(_learned(history_db)))
     if thresholds_file is not None:
-        tables.append(thresholds_mod.ThresholdTable(thresholds_mod.load_file(thresholds_file)))
+        tables.append(thresholds_mod.ThresholdTable(thresholds_mod.load_file(thresholds_file, default)))
     if use_flakybot:
-        answer = flakybot.fetch(os.environ, timeout=flakybot_timeout)
+        answer = flakybot.fetch(os.environ, default, timeout=flakybot_timeout)
         for warning in answer.warnings:
             warn(warning)
         tables.append(thresholds_mod.ThresholdTable(answer.entries))

@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import Entry, entries_from_records, tomllib
 
 SWITCHES = {"record-history", "thresholds-from-history"}
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
-Project = Tuple[Dict[str, Any], List[Entry]]  # the table, and its flaky_tests entries
+SOURCE = "pyproject.toml [tool.junit-flaky]"
+# The table, and its flaky_tests as written: they become entries once the defaults of unlisted
+# tests are known (``entries``), since a value an entry leaves out is theirs.
+Project = Tuple[Dict[str, Any], List[Any]]
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -23,7 +27,7 @@ def find_pyproject(start: Path) -> Optional[Path]:
 
 
 def load(start: Path) -> Project:
-    """The ``[tool.junit-flaky]`` table and its ``flaky_tests`` entries (empty if there is none)."""
+    """The ``[tool.junit-flaky]`` table and its ``flaky_tests`` (empty if there is none)."""
     path = find_pyproject(start)
     if path is None:
         return {}, []
@@ -50,9 +54,17 @@ def load(start: Path) -> Project:
     for key in sorted(SWITCHES & set(table)):
         if not isinstance(table[key], bool):
             raise JunitFlakyError(f"{path}: [tool.junit-flaky] {key} must be true or false, got {table[key]!r}")
-    source = f"{path.name} [tool.junit-flaky]"
-    entries = entries_from_records(table.get("flaky_tests", []), source)
-    return table, entries
+    records = table.get("flaky_tests", [])
+    if not isinstance(records, list):
+        raise JunitFlakyError(
+            f"{path}: [tool.junit-flaky] flaky_tests must be [[tool.junit-flaky.flaky_tests]] tables"
+        )
+    return table, records
+
+
+def entries(project: Project, default: Thresholds) -> List[Entry]:
+    """The tests ``[tool.junit-flaky]`` lists, a value an entry leaves out taken from ``default``."""
+    return entries_from_records(project[1], SOURCE, default)
 
 
 def switch(table: Dict[str, Any], key: str, given: Optional[bool]) -> bool:

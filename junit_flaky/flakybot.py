@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Callable, List, Mapping, Optional, Tuple
 
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.thresholds import Entry, entries_from_records
+from junit_flaky.model import Thresholds
+from junit_flaky.thresholds import Entry, entries_from_answer
 
 if TYPE_CHECKING:
     import requests
@@ -89,11 +90,13 @@ def _get_within(session: "requests.Session", url: str, params: dict, headers: di
 
 def fetch(
     env: Mapping[str, str],
+    default: Thresholds,
     timeout: float = 10.0,
     session: Optional["requests.Session"] = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FlakybotAnswer:
-    """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set."""
+    """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set. ``default``
+    (the thresholds of unlisted tests) fills what an entry leaves out."""
     token = env.get(TOKEN_VAR, "").strip()  # "$(cat token-file)" keeps a newline headers refuse
     if not token:
         return FlakybotAnswer()
@@ -136,9 +139,11 @@ def fetch(
         warn(f"{prefix}: answered HTTP {status}{fallback}")
         return answer
     try:
-        answer.entries = entries_from_records(json.loads(body), "Flakybot API")
+        answer.entries, warnings = entries_from_answer(json.loads(body), prefix, default)
     except ValueError:
         warn(f"{prefix}: the answer is not JSON{fallback}")
     except JunitFlakyError as exc:
         warn(f"{exc}{fallback}")
+    else:
+        answer.warnings += warnings
     return answer

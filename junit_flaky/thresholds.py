@@ -2,7 +2,8 @@
 
 Sources, later ones overriding earlier ones per test: built-in defaults (1 of 1: a test nobody
 flagged is never rerun), ``[tool.junit-flaky]`` in pyproject.toml, ``--min-passes``/``--max-runs``
-(defaults for unlisted tests), ``--thresholds FILE``, the Flakybot API.
+(defaults for unlisted tests), ``--thresholds FILE``, the Flakybot API. A value an entry leaves
+out is the one unlisted tests get; every value lies between 1 and ``MAX_RUNS``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 BUILTIN = Thresholds(min_passes=1, max_runs=1, source="built-in default")
+# The most runs a test may get, first run included. Flakybot's thresholds and pytest-rerunfailures'
+# --reruns live in single digits, and Datadog's early flake detection stops at 10 retries; every
+# run costs the test's whole duration (100 runs of a one-minute test is most of two hours), and a
+# test that needs more than 100 runs to pass is failing, not flaky. A larger value is a typo.
+MAX_RUNS = 100
+ENTRY_KEYS = ("test_name", "class_name", "min_passes", "max_runs", "quarantined")
+# What `thresholds compute` writes beside each rule for people to read: known, and not read.
+NOTE_KEYS = ("flake_rate", "runs", "flaky_failures", "fail_correct", "pass_regressed", "expected_runs")
+FILE_KEYS = ("flaky_tests",)
 
 
 @dataclass(frozen=True)
@@ -34,46 +44,118 @@ class Entry:
     thresholds: Thresholds
 
 
-def validate(min_passes: Any, max_runs: Any, quarantined: Any, where: str) -> None:
-    """Reject impossible thresholds with a message that names where they came from."""
+def _count(key: str, value: Any, where: str) -> None:
+    """An integer from 1 to MAX_RUNS (bool is an int to Python, not to a person writing ``true``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise JunitFlakyError(f"{where}: {key} must be an integer, got {value!r}")
+    if value < 1:
+        raise JunitFlakyError(f"{where}: {key} must be at least 1, got {value}")
+    if value > MAX_RUNS:
+        shown = str(value) if value < 10**40 else f"a {len(str(value))}-digit number"
+        raise JunitFlakyError(f"{where}: {key} must be at most {MAX_RUNS}, got {shown}")
+
+
+def combine(base: Thresholds, min_passes: Any, max_runs: Any, where: str, **changes: Any) -> Thresholds:
+    """``base`` with the values a source gives (None: not given), checked and naming ``where``.
+
+    A lone min_passes K implies at least K runs; a lone max_runs N keeps min_passes (so a lone
+    --min-passes 3 is 3 of 3, and an entry with only ``max_runs = 5`` keeps the default passes).
+    """
     for key, value in (("min_passes", min_passes), ("max_runs", max_runs)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise JunitFlakyError(f"{where}: {key} must be an integer, got {value!r}")
-    if min_passes < 1:
-        raise JunitFlakyError(f"{where}: min_passes must be at least 1, got {min_passes}")
-    if max_runs < min_passes:
-        raise JunitFlakyError(f"{where}: max_runs ({max_runs}) is less than min_passes ({min_passes})")
+        if value is not None:
+            _count(key, value, where)
+    new_mp = base.min_passes if min_passes is None else min_passes
+    new_mr = max(base.max_runs, new_mp) if max_runs is None else max_runs
+    if new_mr < new_mp:
+        raise JunitFlakyError(f"{where}: max_runs ({new_mr}) is less than min_passes ({new_mp})")
+    return replace(base, min_passes=new_mp, max_runs=new_mr, **changes)
+
+
+def _unknown(keys: Iterable[str], known: Sequence[str]) -> List[str]:
+    return sorted(set(keys) - set(known))
+
+
+def _where(index: int, record: Any, source: str) -> str:
+    """How a message names an entry; JunitFlakyError when it has no test_name to be named by."""
+    if not isinstance(record, dict) or not isinstance(record.get("test_name"), str):
+        raise JunitFlakyError(f"{source}: entry {index} has no test_name")
+    class_name = record.get("class_name")
+    return f"{source}: entry {index} (test_name={record['test_name']!r}" + (
+        f", class_name={class_name!r})" if class_name else ")"
+    )
+
+
+def _entry(record: Dict[str, Any], where: str, source: str, default: Thresholds) -> Entry:
+    """One record as an Entry, a value it leaves out taken from ``default``; JunitFlakyError
+    naming the entry when a value is impossible."""
+    class_name = record.get("class_name") or ""
+    if not isinstance(class_name, str):
+        raise JunitFlakyError(f"{where}: class_name must be a string")
+    quarantined = record.get("quarantined", default.quarantined)
     if not isinstance(quarantined, bool):
         raise JunitFlakyError(f"{where}: quarantined must be true or false, got {quarantined!r}")
+    given = {key: record[key] for key in ("min_passes", "max_runs") if key in record}
+    for key, value in given.items():
+        if value is None:  # written as null: given and wrong, not left out
+            raise JunitFlakyError(f"{where}: {key} must be an integer, got None")
+    thresholds = combine(
+        default, given.get("min_passes"), given.get("max_runs"), where, quarantined=quarantined, source=source
+    )
+    return Entry(record["test_name"], class_name, thresholds)
 
 
-def entries_from_records(records: Any, source: str) -> List[Entry]:
-    """Entries from the Flakybot JSON shape: ``{"flaky_tests": [{test_name, class_name, ...}]}``."""
-    if isinstance(records, dict):
-        records = records.get("flaky_tests")
-    if not isinstance(records, list):
+def _records(data: Any, source: str) -> Tuple[List[Any], List[str]]:
+    """The entries of a thresholds document, and its unknown top-level keys."""
+    if isinstance(data, dict):
+        return _records(data.get("flaky_tests"), source)[0], _unknown(data, FILE_KEYS)
+    if not isinstance(data, list):
         raise JunitFlakyError(f"{source}: expected {{\"flaky_tests\": [...]}}")
+    return data, []
+
+
+def entries_from_records(data: Any, source: str, default: Thresholds) -> List[Entry]:
+    """Entries a person wrote, in the Flakybot JSON shape ``{"flaky_tests": [{test_name, ...}]}``
+    or as the bare list: an unknown key or an impossible value is a JunitFlakyError naming it, so a
+    typo (``min_pass``) never passes silently as the defaults."""
+    records, unknown = _records(data, source)
+    if unknown:
+        raise JunitFlakyError(f"{source}: unknown key {unknown[0]!r} (known: {', '.join(FILE_KEYS)})")
     entries = []
-    for index, record in enumerate(records):
-        if not isinstance(record, dict) or not isinstance(record.get("test_name"), str):
-            raise JunitFlakyError(f"{source}: entry {index + 1} has no test_name")
-        class_name = record.get("class_name") or ""
-        where = f"{source}: entry {index + 1} (test_name={record['test_name']!r}"
-        where += f", class_name={class_name!r})" if class_name else ")"
-        if not isinstance(class_name, str):
-            raise JunitFlakyError(f"{where}: class_name must be a string")
-        min_passes = record.get("min_passes", 1)
-        max_runs = record.get("max_runs", 1)
-        quarantined = record.get("quarantined", False)
-        validate(min_passes, max_runs, quarantined, where)
-        entries.append(
-            Entry(record["test_name"], class_name, Thresholds(min_passes, max_runs, quarantined, source))
-        )
+    for index, record in enumerate(records, 1):
+        where = _where(index, record, source)
+        unknown = _unknown(record, ENTRY_KEYS + NOTE_KEYS)
+        if unknown:
+            raise JunitFlakyError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(ENTRY_KEYS)})")
+        entries.append(_entry(record, where, source, default))
     return entries
 
 
-def load_file(path: Path) -> List[Entry]:
-    """``--thresholds FILE``: JSON in the API's own shape (a saved response works) or TOML."""
+def entries_from_answer(data: Any, source: str, default: Thresholds) -> Tuple[List[Entry], List[str]]:
+    """Entries from a server, read as ``entries_from_records`` reads them, but the build goes on:
+    an impossible entry is left out (its tests take the other sources) and unknown keys are
+    ignored, each with a warning (one line each, returned)."""
+    records, unknown = _records(data, source)
+    entries: List[Entry] = []
+    ignored: List[str] = []
+    for index, record in enumerate(records, 1):
+        try:
+            entries.append(_entry(record, _where(index, record, source), source, default))
+        except JunitFlakyError as exc:
+            ignored.append(str(exc))
+            continue
+        unknown += _unknown(record, ENTRY_KEYS + NOTE_KEYS)
+    warnings = []  # a line for the first impossible entry, not one per entry of a broken answer
+    if ignored:
+        more = f"that entry and {len(ignored) - 1} more" if len(ignored) > 1 else "entry"
+        warnings.append(f"{ignored[0]}; {more} ignored")
+    if unknown:
+        warnings.append(f"{source}: unknown key(s) ignored: {', '.join(sorted(set(unknown)))}")
+    return entries, warnings
+
+
+def load_file(path: Path, default: Thresholds) -> List[Entry]:
+    """``--thresholds FILE``: JSON in the API's shape or TOML; ``default`` fills what an entry
+    leaves out (the thresholds of unlisted tests)."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -92,7 +174,7 @@ def load_file(path: Path) -> List[Entry]:
             raise JunitFlakyError(
                 f"{source}: neither JSON ({json_error.msg} at line {json_error.lineno}) nor TOML"
             ) from None
-    return entries_from_records(data, source)
+    return entries_from_records(data, source, default)
 
 
 def class_match_length(class_name: str, classname: str) -> Optional[int]:
@@ -170,13 +252,6 @@ def defaults(
         ("pyproject.toml [tool.junit-flaky]", config.get("min-passes"), config.get("max-runs")),
         ("--min-passes/--max-runs", min_passes, max_runs),
     ):
-        if mp is None and mr is None:
-            continue
-        # A lone --min-passes K implies at least K runs; a lone --max-runs N keeps min_passes.
-        new_mp = result.min_passes if mp is None else mp
-        if mr is None:
-            validate(new_mp, new_mp, False, source)  # before max(): "2" from a TOML file is no int
-        new_mr = max(result.max_runs, new_mp) if mr is None else mr
-        validate(new_mp, new_mr, False, source)
-        result = replace(result, min_passes=new_mp, max_runs=new_mr, source=source)
+        if mp is not None or mr is not None:
+            result = combine(result, mp, mr, source, source=source)
     return result

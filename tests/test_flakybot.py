@@ -19,6 +19,7 @@ import requests
 from werkzeug import Request, Response
 
 from junit_flaky import flakybot
+from junit_flaky.thresholds import BUILTIN
 from tests import junit_builders as jb
 
 TOKEN = "fb_secret_token_do_not_print_0123"
@@ -48,7 +49,7 @@ def test_request_is_the_one_pytest_aviator_makes(httpserver, ci: Dict[str, str],
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
     ).respond_with_json(ANSWER)
     env = {**ci, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_API_URL": httpserver.url_for(PATH)}
-    answer = flakybot.fetch(env)
+    answer = flakybot.fetch(env, BUILTIN)
     assert answer.warnings == []
     assert [(e.test_name, e.class_name, e.thresholds.min_passes, e.thresholds.max_runs) for e in answer.entries] == [
         ("test_x", "TestSample", 2, 3)
@@ -72,7 +73,7 @@ def test_default_url_is_aviators_api() -> None:
 
     session = requests.Session()
     session.mount("https://", Recorder())
-    answer = flakybot.fetch({"AVIATOR_API_TOKEN": TOKEN, **CIRCLECI}, session=session)
+    answer = flakybot.fetch({"AVIATOR_API_TOKEN": TOKEN, **CIRCLECI}, BUILTIN, session=session)
     assert answer.asked and answer.warnings == []
     assert seen and seen[0].startswith("https://api.aviator.co/api/v1/flaky-tests?")
 
@@ -133,9 +134,9 @@ def test_answer_overrides_the_thresholds_file(run, httpserver, tmp_path: Path) -
         (200, "<html>Bad gateway</html>", ["not JSON"]),
         (200, "\xff\xfe garbage", ["not JSON"]),
         (200, json.dumps({"tests": []}), ['expected {"flaky_tests": [...]}']),
-        (200, json.dumps({"flaky_tests": [{"min_passes": 2}]}), ["entry 1 has no test_name"]),
-        (200, json.dumps({"flaky_tests": [{"test_name": "test_x", "min_passes": 0}]}), ["test_x", "min_passes must be at least 1"]),
-        (200, json.dumps([1, 2]), ["entry 1 has no test_name"]),
+        (200, json.dumps({"flaky_tests": [{"min_passes": 2}]}), ["entry 1 has no test_name; entry ignored"]),
+        (200, json.dumps({"flaky_tests": [{"test_name": "test_x", "min_passes": 0}]}), ["test_x", "min_passes must be at least 1", "entry ignored"]),
+        (200, json.dumps([1, 2, 3]), ["entry 1 has no test_name; that entry and 2 more ignored"]),
     ],
 )
 def test_bad_answer_is_a_warning_and_the_other_sources_decide(run, httpserver, status: int, body: str, words) -> None:
@@ -143,7 +144,7 @@ def test_bad_answer_is_a_warning_and_the_other_sources_decide(run, httpserver, s
     result = run()
     assert result.exit_code == 0  # the default thresholds decided
     assert result.stderr.startswith("junit-flaky: warning: ") and result.stderr.count("\n") == 1
-    for word in words + ["using the other threshold sources"]:
+    for word in words if "ignored" in words[-1] else words + ["using the other threshold sources"]:
         assert word in result.stderr
 
 
@@ -230,3 +231,42 @@ def test_no_request_at_all_without_a_token_or_with_no_flakybot(run, httpserver, 
     result = run(*options)
     assert result.exit_code == 0 and result.stderr == ""
     assert httpserver.log == []
+
+
+# -- what the answer may hold -------------------------------------------------------------------------
+
+
+def test_unknown_keys_in_the_answer_are_a_warning_and_the_entry_is_used(run, httpserver) -> None:
+    entry = {**ANSWER["flaky_tests"][0], "flake_score": 0.2, "min_pass": 5}
+    httpserver.expect_request(PATH).respond_with_json({"flaky_tests": [entry, {**entry, "test_name": "test_y"}], "next_page": None})
+    result = run()
+    assert result.exit_code == 1  # test_x's entry (2 of 3) decided
+    assert result.stderr == (
+        "junit-flaky: warning: Flakybot API: unknown key(s) ignored: flake_score, min_pass, next_page\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"min_passes": 2, "max_runs": 10**30}, f"max_runs must be at most 100, got {10**30}"),
+        ({"min_passes": 101, "max_runs": 101}, "min_passes must be at most 100, got 101"),
+        ({"min_passes": True, "max_runs": 3}, "min_passes must be an integer, got True"),
+        ({"min_passes": 3, "max_runs": 2}, "max_runs (2) is less than min_passes (3)"),
+    ],
+)
+def test_an_impossible_entry_is_a_warning_and_only_that_entry_is_ignored(run, httpserver, tmp_path: Path, values, words: str) -> None:
+    bad = {"test_name": "test_x", "class_name": "TestSample", **values}
+    other = {"test_name": "test_other", "min_passes": 2, "max_runs": 3}
+    httpserver.expect_request(PATH).respond_with_json({"flaky_tests": [bad, other]})
+    result = run("--max-runs", "2")
+    assert result.exit_code == 0  # test_x took the defaults: 1 of 2
+    assert result.stderr.startswith("junit-flaky: warning: Flakybot API: entry 1 (test_name='test_x', class_name='TestSample'): ")
+    assert words in result.stderr and "entry ignored" in result.stderr
+
+
+def test_an_entry_without_values_takes_the_defaults_of_unlisted_tests(run_cli, api_env, httpserver, report: Path) -> None:
+    httpserver.expect_request(PATH).respond_with_json({"flaky_tests": [{"test_name": "test_x", "quarantined": True}]})
+    result = run_cli("thresholds", "show", report, "--min-passes", "2", "--max-runs", "5")
+    assert result.exit_code == 0, result.stderr
+    assert f"{CLASS}::test_x: pass 2 of max 5, quarantined (from Flakybot API)" in result.stdout

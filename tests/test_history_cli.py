@@ -34,7 +34,7 @@ def test_compute_writes_thresholds_that_run_reads(run_cli, recorded: Path, clean
     result = run_cli("thresholds", "compute", "--output", "t.json")
     assert result.exit_code == 0, result.stderr
     assert "thresholds for 1 test with flaky evidence to t.json" in result.stderr
-    entries = thresholds.load_file(clean_env / "t.json")
+    entries = thresholds.load_file(clean_env / "t.json", thresholds.BUILTIN)
     # 2 flaky failures in 6 runs: (2 + 1) / (6 + 10) = 0.1875. 3 passes within 8 runs fail a
     # correct test with P(Bin(8, 0.8125) < 3) = 8.6e-4 <= 0.001 (within 7 runs: 3.7e-3).
     assert [(e.test_name, e.class_name, e.thresholds.min_passes, e.thresholds.max_runs) for e in entries] == [

@@ -11,7 +11,7 @@ import pytest
 from junit_flaky import config
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import TestId, Thresholds
-from junit_flaky.thresholds import BUILTIN, Entry, Resolver, ThresholdTable, defaults, load_file
+from junit_flaky.thresholds import BUILTIN, MAX_RUNS, Entry, Resolver, ThresholdTable, defaults, load_file
 from tests import junit_builders as jb
 
 
@@ -113,11 +113,10 @@ def test_impossible_defaults_are_rejected_naming_where_they_came_from(pyproject:
 
 API_ANSWER = {
     "flaky_tests": [
-        {"test_name": "test_a", "class_name": "TestSample", "min_passes": 2, "max_runs": 3, "flake_rate": 0.2},
+        {"test_name": "test_a", "class_name": "TestSample", "min_passes": 2, "max_runs": 3},
         {"test_name": "test_b", "class_name": "", "min_passes": 1, "max_runs": 5},
         {"test_name": "test_c", "quarantined": True},
     ],
-    "next_page": None,
 }
 TOML = """\
 [[flaky_tests]]
@@ -144,7 +143,7 @@ def summary(entries: List[Entry]) -> List[Tuple]:
 @pytest.mark.parametrize(
     "filename, text",
     [
-        ("saved-api-answer.json", json.dumps(API_ANSWER)),  # unknown keys are ignored
+        ("saved-api-answer.json", json.dumps(API_ANSWER)),
         ("bare-list.json", json.dumps(API_ANSWER["flaky_tests"])),
         ("thresholds.toml", TOML),
         ("thresholds.txt", TOML),  # TOML is recognised by content, not by name
@@ -153,7 +152,7 @@ def summary(entries: List[Entry]) -> List[Tuple]:
 def test_thresholds_file_in_the_api_shape_or_toml(tmp_path: Path, filename: str, text: str) -> None:
     path = tmp_path / filename
     path.write_text(text)
-    entries = load_file(path)
+    entries = load_file(path, BUILTIN)
     assert summary(entries) == EXPECTED
     assert {e.thresholds.source for e in entries} == {str(path)}
 
@@ -172,7 +171,7 @@ def test_unreadable_thresholds_files_are_rejected_naming_the_file(tmp_path: Path
     path = tmp_path / filename
     path.write_bytes(data)
     with pytest.raises(JunitFlakyError) as error:
-        load_file(path)
+        load_file(path, BUILTIN)
     for word in [str(path)] + words:
         assert word in str(error.value)
 
@@ -196,7 +195,7 @@ def test_impossible_values_name_the_entry(tmp_path: Path, values: Dict, words: s
     records = [{"test_name": "test_ok"}, {"test_name": "test_bad", "class_name": "TestSample", **values}]
     path.write_text(json.dumps({"flaky_tests": records}))
     with pytest.raises(JunitFlakyError) as error:
-        load_file(path)
+        load_file(path, BUILTIN)
     message = str(error.value)
     assert words in message
     assert "entry 2" in message and "test_bad" in message and "TestSample" in message
@@ -219,8 +218,9 @@ def test_pyproject_table_gives_defaults_and_listed_tests(tmp_path: Path) -> None
     )
     nested = tmp_path / "sub" / "dir"
     nested.mkdir(parents=True)
-    table, entries = config.load(nested)  # found above the start, as pytest finds its rootdir
-    assert (table["min-passes"], table["max-runs"]) == (1, 2)
+    project = config.load(nested)  # found above the start, as pytest finds its rootdir
+    assert (project[0]["min-passes"], project[0]["max-runs"]) == (1, 2)
+    entries = config.entries(project, BUILTIN)
     assert summary(entries) == [("test_a", "", 2, 3, False)]
     assert entries[0].thresholds.source == "pyproject.toml [tool.junit-flaky]"
 
@@ -324,6 +324,130 @@ def test_thresholds_command_shows_what_each_test_resolves_to_and_from_where(run_
     assert result.exit_code == 0, result.stderr
     assert "unlisted tests: pass 1 of max 2 (from --min-passes/--max-runs)" in result.stdout
     assert f"{file}: TestSample::test_a: pass 2 of max 3" in result.stdout
-    assert f"{file}: test_c: pass 1 of max 1, quarantined" in result.stdout
+    assert f"{file}: test_c: pass 1 of max 2, quarantined" in result.stdout  # the unlisted tests' values
     assert f"{CLASS}::test_a: pass 2 of max 3 (from {file})" in result.stdout
     assert f"{CLASS}::test_d: pass 1 of max 2 (from --min-passes/--max-runs)" in result.stdout
+
+
+# -- typos and missing values -----------------------------------------------------------------------
+
+
+def thresholds_options(tmp_path: Path, form: str, record: Dict) -> List:
+    """``record`` as the one entry of a thresholds file (json, toml) or of pyproject.toml; the
+    options that make run read it."""
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in record.items())
+    if form == "json":
+        (tmp_path / "th.json").write_text(json.dumps({"flaky_tests": [record]}))
+        return ["--thresholds", tmp_path / "th.json"]
+    if form == "toml":
+        (tmp_path / "th.toml").write_text("[[flaky_tests]]\n" + lines)
+        return ["--thresholds", tmp_path / "th.toml"]
+    write_pyproject(tmp_path, "[[tool.junit-flaky.flaky_tests]]\n" + lines)
+    return []
+
+
+@pytest.mark.parametrize("typo", ["min_pass", "max_run", "quarantine", "minPasses"])
+@pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
+def test_a_misspelt_entry_key_exits_2_naming_the_key_and_the_entry(run_cli, tmp_path: Path, form: str, typo: str) -> None:
+    options = thresholds_options(tmp_path, form, {"test_name": "test_bad", typo: 3})
+    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1
+    where = "pyproject.toml [tool.junit-flaky]" if form == "pyproject" else str(options[1])
+    assert f"{where}: entry 1 (test_name='test_bad'): unknown key '{typo}'" in result.stderr
+    assert not (tmp_path / "out.xml").exists()
+
+
+@pytest.mark.parametrize("top", ["min-passes = 2\n", "retries = 2\n"])
+def test_a_thresholds_file_holds_only_flaky_tests(tmp_path: Path, top: str) -> None:
+    path = tmp_path / "th.toml"
+    path.write_text(top + '[[flaky_tests]]\ntest_name = "test_a"\n')
+    with pytest.raises(JunitFlakyError) as error:
+        load_file(path, BUILTIN)
+    assert str(error.value).startswith(f"{path}: unknown key '{top.split()[0]}'")
+
+
+@pytest.mark.parametrize(
+    "record, expected",
+    [
+        ({"test_name": "test_a"}, (2, 4, False)),
+        ({"test_name": "test_a", "quarantined": True}, (2, 4, True)),
+        ({"test_name": "test_a", "max_runs": 6}, (2, 6, False)),
+        ({"test_name": "test_a", "min_passes": 3}, (3, 4, False)),
+        ({"test_name": "test_a", "min_passes": 5}, (5, 5, False)),  # as a lone --min-passes 5 does
+    ],
+)
+@pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
+def test_a_missing_value_takes_the_defaults_of_unlisted_tests(run_cli, tmp_path: Path, form: str, record: Dict, expected: Tuple) -> None:
+    options = thresholds_options(tmp_path, form, record)
+    result = run_cli(
+        "thresholds", "show", report_of(tmp_path, ["test_a"]), "--no-flakybot", "--min-passes", "2", "--max-runs", "4", *options
+    )
+    assert result.exit_code == 0, result.stderr
+    min_passes, max_runs, quarantined = expected
+    assert f"{CLASS}::test_a: pass {min_passes} of max {max_runs}{', quarantined' if quarantined else ''} (from " in result.stdout
+
+
+def test_a_missing_value_takes_the_pyproject_defaults(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.junit-flaky]\nmax-runs = 3\n\n[[tool.junit-flaky.flaky_tests]]\ntest_name = "test_a"\nmin_passes = 2\n')
+    project = config.load(tmp_path)
+    [found] = config.entries(project, defaults(project[0], None, None))
+    assert (found.thresholds.min_passes, found.thresholds.max_runs) == (2, 3)
+
+
+# -- bounds ---------------------------------------------------------------------------------------
+
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"min_passes": 1, "max_runs": HUGE}, f"max_runs must be at most {MAX_RUNS}, got {HUGE}"),
+        ({"max_runs": MAX_RUNS + 1}, f"max_runs must be at most {MAX_RUNS}, got {MAX_RUNS + 1}"),
+        ({"min_passes": MAX_RUNS + 1}, f"min_passes must be at most {MAX_RUNS}, got {MAX_RUNS + 1}"),
+        ({"min_passes": False}, "min_passes must be an integer, got False"),
+    ],
+)
+@pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
+def test_values_beyond_the_maximum_exit_2_naming_value_and_source(run_cli, tmp_path: Path, form: str, values: Dict, words: str) -> None:
+    if form != "json" and values.get("max_runs") == HUGE:
+        values = {"min_passes": 1, "max_runs": 2**62}  # TOML integers are 64-bit
+        words = f"max_runs must be at most {MAX_RUNS}, got {2**62}"
+    options = thresholds_options(tmp_path, form, {"test_name": "test_bad", **values})
+    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "entry 1 (test_name='test_bad')" in result.stderr and words in result.stderr
+    assert not (tmp_path / "out.xml").exists()
+
+
+@pytest.mark.parametrize(
+    "options, env, words",
+    [
+        (["--max-runs", str(HUGE)], {}, f"--min-passes/--max-runs: max_runs must be at most {MAX_RUNS}, got {HUGE}"),
+        (["--min-passes", str(MAX_RUNS + 1)], {}, f"--min-passes/--max-runs: min_passes must be at most {MAX_RUNS}, got {MAX_RUNS + 1}"),
+        ([], {"JUNIT_FLAKY_MAX_RUNS": "1000"}, f"--min-passes/--max-runs: max_runs must be at most {MAX_RUNS}, got 1000"),
+    ],
+)
+def test_option_beyond_the_maximum_exits_2(run_cli, tmp_path: Path, monkeypatch, options: List[str], env: Dict, words: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = run_cli("run", report_of(tmp_path, ["test_a"]), "--no-rerun", "--no-flakybot", *options)
+    assert result.exit_code == 2
+    assert result.stderr == f"junit-flaky: error: {words}\n"
+
+
+def test_pyproject_default_beyond_the_maximum_exits_2(run_cli, tmp_path: Path) -> None:
+    write_pyproject(tmp_path, f"[tool.junit-flaky]\nmax-runs = {MAX_RUNS + 1}\n")
+    result = run_cli("run", report_of(tmp_path, ["test_a"]), "--no-rerun", "--no-flakybot")
+    assert result.exit_code == 2
+    assert f"pyproject.toml [tool.junit-flaky]: max_runs must be at most {MAX_RUNS}, got {MAX_RUNS + 1}" in result.stderr
+
+
+def test_the_maximum_itself_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "th.json"
+    path.write_text(json.dumps({"flaky_tests": [{"test_name": "test_a", "min_passes": MAX_RUNS, "max_runs": MAX_RUNS}]}))
+    [found] = load_file(path, BUILTIN)
+    assert (found.thresholds.min_passes, found.thresholds.max_runs) == (MAX_RUNS, MAX_RUNS)
+    assert defaults({}, None, MAX_RUNS).max_runs == MAX_RUNS
