@@ -21,7 +21,7 @@ from array import array
 from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
@@ -172,7 +172,53 @@ def _codec(declared: Optional[str], head: bytes, path: Path) -> str:
 
 
 class _Rejected(Exception):
-    """Raised from inside expat handlers; the scanner adds file, line and column."""
+    """Raised from inside expat handlers; ``_parse`` adds file, line and column."""
+
+
+def _doctype(*args: object) -> None:
+    raise _Rejected("DOCTYPE is not allowed in a JUnit report (it could load files or expand entities)")
+
+
+def _entity(*args: object) -> None:  # unreachable without a DOCTYPE; a second lock
+    raise _Rejected("entity declarations are not allowed in a JUnit report")
+
+
+def _parse(path: Path, report: ReportFile) -> Iterator[Optional["expat.XMLParserType"]]:
+    """The one way a report file is parsed: first yields the guarded expat parser for the caller
+    to add its element handlers to, then None after each chunk parsed (handlers may have collected
+    something by then). Sets ``report``'s encoding and size. Every problem is a JunitFlakyError
+    naming the file, and the line and column where there is one."""
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
+    with handle:
+        head = handle.read(1024)
+        handle.seek(0)
+        report.encoding = _codec(_declared_encoding(head), head, path)
+        report.size = os.fstat(handle.fileno()).st_size
+        parser = expat.ParserCreate()
+        parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(
+            report, "encoding", _codec(encoding, head, path)
+        )
+        parser.StartDoctypeDeclHandler = _doctype
+        parser.EntityDeclHandler = _entity
+        yield parser
+        try:
+            while True:
+                chunk = handle.read(CHUNK)
+                parser.Parse(chunk, not chunk)
+                yield None
+                if not chunk:
+                    break
+        except expat.ExpatError as exc:
+            message = expat.ErrorString(exc.code)
+            raise JunitFlakyError(f"{path}:{exc.lineno}:{exc.offset + 1}: malformed XML: {message}") from None
+        except OSError as exc:
+            raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
+        except _Rejected as exc:
+            line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
+            raise JunitFlakyError(f"{path}:{line}:{column}: {exc}") from None
 
 
 class _Scanner:
@@ -196,49 +242,18 @@ class _Scanner:
     # -- per file ---------------------------------------------------------------------------------
 
     def scan_file(self, path: Path) -> None:
-        try:
-            handle = open(path, "rb")
-        except OSError as exc:
-            raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
-        with handle:
-            head = handle.read(1024)
-            handle.seek(0)
-            report = ReportFile(path, _codec(_declared_encoding(head), head, path), size=os.fstat(handle.fileno()).st_size)
-            self.file_index = len(self.files)
-            self.files.append(report)
-            self.file_had_junit = False
-            parser = expat.ParserCreate()
-            parser.StartElementHandler, parser.EndElementHandler = self.handlers(parser)
-            parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(
-                report, "encoding", _codec(encoding, head, path)
-            )
-            parser.StartDoctypeDeclHandler = self.doctype
-            parser.EntityDeclHandler = self.entity
-            try:
-                while True:
-                    chunk = handle.read(CHUNK)
-                    parser.Parse(chunk, not chunk)
-                    if not chunk:
-                        break
-            except expat.ExpatError as exc:
-                message = expat.ErrorString(exc.code)
-                raise JunitFlakyError(f"{path}:{exc.lineno}:{exc.offset + 1}: malformed XML: {message}") from None
-            except OSError as exc:
-                raise JunitFlakyError(f"{path}: cannot read: {exc.strerror}") from None
-            except _Rejected as exc:
-                line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
-                raise JunitFlakyError(f"{path}:{line}:{column}: {exc}") from None
+        report = ReportFile(path, "utf-8")
+        self.file_index = len(self.files)
+        self.files.append(report)
+        self.file_had_junit = False
+        for parser in _parse(path, report):
+            if parser is not None:
+                parser.StartElementHandler, parser.EndElementHandler = self.handlers(parser)
         if report.root_tag not in SUITE_TAGS and not self.file_had_junit:
             raise JunitFlakyError(
                 f"{path}:1:1: not a JUnit report: root element <{report.root_tag}>"
                 " holds no <testsuite> or <testcase>"
             )
-
-    def doctype(self, *args: object) -> None:
-        raise _Rejected("DOCTYPE is not allowed in a JUnit report (it could load files or expand entities)")
-
-    def entity(self, *args: object) -> None:  # unreachable without a DOCTYPE; a second lock
-        raise _Rejected("entity declarations are not allowed in a JUnit report")
 
     # -- element events ---------------------------------------------------------------------------
 
@@ -522,3 +537,65 @@ def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
         loose_skipped=scanner.loose[1],
         testcases=scanner.testcases,
     )
+
+
+@dataclass
+class Testcase:
+    """One <testcase> of a report, complete, as ``testcases`` streams them."""
+
+    test: TestId
+    element: Element
+    suite: Dict[str, str]  # the nearest <testsuite>'s attributes, one dict per suite; {} outside any
+
+
+def testcases(path: Path) -> Iterator[Testcase]:
+    """Every <testcase> of a report in document order, one at a time, in bounded memory: what
+    the history, the annotation and Test Engine read. Same parser, same identity as the scan."""
+    suites: List[Tuple[str, Dict[str, str]]] = []  # per open suite: the tag and its nearest <testsuite>'s attrs
+    found: List[Testcase] = []
+    no_suite: Dict[str, str] = {}  # shared, so that testcases outside any suite group as one
+    builder: Optional[TreeBuilder] = None
+    depth = 0  # inside the open <testcase>
+
+    def start(tag: str, attrs: Dict[str, str]) -> None:
+        nonlocal builder, depth
+        if builder is not None:
+            depth += 1
+            builder.start(tag, attrs)
+            return
+        name = local_name(tag)
+        if name == "testcase":
+            builder, depth = TreeBuilder(), 1
+            builder.start(tag, attrs)
+        elif name in SUITE_TAGS:
+            outer = suites[-1][1] if suites else no_suite
+            suites.append((name, attrs if name == "testsuite" else outer))
+
+    def end(tag: str) -> None:
+        nonlocal builder, depth
+        if builder is not None:
+            builder.end(tag)
+            depth -= 1
+            if depth == 0:
+                suite = suites[-1][1] if suites else no_suite
+                element = builder.top[0]
+                found.append(Testcase(TestId(*identity_of(element.attrib, suite.get("name", ""))), element, suite))
+                builder = None
+        elif local_name(tag) in SUITE_TAGS:
+            suites.pop()
+
+    def data(text: str) -> None:
+        if builder is not None:
+            builder.data(text)
+
+    def comment(text: str) -> None:
+        if builder is not None:
+            builder.comment(text)
+
+    for parser in _parse(path, ReportFile(path, "utf-8")):
+        if parser is not None:
+            parser.buffer_text = True
+            parser.StartElementHandler, parser.EndElementHandler = start, end
+            parser.CharacterDataHandler, parser.CommentHandler = data, comment
+        yield from found
+        found.clear()

@@ -122,3 +122,28 @@ def test_import_records_each_report_once_and_leaves_out_other_xml(tmp_path: Path
 def test_import_of_a_folder_without_reports_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(JunitFlakyError, match="no \\*.xml file"):
         import_folder(tmp_path / "h.sqlite", tmp_path)
+
+
+def test_a_testcase_straight_in_a_named_testsuites_root_is_one_test_in_the_history(tmp_path: Path) -> None:
+    """The history keys a test as the scan does: a <testsuites> root's name is no suite name, so
+    the test's failing run (tracked by the scan) and its passing run (streamed) are one test."""
+    db = tmp_path / "h.sqlite"
+    for build, outcome in (("1", "failed"), ("2", "passed")):
+        report = tmp_path / f"{build}.xml"
+        report.write_text(f'<testsuites name="all">{_case(outcome)}</testsuites>')
+        record_reports(db, [report], CIInfo("buildkite", build_id=build, commit="c"), 1.0)
+    assert [row[:3] for row in attempts_in(db)] == [("", "m", "t"), ("", "m", "t")]
+
+
+def _case(outcome: str) -> str:
+    return '<testcase classname="m" name="t"><failure message="x"/></testcase>' if outcome == "failed" else '<testcase classname="m" name="t"/>'
+
+
+@pytest.mark.parametrize("time", ["1e308", "99999999999999999999"])
+def test_a_huge_time_is_recorded_capped(tmp_path: Path, time: str) -> None:
+    report, db = tmp_path / "r.xml", tmp_path / "h.sqlite"
+    report.write_text(f'<testsuite name="s"><testcase classname="m" name="t" time="{time}"/>'
+                      f'<testcase classname="m" name="u" time="{time}"><failure/></testcase></testsuite>')
+    recorded = record_reports(db, [report], CIInfo("local"), 1.0)
+    assert recorded.attempts == 2
+    assert {row[5] for row in attempts_in(db)} == {10**12}  # MAX_SECONDS in milliseconds

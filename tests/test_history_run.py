@@ -4,6 +4,7 @@ it (--thresholds-from-history)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,26 @@ def test_a_folder_given_as_the_history_db_is_a_warning_like_any_unusable_history
     result = run_offline(run_cli, "red.xml", "--thresholds-from-history", "--history-db", "dbdir")
     assert result.exit_code == 1  # the verdict's code, not a usage error
     assert "warning: no thresholds from history: dbdir: is a folder, not a history database" in result.stderr
+
+
+def test_a_huge_time_still_records_the_history_and_writes_the_output(run_cli, reports: Path) -> None:
+    (reports / "huge.xml").write_text(
+        '<testsuite name="s"><testcase classname="m" name="t" time="1e308"/>'
+        '<testcase classname="m" name="u" time="99999999999999999999"><failure/></testcase></testsuite>'
+    )
+    result = run_offline(run_cli, "huge.xml", "--record-history", "-o", "out.xml")
+    assert result.exit_code == 1, result.stderr
+    assert "recorded 2 attempts in the history" in result.stdout
+    assert (reports / "out.xml").exists()
+
+
+def test_a_test_straight_in_a_named_testsuites_root_is_recorded_as_one_test(run_cli, reports: Path) -> None:
+    """``history record`` streams a passing test, ``run --record-history`` records it tracked when
+    it failed: both with the scan's identity, so the history holds one test with two runs."""
+    (reports / "pass.xml").write_text('<testsuites name="all"><testcase classname="m" name="t"/></testsuites>')
+    (reports / "fail.xml").write_text('<testsuites name="all"><testcase classname="m" name="t"><failure/></testcase></testsuites>')
+    assert run_cli("history", "record", "pass.xml").exit_code == 0
+    run_offline(run_cli, "fail.xml", "--record-history")
+    db = sqlite3.connect(reports / DEFAULT_DB)
+    assert db.execute("SELECT suite, classname, name FROM tests").fetchall() == [("", "m", "t")]
+    assert db.execute("SELECT COUNT(*) FROM attempts").fetchone() == (2,)

@@ -2,8 +2,9 @@
 
 The scan (junit_read) keeps the full attempts of the *tracked* tests only and merely counts the
 ones that passed or were skipped once, which is all a verdict needs. The history wants every test,
-so the reports are streamed a second time and each untracked testcase is handed on as it is read;
-the tracked ones come from junit_attempts, which knows every producer's way of recording reruns.
+so the reports are streamed a second time (``junit_read.testcases``: the same parser and identity)
+and each untracked testcase is handed on as it is read; every testcase's attempts come from
+junit_attempts, which knows every producer's way of recording reruns.
 """
 
 from __future__ import annotations
@@ -12,78 +13,31 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
-from xml.parsers import expat
+from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 from junit_flaky import junit_attempts, junit_read
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history.store import OUTCOME_CODES, AttemptRow
-from junit_flaky.model import Attempt, Outcome, TestId
-
-_RANK = {"skipped": Outcome.SKIPPED, "failure": Outcome.FAILED, "error": Outcome.ERROR}
-_ORDER = [Outcome.PASSED, Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR]  # as the scan ranks them
-
+from junit_flaky.model import Attempt, TestId
 
 def untracked_testcases(paths: Sequence[Path], tracked: Iterable[TestId]) -> Iterator[AttemptRow]:
-    """The row of each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
+    """The rows of each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
 
     With ``tracked`` from the scan of the same files, these all passed or were skipped once.
     The files were checked by the scan, so a file that changed since is the only error left.
     """
-    # Plain tuples, not TestIds: a million of these is the cost of recording a big report.
-    known = {(t.classname, t.name, t.file, t.suite) for t in tracked}
+    known = set(tracked)
     for path in paths:
-        yield from _testcases_of(path, known)
-
-
-def _testcases_of(path: Path, tracked: Set[Tuple[str, str, str, str]]) -> Iterator[AttemptRow]:
-    found: List[AttemptRow] = []
-    suites: List[str] = []  # names of the open suites: the innermost is part of the identity
-    depth = 0
-    case_depth = 0  # depth of the open <testcase>, 0 outside one
-    case: Dict[str, str] = {}
-    outcome = Outcome.PASSED
-
-    def start(tag: str, attrs: Dict[str, str]) -> None:
-        nonlocal depth, case_depth, case, outcome
-        depth += 1
-        if case_depth:
-            child = _RANK.get(tag) if depth == case_depth + 1 else None
-            if child is not None and _ORDER.index(child) > _ORDER.index(outcome):
-                outcome = child
-        elif tag == "testcase":
-            case_depth, case, outcome = depth, attrs, Outcome.PASSED
-        elif tag in junit_read.SUITE_TAGS:
-            suites.append(attrs.get("name", ""))
-
-    def end(tag: str) -> None:
-        nonlocal depth, case_depth
-        if depth == case_depth:
-            case_depth = 0
-            test = (case.get("classname", ""), case.get("name", ""), case.get("file", ""), suites[-1] if suites else "")
-            if test not in tracked:
-                found.append((*test, OUTCOME_CODES[outcome], _milliseconds(junit_attempts.parse_time(case.get("time")))))
-        elif not case_depth and tag in junit_read.SUITE_TAGS:
-            suites.pop()
-        depth -= 1
-
-    parser = expat.ParserCreate()
-    parser.StartElementHandler, parser.EndElementHandler = start, end
-    try:
-        with path.open("rb") as handle:
-            while True:
-                chunk = handle.read(junit_read.CHUNK)
-                parser.Parse(chunk, not chunk)
-                yield from found
-                found.clear()
-                if not chunk:
-                    break
-    except (OSError, expat.ExpatError) as exc:
-        raise JunitFlakyError(f"{path}: changed or unreadable while recording history: {exc}") from None
+        try:
+            for case in junit_read.testcases(path):
+                if case.test not in known:
+                    yield from attempt_rows([(case.test, junit_attempts.attempts_of(case.element))], ())
+        except JunitFlakyError as exc:
+            raise JunitFlakyError(f"changed or unreadable while recording history: {exc}") from None
 
 
 def _milliseconds(seconds: float) -> int:
-    return round(seconds * 1000)
+    return round(seconds * 1000)  # at most junit_attempts.MAX_SECONDS: fits SQLite's integers
 
 
 def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked: Iterable[AttemptRow]) -> Iterator[AttemptRow]:
