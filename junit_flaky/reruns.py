@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence
 
+from junit_flaky import rerun_process
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult
 from junit_flaky.verdicts import close_open, decide, runs_left
 
@@ -60,14 +61,7 @@ class Progress:
     def end(self) -> None: ...
 
 
-Starter = Callable[[List[str], Path, Dict[str, str], IO[bytes]], "subprocess.Popen[bytes]"]
-
-
-def start_process(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) -> "subprocess.Popen[bytes]":
-    """The one seam to the outside: a pytest process in its own process group."""
-    return subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+Starter = Callable[[List[str], Path, Dict[str, str], IO[bytes]], rerun_process.RerunProcess]
 
 
 def guess_file(test: TestId, rootdir: Path) -> Optional[str]:
@@ -159,7 +153,7 @@ class Rerunner:
         self,
         options: RerunOptions,
         progress: Progress,
-        starter: Starter = start_process,
+        starter: Starter = rerun_process.start,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.options = options
@@ -275,16 +269,16 @@ class Rerunner:
                     break
                 if self.interrupted:
                     killed_for = f"interrupted by {self.interrupted}"
-                    _kill_group(process)
+                    process.kill()
                     break
                 hung = self._hung(state, started)
                 if hung:
                     killed_for = hung
-                    _kill_group(process)
+                    process.kill()
                     break
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(POLL_SECONDS)  # returns the moment pytest exits
-            _kill_group(process)  # whatever it left behind goes too
+            process.kill()  # whatever it left behind goes too
             process.wait()
             self._consume(state)
         self._after_round(state, process.returncode, killed_for, log_path)
@@ -376,11 +370,3 @@ def _tail(log: Path, lines: int = 15) -> List[str]:
     except OSError:
         return []
     return [line for line in text if line.strip()][-lines:]
-
-
-def _kill_group(process: "subprocess.Popen[bytes]") -> None:
-    """SIGKILL the whole process group, so no pytest worker or test subprocess outlives us."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

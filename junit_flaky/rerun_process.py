@@ -1,0 +1,205 @@
+"""The one seam to the OS for the rerun's pytest process: start it, wait for it, and kill it with
+everything it started, however junit-flaky ends.
+
+pytest is not junit-flaky's child but the child of a small watchdog (this module, run by a new
+Python) in a session of its own, so that a SIGKILL to junit-flaky's process group (a CI agent
+cancelling the step) does not reach it. Two pipes connect them: the watchdog reports pytest's
+exit status up one; when the other closes, because junit-flaky asked for a kill or died, the
+watchdog kills pytest's process group, then every descendant left, reaps them and exits.
+
+On Linux the watchdog is a child subreaper (``prctl(PR_SET_CHILD_SUBREAPER)``): a process that
+left pytest's group and session (``setsid``, a double fork) is re-parented to it, not to init, when
+its parent dies, and /proc finds it. Without prctl and /proc (macOS) only pytest's process group
+is killed: such escaped processes survive there, as they would without the watchdog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Dict, List, Optional
+
+from junit_flaky.errors import JunitFlakyError
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>, Linux 3.4+
+KILL_WAIT = 10.0  # seconds kill() waits for the watchdog to reap everything before going on without it
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+# The watchdog imports this module from the folder it is in, whatever the working directory holds.
+_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from junit_flaky.rerun_process import watch; sys.exit(watch(sys.argv[2], sys.argv[3:]))"
+
+
+class RerunStartError(JunitFlakyError):
+    """The rerun command could not be started (missing, not executable, ...)."""
+
+
+def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) -> "RerunProcess":
+    """Start ``command`` in ``cwd`` under a watchdog: output to ``log``, stdin empty.
+
+    Returns once the command runs; raises RerunStartError when it cannot be started."""
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_PARENT, str(cwd), *command],
+        cwd=_PACKAGE_PARENT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+        start_new_session=True,  # out of junit-flaky's process group, so that it outlives a kill of that group
+    )
+    process = RerunProcess(watchdog, command)
+    line = process._next_line(None)
+    if not line.startswith("started "):
+        watchdog.wait()
+        process._close()
+        why = line[len("failed ") :] if line.startswith("failed ") else f"its watchdog exited with code {watchdog.returncode}"
+        raise RerunStartError(f"the rerun command {command[0]} could not be started: {why}")
+    process.pid = int(line.split()[1])
+    return process
+
+
+class RerunProcess:
+    """A started rerun command: Popen's ``poll``, ``wait`` and ``returncode`` (negative: the signal
+    that ended it), and a ``kill`` that takes everything the command started along."""
+
+    def __init__(self, watchdog: "subprocess.Popen[bytes]", command: List[str]) -> None:
+        self._watchdog = watchdog
+        self._command = command
+        self._received = b""
+        self.pid = 0  # the command's own
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(0)
+        return None
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """The exit status; raises subprocess.TimeoutExpired if it still runs after ``timeout`` s."""
+        while self.returncode is None:
+            line = self._next_line(timeout)
+            if line.startswith("exit "):
+                self.returncode = int(line.split()[1])
+            elif not line:  # the watchdog itself was killed: its status is all there is to know
+                self.returncode = self._watchdog.wait()
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the command with every process it started, and wait until they are reaped."""
+        self._watchdog.stdin.close()  # the watchdog's signal (idempotent)
+        try:
+            self._watchdog.wait(KILL_WAIT)
+        except subprocess.TimeoutExpired:
+            return  # a process that cannot die (uninterruptible sleep): the watchdog keeps at it alone
+        self.wait()  # the watchdog said it before exiting
+        self._close()
+
+    def _next_line(self, timeout: Optional[float]) -> str:
+        """The watchdog's next line ("" once it has closed the pipe)."""
+        pipe = self._watchdog.stdout.fileno()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._received:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([pipe], [], [], left)[0]:
+                raise subprocess.TimeoutExpired(self._command, timeout or 0)
+            data = os.read(pipe, 4096)
+            if not data:
+                return ""
+            self._received += data
+        line, self._received = self._received.split(b"\n", 1)
+        return line.decode()
+
+    def _close(self) -> None:
+        self._watchdog.stdin.close()
+        self._watchdog.stdout.close()
+
+
+# -- the watchdog's side ------------------------------------------------------------------------------
+
+
+def watch(cwd: str, command: List[str]) -> int:
+    """The watchdog: fd 0 is junit-flaky's pipe (EOF: kill), fd 1 reports, fd 2 is the log."""
+    subreaper = _become_subreaper()
+    stop: List[int] = []
+    wakeup, wake = os.pipe()
+    os.set_blocking(wake, False)
+    signal.set_wakeup_fd(wake)  # any signal below ends a select() at once
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # asked to stop: clean up as on EOF
+        signal.signal(signum, lambda signum, frame: stop.append(signum))
+    try:
+        child = subprocess.Popen(
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=2, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    except (OSError, ValueError) as exc:
+        _report(f"failed {getattr(exc, 'strerror', None) or exc}")
+        return 1
+    _report(f"started {child.pid}")
+    code = None
+    while not stop:
+        if code is None:
+            code = child.poll()
+            if code is not None:
+                _report(f"exit {code}")
+        ready = select.select([0, wakeup], [], [])[0]
+        if wakeup in ready:
+            os.read(wakeup, 4096)
+        if 0 in ready and not os.read(0, 4096):
+            break  # junit-flaky asks for the kill, or is gone
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)  # the group outlives its leader while members remain
+    if code is None:
+        _report(f"exit {child.wait()}")
+    if subreaper:
+        _reap_descendants()
+    return 0
+
+
+def _report(line: str) -> None:
+    with contextlib.suppress(OSError):  # junit-flaky may be gone; the cleanup still matters
+        os.write(1, (line.replace("\n", " ") + "\n").encode())
+
+
+def _become_subreaper() -> bool:
+    """Orphaned descendants come to us instead of init, so none can escape the final sweep."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # only here: the watchdog starts quicker without it elsewhere
+
+    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _reap_descendants() -> None:
+    """SIGKILL every descendant and reap them, until none is left: a killed process's children are
+    re-parented to us, and one may fork while we look."""
+    while True:
+        for pid in _descendants(os.getpid()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
+def _descendants(root: int) -> List[int]:
+    """Every live descendant of ``root``, from the parent pids in /proc."""
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()  # the name before ")" may hold anything
+        except OSError:
+            continue  # it ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: List[int] = []
+    todo = [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found

@@ -1,0 +1,210 @@
+"""The rerun's pytest process: its exit status, its output, and that nothing it started outlives
+junit-flaky, however junit-flaky ends (done, a hang, SIGTERM/SIGINT, SIGKILL to its group).
+
+Real processes throughout: a test that spawns a grandchild in a session of its own (``os.setsid``)
+is the case a process-group kill misses. Every process a test starts is killed in a finalizer, so
+a failing test never leaves a 600 s sleeper behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+from junit_flaky import rerun_process
+from tests.projects import Project, flaky_body
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="descendants are found through /proc")
+
+# Starts a grandchild that leaves the process group and session (as daemons do), writes its pid
+# to sys.argv[1] once it is out, then sleeps; the caller waits for that file.
+SETSID_SLEEPER = (
+    "import os, sys, time\n"
+    "os.setsid()\n"
+    "open(sys.argv[1] + '.tmp', 'w').write(str(os.getpid()))\n"
+    "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+    "time.sleep(600)\n"
+)
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a zombie has ended; only its entry is left)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def eventually(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def read_pid(path: Path, seconds: float = 60) -> int:
+    assert eventually(path.exists, seconds), f"{path.name} was never written"
+    return int(path.read_text())
+
+
+@pytest.fixture
+def pidfiles(tmp_path: Path):
+    """Files where started processes write their pid; whatever is still alive is killed at the end."""
+    files: List[Path] = []
+
+    def register(name: str) -> Path:
+        files.append(tmp_path / name)
+        return files[-1]
+
+    yield register
+    for path in files:
+        if path.exists() and alive(int(path.read_text())):
+            os.kill(int(path.read_text()), signal.SIGKILL)
+
+
+# -- the process as reruns.py uses it --------------------------------------------------------------
+
+
+def start(tmp_path: Path, code: str, *args: str) -> rerun_process.RerunProcess:
+    log = open(tmp_path / "rerun.log", "ab")
+    try:
+        return rerun_process.start([sys.executable, "-c", code, *args], tmp_path, dict(os.environ), log)
+    finally:
+        log.close()  # the processes have their own copy
+
+
+def test_exit_code_is_reported(tmp_path):
+    process = start(tmp_path, "import sys; sys.exit(3)")
+    assert process.wait(60) == 3
+    assert process.poll() == 3 and process.returncode == 3
+    process.kill()
+
+
+def test_death_by_signal_is_a_negative_code(tmp_path):
+    process = start(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    assert process.wait(60) == -signal.SIGSEGV
+    process.kill()
+
+
+def test_a_running_process_has_no_code_until_killed(tmp_path, pidfiles):
+    pidfile = pidfiles("pytest.pid")
+    process = start(tmp_path, "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(600)", str(pidfile))
+    pid = read_pid(pidfile)
+    assert process.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(0.1)
+    process.kill()
+    assert process.wait() == -signal.SIGKILL
+    assert not alive(pid)
+
+
+def test_output_goes_to_the_log_and_stdin_is_empty(tmp_path):
+    code = "import sys; print('to stdout'); print('to stderr', file=sys.stderr); print('stdin', repr(sys.stdin.read()))"
+    process = start(tmp_path, code)
+    assert process.wait(60) == 0
+    process.kill()
+    log = (tmp_path / "rerun.log").read_text()
+    assert "to stdout" in log and "to stderr" in log and "stdin ''" in log
+
+
+@linux_only
+def test_kill_takes_grandchildren_in_their_own_session(tmp_path, pidfiles):
+    grandchild = pidfiles("grandchild.pid")
+    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\ntime.sleep(600)\n"
+    process = start(tmp_path, code, str(grandchild))
+    pid = read_pid(grandchild)
+    process.kill()
+    assert process.wait() == -signal.SIGKILL
+    assert not alive(pid)
+
+
+@linux_only
+def test_kill_takes_what_the_process_left_behind_after_it_exited(tmp_path, pidfiles):
+    grandchild = pidfiles("grandchild.pid")
+    code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\n"
+    process = start(tmp_path, code, str(grandchild))
+    pid = read_pid(grandchild)
+    assert process.wait(60) == 0
+    assert alive(pid)  # an orphan now, still running
+    process.kill()
+    assert process.wait() == 0  # the exit status is still the process's own
+    assert not alive(pid)
+
+
+def test_a_missing_command_cannot_be_started(tmp_path):
+    with pytest.raises(rerun_process.RerunStartError) as raised:
+        rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), open(os.devnull, "ab"))
+    assert str(raised.value) == "the rerun command ./no-such-pytest could not be started: No such file or directory"
+
+
+def test_a_file_without_the_x_bit_cannot_be_started(tmp_path):
+    (tmp_path / "pytest-script").write_text("#!/bin/sh\nexit 0\n")
+    with pytest.raises(rerun_process.RerunStartError) as raised:
+        rerun_process.start(["./pytest-script"], tmp_path, dict(os.environ), open(os.devnull, "ab"))
+    assert str(raised.value) == "the rerun command ./pytest-script could not be started: Permission denied"
+
+
+# -- end to end: junit-flaky run, and what it leaves behind ---------------------------------------
+
+
+def spawning_project(tmp_path: Path, pytest_pid: Path, grandchild_pid: Path) -> Path:
+    """A test that fails its first run; its rerun starts a setsid grandchild, writes both pids
+    (pytest's own and the grandchild's), then sleeps. Returns the first run's report."""
+    project = Project(tmp_path)
+    project.write(
+        "test_mod.py",
+        "import os, subprocess, sys, time\n\n"
+        f"SLEEPER = {SETSID_SLEEPER!r}\n\n"
+        "def test_spawns():\n"
+        f"{flaky_body('spawns', [1])}"
+        f"    subprocess.Popen([sys.executable, '-c', SLEEPER, {str(grandchild_pid)!r}])\n"
+        f"    while not os.path.exists({str(grandchild_pid)!r}):\n"
+        "        time.sleep(0.05)\n"
+        f"    open({str(pytest_pid)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n",
+    )
+    return project.pytest()
+
+
+def start_tool(project: Project, *args: str, **popen: object) -> "subprocess.Popen[str]":
+    command = [sys.executable, "-m", "junit_flaky", "run", *args, "--no-flakybot"]
+    return subprocess.Popen(
+        command, cwd=project.root, env=project.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
+
+
+@pytest.mark.reruns
+@linux_only
+def test_sigkill_to_the_tools_process_group_leaves_no_rerun_process(tmp_path, pidfiles):
+    pytest_pid, grandchild_pid = pidfiles("pytest.pid"), pidfiles("grandchild.pid")
+    report = spawning_project(tmp_path, pytest_pid, grandchild_pid)
+    # A CI agent cancelling the step: the tool leads its own group, and the whole group is killed.
+    tool = start_tool(Project(tmp_path), str(report), "--max-runs", "2", start_new_session=True)
+    try:
+        pids = [read_pid(pytest_pid), read_pid(grandchild_pid)]
+    finally:
+        os.killpg(tool.pid, signal.SIGKILL)
+        tool.communicate()
+    assert eventually(lambda: not any(alive(pid) for pid in pids), 10), "a rerun process outlived junit-flaky"
+
+
+@pytest.mark.reruns
+@linux_only
+def test_hung_rerun_is_killed_with_its_setsid_grandchild(tmp_path, pidfiles):
+    pytest_pid, grandchild_pid = pidfiles("pytest.pid"), pidfiles("grandchild.pid")
+    report = spawning_project(tmp_path, pytest_pid, grandchild_pid)
+    result = Project(tmp_path).junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2", "--rerun-timeout", "2")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "timed out after 2s" in result.stdout
+    assert not alive(read_pid(pytest_pid, 0))
+    assert not alive(read_pid(grandchild_pid, 0))
