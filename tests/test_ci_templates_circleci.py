@@ -371,7 +371,7 @@ def compile_run_steps(kind: str, name: str, arguments: Dict[str, Any]) -> List[T
 
 STUB_JUNIT_FLAKY = """#!/bin/bash
 printf '%s\\n' "$@" >"$CALLS/junit-flaky"
-env | grep -E '^(AVIATOR_API_TOKEN|BUILDKITE_ANALYTICS_TOKEN|JUNIT_FLAKY_CIRCLECI_DIR)=' \\
+env | grep -E '^(AVIATOR_API_TOKEN|BUILDKITE_ANALYTICS_TOKEN|JUNIT_FLAKY_(CIRCLECI_DIR|TEST_EXIT_CODE))=' \\
   | sort >"$CALLS/junit-flaky.env"
 exit "${STUB_EXIT:-0}"
 """
@@ -408,24 +408,26 @@ class Job:
     def run(self, kind: str, name: str, arguments: Dict[str, Any], env: Optional[Dict[str, str]] = None):
         result = None
         for step_env, command in compile_run_steps(kind, name, arguments):
-            environment = {
-                "PATH": f"{self.bin}:/usr/bin:/bin",
-                "HOME": str(self.home),
-                "BASH_ENV": str(self.bash_env),
-                "CALLS": str(self.calls),
-                **(env or {}),
-                **step_env,
-            }
-            # CircleCI's default shell for run steps.
-            result = subprocess.run(
-                ["/bin/bash", "-eo", "pipefail", "-c", command],
-                cwd=self.workdir,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            result = self.run_step(command, {**(env or {}), **step_env})
         return result
+
+    def run_step(self, command: str, env: Optional[Dict[str, str]] = None):
+        """One run step, in CircleCI's default shell, which sources $BASH_ENV first."""
+        environment = {
+            "PATH": f"{self.bin}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "BASH_ENV": str(self.bash_env),
+            "CALLS": str(self.calls),
+            **(env or {}),
+        }
+        return subprocess.run(
+            ["/bin/bash", "-eo", "pipefail", "-c", command],
+            cwd=self.workdir,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def argv(self, name: str = "junit-flaky") -> List[str]:
         return (self.calls / name).read_text().splitlines()
@@ -583,6 +585,19 @@ def test_check_hands_tokens_under_other_names_to_junit_flaky(job):
     assert result.returncode == 0, result.stderr
     env = (job.calls / "junit-flaky.env").read_text().splitlines()
     assert "AVIATOR_API_TOKEN=av-1" in env and "BUILDKITE_ANALYTICS_TOKEN=bk-2" in env
+
+
+def test_example_test_step_of_its_own_hands_its_exit_code_to_check(job):
+    """A test step that must not fail the job still leaves its exit code for junit-flaky, so a
+    pytest that stopped short (2: interrupted or a collection error) fails the job in check."""
+    steps = load_yaml(SRC / "examples" / "commands_in_your_job.yml")["usage"]["jobs"]["unit-tests"]["steps"]
+    (tests,) = [step["run"] for step in steps if "pytest --junitxml" in str(step)]
+    job.stub("python", f"#!/bin/bash\n{WRITE_REPORT.replace('test-results', 'test-results/pytest')}\nexit 2\n")
+    assert job.run_step(tests["command"]).returncode == 0
+    (check,) = [step["junit-flaky/check"] for step in steps if "junit-flaky/check" in step]
+    result = job.run("commands", "check", check, env={"STUB_EXIT": "1"})
+    assert result.returncode == 1
+    assert "JUNIT_FLAKY_TEST_EXIT_CODE=2" in (job.calls / "junit-flaky.env").read_text().splitlines()
 
 
 def test_check_says_when_junit_flaky_is_missing(job):
