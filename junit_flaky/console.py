@@ -11,21 +11,32 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from rich.console import Console
 
+from junit_flaky import tokens
 from junit_flaky.errors import EXIT_USAGE, JunitFlakyError
 
-class _Stdout:
-    """Standard output that outlives its reader: after ``junit-flaky run ... | head -1`` the
-    pipe closes, yet the report must still be written and the exit code must still be the
-    verdict's. What is printed after that is dropped (Python's own recipe for EPIPE: point the
-    descriptor at /dev/null, so the interpreter's last flush cannot fail either)."""
 
-    def __init__(self) -> None:
+class _Stream:
+    """``sys.stdout`` or ``sys.stderr`` (looked up at each write, so a test's capture is seen),
+    with every token value redacted: whatever the text's source (a server's answer, the agent's
+    stderr, a test name), no code path can print a token.
+
+    It also outlives its reader: after ``junit-flaky run ... | head -1`` the pipe closes, yet the
+    report must still be written and the exit code must still be the verdict's. What is printed
+    after that is dropped (Python's own recipe for EPIPE: point the descriptor at /dev/null, so
+    the interpreter's last flush cannot fail either)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.closed_by_reader = False
+
+    @property
+    def _stream(self) -> Any:
+        return getattr(sys, self.name)
 
     def write(self, text: str) -> int:
         if not self.closed_by_reader:
             try:
-                sys.stdout.write(text)
+                self._stream.write(tokens.redact(text, os.environ))
             except BrokenPipeError:
                 self._drop()
         return len(text)
@@ -33,29 +44,29 @@ class _Stdout:
     def flush(self) -> None:
         if not self.closed_by_reader:
             try:
-                sys.stdout.flush()
+                self._stream.flush()
             except BrokenPipeError:
                 self._drop()
 
     def _drop(self) -> None:
         self.closed_by_reader = True
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, self._stream.fileno())
         os.close(devnull)
 
     def isatty(self) -> bool:
-        return sys.stdout.isatty()
+        return self._stream.isatty()
 
     def fileno(self) -> int:
-        return sys.stdout.fileno()
+        return self._stream.fileno()
 
     @property
     def encoding(self) -> str:
-        return sys.stdout.encoding
+        return self._stream.encoding
 
 
-stdout = Console(file=_Stdout(), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, List, Mapping, Optional, Tuple
 
+from junit_flaky import tokens
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import requests
 
 DEFAULT_URL = "https://api.aviator.co/api/v1/flaky-tests"
-TOKEN_VAR = "AVIATOR_API_TOKEN"
+TOKEN_VAR = tokens.AVIATOR
 URL_VAR = "AVIATOR_API_URL"
 MAX_BODY = 32 * 1024 * 1024  # a thresholds list is small; anything bigger is garbage
 

@@ -270,3 +270,15 @@ def test_an_entry_without_values_takes_the_defaults_of_unlisted_tests(run_cli, a
     result = run_cli("thresholds", "show", report, "--min-passes", "2", "--max-runs", "5")
     assert result.exit_code == 0, result.stderr
     assert f"{CLASS}::test_x: pass 2 of max 5, quarantined (from Flakybot API)" in result.stdout
+
+
+def test_a_token_the_server_echoes_is_never_printed(run_cli, api_env, httpserver, report: Path, tmp_path: Path) -> None:
+    echoed = [{"test_name": TOKEN, "min_passes": 0}, {"test_name": f"test_{TOKEN}", "max_runs": 2}]
+    httpserver.expect_request(PATH).respond_with_json({"flaky_tests": echoed})
+    ran = run_cli("run", report, "--no-rerun", "--json", tmp_path / "out.json")  # a warning names entry 1
+    shown = run_cli("thresholds", "show")  # the listing names entry 2
+    assert ran.exit_code == 0 and shown.exit_code == 0
+    assert "warning: Flakybot API: entry 1 (test_name='[redacted]')" in ran.stderr
+    assert "Flakybot API: test_[redacted]: pass 1 of max 2" in shown.stdout
+    for text in (ran.stdout, ran.stderr, shown.stdout, shown.stderr, (tmp_path / "out.json").read_text()):
+        assert TOKEN not in text

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
+from junit_flaky import tokens
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload import aviator, buildkite_agent, circleci, reports as report_files, test_engine
@@ -34,8 +35,6 @@ _SENDERS: Dict[str, Sender] = {
     "circleci": circleci.upload,
 }
 TARGETS = tuple(_SENDERS)
-# Values that must never reach a message, even if a server or the agent echoes them back.
-SECRET_VARS = (test_engine.TOKEN_VAR, aviator.TOKEN_VAR, "BUILDKITE_AGENT_ACCESS_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,13 @@ def upload(
         loaded = _load(reports)
     except JunitFlakyError as exc:
         return [UploadOutcome(target, False, f"nothing sent: {exc}") for target in ordered]
-    secrets = [env[var] for var in SECRET_VARS if env.get(var)]
     ctx = Context(env, detect(env), http or Http(), run, build_passed, artifact_base)
     outcomes = []
     try:
         for target in ordered:
             outcome = _send(target, loaded, ctx)
-            outcomes.append(dataclasses.replace(outcome, message=_redact(outcome.message, secrets)))
+            # Redacted here too, not only when printed: ``env`` need not be os.environ.
+            outcomes.append(dataclasses.replace(outcome, message=tokens.redact(outcome.message, env)))
             if target == "buildkite-artifact" and outcome.ok and artifact_base is None:
                 ctx = dataclasses.replace(ctx, artifact_base="artifact://")
     finally:
@@ -118,9 +117,3 @@ def _send(target: str, reports: List[Report], ctx: Context) -> UploadOutcome:
         return UploadOutcome(target, False, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in one target must not cost the others
         return UploadOutcome(target, False, f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}")
-
-
-def _redact(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, "[redacted]")
-    return message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Sequence
 
+from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.http import expect_success, host_of
@@ -18,7 +19,7 @@ from junit_flaky.verdicts import plural
 
 DEFAULT_URL = "https://upload.aviator.co/api/test-report-uploader"
 URL_VAR = "AVIATOR_UPLOAD_URL"
-TOKEN_VAR = "AVIATOR_API_TOKEN"
+TOKEN_VAR = tokens.AVIATOR
 PROVIDERS = {"circleci": "circleci", "buildkite": "buildkite", "github_actions": "github_action"}
 
 

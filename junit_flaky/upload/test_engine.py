@@ -21,6 +21,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 from lxml import etree
 
+from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.http import expect_success, host_of
@@ -29,7 +30,7 @@ from junit_flaky.verdicts import plural
 
 DEFAULT_URL = "https://analytics-api.buildkite.com/v1/uploads"
 URL_VAR = "BUILDKITE_TEST_ENGINE_URL"
-TOKEN_VAR = "BUILDKITE_ANALYTICS_TOKEN"
+TOKEN_VAR = tokens.TEST_ENGINE
 KEY_VAR = "BUILDKITE_BUILD_ID"
 MAX_RESULTS = 5000
 # Counts describe the whole suite on disk; each file sent gets its own.

@@ -1,0 +1,31 @@
+"""The environment variables that hold credentials, and the one function that hides their values.
+
+Every message junit-flaky prints passes through ``redact`` (the consoles in console.py apply it to
+all they write), so a token that a server or the Buildkite agent echoes back never reaches a log.
+"""
+
+from __future__ import annotations
+
+from typing import List, Mapping
+
+AVIATOR = "AVIATOR_API_TOKEN"  # the Flakybot API and Aviator's uploads
+TEST_ENGINE = "BUILDKITE_ANALYTICS_TOKEN"  # Buildkite Test Engine's uploads
+AGENT = "BUILDKITE_AGENT_ACCESS_TOKEN"  # buildkite-agent runs with it in the environment we pass
+TOKEN_VARS = (AVIATOR, TEST_ENGINE, AGENT)
+MASK = "[redacted]"
+# Real tokens are long (Aviator's and Buildkite's are 24 characters and more); a shorter value is
+# a placeholder ("x", "test"), and masking every "x" of every line would garble the output.
+MIN_LENGTH = 8
+
+
+def secrets(env: Mapping[str, str]) -> List[str]:
+    """The token values set in ``env``, the longest first (one may contain another)."""
+    values = {env.get(var, "").strip() for var in TOKEN_VARS}
+    return sorted((value for value in values if len(value) >= MIN_LENGTH), key=len, reverse=True)
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with every token value of ``env`` replaced by MASK."""
+    for secret in secrets(env):
+        text = text.replace(secret, MASK)
+    return text
