@@ -260,7 +260,12 @@ class Rerunner:
         with open(log_path, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()
-            process = self.starter(command, self.options.rootdir, env, log)
+            try:
+                process = self.starter(command, self.options.rootdir, env, log)
+            except rerun_process.RerunStartError as exc:
+                self.summary.notes.append(str(exc))
+                close_open(state.results.values(), str(exc))
+                return
             started = self.clock()
             killed_for: Optional[str] = None
             while True:

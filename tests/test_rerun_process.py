@@ -8,6 +8,7 @@ a failing test never leaves a 600 s sleeper behind.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
+from lxml import etree
 
 from junit_flaky import rerun_process
 from tests.projects import Project, flaky_body
@@ -208,3 +210,26 @@ def test_hung_rerun_is_killed_with_its_setsid_grandchild(tmp_path, pidfiles):
     assert "timed out after 2s" in result.stdout
     assert not alive(read_pid(pytest_pid, 0))
     assert not alive(read_pid(grandchild_pid, 0))
+
+
+@pytest.mark.reruns
+@pytest.mark.parametrize("command", ["missing", "not-executable"])
+def test_rerun_command_that_cannot_start_is_a_note_and_a_failed_verdict(tmp_path, command):
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1])}")
+    project.write("not-executable", "#!/bin/sh\nexec python -m pytest \"$@\"\n")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--json", "final.json", "--max-runs", "3",
+        rerun_command=[f"./{command}"],
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    why = "No such file or directory" if command == "missing" else "Permission denied"
+    note = f"the rerun command ./{command} could not be started: {why}"
+    assert note in result.stdout.splitlines()
+    assert "error" not in result.stderr
+    [test] = json.loads((tmp_path / "final.json").read_text())["tests"]
+    assert test["verdict"] == "failed" and note in test["reason"]
+    case = etree.parse(str(tmp_path / "final.xml")).getroot().find(".//testcase[@name='test_flaky']")
+    assert case.find("failure") is not None
+    assert project.runs("flaky") == 1
