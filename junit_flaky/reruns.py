@@ -344,7 +344,7 @@ class Rerunner:
             self.summary.notes.append(f"the rerun process {describe_exit(returncode)}")
         if killed_for and not self.interrupted:
             self.summary.notes.append(f"the rerun process was stopped: {killed_for}")
-        if state.attempts == 0:
+        if state.attempts == 0 and not self.interrupted:  # run() closes them as interrupted
             why = killed_for or f"pytest {describe_exit(returncode)}"
             close_open(state.results.values(), f"could not be rerun: {why}")
         if went_wrong:

@@ -25,6 +25,10 @@ from tests.projects import Project, flaky_body
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="descendants are found through /proc")
 
+# How long a cancelled step may take to end: GitHub Actions gives 7.5 s after SIGINT before it
+# sends SIGTERM; Buildkite's default grace period is 10 s.
+CANCEL_GRACE = 7.5
+
 # Starts a grandchild that leaves the process group and session (as daemons do), writes its pid
 # to sys.argv[1] once it is out, then sleeps; the caller waits for that file.
 SETSID_SLEEPER = (
@@ -233,3 +237,35 @@ def test_rerun_command_that_cannot_start_is_a_note_and_a_failed_verdict(tmp_path
     case = etree.parse(str(tmp_path / "final.xml")).getroot().find(".//testcase[@name='test_flaky']")
     assert case.find("failure") is not None
     assert project.runs("flaky") == 1
+
+
+@pytest.mark.reruns
+@linux_only
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("phase", ["in-a-test", "before-collection"])
+def test_signal_stops_the_reruns_within_the_grace_period(tmp_path, pidfiles, signum, phase):
+    project = Project(tmp_path)
+    pytest_pid = pidfiles("pytest.pid")
+    write_pid = f"open({str(pytest_pid)!r}, 'w').write(str(os.getpid()))"
+    hang = flaky_body("hang", [1]) + f"    {write_pid}\n    time.sleep(600)\n"
+    project.write("test_mod.py", f"import os, time\n\ndef test_hang():\n{hang}")
+    report = project.pytest()
+    rerun_command = []
+    if phase == "before-collection":  # a rerun command still starting: it never reports a collection
+        rerun_command = ["--", sys.executable, "-c", f"import os, time\n{write_pid}\ntime.sleep(600)"]
+    tool = start_tool(project, str(report), "--output", "final.xml", "--json", "final.json", "--max-runs", "2", *rerun_command)
+    try:
+        pid = read_pid(pytest_pid)
+        tool.send_signal(signum)
+        sent = time.monotonic()
+        out, err = tool.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        tool.kill()
+    assert took < CANCEL_GRACE, f"junit-flaky took {took:.1f}s to stop"
+    assert tool.returncode == 1, out + err
+    case = etree.parse(str(tmp_path / "final.xml")).getroot().find(".//testcase[@name='test_hang']")
+    assert case.find("failure") is not None
+    [test] = json.loads((tmp_path / "final.json").read_text())["tests"]
+    assert test["verdict"] == "failed" and f"reruns interrupted by {signal.Signals(signum).name}" in test["reason"]
+    assert not alive(pid)
