@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Optional
 
 from junit_flaky.junit_element import Element, parse_element
 from junit_flaky.junit_read import FINAL_TAGS, Occurrence, Scan, Snippets
-from junit_flaky.model import Attempt, Outcome, TestId, Verdict
+from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
 # sums, milliseconds and the history's integers stay finite.
@@ -88,6 +88,18 @@ def combine_verdicts(verdicts: Iterable[Verdict]) -> Verdict:
     quarantined, else flaky, else passed; skipped only if every copy was skipped."""
     found = set(verdicts)
     return next((verdict for verdict in _COMBINED_ORDER if verdict in found), Verdict.SKIPPED)
+
+
+def recorded_result(entry: TrackedTest) -> TestResult:
+    """A test as its reports recorded it, for ``merge``: the combined verdict of its copies, no
+    thresholds applied. A quarantined failure stays one, however many copies agree."""
+    verdict = combine_verdicts(recorded_verdict(element) for element in entry.elements)
+    outcomes = [attempt.outcome for attempt in entry.attempts]
+    passes = sum(1 for outcome in outcomes if outcome is Outcome.PASSED)
+    runs = sum(1 for outcome in outcomes if outcome is not Outcome.SKIPPED)
+    quarantined = verdict is Verdict.QUARANTINED
+    decision = Decision(Verdict.FAILED if quarantined else verdict, passes, runs, f"recorded {verdict.value}")
+    return TestResult(entry.test, Thresholds(quarantined=quarantined, source="the report"), list(entry.attempts), decision)
 
 
 def _failure_details(element: Element, outcome: Outcome, time: float, stdout: str, stderr: str) -> Attempt:

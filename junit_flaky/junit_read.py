@@ -546,6 +546,9 @@ class Testcase:
     test: TestId
     element: Element
     suite: Dict[str, str]  # the nearest <testsuite>'s attributes, one dict per suite; {} outside any
+    # The prefixes declared around the testcase (xmlns:x on any ancestor), for a copy of it that
+    # leaves the document (Test Engine's)
+    prefixes: Dict[str, str]
 
 
 def testcases(path: Path) -> Iterator[Testcase]:
@@ -554,6 +557,7 @@ def testcases(path: Path) -> Iterator[Testcase]:
     suites: List[Tuple[str, Dict[str, str]]] = []  # per open suite: the tag and its nearest <testsuite>'s attrs
     found: List[Testcase] = []
     no_suite: Dict[str, str] = {}  # shared, so that testcases outside any suite group as one
+    scopes: List[Dict[str, str]] = [{}]  # per open element outside the testcase: prefixes in force
     builder: Optional[TreeBuilder] = None
     depth = 0  # inside the open <testcase>
 
@@ -567,7 +571,10 @@ def testcases(path: Path) -> Iterator[Testcase]:
         if name == "testcase":
             builder, depth = TreeBuilder(), 1
             builder.start(tag, attrs)
-        elif name in SUITE_TAGS:
+            return
+        declared = {key: value for key, value in attrs.items() if key.startswith("xmlns:")}
+        scopes.append({**scopes[-1], **declared} if declared else scopes[-1])
+        if name in SUITE_TAGS:
             outer = suites[-1][1] if suites else no_suite
             suites.append((name, attrs if name == "testsuite" else outer))
 
@@ -579,9 +586,12 @@ def testcases(path: Path) -> Iterator[Testcase]:
             if depth == 0:
                 suite = suites[-1][1] if suites else no_suite
                 element = builder.top[0]
-                found.append(Testcase(TestId(*identity_of(element.attrib, suite.get("name", ""))), element, suite))
+                test = TestId(*identity_of(element.attrib, suite.get("name", "")))
+                found.append(Testcase(test, element, suite, scopes[-1]))
                 builder = None
-        elif local_name(tag) in SUITE_TAGS:
+            return
+        scopes.pop()
+        if local_name(tag) in SUITE_TAGS:
             suites.pop()
 
     def data(text: str) -> None:

@@ -129,10 +129,6 @@ def _record(outcome: Outcome, db: Path) -> None:
 def merge(paths: Sequence[Path], output: Path) -> Outcome:
     """Merge reports into one: every test once with all its attempts, verdicts as recorded."""
     reading = read(paths)
-    limits = thresholds_mod.BUILTIN
-    results = [
-        TestResult(t, limits, list(e.attempts), decide([a.outcome for a in e.attempts], limits))
-        for t, e in reading.tracked.items()
-    ]
+    results = [junit_attempts.recorded_result(entry) for entry in reading.tracked.values()]
     junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return Outcome(reading, results, report.suite_failures(reading.scan.suites))

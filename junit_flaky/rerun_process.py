@@ -123,7 +123,7 @@ def watch(cwd: str, command: List[str]) -> int:
     stop: List[int] = []
     wakeup, wake = os.pipe()
     os.set_blocking(wake, False)
-    signal.set_wakeup_fd(wake)  # any signal below ends a select() at once
+    signal.set_wakeup_fd(wake, warn_on_full_buffer=False)  # any signal below ends a select() at once
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # asked to stop: clean up as on EOF
         signal.signal(signum, lambda signum, frame: stop.append(signum))
@@ -162,8 +162,8 @@ def _report(line: str) -> None:
 
 def _become_subreaper() -> bool:
     """Orphaned descendants come to us instead of init, so none can escape the final sweep."""
-    if not sys.platform.startswith("linux"):
-        return False
+    if not sys.platform.startswith("linux") or not os.path.isdir("/proc/self"):
+        return False  # without /proc the sweep could not find the orphans it would wait for
     import ctypes  # only here: the watchdog starts quicker without it elsewhere
 
     return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0

@@ -250,9 +250,9 @@ def test_merge_keeps_every_test_once_and_its_exit_code_is_the_verdict(run_cli, t
     a = jb.write(tmp_path / "a.xml", jb.pytest_report(jb.testcase("test_x", "failed"), jb.testcase("test_y")))
     b = jb.write(tmp_path / "b.xml", jb.pytest_report(jb.testcase("test_x"), jb.testcase("test_y")))
     result = run_cli("merge", a, b, "-o", tmp_path / "m.xml")
-    assert result.exit_code == 0
-    assert "2 tests: 1 passed, 1 flaky" in result.stdout
-    assert run_cli("merge", a, "-o", tmp_path / "m.xml").exit_code == 1
+    assert result.exit_code == 1  # a test that failed in one report failed (README, merge)
+    assert "2 tests: 1 passed, 0 flaky, 1 failed" in result.stdout
+    assert run_cli("merge", b, "-o", tmp_path / "m.xml").exit_code == 0
 
 
 # -- for real: python -m junit_flaky ----------------------------------------------------------------

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import pytest
 from lxml import etree
@@ -59,52 +59,61 @@ def eventually(condition: Callable[[], bool], seconds: float) -> bool:
 
 
 def read_pid(path: Path, seconds: float = 60) -> int:
-    assert eventually(path.exists, seconds), f"{path.name} was never written"
+    assert eventually(lambda: path.exists() and path.read_text().strip(), seconds), f"{path.name} was never written"
     return int(path.read_text())
 
 
 @pytest.fixture
 def pidfiles(tmp_path: Path):
-    """Files where started processes write their pid; whatever is still alive is killed at the end."""
+    """Files that hold the pids of started processes (written by them, or given); whatever is still
+    alive is killed at the end."""
     files: List[Path] = []
 
-    def register(name: str) -> Path:
+    def register(name: str, pid: Optional[int] = None) -> Path:
         files.append(tmp_path / name)
+        if pid is not None:
+            files[-1].write_text(str(pid))
         return files[-1]
 
     yield register
     for path in files:
-        if path.exists() and alive(int(path.read_text())):
-            os.kill(int(path.read_text()), signal.SIGKILL)
+        pid = path.read_text().strip() if path.exists() else ""
+        if pid and alive(int(pid)):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 # -- the process as reruns.py uses it --------------------------------------------------------------
 
 
-def start(tmp_path: Path, code: str, *args: str) -> rerun_process.RerunProcess:
-    log = open(tmp_path / "rerun.log", "ab")
-    try:
-        return rerun_process.start([sys.executable, "-c", code, *args], tmp_path, dict(os.environ), log)
-    finally:
-        log.close()  # the processes have their own copy
+@pytest.fixture
+def start(tmp_path: Path, pidfiles):
+    """``start(code, *args)``: ``python -c code args`` as reruns start pytest, output to rerun.log."""
+
+    def run(code: str, *args: str) -> rerun_process.RerunProcess:
+        with open(tmp_path / "rerun.log", "ab") as log:  # the processes have their own copy
+            process = rerun_process.start([sys.executable, "-c", code, *args], tmp_path, dict(os.environ), log)
+        pidfiles("process.pid", process.pid)
+        return process
+
+    return run
 
 
-def test_exit_code_is_reported(tmp_path):
-    process = start(tmp_path, "import sys; sys.exit(3)")
+def test_exit_code_is_reported(start):
+    process = start("import sys; sys.exit(3)")
     assert process.wait(60) == 3
     assert process.poll() == 3 and process.returncode == 3
     process.kill()
 
 
-def test_death_by_signal_is_a_negative_code(tmp_path):
-    process = start(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+def test_death_by_signal_is_a_negative_code(start):
+    process = start("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
     assert process.wait(60) == -signal.SIGSEGV
     process.kill()
 
 
-def test_a_running_process_has_no_code_until_killed(tmp_path, pidfiles):
+def test_a_running_process_has_no_code_until_killed(start, pidfiles):
     pidfile = pidfiles("pytest.pid")
-    process = start(tmp_path, "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(600)", str(pidfile))
+    process = start("import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(600)", str(pidfile))
     pid = read_pid(pidfile)
     assert process.poll() is None
     with pytest.raises(subprocess.TimeoutExpired):
@@ -114,9 +123,9 @@ def test_a_running_process_has_no_code_until_killed(tmp_path, pidfiles):
     assert not alive(pid)
 
 
-def test_output_goes_to_the_log_and_stdin_is_empty(tmp_path):
+def test_output_goes_to_the_log_and_stdin_is_empty(start, tmp_path):
     code = "import sys; print('to stdout'); print('to stderr', file=sys.stderr); print('stdin', repr(sys.stdin.read()))"
-    process = start(tmp_path, code)
+    process = start(code)
     assert process.wait(60) == 0
     process.kill()
     log = (tmp_path / "rerun.log").read_text()
@@ -124,10 +133,14 @@ def test_output_goes_to_the_log_and_stdin_is_empty(tmp_path):
 
 
 @linux_only
-def test_kill_takes_grandchildren_in_their_own_session(tmp_path, pidfiles):
+@pytest.mark.parametrize("how", ["setsid", "double-fork"])
+def test_kill_takes_grandchildren_in_their_own_session(start, pidfiles, how):
     grandchild = pidfiles("grandchild.pid")
-    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\ntime.sleep(600)\n"
-    process = start(tmp_path, code, str(grandchild))
+    spawn = f"subprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])"
+    if how == "double-fork":  # a middle process starts the sleeper and exits: the sleeper is an orphan
+        spawn = f"subprocess.run([sys.executable, '-c', 'import subprocess, sys; ' + {spawn!r}, sys.argv[1]])"
+    code = f"import subprocess, sys, time\n{spawn}\ntime.sleep(600)\n"
+    process = start(code, str(grandchild))
     pid = read_pid(grandchild)
     process.kill()
     assert process.wait() == -signal.SIGKILL
@@ -135,10 +148,10 @@ def test_kill_takes_grandchildren_in_their_own_session(tmp_path, pidfiles):
 
 
 @linux_only
-def test_kill_takes_what_the_process_left_behind_after_it_exited(tmp_path, pidfiles):
+def test_kill_takes_what_the_process_left_behind_after_it_exited(start, pidfiles):
     grandchild = pidfiles("grandchild.pid")
     code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\n"
-    process = start(tmp_path, code, str(grandchild))
+    process = start(code, str(grandchild))
     pid = read_pid(grandchild)
     assert process.wait(60) == 0
     assert alive(pid)  # an orphan now, still running
@@ -147,16 +160,31 @@ def test_kill_takes_what_the_process_left_behind_after_it_exited(tmp_path, pidfi
     assert not alive(pid)
 
 
+@linux_only
+def test_a_watchdog_told_to_terminate_kills_before_it_goes(start, pidfiles):
+    # Tools that end a job by walking its process tree (Jenkins' ProcessTreeKiller) reach the
+    # watchdog too; it must not go alone and leave the grandchild to init.
+    grandchild = pidfiles("grandchild.pid")
+    code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\ntime.sleep(600)\n"
+    process = start(code, str(grandchild))
+    pid = read_pid(grandchild)
+    watchdog = int(Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[1])
+    os.kill(watchdog, signal.SIGTERM)
+    assert process.wait(60) == -signal.SIGKILL
+    process.kill()
+    assert not alive(pid)
+
+
 def test_a_missing_command_cannot_be_started(tmp_path):
-    with pytest.raises(rerun_process.RerunStartError) as raised:
-        rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), open(os.devnull, "ab"))
+    with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
+        rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), log)
     assert str(raised.value) == "the rerun command ./no-such-pytest could not be started: No such file or directory"
 
 
 def test_a_file_without_the_x_bit_cannot_be_started(tmp_path):
     (tmp_path / "pytest-script").write_text("#!/bin/sh\nexit 0\n")
-    with pytest.raises(rerun_process.RerunStartError) as raised:
-        rerun_process.start(["./pytest-script"], tmp_path, dict(os.environ), open(os.devnull, "ab"))
+    with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
+        rerun_process.start(["./pytest-script"], tmp_path, dict(os.environ), log)
     assert str(raised.value) == "the rerun command ./pytest-script could not be started: Permission denied"
 
 

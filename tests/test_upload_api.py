@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
+from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload import TARGETS, UploadOutcome, default_targets, upload
-from junit_flaky.upload.annotation import build
 from junit_flaky.upload.reports import load
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
@@ -44,12 +43,12 @@ def test_targets_run_once_in_a_fixed_order(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "name, content, problem",
     [
-        ("missing.xml", None, "no such file"),
-        ("folder", "dir", "is a folder, not a report"),
-        ("text.xml", "just some text", "not well-formed XML: Start tag expected, '<' not found, line 1, column 1"),
-        ("cut.xml", "<testsuite><testcase name='a'>", "not well-formed XML: "),
-        ("empty.xml", "", "not well-formed XML: no element found"),
-        ("other.xml", "<suites><suite/></suites>", "not a JUnit report (root element <suites>)"),
+        ("missing.xml", None, ": cannot read: No such file"),
+        ("folder", "dir", ": cannot read: Is a directory"),
+        ("text.xml", "just some text", ":1:1: malformed XML: syntax error"),
+        ("cut.xml", "<testsuite><testcase name='a'>", ":1:31: malformed XML: no element found"),
+        ("empty.xml", "", ":1:1: malformed XML: no element found"),
+        ("other.xml", "<suites><suite/></suites>", ":1:1: not a JUnit report: root element <suites>"),
     ],
 )
 def test_bad_reports_are_one_line_outcomes(tmp_path, name, content, problem):
@@ -61,7 +60,7 @@ def test_bad_reports_are_one_line_outcomes(tmp_path, name, content, problem):
     outcomes = upload([SAMPLE, path], ["circleci", "aviator"], {"JUNIT_FLAKY_CIRCLECI_DIR": str(tmp_path / "out")})
     assert [o.ok for o in outcomes] == [False, False]
     for outcome in outcomes:
-        assert outcome.message.startswith(f"nothing sent: {path}: {problem}")
+        assert outcome.message.startswith(f"nothing sent: {path}{problem}")
         assert "\n" not in outcome.message
     assert not (tmp_path / "out").exists()
 
@@ -74,9 +73,8 @@ def test_external_entities_are_never_read(tmp_path):
         f'<!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
         "<testsuite name='s'><testcase name='t'><failure message='m'>&x;</failure></testcase></testsuite>"
     )
-    report = load(path)
-    assert all("root:x" not in etree.tostring(case, encoding="unicode") for case in report.testcases())
-    assert "root:x" not in build([(report, None)]).markdown
+    with pytest.raises(JunitFlakyError, match="DOCTYPE is not allowed"):
+        load(path)
 
 
 def test_a_junit_report_with_another_root(tmp_path):

@@ -117,10 +117,23 @@ def test_split_counts_attempts():
 
 
 def test_executions_keep_the_testcase_untouched():
-    testcase = etree.parse(str(SAMPLE)).xpath("//testcase[@name='test_conn']")[0]
-    before = etree.tostring(testcase)
+    [testcase] = [case for case in load(SAMPLE).testcases() if case.test.name == "test_conn"]
+    before = testcase.element.to_xml()
     assert len(executions(testcase)) == 3
-    assert etree.tostring(testcase) == before
+    assert testcase.element.to_xml() == before
+
+
+def test_a_testcase_keeps_the_prefixes_declared_around_it_and_leaves_its_namespace(tmp_path):
+    path = tmp_path / "ns.xml"
+    path.write_text(
+        '<testsuites xmlns:xsi="urn:xsi"><w xmlns:x="urn:x"><testsuite name="s">'
+        '<testcase xmlns="urn:j" classname="c" name="t" xsi:type="a"><x:extra/><failure message="m"/></testcase>'
+        "</testsuite></w></testsuites>"
+    )
+    [(content, count)] = list(split([load(path)], 10))
+    [case] = etree.fromstring(content).iter("testcase")  # namespace-aware: every prefix declared
+    assert case.get("{urn:xsi}type") == "a" and case.find("{urn:x}extra") is not None
+    assert case.find("failure").get("message") == "m"
 
 
 def test_retries_after_500_and_429(httpserver):

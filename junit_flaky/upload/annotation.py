@@ -2,7 +2,8 @@
 
 Pure: reports (each with an optional link to its artifact) in, Markdown and a style out.
 Failed tests come first, with every failed attempt (type, message, the stack trace folded in a
-``<details>``); flaky tests follow, one line each. When the whole does not fit, detail goes step
+``<details>``); quarantined tests that failed next, shown the same way (they do not fail the
+build: the style is a warning); flaky tests follow, one line each. When the whole does not fit, detail goes step
 by step: stack traces cut to their head and tail, then no traces, then names only, then as many
 names as fit and "N more".
 """
@@ -16,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from lxml import etree
-
+from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_read import Testcase
 from junit_flaky.model import TestId, Verdict
-from junit_flaky.upload.reports import Failure, Report, failed_attempts, identity, verdict
+from junit_flaky.upload.reports import Failure, Report, failed_attempts
 from junit_flaky.verdicts import plural
 
 MAX_BYTES = 1024 * 1024  # Buildkite's limit on an annotation body, counted in UTF-8 bytes
@@ -63,16 +64,16 @@ class _Kept:
         self.limit = limit
         self.detail = Detail.FULL  # the most detail still possible
         self.full = self.cut = 0  # characters of trace seen, whole and cut
-        self.tests: Dict[Verdict, List[_Test]] = {Verdict.FAILED: [], Verdict.FLAKY: []}
+        self.tests: Dict[Verdict, List[_Test]] = {Verdict.FAILED: [], Verdict.QUARANTINED: [], Verdict.FLAKY: []}
         self.counts: Counter = Counter()
 
-    def add(self, case: etree._Element, link: Optional[str]) -> None:
-        test_verdict = verdict(case)
+    def add(self, case: Testcase, link: Optional[str]) -> None:
+        test_verdict = recorded_verdict(case.element)
         self.counts[test_verdict] += 1
         tests = self.tests.get(test_verdict)
         if tests is None or len(tests) > self.limit // _NAME_ONLY:
             return
-        attempts = failed_attempts(case)
+        attempts = failed_attempts(case.element)
         for attempt in attempts:
             self.full += len(attempt.trace)
             self.cut += min(len(attempt.trace), TRACE_CUT)
@@ -84,7 +85,7 @@ class _Kept:
             attempts = [replace(attempt, trace=_cut(attempt.trace, TRACE_CUT)) for attempt in attempts]
         elif self.detail is Detail.NO_TRACES:
             attempts = [replace(attempt, trace="") for attempt in attempts]
-        tests.append(_Test(identity(case), test_verdict, attempts, link))
+        tests.append(_Test(case.test, test_verdict, attempts, link))
 
 
 def build(
@@ -98,14 +99,15 @@ def build(
     counts = kept.counts
     if counts[Verdict.FAILED]:
         style = "error"
-    elif counts[Verdict.FLAKY]:
+    elif counts[Verdict.FLAKY] or counts[Verdict.QUARANTINED]:
         style = "warning"
     else:
         style = "success"
     head = _summary(title, counts, sum(counts.values()))
-    shown = counts[Verdict.FAILED] + counts[Verdict.FLAKY]
+    shown = counts[Verdict.FAILED] + counts[Verdict.QUARANTINED] + counts[Verdict.FLAKY]
     for detail in (d for d in Detail if d >= kept.detail):
         blocks = _section("Failed", kept.tests[Verdict.FAILED], counts, detail)
+        blocks += _section("Quarantined (failed, not failing the build)", kept.tests[Verdict.QUARANTINED], counts, detail)
         blocks += _section("Flaky", kept.tests[Verdict.FLAKY], counts, detail)
         markdown, complete = _fit(head, blocks, shown, limit)
         if complete:
@@ -120,12 +122,10 @@ def md(text: str) -> str:
 
 
 def _summary(title: str, counts: Counter, total: int) -> str:
-    parts = [
-        f"{counts[Verdict.FAILED]} failed",
-        f"{counts[Verdict.FLAKY]} flaky",
-        f"{counts[Verdict.PASSED]} passed",
-        f"{counts[Verdict.SKIPPED]} skipped",
-    ]
+    parts = [f"{counts[Verdict.FAILED]} failed", f"{counts[Verdict.FLAKY]} flaky"]
+    if counts[Verdict.QUARANTINED]:
+        parts.append(f"{counts[Verdict.QUARANTINED]} quarantined")
+    parts += [f"{counts[Verdict.PASSED]} passed", f"{counts[Verdict.SKIPPED]} skipped"]
     return f"**{md(title)}**: {', '.join(parts)} ({plural(total, 'test')})"
 
 

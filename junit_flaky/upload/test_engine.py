@@ -16,16 +16,17 @@ the executions go in several files that share ``run_env[key]`` and so join one r
 
 from __future__ import annotations
 
-import copy
 from typing import Dict, Iterator, List, Sequence, Tuple
-
-from lxml import etree
 
 from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_element import Element
+from junit_flaky.junit_read import Testcase
+from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.http import expect_success, host_of
-from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, children, trace
+from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, trace
 from junit_flaky.verdicts import plural
 
 DEFAULT_URL = "https://analytics-api.buildkite.com/v1/uploads"
@@ -86,29 +87,37 @@ def _run_env(ctx: Context) -> Dict[str, str]:
     return {name: value for name, value in fields.items() if value}
 
 
-def executions(testcase: etree._Element) -> List[etree._Element]:
+def executions(case: Testcase) -> List[Element]:
     """One ``<testcase>`` per attempt, in the order they ran: a flaky test's failures then its
-    pass; a failed test's first failure then its reruns."""
-    interim = children(testcase, FLAKY + RERUN)
-    final = copy.deepcopy(testcase)
-    for child in children(final, FLAKY + RERUN):
-        final.remove(child)
-    attempts = [_attempt(testcase, element) for element in interim]
-    return [final, *attempts] if children(testcase, FINAL) else [*attempts, final]
+    pass; a failed test's first failure then its reruns. A quarantined failure goes as the one
+    skipped result it is written as, so Test Engine counts no failure for it. Each copy declares
+    the prefixes it uses and sits in no namespace, as Test Engine reads JUnit."""
+    testcase = case.element
+    final = _standalone(testcase.copy(), case.prefixes)
+    final.children = [child for child in final.children if child.local not in FLAKY + RERUN]
+    if recorded_verdict(testcase) is Verdict.QUARANTINED:
+        return [final]
+    attempts = [_attempt(final, element) for element in testcase.findall(*FLAKY, *RERUN)]
+    return [final, *attempts] if testcase.findall(*FINAL) else [*attempts, final]
 
 
-def _attempt(testcase: etree._Element, element: etree._Element) -> etree._Element:
+def _standalone(element: Element, prefixes: Dict[str, str]) -> Element:
+    attrib = {key: value for key, value in element.attrib.items() if key != "xmlns"}
+    element.attrib = {**prefixes, **attrib}
+    return element
+
+
+def _attempt(testcase: Element, element: Element) -> Element:
     """A flaky*/rerun* child as a testcase of its own with a plain <failure> or <error>."""
-    case = etree.Element("testcase", {k: v for k, v in testcase.attrib.items() if k != "time"})
+    case = Element(testcase.tag, {k: v for k, v in testcase.attrib.items() if k != "time"})
     if element.get("time"):
-        case.set("time", element.get("time"))
-    tag = "error" if element.tag.endswith("Error") else "failure"
-    problem = etree.SubElement(case, tag, {k: element.get(k) for k in ("message", "type") if element.get(k)})
-    problem.text = trace(element)
+        case.attrib["time"] = element.get("time")
+    tag = "error" if element.local.endswith("Error") else "failure"
+    case.add(tag, trace(element), **{k: element.get(k) for k in ("message", "type") if element.get(k)})
     for name in ("system-out", "system-err"):
         output = element.find(name)
         if output is not None:
-            case.append(copy.deepcopy(output))
+            case.children.append(output.copy())
     return case
 
 
@@ -116,12 +125,11 @@ def split(reports: Sequence[Report], limit: int) -> Iterator[Tuple[bytes, int]]:
     """The executions as JUnit documents of at most ``limit`` testcases each, with how many each
     holds, made one at a time as the reports stream by. Each testcase stays under a copy of its
     own suite's attributes."""
-    chunk: List[Tuple[etree._Element, etree._Element]] = []
+    chunk: List[Tuple[Dict[str, str], Element]] = []
     for report in reports:
         for testcase in report.testcases():
-            suite = testcase.getparent()
             for case in executions(testcase):
-                chunk.append((suite, case))
+                chunk.append((testcase.suite, case))
                 if len(chunk) == limit:
                     yield _document(chunk), len(chunk)
                     chunk = []
@@ -129,19 +137,20 @@ def split(reports: Sequence[Report], limit: int) -> Iterator[Tuple[bytes, int]]:
         yield _document(chunk), len(chunk)
 
 
-def _document(chunk: List[Tuple[etree._Element, etree._Element]]) -> bytes:
-    root = etree.Element("testsuites")
+def _document(chunk: List[Tuple[Dict[str, str], Element]]) -> bytes:
+    root = Element("testsuites")
     current_source = None
     suite = root
     for source, case in chunk:
         if source is not current_source:
             current_source = source
-            suite = etree.SubElement(root, "testsuite", name=source.get("name", ""))
-            suite.attrib.update((k, v) for k, v in source.attrib.items() if k not in _SUITE_COUNTS)
-        suite.append(case)
-    for suite in root:
-        cases = list(suite)
-        suite.set("tests", str(len(cases)))
+            attrs = {k: v for k, v in source.items() if k not in _SUITE_COUNTS and k != "xmlns"}
+            suite = root.add("testsuite", name=source.get("name", ""))
+            suite.attrib.update(attrs)
+        suite.children.append(case)
+    for suite in root.children:
+        cases = suite.children
+        suite.attrib["tests"] = str(len(cases))
         for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
-            suite.set(attribute, str(sum(1 for case in cases if case.find(tag) is not None)))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            suite.attrib[attribute] = str(sum(1 for case in cases if case.find(tag) is not None))
+    return ("<?xml version='1.0' encoding='UTF-8'?>\n" + root.to_xml()).encode("utf-8")
