@@ -6,7 +6,6 @@ threshold sources, says why in one warning, and never prints the token.
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import threading
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator
 
 import pytest
-import requests
 from werkzeug import Request, Response
 
 from junit_flaky import flakybot
@@ -57,25 +55,34 @@ def test_request_is_the_one_pytest_aviator_makes(httpserver, ci: Dict[str, str],
     assert len(httpserver.log) == 1
 
 
-def test_default_url_is_aviators_api() -> None:
+def test_default_url_is_aviators_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without AVIATOR_API_URL the request goes to api.aviator.co:443: a proxy on loopback sees
+    where it is asked to tunnel to, and refuses."""
     seen = []
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen()
 
-    class Recorder(requests.adapters.BaseAdapter):
-        def send(self, request, **kwargs):
-            seen.append(request.url)
-            response = requests.Response()
-            response.status_code, response.url = 200, request.url
-            response.raw = io.BytesIO(b'{"flaky_tests": []}')
-            return response
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = proxy.accept()
+            except OSError:
+                return
+            with conn:
+                seen.append(conn.recv(65536).split(b"\r\n")[0])
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 
-        def close(self) -> None:
-            pass
-
-    session = requests.Session()
-    session.mount("https://", Recorder())
-    answer = flakybot.fetch({"AVIATOR_API_TOKEN": TOKEN, **CIRCLECI}, BUILTIN, session=session)
-    assert answer.asked and answer.warnings == []
-    assert seen and seen[0].startswith("https://api.aviator.co/api/v1/flaky-tests?")
+    threading.Thread(target=serve, daemon=True).start()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.getsockname()[1]}")
+    try:
+        answer = flakybot.fetch({"AVIATOR_API_TOKEN": TOKEN, **CIRCLECI}, BUILTIN, timeout=5)
+    finally:
+        proxy.close()
+    assert [line.split()[:2] for line in seen] == [[b"CONNECT", b"api.aviator.co:443"]]
+    assert answer.asked and len(answer.warnings) == 1 and TOKEN not in answer.warnings[0]
 
 
 # -- through the CLI --------------------------------------------------------------------------------
@@ -170,7 +177,7 @@ def test_server_down_is_a_warning(run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AVIATOR_API_URL", f"http://127.0.0.1:{port}{PATH}")
     result = run()
     assert result.exit_code == 0
-    assert "Flakybot API: could not connect" in result.stderr
+    assert "Flakybot API: 127.0.0.1: could not connect" in result.stderr
 
 
 @pytest.fixture
@@ -216,7 +223,7 @@ def test_slow_server_costs_at_most_the_deadline_and_a_warning(run, httpserver, r
     result = run("--flakybot-timeout", str(DEADLINE))
     elapsed = time.monotonic() - started
     assert result.exit_code == 0
-    assert f"Flakybot API: no answer within {DEADLINE:g}s" in result.stderr
+    assert f"Flakybot API: localhost: no complete answer within {DEADLINE:g}s" in result.stderr
     assert elapsed < DEADLINE + MARGIN
 
 

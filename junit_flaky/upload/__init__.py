@@ -21,7 +21,7 @@ from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload import aviator, buildkite_agent, circleci, reports as report_files, test_engine
 from junit_flaky.upload.context import Context, Run
-from junit_flaky.upload.http import Http
+from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import Report
 
 Sender = Callable[[Sequence[Report], Context], str]
@@ -88,16 +88,12 @@ def upload(
         return [UploadOutcome(target, False, f"nothing sent: {exc}") for target in ordered]
     ctx = Context(env, detect(env), http or Http(), run, build_passed, artifact_base)
     outcomes = []
-    try:
-        for target in ordered:
-            outcome = _send(target, loaded, ctx)
-            # Redacted here too, not only when printed: ``env`` need not be os.environ.
-            outcomes.append(dataclasses.replace(outcome, message=tokens.redact(outcome.message, env)))
-            if target == "buildkite-artifact" and outcome.ok and artifact_base is None:
-                ctx = dataclasses.replace(ctx, artifact_base="artifact://")
-    finally:
-        if http is None:
-            ctx.http.close()
+    for target in ordered:
+        outcome = _send(target, loaded, ctx)
+        # Redacted here too, not only when printed: ``env`` need not be os.environ.
+        outcomes.append(dataclasses.replace(outcome, message=tokens.redact(outcome.message, env)))
+        if target == "buildkite-artifact" and outcome.ok and artifact_base is None:
+            ctx = dataclasses.replace(ctx, artifact_base="artifact://")
     return outcomes
 
 

@@ -13,7 +13,7 @@ from typing import Dict, Optional, Sequence
 from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload.context import Context
-from junit_flaky.upload.http import expect_success, host_of
+from junit_flaky.http_client import expect_success, host_of
 from junit_flaky.upload.reports import Report
 from junit_flaky.verdicts import plural
 

@@ -7,7 +7,7 @@ from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.upload.http import Http
+from junit_flaky.http_client import Http
 
 # Runs a command with bytes on stdin in an environment; returns its exit code and its stderr.
 Run = Callable[[Sequence[str], bytes, Mapping[str, str]], Tuple[int, str]]

@@ -25,7 +25,7 @@ from junit_flaky.junit_element import Element
 from junit_flaky.junit_read import Testcase
 from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
-from junit_flaky.upload.http import expect_success, host_of
+from junit_flaky.http_client import expect_success, host_of
 from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, trace
 from junit_flaky.verdicts import plural
 

@@ -1,0 +1,231 @@
+"""The one HTTP client: every request junit-flaky makes (the Flakybot API, the upload targets).
+
+- A deadline per request, retries and waits included, that holds whatever the server does. A
+  socket timeout bounds each read, not an answer sent a byte a second, nor a name lookup; so the
+  request runs in a worker thread that the caller stops waiting for at the deadline, and the
+  worker itself makes no attempt and reads no chunk past it.
+- Retries by urllib3's ``Retry`` through requests' ``HTTPAdapter``, chosen per method (``RETRIES``):
+  a GET (the Flakybot API) is idempotent and is retried after connection and read errors and
+  429/500/502/503/504. A POST (an upload) is retried only when the server cannot have processed
+  it: the connection never opened, or it answered 413, 429 or 503 *with* ``Retry-After`` (urllib3's
+  ``RETRY_AFTER_STATUS_CODES``: "come back later", RFC 9110 10.2.3). After a 500, a dropped
+  connection or a read timeout the server may have stored the upload, and sending it again would
+  count every result twice.
+- ``Retry-After`` is honoured (seconds or an HTTP date), up to ``MAX_WAIT`` and only when the
+  next attempt still fits the deadline; otherwise the answer in hand is the answer.
+- ``User-Agent: junit-flaky/<version>`` on every request; redirects followed for GET only (requests
+  turns a redirected POST into a GET, and would forward custom token headers to another host).
+- Errors are one line that names the host only: never the URL's user info or query, the headers,
+  or the text of a requests exception (it can carry the URL).
+
+This module imports requests (50 ms): import it where a request is about to be made, not at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from junit_flaky import __version__
+from junit_flaky.errors import JunitFlakyError
+
+USER_AGENT = f"junit-flaky/{__version__}"
+MAX_ANSWER = 32 * 1024 * 1024  # a thresholds list or an upload receipt; anything bigger is garbage
+MAX_WAIT = 30.0  # a CI step should not sleep for minutes because a server asked
+CONNECT_TIMEOUT = 10.0
+# urllib3 Retry settings per method; see the module's docstring for why.
+# "other" errors (a proxy or TLS refusing) are not retried: another try meets the same refusal.
+RETRIES: Dict[str, Dict[str, Any]] = {
+    "GET": dict(
+        total=2, connect=2, read=1, status=1, other=0, status_forcelist=(429, 500, 502, 503, 504), backoff_factor=0.5
+    ),
+    "POST": dict(total=3, connect=3, read=False, status=3, other=0, status_forcelist=(), backoff_factor=1.0),
+}
+# requests' multipart file tuples: (field, (filename, content, content type)); bytes, not open
+# files, so a retry sends the same content again.
+Files = Sequence[Tuple[str, Tuple[str, bytes, str]]]
+HeaderValue = Union[str, bytes]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the server finally said."""
+
+    status: int
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def summary(self) -> str:
+        """``HTTP 422: <the start of the body on one line>`` for an error message."""
+        text = " ".join(self.body.decode("utf-8", "replace").split())
+        return f"HTTP {self.status}: {text[:200]}" if text else f"HTTP {self.status}"
+
+
+def expect_success(answer: Answer, token_var: str) -> None:
+    """Turn a refused upload into a one-line error that says what to check."""
+    if answer.status in (401, 403):
+        raise JunitFlakyError(f"HTTP {answer.status}: the server refused {token_var}")
+    if not answer.ok:
+        raise JunitFlakyError(f"the server answered {answer.summary()}")
+
+
+def host_of(url: str) -> str:
+    """The host to name in a message (``hostname`` leaves out any ``user:password@``)."""
+    try:
+        return urlsplit(url).hostname or "the server"
+    except ValueError:
+        return "the server"
+
+
+class _Late(Exception):
+    """The request's deadline passed."""
+
+
+@dataclass
+class Http:
+    """Requests bounded by ``deadline`` seconds each, retries and waits included. ``sleep`` is
+    the wait between attempts, a parameter so tests never wait."""
+
+    deadline: float = 300.0  # an upload of a large report over a slow link
+    sleep: Callable[[float], None] = time.sleep
+    max_answer: int = MAX_ANSWER
+
+    def get(self, url: str, headers: Mapping[str, HeaderValue], params: Optional[Mapping[str, str]] = None) -> Answer:
+        """The server's final answer; JunitFlakyError with a one-line reason when there is none."""
+        return self._request("GET", url, headers=dict(headers), params=params)
+
+    def post(
+        self,
+        url: str,
+        headers: Mapping[str, HeaderValue],
+        data: Optional[Mapping[str, str]] = None,
+        files: Optional[Files] = None,
+    ) -> Answer:
+        """The server's final answer; JunitFlakyError with a one-line reason when there is none."""
+        return self._request("POST", url, headers=dict(headers), data=data, files=files)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> Answer:
+        host = host_of(url)
+        deadline = time.monotonic() + self.deadline
+        done: List[Tuple[bool, Any]] = []
+
+        def work() -> None:
+            try:
+                done.append((True, self._exchange(method, url, deadline, kwargs)))
+            except BaseException as exc:  # handed to the caller's thread as it is
+                done.append((False, exc))
+
+        worker = threading.Thread(target=work, name=f"junit-flaky-http-{host}", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        try:
+            if not done:
+                raise _Late()
+            ok, value = done[0]
+            if not ok:
+                raise value
+            return value  # type: ignore[no-any-return]
+        except (_Late, requests.RequestException) as exc:
+            raise JunitFlakyError(f"{host}: {self._why(exc)}") from None
+
+    def _why(self, error: Exception) -> str:
+        """What went wrong, in words that hold no URL. requests wraps urllib3's MaxRetryError,
+        whose ``reason`` is the last attempt's error."""
+        cause = getattr(error.args[0], "reason", None) if error.args else None
+        if isinstance(error, requests.ConnectTimeout) or isinstance(cause, NewConnectionError):
+            return "could not connect"  # refused, no such host, timed out: nothing was sent
+        if isinstance(error, (_Late, requests.ReadTimeout)) or isinstance(cause, ReadTimeoutError):
+            return f"no complete answer within {self.deadline:g}s"
+        if isinstance(error, requests.ConnectionError):
+            return "connection lost before the answer"
+        return f"request failed ({type(error).__name__})"
+
+    def _exchange(self, method: str, url: str, deadline: float, kwargs: Dict[str, Any]) -> Answer:
+        """One request, its retries and its whole answer, in the worker thread."""
+        retry = _BoundedRetry(
+            allowed_methods={method}, respect_retry_after_header=True, raise_on_status=False,
+            budget=_Budget(deadline, self.sleep), **RETRIES[method],
+        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Late()
+        with requests.Session() as session:
+            session.mount("http://", HTTPAdapter(max_retries=retry))
+            session.mount("https://", HTTPAdapter(max_retries=retry))
+            session.headers["User-Agent"] = USER_AGENT
+            response = session.request(
+                method, url, timeout=(min(CONNECT_TIMEOUT, remaining), remaining), stream=True,
+                allow_redirects=method == "GET", **kwargs,
+            )
+            with response:
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=65536):
+                    if time.monotonic() > deadline:  # the caller has gone: stop reading
+                        raise _Late()
+                    body += chunk
+                    if len(body) > self.max_answer:
+                        raise JunitFlakyError(
+                            f"{host_of(url)}: answer larger than {self.max_answer // (1024 * 1024)} MiB"
+                        )
+                return Answer(response.status_code, bytes(body))
+
+
+@dataclass(frozen=True)
+class _Budget:
+    deadline: float  # time.monotonic() after which no attempt starts
+    sleep: Callable[[float], None]
+
+
+class _BoundedRetry(Retry):
+    """urllib3's Retry within a request's deadline, its waits through ``Http.sleep``."""
+
+    def __init__(self, *args: Any, budget: Optional[_Budget] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget or _Budget(math.inf, time.sleep)
+
+    def new(self, **kw: Any) -> "_BoundedRetry":
+        return super().new(budget=self.budget, **kw)  # urllib3 makes a new Retry per attempt
+
+    def get_retry_after(self, response: Any) -> Optional[float]:
+        try:
+            seconds = super().get_retry_after(response)
+        except InvalidHeader:  # unreadable: the usual backoff
+            return None
+        return None if seconds is None else min(float(seconds), MAX_WAIT)
+
+    def wait(self, response: Any) -> float:
+        """Seconds before the next attempt: the server's Retry-After, else the backoff."""
+        after = self.get_retry_after(response) if response is not None else None
+        return self.get_backoff_time() if after is None else after
+
+    def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
+                  _pool: Any = None, _stacktrace: Any = None) -> "_BoundedRetry":
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if time.monotonic() + retry.wait(response) >= self.budget.deadline:
+            # No time for another attempt: stop as urllib3 does when out of retries (it hands back
+            # the last answer, or raises the last error).
+            return Retry.increment(self.new(total=0), method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]
+        return retry
+
+    def sleep(self, response: Any = None) -> None:
+        self.budget.sleep(self.wait(response))
