@@ -25,7 +25,7 @@ from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional,
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_element import Element, TreeBuilder, local_name
+from junit_flaky.junit_element import Element, TreeBuilder, local_name, parse_element
 from junit_flaky.model import Outcome, TestId
 
 SUITE_TAGS = frozenset({"testsuite", "testsuites"})
@@ -511,11 +511,7 @@ class Snippets:
         tag, self_closing = self.start_tag(file, offset)
         if not self_closing:
             tag = tag[:-1] + b"/>"
-        found: Dict[str, str] = {}
-        parser = expat.ParserCreate(self.files[file].encoding)
-        parser.StartElementHandler = lambda name, attrs: found.update(attrs)
-        parser.Parse(tag, True)
-        return identity_of(found, suite)
+        return identity_of(parse_element(tag.decode(self.files[file].encoding)).attrib, suite)
 
 
 def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
