@@ -165,15 +165,18 @@ def load_file(path: Path, default: Thresholds) -> List[Entry]:
         raise JunitFlakyError(f"{source}: thresholds file is not UTF-8 text") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as json_error:
+    except ValueError as json_error:  # also an integer too long for Python to read, not only bad JSON
+        why = (
+            f"{json_error.msg} at line {json_error.lineno}"
+            if isinstance(json_error, json.JSONDecodeError)
+            else str(json_error).split(";")[0]
+        )
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as toml_error:
             if path.suffix == ".toml":
                 raise JunitFlakyError(f"{source}: not valid TOML: {toml_error}") from None
-            raise JunitFlakyError(
-                f"{source}: neither JSON ({json_error.msg} at line {json_error.lineno}) nor TOML"
-            ) from None
+            raise JunitFlakyError(f"{source}: neither JSON ({why}) nor TOML") from None
     return entries_from_records(data, source, default)
 
 

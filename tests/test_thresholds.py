@@ -165,6 +165,8 @@ def test_thresholds_file_in_the_api_shape_or_toml(tmp_path: Path, filename: str,
         ("latin1.json", '{"flaky_tests": [{"test_name": "t\xe9st"}]}'.encode("latin-1"), ["not UTF-8"]),
         ("shape.json", b'{"tests": []}', ['expected {"flaky_tests": [...]}']),
         ("no-name.json", b'{"flaky_tests": [{"class_name": "C"}]}', ["entry 1 has no test_name"]),
+        # Python refuses to read an integer of more than 4300 digits: still a line, not a crash
+        ("huge.json", b'{"flaky_tests": [{"test_name": "t", "max_runs": 1' + b"0" * 5000 + b"}]}", ["neither JSON", "digits"]),
     ],
 )
 def test_unreadable_thresholds_files_are_rejected_naming_the_file(tmp_path: Path, filename: str, data: bytes, words: List[str]) -> None:
