@@ -26,6 +26,7 @@ from junit_flaky.verdicts import plural
 
 # Characters XML 1.0 cannot hold; shown as visible "#xNN" text, as pytest's junitxml does.
 _ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TAG_NAME = re.compile(rb"<([^\s/>]+)")
 COPY_CHUNK = 1 << 20
 OUTPUT_TAGS = ("system-out", "system-err")
 _XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
@@ -203,7 +204,9 @@ class _Writer:
             if self.merged and suite.start == scan.files[suite.file].root_start and suite.tag == "testsuites":
                 continue  # a shard's root: replaced by the one root of the merged report
             tag, self_closing = self.snippets.start_tag(suite.file, suite.start)
-            new = suite_start_tag(suite.tag, suite.attrs, own[index], self_closing)
+            # The name as written, prefix included, so that it still matches the end tag.
+            written_name = _TAG_NAME.match(tag).group(1).decode(self.scan.files[suite.file].encoding)
+            new = suite_start_tag(written_name, suite.attrs, own[index], self_closing)
             plan.edits[suite.file].append((suite.start, suite.start + len(tag), self._encode(new)))
         return plan
 

@@ -405,3 +405,15 @@ def test_a_multi_byte_encoding_is_read_or_refused_in_one_line(tmp_path: Path, ru
         assert result.exit_code == 0, result.stderr
         assert_rewrite_keeps_every_test_once([report], out)
         assert "1 flaky" in result.stdout
+
+
+def test_a_report_whose_tags_carry_a_prefix_is_read_and_written_back_well_formed(tmp_path: Path, rewrite) -> None:
+    case = '<j:testcase classname="c" name="t">{}</j:testcase>'
+    raw = (
+        '<j:testsuites xmlns:j="urn:j"><j:testsuite name="s" tests="9">'
+        + case.format('<j:failure message="m"/>') + case.format("") + '<j:testcase classname="c" name="u"/>'
+        + "</j:testsuite></j:testsuites>"
+    )
+    result, root = rewrite(jb.write(tmp_path / "r.xml", raw))
+    assert "1 flaky" in result.stdout
+    assert root.find("{urn:j}testsuite").get("tests") == "2"
