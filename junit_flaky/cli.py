@@ -161,7 +161,8 @@ def run(
     rootdir: RootdirOpt = None,
     workers: Annotated[int, typer.Option("--workers", metavar="N", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
     rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", metavar="SECONDS", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
-    max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", metavar="N", help="Rerun nothing when more tests than this need reruns (a broken build, not flakiness).", min=0)] = 50,
+    max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", metavar="N", help="Rerun nothing when more failing tests than this need reruns (a broken build, not flakiness); passing tests that only need more passes do not count.", min=0)] = 50,
+    rerun_budget: Annotated[Optional[float], typer.Option("--rerun-budget", metavar="SECONDS", help="Seconds the whole rerun step may take; when spent, the rerun is stopped and the tests still open end failed (default: no limit).", min=1, show_default=False)] = None,
     rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", metavar="FILE", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
     upload: UploadOpt = None,
     strict_upload: StrictUploadOpt = False,
@@ -189,7 +190,7 @@ def run(
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
-        max_tests=max_reruns_total, log=rerun_log,
+        max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
     )
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code

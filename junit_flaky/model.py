@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import List
+from typing import Iterable, List, Set
 
 
 class Outcome(str, enum.Enum):
@@ -27,7 +27,7 @@ class Verdict(str, enum.Enum):
     FLAKY = "flaky"
     FAILED = "failed"
     SKIPPED = "skipped"
-    UNDECIDED = "undecided"  # needs more runs; never leaves the tool as a final verdict
+    OPEN = "open"  # more runs could change it; closed (failed) before it leaves the tool
     QUARANTINED = "quarantined"  # reported verdict of a quarantined test
 
 
@@ -54,6 +54,20 @@ class TestId:
 
     def __str__(self) -> str:
         return f"{self.classname}::{self.name}" if self.classname else self.name
+
+
+def shared_names(tests: Iterable[TestId]) -> Set[str]:
+    """The names (``str(test)``) that more than one of ``tests`` has: the same test in two suites."""
+    seen: Set[str] = set()
+    shared: Set[str] = set()
+    for test in tests:
+        (shared if str(test) in seen else seen).add(str(test))
+    return shared
+
+
+def labelled(name: str, test: TestId, shared: Set[str]) -> str:
+    """``name`` (the test's, or its node id) told apart by its suite where its name is shared."""
+    return f"{name} (suite {test.suite})" if str(test) in shared else name
 
 
 @dataclass
@@ -92,7 +106,7 @@ class Decision:
 
     @property
     def is_open(self) -> bool:
-        return self.verdict is Verdict.UNDECIDED
+        return self.verdict is Verdict.OPEN
 
 
 @dataclass

@@ -18,7 +18,7 @@ from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import TrackedTest
 from junit_flaky.model import TestId, TestResult
-from junit_flaky.verdicts import close_open, decide
+from junit_flaky.verdicts import close, decide
 
 
 @dataclass
@@ -77,12 +77,12 @@ def run(
     outcome.notes += outcome.suite_failures + outcome.step_failures
     if not reading.scan.testcases and test_exit_code is None:
         outcome.warnings.append("the reports hold no testcase: did the test step run?")
-    undecided = [r for r in results if r.decision.is_open]
+    still_open = [r for r in results if r.decision.is_open]
     if rerun is None:
-        close_open(undecided, "reruns disabled by --no-rerun")
+        close(still_open, "reruns disabled by --no-rerun")
     else:
-        close_open([r for r in undecided if r.thresholds.quarantined], "quarantined tests are not rerun")
-        summary = reruns.Rerunner(rerun, progress).run([r for r in undecided if r.decision.is_open])
+        close([r for r in still_open if r.thresholds.quarantined], "quarantined tests are not rerun")
+        summary = reruns.Rerunner(rerun, progress).run([r for r in still_open if r.decision.is_open])
         outcome.notes += summary.notes
         outcome.log_tail = summary.log_tail
     if record_to is not None:  # before `output` may replace an input the recording reads

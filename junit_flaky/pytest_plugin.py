@@ -7,9 +7,12 @@ the standard library and pytest (7.0 to 9.x, Python 3.7 and newer).
 
 What it does:
 - keeps only the collected items that match a plan test by their JUnit identity (classname and
-  name as pytest's junitxml writes them) and deselects the others;
-- runs each kept item again and again, with fresh function-scoped fixtures and the wider-scoped
-  ones kept alive, until it has passed ``min_passes`` times or can no longer get there;
+  name as pytest's junitxml writes them) and deselects the others; one item may serve several
+  plan tests (the same test in two suites of the report), run one after the other;
+- runs each plan test's item again and again, with fresh function-scoped fixtures and the
+  wider-scoped ones kept alive, counting down the plan's ``passes_needed`` (each pass) and
+  ``failures_allowed`` (each failure or error) until the first reaches 0 or the second goes below
+  it, a skip, or the session stopping; the rule behind those numbers is the driver's, not ours;
 - appends JSON lines to ``<results_dir>/<worker>.jsonl`` (``main``, or the xdist worker id) and
   flushes each one, so a crash leaves a "start" line without its "attempt" line.
 """
@@ -30,7 +33,7 @@ import pytest
 # pytest 7.0 to 9.2, and pytest-rerunfailures relies on it too.
 from _pytest.runner import runtestprotocol
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 # JUnit outcomes of one attempt, as pytest's junitxml maps them.
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -80,23 +83,33 @@ def classname_matches(planned: str, actual: str) -> bool:
     return planned == actual or planned.endswith("." + actual)
 
 
+# Why a plan test stopped running, as its "stopped" line says.
+PASSED_ENOUGH, OUT_OF_RUNS, SKIPPED_NOW, SESSION_STOPPING = "passed enough", "out of runs", "skipped", "session stopping"
+
+
 @dataclass(frozen=True)
-class Budget:
-    """How far one test is from its verdict: ``passes`` so far, ``runs_left`` still allowed."""
+class Countdown:
+    """The driver's countdowns for one test: passes it still needs, failures it can still afford."""
 
-    min_passes: int
-    passes: int
-    runs_left: int
+    passes_needed: int
+    failures_allowed: int
 
-    def wants_run(self) -> bool:
-        """Another run can still change the verdict: too few passes yet, enough runs to get them."""
-        return self.passes < self.min_passes <= self.passes + self.runs_left
-
-    def after(self, outcome: str) -> Budget:
+    def after(self, outcome: str) -> Countdown:
+        if outcome == PASSED:
+            return Countdown(self.passes_needed - 1, self.failures_allowed)
         if outcome == SKIPPED:
-            # A skipped test can never pass more: the repetition ends.
-            return Budget(self.min_passes, self.passes, 0)
-        return Budget(self.min_passes, self.passes + (outcome == PASSED), self.runs_left - 1)
+            return self
+        return Countdown(self.passes_needed, self.failures_allowed - 1)
+
+    def stop(self, outcome: str) -> str | None:
+        """Why the repetition ends after ``outcome`` with these counts left, or None."""
+        if outcome == SKIPPED:
+            return SKIPPED_NOW
+        if self.passes_needed <= 0:
+            return PASSED_ENOUGH
+        if self.failures_allowed < 0:
+            return OUT_OF_RUNS
+        return None
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ class PlanTest:
     key: str
     classname: str
     name: str
-    budget: Budget
+    countdown: Countdown
 
 
 @dataclass(frozen=True)
@@ -136,44 +149,46 @@ def load_plan(path: str) -> Plan:
         raise fail(f"version must be {PLAN_VERSION}")
     results_dir = field(data, "results_dir", str, "top level")
     tests: list[PlanTest] = []
+    keys: set[str] = set()
     for i, entry in enumerate(field(data, "tests", list, "top level")):
         where = f"tests[{i}]"
         key = field(entry, "key", str, where)
-        budget = Budget(
-            field(entry, "min_passes", int, where),
-            field(entry, "passes", int, where),
-            field(entry, "runs_left", int, where),
-        )
-        # The driver sends only undecided tests; a decided one means driver and plugin disagree.
-        if budget.passes < 0 or not budget.wants_run():
-            raise fail(f"test {key!r} needs no run: {budget}")
-        if any(t.key == key for t in tests):
+        countdown = Countdown(field(entry, "passes_needed", int, where), field(entry, "failures_allowed", int, where))
+        # The driver sends only open tests; one that needs no run means driver and plugin disagree.
+        if countdown.passes_needed <= 0 or countdown.failures_allowed < 0:
+            raise fail(f"test {key!r} needs no run: {countdown}")
+        if key in keys:
             raise fail(f"duplicate key {key!r}")
+        keys.add(key)
         tests.append(
-            PlanTest(key, field(entry, "classname", str, where), field(entry, "name", str, where), budget)
+            PlanTest(key, field(entry, "classname", str, where), field(entry, "name", str, where), countdown)
         )
     return Plan(results_dir, tests)
 
 
-def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> dict[pytest.Item, PlanTest]:
-    """Pair plan tests with collected items by JUnit identity, at most one item per test.
+def match_items(tests: Sequence[PlanTest], items: Sequence[pytest.Item]) -> dict[pytest.Item, list[PlanTest]]:
+    """Pair plan tests with collected items by JUnit identity: one item per test, and the plan
+    tests of each item in plan order.
 
     A prefixed classname is matched as a suffix, so ``tests.test_mod`` could also claim a rootdir
-    ``test_mod.py``: the exact classname wins, then the longest one, then collection order.
+    ``test_mod.py``: the exact classname wins, then the longest one, then collection order. An
+    item already claimed by a test of another identity is not taken again; one claimed by a test
+    of the same identity is (the report holds that test twice, in two suites).
     """
     by_name: dict[str, list[tuple[str, pytest.Item]]] = {}
     for item in items:
         classname, name = junit_identity(item.nodeid)
         by_name.setdefault(name, []).append((classname, item))
-    planned: dict[pytest.Item, PlanTest] = {}
+    planned: dict[pytest.Item, list[PlanTest]] = {}
     for test in tests:
         candidates = [
             (classname == test.classname, len(classname), -index, item)
             for index, (classname, item) in enumerate(by_name.get(test.name, []))
-            if item not in planned and classname_matches(test.classname, classname)
+            if classname_matches(test.classname, classname)
+            and all(other.classname == test.classname for other in planned.get(item, []))
         ]
         if candidates:
-            planned[max(candidates, key=lambda c: c[:3])[3]] = test
+            planned.setdefault(max(candidates, key=lambda c: c[:3])[3], []).append(test)
     return planned
 
 
@@ -214,11 +229,12 @@ def _strip_prefix(text: str, prefix: str) -> str:
 
 
 def _relative(path: Path, root: Path) -> str:
-    path = Path(os.path.normpath(path))
+    """``path`` relative to ``root``, with ``..`` for a file outside it (as pytest's report text
+    gives it), so a location reads the same in an original attempt and in a rerun."""
     try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return Path(path).as_posix()
 
 
 def _location(longrepr: object, invocation_dir: Path, root: Path) -> str:
@@ -226,7 +242,8 @@ def _location(longrepr: object, invocation_dir: Path, root: Path) -> str:
 
     That is the crash line for most tests; for a unittest.TestCase it is the test's own line
     where ``reprcrash`` would point into unittest's assertEqual. Paths in a repr are relative to
-    the directory pytest was started in; we give them relative to rootdir, like node ids.
+    the directory pytest was started in; we give them relative to rootdir, like node ids, and
+    never absolute.
     """
     if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
         path, line = longrepr[0], longrepr[1]
@@ -311,7 +328,7 @@ class RerunSession:
         self._config = config
         self._plan = plan
         self._results = results
-        self._planned: dict[pytest.Item, PlanTest] = {}
+        self._planned: dict[pytest.Item, list[PlanTest]] = {}
         # Reports and exception type names of the attempt now running, by phase.
         self._reports: dict[str, pytest.TestReport] = {}
         self._exc_types: dict[str, str] = {}
@@ -331,28 +348,38 @@ class RerunSession:
         # Written here, after every modifyitems hook, from the items that will really run. With
         # xdist each worker collects and writes its own line; the controller collects nothing.
         running = set(session.items)
-        matched = {test.key: item.nodeid for item, test in self._planned.items() if item in running}
+        matched = {test.key: item.nodeid for item, tests in self._planned.items() if item in running for test in tests}
         unmatched = [test.key for test in self._plan.tests if test.key not in matched]
         self._results.write({"event": "collected", "matched": matched, "unmatched": unmatched})
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-        test = self._planned.get(item)
-        if test is None:
+        tests = self._planned.get(item)
+        if tests is None:
             return None
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        budget, attempt = test.budget, 0
-        while budget.wants_run() and not (item.session.shouldfail or item.session.shouldstop):
-            attempt += 1
-            outcome = self._run_attempt(item, nextitem, test.key, attempt, budget)
-            budget = budget.after(outcome)
+        for test in tests:
+            self._repeat(item, nextitem, test, last=test is tests[-1])
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    def _nodes_to_keep(self, item: pytest.Item, nextitem: pytest.Item | None, budget: Budget) -> list[Any]:
+    def _repeat(self, item: pytest.Item, nextitem: pytest.Item | None, test: PlanTest, last: bool) -> None:
+        """Run one plan test until its countdown ends; ``last``: no other plan test uses the item."""
+        left, attempt, why = test.countdown, 0, None
+        while why is None:
+            if item.session.shouldfail or item.session.shouldstop:
+                why = SESSION_STOPPING
+                break
+            attempt += 1
+            outcome = self._run_attempt(item, nextitem, test.key, attempt, left, last)
+            left = left.after(outcome)
+            why = left.stop(outcome)
+        self._results.write({"event": "stopped", "key": test.key, "why": why})
+
+    def _nodes_to_keep(self, item: pytest.Item, nextitem: pytest.Item | None, left: Countdown, last: bool) -> list[Any]:
         """What stays set up after an attempt whose setup and call reports are in."""
         so_far, _ = junit_outcome(self._reports.values())
-        if not all(budget.after(outcome).wants_run() for outcome in _TEARDOWN_CAN_MAKE[so_far]):
+        if last and any(left.after(outcome).stop(outcome) for outcome in _TEARDOWN_CAN_MAKE[so_far]):
             # Maybe the last attempt: tear down towards the real next item. Should the repetition
             # go on after all, the next attempt sets up again what it needs; a missing teardown
             # would instead break the next item ("previous item was not torn down properly").
@@ -365,7 +392,7 @@ class RerunSession:
         return item.listchain()[:-1]
 
     def _run_attempt(
-        self, item: pytest.Item, nextitem: pytest.Item | None, key: str, attempt: int, budget: Budget
+        self, item: pytest.Item, nextitem: pytest.Item | None, key: str, attempt: int, left: Countdown, last: bool
     ) -> str:
         ids = {"key": key, "nodeid": item.nodeid, "attempt": attempt}
         self._results.write({"event": "start", **ids})
@@ -374,7 +401,7 @@ class RerunSession:
         # pytest only ever appends captured output to an item (it never reruns one); start each
         # attempt empty so its reports carry its own output only, as pytest-retry does.
         item._report_sections = []
-        target = _TeardownTarget(lambda: self._nodes_to_keep(item, nextitem, budget))
+        target = _TeardownTarget(lambda: self._nodes_to_keep(item, nextitem, left, last))
         reports = runtestprotocol(item, nextitem=target, log=False)  # type: ignore[arg-type]
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)

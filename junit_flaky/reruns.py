@@ -1,12 +1,13 @@
 """Targeted reruns: decide every open verdict in one pytest process.
 
-The tool writes a plan (the open tests, by JUnit identity, with the passes they still need and the
-runs they may still use), starts the user's pytest once with the plugin ``pytest_plugin.py``
-loaded, and reads the plugin's JSON lines as they come: every attempt, and a "start" line before
-each one, so a crash or a hang is pinned on the test that caused it. After a crash or a hang the
-process group is killed, the culprit gets an error attempt, and a new process takes the tests that
-are still open. Collection is limited to the files the tests live in; pytest's own collection
-then maps identities to node ids inside that same process.
+The tool writes a plan (the open tests, by JUnit identity, with countdowns from verdicts.py: the
+passes they still need and the failures they can still afford), starts the user's pytest once with
+the plugin ``pytest_plugin.py`` loaded, and reads the plugin's JSON lines as they come: every
+attempt, and a "start" line before each one, so a crash or a hang is pinned on the test that caused
+it. Each attempt is decided here, through verdicts.py, from a running tally. After a crash or a
+hang the process group is killed, the culprit gets an error attempt, and a new process takes the
+tests that are still open. Collection is limited to the files the tests live in; pytest's own
+collection then maps identities to node ids inside that same process.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,10 +27,12 @@ from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence
 
 from junit_flaky import rerun_process
-from junit_flaky.model import Attempt, Outcome, TestId, TestResult
-from junit_flaky.verdicts import close_open, decide, runs_left
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
+from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure
 
 PLUGIN_MODULE = "junit_flaky_rerun"
+PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never imported, so both say it
 POLL_SECONDS = 0.05
 PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 
@@ -39,8 +43,9 @@ class RerunOptions:
     rootdir: Path
     workers: int = 1
     timeout: float = 600.0  # one attempt, or a process's start and collection
-    max_tests: int = 50  # more open tests than this is a broken build, not a flaky one
+    max_tests: int = 50  # more failing open tests than this is a broken build, not a flaky one
     log: Optional[Path] = None
+    budget: Optional[float] = None  # seconds for the whole rerun step; None: no limit
 
 
 @dataclass
@@ -145,7 +150,8 @@ class _Round:
         self.unmatched: Optional[set] = None
         self.running: Dict[str, tuple] = {}  # worker -> (key, nodeid, started at)
         self.done = False
-        self.attempts = 0
+        self.attempted: set = set()  # keys of the tests that got an attempt in this round
+        self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
 
 
 class Rerunner:
@@ -166,22 +172,23 @@ class Rerunner:
     # -- the plan ---------------------------------------------------------------------------------
 
     def _plan(self, results: Dict[str, TestResult], folder: Path) -> Path:
+        """The plan for one process: per test, the countdowns the plugin runs it by (the rule
+        stays here, in verdicts.py; the plugin only counts down)."""
         tests = []
         for key, result in results.items():
-            outcomes = [a.outcome for a in result.attempts]
+            left = countdown(self.tallies[key], result.thresholds)
             tests.append(
                 {
                     "key": key,
                     "classname": result.test.classname,
                     "name": result.test.name,
                     "file": result.test.file,
-                    "min_passes": result.thresholds.min_passes,
-                    "passes": result.decision.passes,
-                    "runs_left": runs_left(outcomes, result.thresholds),
+                    "passes_needed": left.passes_needed,
+                    "failures_allowed": left.failures_allowed,
                 }
             )
         path = folder / "plan.json"
-        path.write_text(json.dumps({"version": 1, "results_dir": str(folder), "tests": tests}))
+        path.write_text(json.dumps({"version": PLAN_VERSION, "results_dir": str(folder), "tests": tests}))
         return path
 
     def _command(self, plan: Path, results: Dict[str, TestResult], workdir: Path) -> List[str]:
@@ -217,15 +224,19 @@ class Rerunner:
         in place, and a test that could not be decided ends failed, saying why."""
         if not open_results:
             return self.summary
-        if len(open_results) > self.options.max_tests:
+        failing = sum(1 for r in open_results if opened_by_a_failure(r.decision))
+        if failing > self.options.max_tests:
             self.summary.notes.append(
-                f"{len(open_results)} tests need reruns, more than --max-reruns-total"
+                f"{failing} failing tests need reruns, more than --max-reruns-total"
                 f" ({self.options.max_tests}): that looks like a broken build, not flaky tests, so"
                 " nothing was rerun"
             )
-            close_open(open_results, "not rerun: too many tests need reruns (--max-reruns-total)")
+            close(open_results, "not rerun: too many failing tests need reruns (--max-reruns-total)")
             return self.summary
         pending = {f"t{i}": r for i, r in enumerate(open_results)}
+        self.tallies = {k: Tally.of(a.outcome for a in r.attempts) for k, r in pending.items()}
+        self.shared = shared_names(r.test for r in open_results)
+        self.deadline = None if self.options.budget is None else self.clock() + self.options.budget
         self.progress.begin(len(pending))
         previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -235,20 +246,34 @@ class Rerunner:
                 workdir = Path(temp)
                 env = self._environment(workdir)
                 number = 0
-                while pending and not self.interrupted:
+                # Finite: a round that records no attempt for a test closes it, unless the round
+                # was cut short (a crash, a timeout) after recording another test's attempt. So
+                # each round records at least one attempt or closes every test it ran, and a test
+                # is decided within max_runs attempts (verdicts.py): at most sum(max_runs) rounds.
+                while pending and not self.interrupted and not self._budget_spent():
                     number += 1
                     state = _Round(pending, workdir, number)
                     self._run_round(state, env, workdir)
                     pending = {k: r for k, r in pending.items() if r.decision.is_open}
-                    if state.attempts == 0:
-                        break  # nothing moved: another process would do the same
         finally:
             signal.signal(signal.SIGINT, previous[0])
             signal.signal(signal.SIGTERM, previous[1])
+            if self.interrupted:
+                self._close(pending, f"reruns interrupted by {self.interrupted}")
+            elif self._budget_spent():
+                self._close(pending, f"rerun budget of {self.options.budget:g}s spent (--rerun-budget)")
             self.progress.end()
-        why = f"reruns interrupted by {self.interrupted}" if self.interrupted else "the reruns stopped early"
-        close_open(pending.values(), why)
         return self.summary
+
+    def _budget_spent(self) -> bool:
+        return self.deadline is not None and self.clock() >= self.deadline
+
+    def _close(self, results: Dict[str, TestResult], why: str) -> None:
+        """End the still-open tests among ``results`` as failed, saying why, and show each one."""
+        for key, result in results.items():
+            if result.decision.is_open:
+                close([result], why)
+                self.progress.decided(result, labelled(str(result.test), result.test, self.shared))
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupted = signal.Signals(signum).name
@@ -264,7 +289,7 @@ class Rerunner:
                 process = self.starter(command, self.options.rootdir, env, log)
             except rerun_process.RerunStartError as exc:
                 self.summary.notes.append(str(exc))
-                close_open(state.results.values(), str(exc))
+                self._close(state.results, str(exc))
                 return
             started = self.clock()
             killed_for: Optional[str] = None
@@ -277,8 +302,8 @@ class Rerunner:
                     process.kill()
                     break
                 hung = self._hung(state, started)
-                if hung:
-                    killed_for = hung
+                if hung or self._budget_spent():
+                    killed_for = hung or f"the rerun budget of {self.options.budget:g}s is spent (--rerun-budget)"
                     process.kill()
                     break
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -316,39 +341,63 @@ class Rerunner:
             elif kind == "attempt" and event.get("key") in state.results:
                 state.running.pop(worker, None)
                 self._record(state, event["key"], _attempt_from(event))
+            elif kind == "stopped" and event.get("key") in state.results:
+                if event.get("why") != "session stopping":  # the next process goes on with it
+                    state.stopped[event["key"]] = str(event.get("why"))
             elif kind == "done":
                 state.done = True
 
     def _record(self, state: _Round, key: str, attempt: Attempt) -> None:
         result = state.results[key]
         result.attempts.append(attempt)
-        state.attempts += 1
-        result.decision = decide([a.outcome for a in result.attempts], result.thresholds)
+        state.attempted.add(key)
+        self.tallies[key] = self.tallies[key].add(attempt.outcome)
+        result.decision = judge(self.tallies[key], result.thresholds)
         if not result.decision.is_open:
-            self.progress.decided(result, state.nodeids.get(key, str(result.test)))
+            self.progress.decided(result, labelled(state.nodeids.get(key, str(result.test)), result.test, self.shared))
 
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
-        went_wrong = bool(killed_for)
-        if killed_for is None and not state.done:
-            # The process ended without the plugin's last word: a crash, or an os._exit.
-            went_wrong = True
-            crashed_in = [key for key, _, _ in state.running.values()]
+        went_wrong = cut_short = bool(killed_for)
+        if killed_for is None and state.running:
+            # A "start" line without its "attempt" line: the process (or an xdist worker, when
+            # the plugin still said "done") died during that test, which gets an error attempt.
+            went_wrong = cut_short = not state.done
             how = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
-            for key in crashed_in:
-                self._record(state, key, _error_attempt(f"the rerun process crashed ({how}) during this test"))
+            for key, _, _ in list(state.running.values()):
+                what = "a rerun worker crashed" if state.done else f"the rerun process crashed ({how})"
+                self._record(state, key, _error_attempt(f"{what} during this test"))
+        if returncode == 4 and self.options.workers > 1 and _lacks_xdist(log):
+            raise JunitFlakyError(
+                "--workers needs pytest-xdist in the environment the reruns run in: pip install pytest-xdist"
+            )
         if state.unmatched:
-            missing = [state.results[k] for k in state.unmatched if k not in state.nodeids]
-            close_open(missing, "could not be rerun: pytest collected no test with this identity")
+            missing = {k: state.results[k] for k in state.unmatched if k not in state.nodeids}
+            self._close(
+                missing,
+                f"could not be rerun: pytest collected no test with this identity in {self.options.rootdir};"
+                " if the report was written from another directory, give that one with --rootdir",
+            )
         if returncode in PYTEST_EXIT and returncode != 5 or (state.unmatched is None and not killed_for):
             went_wrong = True
             self.summary.notes.append(f"the rerun process {describe_exit(returncode)}")
         if killed_for and not self.interrupted:
             self.summary.notes.append(f"the rerun process was stopped: {killed_for}")
-        if state.attempts == 0 and not self.interrupted:  # run() closes them as interrupted
-            why = killed_for or f"pytest {describe_exit(returncode)}"
-            close_open(state.results.values(), f"could not be rerun: {why}")
         if went_wrong:
             self.summary.log_tail = _tail(log)
+        if self.interrupted or self._budget_spent():
+            return  # run() closes what is open, saying why
+        for key, why in state.stopped.items():
+            # The plugin counted down to its end, yet the test is open: no other round can help.
+            self._close({key: state.results[key]}, f"the rerun stopped it ({why}) before its verdict")
+        if cut_short and state.attempted:
+            return  # the tests it did not reach get the next process
+        why = killed_for or f"the rerun process {describe_exit(returncode)} without running it"
+        self._close({k: r for k, r in state.results.items() if k not in state.attempted}, f"could not be rerun: {why}")
+
+
+def _lacks_xdist(log: Path) -> bool:
+    """pytest's own answer to ``-n`` without pytest-xdist: "error: unrecognized arguments: -n"."""
+    return any(re.search(r"unrecognized arguments:.*(^|\s)-n(\s|$)", line) for line in _tail(log))
 
 
 def describe_exit(returncode: int) -> str:

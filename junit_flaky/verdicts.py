@@ -1,14 +1,21 @@
-"""Verdicts from attempts and thresholds: small pure functions, the seed's rules with early stopping.
+"""Verdicts from attempts and thresholds: the one place that holds the rule, as small pure functions.
 
-A test must pass at least ``min_passes`` times within ``max_runs`` runs (the first run included).
-Attempts are taken in order and every recorded attempt counts, including reruns that another tool
-(pytest-rerunfailures, flaky, Surefire) already made before us. An error counts as a failed run;
-a skipped attempt is no run at all.
+A test must pass at least ``min_passes`` times within ``max_runs`` attempts (the first run
+included). Attempts are taken in order and every recorded attempt counts, including reruns that
+another tool (pytest-rerunfailures, flaky, Surefire) already made before us. An error counts as a
+failed run. A skipped attempt is not a run, but it uses up one of the ``max_runs`` attempts, and a
+skip after the test has run ends it: the test cannot run again, so it is decided by what it did
+(failed if it failed and never reached ``min_passes``: "skipped on rerun after failing"; passed if
+it never failed). So every test is decided within ``max_runs`` attempts, whatever they were.
+
+The rule reads a ``Tally`` (counts and the last outcome), so deciding after one more attempt costs
+the same whether the test has had two attempts or a thousand.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable
 
 from junit_flaky.model import Decision, Outcome, TestResult, Thresholds, Verdict
 
@@ -17,49 +24,104 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def count_runs(outcomes: Sequence[Outcome]) -> int:
-    return sum(1 for o in outcomes if o is not Outcome.SKIPPED)
+@dataclass(frozen=True)
+class Tally:
+    """What the rule needs of a test's attempts: how many, how many ran and passed, and whether
+    one was skipped after the test had run (which ends it)."""
+
+    attempts: int = 0
+    runs: int = 0  # attempts that were not skipped
+    passes: int = 0
+    skipped_after_running: bool = False
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> Tally:
+        tally = cls()
+        for outcome in outcomes:
+            tally = tally.add(outcome)
+        return tally
+
+    def add(self, outcome: Outcome) -> Tally:
+        skipped = outcome is Outcome.SKIPPED
+        return Tally(
+            self.attempts + 1,
+            self.runs + (not skipped),
+            self.passes + (outcome is Outcome.PASSED),
+            self.skipped_after_running or (skipped and self.runs > 0),
+        )
+
+    @property
+    def failures(self) -> int:
+        return self.runs - self.passes
 
 
-def count_passes(outcomes: Sequence[Outcome]) -> int:
-    return sum(1 for o in outcomes if o is Outcome.PASSED)
+def runs_left(tally: Tally, thresholds: Thresholds) -> int:
+    """How many more attempts the thresholds allow for a test with this tally."""
+    if tally.skipped_after_running:
+        return 0
+    return max(0, thresholds.max_runs - tally.attempts)
 
 
-def decide(outcomes: Sequence[Outcome], thresholds: Thresholds) -> Decision:
-    """Decide a test from its attempts so far; UNDECIDED means more runs could change the answer."""
-    runs = count_runs(outcomes)
-    passes = count_passes(outcomes)
-    need = thresholds.min_passes
+@dataclass(frozen=True)
+class Countdown:
+    """What a rerun of an open test may still do, as plain counters for the pytest plugin.
+
+    Each pass takes one from ``passes_needed``, each failure one from ``failures_allowed``, a
+    skip ends the test. The test is done when ``passes_needed`` reaches 0 or ``failures_allowed``
+    goes below 0; both together never ask for more than the runs left.
+    """
+
+    passes_needed: int
+    failures_allowed: int
+
+
+def countdown(tally: Tally, thresholds: Thresholds) -> Countdown:
+    needed = max(0, thresholds.min_passes - tally.passes)
+    return Countdown(needed, runs_left(tally, thresholds) - needed)
+
+
+def decide(outcomes: Iterable[Outcome], thresholds: Thresholds) -> Decision:
+    """Decide a test from its attempts so far."""
+    return judge(Tally.of(outcomes), thresholds)
+
+
+def judge(tally: Tally, thresholds: Thresholds) -> Decision:
+    """Decide a test from the tally of its attempts; OPEN means more runs could change the answer."""
+    runs, passes, need = tally.runs, tally.passes, thresholds.min_passes
     if runs == 0:
         return Decision(Verdict.SKIPPED, 0, 0, "skipped")
-    # Every verdict says how often it passed, as the seed's report did: an undecided one too,
-    # since with --no-rerun its reason becomes the reason the test failed.
-    required = f"passed {passes} out of the required {need} times"
+    # Every verdict says how often it passed, as the seed's report did: an open one too, since
+    # when it is closed without more runs its reason becomes the reason the test failed.
+    required = f"passed {passes} out of the required {plural(need, 'time')}"
     if passes >= need:
-        failed = runs - passes
-        if failed:
-            return Decision(Verdict.FLAKY, passes, runs, f"{required}; failed {plural(failed, 'time')}")
+        if tally.failures:
+            return Decision(Verdict.FLAKY, passes, runs, f"{required}; failed {plural(tally.failures, 'time')}")
         return Decision(Verdict.PASSED, passes, runs, required)
-    if passes + runs_left(outcomes, thresholds) < need:
+    if tally.skipped_after_running:
+        if tally.failures:
+            return Decision(Verdict.FAILED, passes, runs, f"{required}; skipped on rerun after failing")
+        # It never failed: nothing says it is flaky or broken, only that it stopped running.
+        return Decision(Verdict.PASSED, passes, runs, f"{required}; then skipped on rerun, never failed")
+    if passes + runs_left(tally, thresholds) < need:
         return Decision(
             Verdict.FAILED, passes, runs, f"{required} in {plural(runs, 'run')} (max {thresholds.max_runs})"
         )
-    return Decision(Verdict.UNDECIDED, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
+    return Decision(Verdict.OPEN, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
 
 
-def runs_left(outcomes: Sequence[Outcome], thresholds: Thresholds) -> int:
-    """How many more runs the thresholds allow for a test with these attempts."""
-    return max(0, thresholds.max_runs - count_runs(outcomes))
+def close(results: Iterable[TestResult], why: str) -> None:
+    """End every still-open verdict among ``results`` as failed, saying why."""
+    for result in results:
+        result.decision = closed(result.decision, why)
 
 
-def close_undecided(decision: Decision, why: str) -> Decision:
-    """An open verdict that gets no more runs ends failed, saying why."""
+def closed(decision: Decision, why: str) -> Decision:
+    """An open verdict that gets no more runs ends failed, saying why; others stay as they are."""
     if not decision.is_open:
         return decision
     return Decision(Verdict.FAILED, decision.passes, decision.runs, f"{decision.reason} ({why})")
 
 
-def close_open(results: Iterable[TestResult], why: str) -> None:
-    """End every still-open verdict among ``results`` as failed, saying why."""
-    for result in results:
-        result.decision = close_undecided(result.decision, why)
+def opened_by_a_failure(decision: Decision) -> bool:
+    """An open verdict of a test that failed a run, unlike one that only needs more passes."""
+    return decision.is_open and decision.runs > decision.passes

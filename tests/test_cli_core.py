@@ -211,7 +211,7 @@ def test_report_says_how_often_each_flaky_or_failed_test_passed(run_cli, tmp_pat
     assert result.exit_code == 1
     assert out.startswith("===FlakyBot Test Report===") and out.rstrip().endswith("===End FlakyBot Test Report===")
     assert "test_random: FAILED - passed 1 out of the required 2 times" in out
-    assert "test_flaky: FLAKY - passed 1 out of the required 1 times" in out
+    assert "test_flaky: FLAKY - passed 1 out of the required 1 time; failed 1 time" in out
     assert "(1 run remaining out of 3)" in out  # after attempt 2 of test_random
     assert "src/test_sample.py:44" in out
     assert "test_ok" not in out  # passed once: nothing to say

@@ -19,13 +19,15 @@ from typing import Any, Sequence
 
 import pytest
 
-from junit_flaky import pytest_plugin
+from junit_flaky import pytest_plugin, verdicts
+from junit_flaky.model import Outcome, Thresholds
 
 # CI repeats these under every supported pytest major.
 pytestmark = pytest.mark.reruns
 
 PLUGIN_SOURCE = Path(pytest_plugin.__file__)
 PLUGIN_MODULE = "junit_flaky_rerun"  # the name the driver loads it by: ``-p junit_flaky_rerun``
+PLAN_VERSION = pytest_plugin.PLAN_VERSION
 
 HELPERS = '''\
 import os, pathlib
@@ -131,7 +133,7 @@ class Project:
 
     def rerun(self, tests: Sequence[dict[str, Any]], *args: str, cwd: Path | None = None) -> Records:
         plan = self.tmp / "plan.json"
-        plan.write_text(json.dumps({"version": 1, "results_dir": str(self.results), "tests": list(tests)}))
+        plan.write_text(json.dumps({"version": PLAN_VERSION, "results_dir": str(self.results), "tests": list(tests)}))
         # As the driver runs it; -W error because the plugin must not warn on any pytest version.
         process = self.run(
             "-p", PLUGIN_MODULE, f"--junit-flaky-plan={plan}", "-W", "error", *args,
@@ -144,17 +146,14 @@ class Project:
         return path.read_text().splitlines() if path.exists() else []
 
 
-def planned(
-    key: str, classname: str, name: str, min_passes: int, passes: int, runs_left: int
-) -> dict[str, Any]:
+def planned(key: str, classname: str, name: str, passes_needed: int, failures_allowed: int) -> dict[str, Any]:
     return {
         "key": key,
         "classname": classname,
         "name": name,
         "file": "",
-        "min_passes": min_passes,
-        "passes": passes,
-        "runs_left": runs_left,
+        "passes_needed": passes_needed,
+        "failures_allowed": failures_allowed,
     }
 
 
@@ -200,15 +199,20 @@ def test_seed_examples(
     cases = project.junit()
     case = cases["src.test_sample.TestSample::test_sample_random"]
     assert case["outcome"] == original
-    passes = int(original == "passed")
-    plan = [planned("t0", case["classname"], case["name"], min_passes, passes, max_runs - 1)]
+    # The countdowns the driver computes for this test.
+    left = verdicts.countdown(verdicts.Tally.of([Outcome(original)]), Thresholds(min_passes, max_runs))
+    plan = [planned("t0", case["classname"], case["name"], left.passes_needed, left.failures_allowed)]
 
     records = project.rerun(plan)
 
     nodeid = "src/test_sample.py::TestSample::test_sample_random"
     assert records.collected() == {"event": "collected", "matched": {"t0": nodeid}, "unmatched": []}
     assert records.outcomes("t0") == reruns
-    assert [r["event"] for r in records.main] == ["collected"] + ["start", "attempt"] * len(reruns) + ["done"]
+    events = ["collected"] + ["start", "attempt"] * len(reruns) + ["stopped", "done"]
+    assert [r["event"] for r in records.main] == events
+    assert records.events("stopped") == [
+        {"event": "stopped", "key": "t0", "why": "out of runs" if "failed" in reruns else "passed enough"}
+    ]
     assert records.main[-1]["exitstatus"] == (1 if "failed" in reruns else 0)
     for attempt, (start, result) in enumerate(zip(records.events("start"), records.events("attempt")), 1):
         assert start == {"event": "start", "key": "t0", "nodeid": nodeid, "attempt": attempt}
@@ -224,14 +228,14 @@ def test_seed_examples(
     assert "1 deselected" in records.process.stdout
 
 
-BUDGETS = [
-    # key, min_passes, passes, runs_left, failing reruns, expected outcomes
-    ("a", 1, 0, 4, {1}, ["failed", "passed"]),
-    ("b", 2, 1, 2, {1, 2}, ["failed", "failed"]),
-    ("c", 2, 0, 2, {1}, ["failed"]),  # 0 passes + 1 run left < 2: hopeless after one failure
-    ("d", 3, 0, 5, set(), ["passed"] * 3),  # stops at the 3rd pass with 2 runs unused
-    ("e", 3, 1, 3, {2}, ["passed", "failed", "passed"]),
-    ("f", 1, 0, 3, {1, 2, 3}, ["failed"] * 3),  # every run used
+COUNTDOWNS = [
+    # key, passes needed, failures allowed, failing reruns, expected outcomes
+    ("a", 1, 3, {1}, ["failed", "passed"]),
+    ("b", 1, 1, {1, 2}, ["failed", "failed"]),
+    ("c", 2, 0, {1}, ["failed"]),  # no failure allowed: over after one
+    ("d", 3, 2, set(), ["passed"] * 3),  # stops at the 3rd pass with 2 runs unused
+    ("e", 2, 1, {2}, ["passed", "failed", "passed"]),
+    ("f", 1, 2, {1, 2, 3}, ["failed"] * 3),  # every run used
 ]
 
 
@@ -240,13 +244,63 @@ def test_repetition_stops_as_soon_as_the_verdict_is_known(project: Project) -> N
         "test_budget.py",
         "".join(
             f"def test_{key}():\n    assert count({key!r}) not in {failing or set()!r}\n\n\n"
-            for key, _, _, _, failing, _ in BUDGETS
+            for key, _, _, failing, _ in COUNTDOWNS
         ),
     )
     records = project.rerun(
-        [planned(key, "test_budget", f"test_{key}", k, p, r) for key, k, p, r, _, _ in BUDGETS]
+        [planned(key, "test_budget", f"test_{key}", needed, allowed) for key, needed, allowed, _, _ in COUNTDOWNS]
     )
-    assert {key: records.outcomes(key) for key, *_ in BUDGETS} == {key: want for key, *_, want in BUDGETS}
+    assert {key: records.outcomes(key) for key, *_ in COUNTDOWNS} == {key: want for key, *_, want in COUNTDOWNS}
+
+
+def test_each_test_says_why_it_stopped(project: Project) -> None:
+    project.write(
+        "test_stop.py",
+        """\
+        import pytest
+
+
+        def test_enough():
+            pass
+
+
+        def test_out():
+            assert False
+
+
+        def test_skip():
+            if count("skip") > 1:
+                pytest.skip("not again")
+            assert False
+
+
+        def test_late():
+            assert False
+        """,
+    )
+    plan = [
+        planned("enough", "test_stop", "test_enough", 1, 0),
+        planned("out", "test_stop", "test_out", 1, 1),
+        planned("skip", "test_stop", "test_skip", 1, 3),
+        planned("late", "test_stop", "test_late", 1, 5),
+    ]
+    records = project.rerun(plan, "--maxfail=4")
+    assert {r["key"]: r["why"] for r in records.events("stopped")} == {
+        "enough": "passed enough", "out": "out of runs", "skip": "skipped", "late": "session stopping",
+    }  # fmt: skip
+    assert records.outcomes("skip") == ["failed", "skipped"]
+    assert records.outcomes("late") == ["failed"]  # the 4th failure of the session: --maxfail=4
+
+
+def test_one_item_serves_every_plan_test_of_its_identity(project: Project) -> None:
+    # The same test in two suites of the report (overlapping shards): two plan tests, one item,
+    # each run to its own countdown, one after the other.
+    project.write("test_twice.py", "def test_x():\n    assert count('x') in (2, 4, 5)\n")
+    plan = [planned("shard1", "test_twice", "test_x", 1, 1), planned("shard2", "test_twice", "test_x", 2, 1)]
+    records = project.rerun(plan)
+    assert records.collected()["matched"] == {"shard1": "test_twice.py::test_x", "shard2": "test_twice.py::test_x"}
+    assert records.outcomes("shard1") == ["failed", "passed"]
+    assert records.outcomes("shard2") == ["failed", "passed", "passed"]
 
 
 def test_function_fixtures_are_fresh_and_wider_ones_kept(project: Project) -> None:
@@ -333,9 +387,9 @@ def test_function_fixtures_are_fresh_and_wider_ones_kept(project: Project) -> No
     )
     records = project.rerun(
         [
-            planned("t0", "test_scopes.TestScopes", "test_flaky", 2, 0, 3),
-            planned("t1", "test_then", "test_then", 1, 0, 1),
-            planned("t2", "test_wider_fixture_fails", "test_uses_it", 1, 0, 2),
+            planned("t0", "test_scopes.TestScopes", "test_flaky", 2, 1),
+            planned("t1", "test_then", "test_then", 1, 0),
+            planned("t2", "test_wider_fixture_fails", "test_uses_it", 1, 1),
         ]
     )
     assert records.outcomes("t0") == ["passed", "failed", "passed"]
@@ -386,7 +440,7 @@ def test_unittest_setup_runs_each_attempt_and_setupclass_once(project: Project) 
                 self.assertNotIn(count("flaky"), (1, 2))
         """,
     )
-    records = project.rerun([planned("t0", "test_unit.TestUnit", "test_flaky", 1, 0, 3)])
+    records = project.rerun([planned("t0", "test_unit.TestUnit", "test_flaky", 1, 2)])
     assert records.outcomes("t0") == ["failed", "failed", "passed"]
     assert project.events() == ["setUpClass", *["setUp", "test", "tearDown"] * 3, "tearDownClass"]
 
@@ -434,7 +488,7 @@ def test_awkward_identities_match(project: Project, args: list[str], run_from: s
     keys = {f"t{i}": case for i, case in enumerate(cases.values())}
 
     records = project.rerun(
-        [planned(key, case["classname"], case["name"], 1, 0, 2) for key, case in keys.items()], *args, cwd=cwd
+        [planned(key, case["classname"], case["name"], 1, 1) for key, case in keys.items()], *args, cwd=cwd
     )
 
     collected = records.collected()
@@ -446,6 +500,21 @@ def test_awkward_identities_match(project: Project, args: list[str], run_from: s
         assert records.outcomes(key) == want, case
     (loose_failure,) = [r for r in records.events("attempt") if r["outcome"] == "failed"]
     assert loose_failure["location"] == f"loose/test_loose.py:{line_of(loose, 'assert count')}"
+
+
+def test_a_failure_outside_the_rootdir_is_located_as_the_original_report_locates_it(project: Project) -> None:
+    # The failing line is in a helper beside the project: the original report gives its path
+    # relative to the rootdir ("../shared/helper.py"), and so must a rerun, not an absolute one.
+    shared = project.tmp / "shared"
+    shared.mkdir()
+    (shared / "helper.py").write_text("def check():\n    assert False\n")
+    project.write("test_far.py", f"import sys\nsys.path.insert(0, {str(shared)!r})\nimport helper\n\n\ndef test_far():\n    helper.check()\n")
+    report = project.tmp / "original.xml"
+    project.run(f"--junitxml={report}")
+    assert "../shared/helper.py:2: AssertionError" in ET.parse(report).find(".//failure").text
+    records = project.rerun([planned("t0", "test_far", "test_far", 1, 0)])
+    (attempt,) = records.events("attempt")
+    assert attempt["location"] == "../shared/helper.py:2"
 
 
 def test_unmatched_entries_and_lookalikes(project: Project) -> None:
@@ -467,11 +536,11 @@ def test_unmatched_entries_and_lookalikes(project: Project) -> None:
     project.write("tests/test_mod.py", "def test_y():\n    note('tests/test_mod')\n")
     records = project.rerun(
         [
-            planned("sample", "src.test_sample.TestSample", "test_x", 1, 0, 1),
-            planned("exact", "tests.test_mod", "test_y", 1, 0, 1),
-            planned("prefixed", "ci.test_mod", "test_y", 1, 0, 1),
-            planned("missing", "src.test_sample.TestSample", "test_missing", 1, 0, 1),
-            planned("no-class", "src.test_sample", "test_x", 1, 0, 1),
+            planned("sample", "src.test_sample.TestSample", "test_x", 1, 0),
+            planned("exact", "tests.test_mod", "test_y", 1, 0),
+            planned("prefixed", "ci.test_mod", "test_y", 1, 0),
+            planned("missing", "src.test_sample.TestSample", "test_missing", 1, 0),
+            planned("no-class", "src.test_sample", "test_x", 1, 0),
         ]
     )
     assert records.collected()["matched"] == {
@@ -550,10 +619,10 @@ def test_outcomes_are_mapped_as_pytest_junitxml_maps_them(project: Project) -> N
     # test_teardown_error's budget is tight: once its passing call turns into an error at teardown
     # the repetition ends, and the module must still be torn down before test_next's runs.
     plan = [
-        planned(name, "test_outcomes", name, 2, 0, 2 if name == "test_teardown_error" else 3)
+        planned(name, "test_outcomes", name, 2, 0 if name == "test_teardown_error" else 1)
         for name in names
     ]
-    records = project.rerun(plan + [planned("next", "test_z_next", "test_next", 1, 0, 1)])
+    records = project.rerun(plan + [planned("next", "test_z_next", "test_next", 1, 0)])
 
     first = {name: records.events("attempt", name)[0] for name in names}
     assert {name: records.outcomes(name) for name in names} == {
@@ -587,7 +656,7 @@ def test_outcomes_are_mapped_as_pytest_junitxml_maps_them(project: Project) -> N
 
 def test_crash_leaves_a_start_line_without_its_attempt(project: Project) -> None:
     project.write("test_crash.py", "import os\n\n\ndef test_crash():\n    os._exit(3)\n")
-    records = project.rerun([planned("t0", "test_crash", "test_crash", 1, 0, 2)])
+    records = project.rerun([planned("t0", "test_crash", "test_crash", 1, 1)])
     assert records.process.returncode == 3
     assert [r["event"] for r in records.main] == ["collected", "start"]
     assert records.main[-1] == {
@@ -604,7 +673,7 @@ def test_xdist_workers_write_their_own_files(project: Project) -> None:
         "test_many.py",
         "".join(f"def test_{i}():\n    assert count('{i}') > 1\n\n\n" for i in range(4)),
     )
-    plan = [planned(f"t{i}", "test_many", f"test_{i}", 1, 0, 2) for i in range(4)]
+    plan = [planned(f"t{i}", "test_many", f"test_{i}", 1, 1) for i in range(4)]
     records = project.rerun(plan, "-n", "2")
 
     assert sorted(records.by_file) == ["gw0", "gw1", "main"]
@@ -624,13 +693,13 @@ def test_xdist_workers_write_their_own_files(project: Project) -> None:
     [
         (None, "No such file"),
         ("{not json", "Expecting property name"),
-        ('{"version": 2, "results_dir": "r", "tests": []}', "version must be 1"),
+        ('{"version": 1, "results_dir": "r", "tests": []}', "version must be 2"),
         (
-            '{"version": 1, "results_dir": "r", "tests": [{"key": "t0"}]}',
-            "tests[0]: 'min_passes' must be int",
+            '{"version": 2, "results_dir": "r", "tests": [{"key": "t0"}]}',
+            "tests[0]: 'passes_needed' must be int",
         ),
         (
-            json.dumps({"version": 1, "results_dir": "r", "tests": [planned("t0", "c", "n", 1, 1, 2)]}),
+            json.dumps({"version": 2, "results_dir": "r", "tests": [planned("t0", "c", "n", 0, 2)]}),
             "needs no run",
         ),
     ],

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds, Verdict
+from junit_flaky.reruns import Progress, RerunOptions, Rerunner
+from junit_flaky.verdicts import decide
 from tests.projects import Project, flaky_body
 
 pytestmark = pytest.mark.reruns
@@ -62,7 +65,8 @@ def test_seed_example_one_fail_then_pass_is_flaky_and_green(tmp_path):
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 1, 5))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(4 runs remaining out of 5)" in result.stdout
-    assert "passed 1 out of the required 1 times" in result.stdout
+    assert "passed 1 out of the required 1 time;" in result.stdout
+    assert "1 times" not in result.stdout and "(s)" not in result.stdout  # plurals as English has them
     assert project.runs("random") == 2
     case = cases_by_name(tmp_path / "final.xml")["test_sample_random"]
     assert [c.tag for c in case] == ["flakyFailure"]
@@ -108,6 +112,7 @@ def test_unknown_test_is_reported_as_not_rerunnable(tmp_path):
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--thresholds", thresholds(project, 1, 5))
     assert result.returncode == 1
     assert "could not be rerun" in result.stdout
+    assert f"in {tmp_path}" in result.stdout and "--rootdir" in result.stdout
 
 
 def test_crash_in_a_rerun_is_pinned_on_its_test_and_the_others_still_rerun(tmp_path):
@@ -197,7 +202,7 @@ def test_too_many_open_tests_reruns_nothing(tmp_path):
     report = project.pytest()
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3", "--max-reruns-total", "2")
     assert result.returncode == 1
-    assert "3 tests need reruns, more than --max-reruns-total (2)" in result.stdout
+    assert "3 failing tests need reruns, more than --max-reruns-total (2)" in result.stdout
     assert all(project.runs(str(i)) == 1 for i in range(3))
 
 
@@ -269,3 +274,89 @@ def test_rootdir_option_reruns_in_another_folder(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert project.runs("x") == 2
+
+
+# -- tests that end on a skip, tests in two suites, budgets and guards -----------------------------
+
+
+@pytest.mark.parametrize("skip", ["pytest.skip('only on the first run')", "pytest.xfail('known now')"])
+def test_a_test_that_fails_then_skips_on_rerun_ends_failed_after_one_rerun(tmp_path, skip):
+    project = Project(tmp_path)
+    project.write(
+        "test_mod.py",
+        "import pytest\nfrom counters import run_number\n\n"
+        f"def test_x():\n    if run_number('x') > 1:\n        {skip}\n    assert False, 'first run fails'\n",
+    )
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3", timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "skipped on rerun after failing" in result.stdout
+    assert project.runs("x") == 2  # the skip ended it: no second pytest, no endless rounds
+    case = cases_by_name(tmp_path / "final.xml")["test_x"]
+    assert case.find("failure") is not None
+
+
+def test_the_same_test_in_two_suites_is_rerun_for_each_and_told_apart(tmp_path):
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_x():\n{flaky_body('x', [1, 2])}")
+    first = project.pytest("-o", "junit_suite_name=shard1", report="shard1.xml")
+    second = project.pytest("-o", "junit_suite_name=shard2", report="shard2.xml")
+    result = project.junit_flaky("run", str(first), str(second), "--output", "final.xml", "--max-runs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("x") == 4  # one original run and one rerun for each copy
+    assert "could not be rerun" not in result.stdout
+    for suite in ("shard1", "shard2"):
+        assert f"test_mod::test_x (suite {suite})" in result.stdout
+
+
+def test_rerun_budget_ends_the_reruns_and_fails_what_is_still_open(tmp_path):
+    project = Project(tmp_path)
+    project.write("test_mod.py", "import time\n\ndef test_slow():\n    time.sleep(1)\n    assert False\n")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--max-runs", "100", "--rerun-budget", "3", timeout=60
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rerun budget of 3s spent (--rerun-budget)" in result.stdout
+    reruns = cases_by_name(tmp_path / "final.xml")["test_slow"].findall("rerunFailure")
+    assert 0 < len(reruns) < 10
+
+
+def test_the_driver_records_a_thousand_runs_of_an_always_failing_test(tmp_path, monkeypatch):
+    # Thresholds from a file stop at max_runs 100; the driver itself takes any number.
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_broken():\n{flaky_body('broken', range(1, 2000))}")
+    limits = Thresholds(min_passes=1, max_runs=1000)
+    first = [Attempt(Outcome.FAILED)]
+    result = TestResult(TestId("test_mod", "test_broken"), limits, first, decide([Outcome.FAILED], limits))
+    options = RerunOptions(command=[sys.executable, "-m", "pytest"], rootdir=tmp_path)
+    monkeypatch.setenv("COUNTERS", str(project.counters))
+    Rerunner(options, Progress()).run([result])
+    assert project.runs("broken") == 999
+    assert len(result.attempts) == 1000 and all(a.outcome is Outcome.FAILED for a in result.attempts)
+    assert result.decision.verdict is Verdict.FAILED
+    assert "passed 0 out of the required 1 time in 1000 runs (max 1000)" in result.decision.reason
+
+
+def test_confirmation_reruns_of_passing_tests_are_not_a_broken_build(tmp_path):
+    project = Project(tmp_path)
+    project.write("test_mod.py", "".join(f"def test_{i}():\n{flaky_body(str(i), [])}\n" for i in range(3)))
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--min-passes", "2", "--max-runs", "2", "--max-reruns-total", "2"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(project.runs(str(i)) == 2 for i in range(3))
+
+
+def test_workers_without_xdist_in_the_rerun_environment_is_a_usage_error(tmp_path):
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1])}")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--max-runs", "3", "--workers", "2",
+        rerun_command=[sys.executable, "-m", "pytest", "-p", "no:xdist"],
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--workers needs pytest-xdist in the environment the reruns run in: pip install pytest-xdist" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from junit_flaky import pytest_plugin
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
-from junit_flaky.verdicts import close_open, close_undecided, decide, runs_left
+from junit_flaky.verdicts import Tally, close, closed, countdown, decide, judge, opened_by_a_failure, runs_left
 
 P, F, E, S = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
-PASSED, FLAKY, FAILED, SKIPPED, UNDECIDED = (
-    Verdict.PASSED, Verdict.FLAKY, Verdict.FAILED, Verdict.SKIPPED, Verdict.UNDECIDED,
+PASSED, FLAKY, FAILED, SKIPPED, OPEN = (
+    Verdict.PASSED, Verdict.FLAKY, Verdict.FAILED, Verdict.SKIPPED, Verdict.OPEN,
 )
 
 
@@ -25,9 +26,9 @@ def limits(min_passes: int, max_runs: int) -> Thresholds:
     "min_passes, max_runs, outcomes, verdict",
     [
         # the seed's examples
-        (1, 5, [F], UNDECIDED),
+        (1, 5, [F], OPEN),
         (1, 5, [F, P], FLAKY),
-        (2, 3, [P, F], UNDECIDED),
+        (2, 3, [P, F], OPEN),
         (2, 3, [P, F, F], FAILED),
         # a test nobody flagged (1 of 1) is decided by its one run
         (1, 1, [P], PASSED),
@@ -40,14 +41,20 @@ def limits(min_passes: int, max_runs: int) -> Thresholds:
         (3, 5, [P, P, P], PASSED),
         (2, 5, [F, P, P], FLAKY),
         # ... and so does too few runs left to reach min_passes
-        (2, 5, [F, F, F], UNDECIDED),
+        (2, 5, [F, F, F], OPEN),
         (2, 5, [F, F, F, F], FAILED),
-        # skipped is never a run
+        # skipped is never a run, but it uses one of the max_runs attempts
         (1, 1, [S], SKIPPED),
+        (1, 3, [S], SKIPPED),
         (1, 1, [S, S], SKIPPED),
-        (1, 2, [S, F], UNDECIDED),
+        (1, 2, [S, F], FAILED),
+        (1, 3, [S, F], OPEN),
         (1, 1, [S, P], PASSED),
-        (2, 2, [P, S, P], PASSED),
+        # a skip after the test ran ends it: it cannot run again
+        (1, 5, [F, S], FAILED),
+        (2, 5, [P, F, S], FAILED),
+        (2, 5, [P, S], PASSED),  # it never failed
+        (2, 5, [P, S, P], PASSED),  # more attempts, recorded by another tool, still count
         # more attempts than max_runs, recorded by another tool (pytest-rerunfailures): all count
         (1, 1, [F, F, P], FLAKY),
         (1, 1, [F, F, F], FAILED),
@@ -59,15 +66,28 @@ def test_decide_table(min_passes: int, max_runs: int, outcomes: List[Outcome], v
 
 
 def test_decision_counts_passes_and_runs_without_skips() -> None:
-    decision = decide([S, F, P, E, S, P], limits(2, 5))
+    decision = decide([S, F, P, E, S, P], limits(2, 6))
     assert (decision.passes, decision.runs) == (2, 4)
 
+
+def test_fail_then_skip_on_rerun_says_so() -> None:
+    decision = decide([F, S], limits(1, 5))
+    assert decision.verdict is FAILED
+    assert decision.reason == "passed 0 out of the required 1 time; skipped on rerun after failing"
+
+
+def test_a_tally_decides_as_the_outcomes_it_counted() -> None:
+    tally = Tally()
+    for outcome in [F, S, E, P, P]:
+        tally = tally.add(outcome)
+    assert tally == Tally.of([F, S, E, P, P]) == Tally(attempts=5, runs=4, passes=2, skipped_after_running=True)
+    assert judge(tally, limits(2, 5)) == decide([F, S, E, P, P], limits(2, 5))
 
 @pytest.mark.parametrize(
     "min_passes, max_runs, outcomes, words",
     [
-        (1, 5, [F, P], ["passed 1 out of the required 1 times", "failed 1 time"]),
-        (1, 5, [F, F, P], ["passed 1 out of the required 1 times", "failed 2 times"]),
+        (1, 5, [F, P], ["passed 1 out of the required 1 time;", "failed 1 time"]),
+        (1, 5, [F, F, P], ["passed 1 out of the required 1 time;", "failed 2 times"]),
         (2, 3, [P, F, F], ["passed 1 out of the required 2 times", "3 runs", "max 3"]),
         (2, 3, [P, F], ["passed 1 out of the required 2 times", "needs 1 more run"]),
         (3, 5, [F], ["passed 0 out of the required 3 times", "needs 3 more runs"]),
@@ -81,34 +101,51 @@ def test_reason_says_how_often_it_passed_of_how_many_required(
         assert word in reason
 
 
-def test_runs_left_counts_only_runs_and_never_goes_negative() -> None:
-    assert runs_left([S, F], limits(1, 3)) == 2
-    assert runs_left([F, F, F, F], limits(1, 3)) == 0
+def test_runs_left_counts_every_attempt_and_never_goes_negative() -> None:
+    assert runs_left(Tally.of([S, F]), limits(1, 3)) == 1
+    assert runs_left(Tally.of([F, F, F, F]), limits(1, 3)) == 0
+    assert runs_left(Tally.of([F, S]), limits(1, 3)) == 0  # the skip ended it
+
+
+@pytest.mark.parametrize(
+    "min_passes, max_runs, outcomes, needed, allowed",
+    [(1, 5, [F], 1, 3), (2, 3, [P], 1, 1), (2, 3, [P, F], 1, 0), (3, 5, [S, F], 3, 0)],
+)
+def test_countdowns_for_the_plugin(min_passes, max_runs, outcomes, needed, allowed) -> None:
+    left = countdown(Tally.of(outcomes), limits(min_passes, max_runs))
+    assert (left.passes_needed, left.failures_allowed) == (needed, allowed)
+
+
+@pytest.mark.parametrize("outcomes, failing", [([F], True), ([P, E], True), ([P], False), ([S, P, P], False)])
+def test_an_open_verdict_comes_from_a_failure_or_only_needs_more_passes(outcomes, failing) -> None:
+    decision = decide(outcomes, limits(3, 6))
+    assert decision.is_open
+    assert opened_by_a_failure(decision) is failing
 
 
 def test_closing_an_open_verdict_fails_it_and_keeps_how_often_it_passed() -> None:
     # With --no-rerun the report must still say "passed P out of the required K times".
     open_decision = decide([P, F], limits(2, 3))
-    closed = close_undecided(open_decision, "reruns disabled by --no-rerun")
-    assert closed.verdict is FAILED
-    assert (closed.passes, closed.runs) == (1, 2)
+    ended = closed(open_decision, "reruns disabled by --no-rerun")
+    assert ended.verdict is FAILED
+    assert (ended.passes, ended.runs) == (1, 2)
     for word in ("passed 1 out of the required 2 times", "needs 1 more run", "reruns disabled by --no-rerun"):
-        assert word in closed.reason
+        assert word in ended.reason
 
 
 @pytest.mark.parametrize("outcomes", [[P], [F, P], [F], [S]])
 def test_closing_a_decided_verdict_changes_nothing(outcomes: List[Outcome]) -> None:
     decision = decide(outcomes, limits(1, 1))
-    assert close_undecided(decision, "why") is decision
+    assert closed(decision, "why") is decision
 
 
-def test_close_open_closes_every_open_result_and_only_those() -> None:
+def test_close_closes_every_open_result_and_only_those() -> None:
     def result(outcomes: List[Outcome]) -> TestResult:
         th = limits(2, 3)
         return TestResult(TestId("c", str(outcomes)), th, [Attempt(o) for o in outcomes], decide(outcomes, th))
 
     results = [result([P]), result([P, P]), result([F, F])]
-    close_open(results, "no reruns")
+    close(results, "no reruns")
     assert [r.decision.verdict for r in results] == [FAILED, PASSED, FAILED]
     assert "no reruns" in results[0].decision.reason
 
@@ -129,11 +166,22 @@ def counts(outcomes: List[Outcome]):
     return runs, sum(o is P for o in outcomes)
 
 
+def ended_by_a_skip(outcomes: List[Outcome]) -> bool:
+    return any(o is S and counts(outcomes[:i])[0] for i, o in enumerate(outcomes))
+
+
 @given(outcome_lists, thresholds())
-def test_undecided_exactly_when_the_runs_left_could_still_reach_min_passes(outcomes, th) -> None:
+def test_open_exactly_when_the_attempts_left_could_still_reach_min_passes(outcomes, th) -> None:
     runs, passes = counts(outcomes)
-    open_ = runs > 0 and passes < th.min_passes and passes + max(0, th.max_runs - runs) >= th.min_passes
-    assert (decide(outcomes, th).verdict is UNDECIDED) == open_
+    attempts_left = max(0, th.max_runs - len(outcomes))
+    open_ = runs > 0 and passes < th.min_passes <= passes + attempts_left and not ended_by_a_skip(outcomes)
+    assert (decide(outcomes, th).verdict is OPEN) == open_
+
+
+@given(outcome_lists, thresholds())
+def test_every_test_is_decided_within_max_runs_attempts(outcomes, th) -> None:
+    if len(outcomes) >= th.max_runs:
+        assert decide(outcomes, th).verdict is not OPEN
 
 
 @given(outcome_lists, thresholds())
@@ -145,37 +193,35 @@ def test_reaching_min_passes_is_never_failed_and_flaky_exactly_when_a_run_failed
 
 
 @given(outcome_lists, outcome_lists, thresholds())
-def test_more_attempts_never_reopen_a_decided_test_nor_fail_a_passed_one(first, more, th) -> None:
-    before = decide(first, th).verdict
+def test_more_attempts_never_reopen_a_decided_test_nor_fail_one_that_reached_min_passes(first, more, th) -> None:
+    before = decide(first, th)
     after = decide(first + more, th).verdict
-    if before not in (UNDECIDED, SKIPPED):
-        assert after is not UNDECIDED
-    if before in (PASSED, FLAKY):
+    if before.verdict is not SKIPPED and not before.is_open:
+        assert after is not OPEN
+    if before.passes >= th.min_passes:
         assert after in (PASSED, FLAKY)
 
 
 @given(outcome_lists, outcome_lists, thresholds())
-def test_a_failed_verdict_stands_while_the_runs_stay_within_max_runs(first, more, th) -> None:
-    # Beyond max_runs (reruns another tool made) later passes do count; within it, failed is final.
-    if decide(first, th).verdict is FAILED and counts(first + more)[0] <= th.max_runs:
+def test_a_failed_verdict_stands_while_the_attempts_stay_within_max_runs(first, more, th) -> None:
+    # Beyond max_runs (reruns another tool made) later passes do count; within it, failed is final,
+    # unless a skip ended the test (then only passes another tool recorded can change it).
+    if decide(first, th).verdict is FAILED and len(first + more) <= th.max_runs and not ended_by_a_skip(first):
         assert decide(first + more, th).verdict is FAILED
 
 
 @given(outcome_lists, thresholds())
 def test_an_open_verdict_can_still_go_either_way_within_max_runs(outcomes, th) -> None:
     decision = decide(outcomes, th)
-    if decision.verdict is UNDECIDED:
+    if decision.verdict is OPEN:
         assert decide(outcomes + [P] * (th.min_passes - decision.passes), th).verdict in (PASSED, FLAKY)
-        assert decide(outcomes + [F] * runs_left(outcomes, th), th).verdict is FAILED
+        assert decide(outcomes + [F] * runs_left(Tally.of(outcomes), th), th).verdict is FAILED
 
 
-@given(outcome_lists, st.lists(st.integers(0, 12)), thresholds())
-def test_skipped_attempts_change_nothing_once_the_test_ran(outcomes, positions, th) -> None:
-    with_skips = list(outcomes)
-    for position in positions:
-        with_skips.insert(position % (len(with_skips) + 1), S)
+@given(outcome_lists, thresholds())
+def test_a_skip_after_the_test_ran_ends_it(outcomes, th) -> None:
     if counts(outcomes)[0]:
-        assert decide(with_skips, th) == decide(outcomes, th)
+        assert decide(outcomes + [S], th).verdict is not OPEN
 
 
 @given(outcome_lists, thresholds())
@@ -187,6 +233,23 @@ def test_an_error_counts_exactly_like_a_failure(outcomes, th) -> None:
 @given(outcome_lists, thresholds())
 def test_closing_leaves_no_verdict_open(outcomes, th) -> None:
     decision: Decision = decide(outcomes, th)
-    closed = close_undecided(decision, "why")
-    assert not closed.is_open
-    assert closed.verdict is (FAILED if decision.is_open else decision.verdict)
+    ended = closed(decision, "why")
+    assert not ended.is_open
+    assert ended.verdict is (FAILED if decision.is_open else decision.verdict)
+
+
+@given(outcome_lists, st.lists(st.sampled_from(list(Outcome)), min_size=1, max_size=12), thresholds())
+def test_the_plugin_counting_down_stops_exactly_when_the_verdict_is_no_longer_open(first, reruns, th) -> None:
+    # The plugin holds no rule: it runs by the countdown verdicts.py gives it, and must stop
+    # exactly where the driver, deciding each attempt here, stops wanting more.
+    tally = Tally.of(first)
+    if not judge(tally, th).is_open:
+        return
+    given_left = countdown(tally, th)
+    left = pytest_plugin.Countdown(given_left.passes_needed, given_left.failures_allowed)
+    for outcome in reruns:
+        tally = tally.add(outcome)
+        left = left.after(outcome.value)
+        assert (left.stop(outcome.value) is None) == judge(tally, th).is_open
+        if left.stop(outcome.value):
+            break
