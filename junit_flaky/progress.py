@@ -10,12 +10,13 @@ from rich.text import Text
 
 from junit_flaky.model import TestResult
 from junit_flaky.reruns import Progress as ProgressSink
+from junit_flaky.verdicts import plural
 
 
 def _decided_line(result: TestResult, nodeid: str) -> str:
     verdict = result.reported_verdict.value
     reruns = sum(1 for a in result.attempts if a.rerun)
-    return f"junit-flaky: rerun {nodeid}: {verdict} after {reruns} rerun(s) ({result.decision.reason})"
+    return f"junit-flaky: rerun {nodeid}: {verdict} after {plural(reruns, 'rerun')} ({result.decision.reason})"
 
 
 class PlainProgress(ProgressSink):
@@ -25,7 +26,7 @@ class PlainProgress(ProgressSink):
         self.console = console
 
     def begin(self, total: int) -> None:
-        self.console.print(f"junit-flaky: rerunning {total} undecided test(s) with pytest", markup=False)
+        self.console.print(f"junit-flaky: rerunning {plural(total, 'open test')} with pytest", markup=False)
 
     def decided(self, result: TestResult, nodeid: str) -> None:
         self.console.print(_decided_line(result, nodeid), markup=False)
@@ -58,6 +59,9 @@ class RichProgress(ProgressSink):
     def decided(self, result: TestResult, nodeid: str) -> None:
         if self.task is not None:
             self.bar.advance(self.task)
+        # Printing above the bar redraws the bar as last rendered: render the new count first,
+        # or tests decided between two timed redraws show as one jump.
+        self.bar.refresh()
         self.bar.console.print(Text(_decided_line(result, nodeid)))
 
     def end(self) -> None:

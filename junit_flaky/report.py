@@ -13,9 +13,9 @@ from rich.text import Text
 
 from junit_flaky.files import atomic_write
 from junit_flaky.junit_read import Suite
-from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict
+from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict, labelled, shared_names
 from junit_flaky.thresholds import Resolver
-from junit_flaky.verdicts import plural
+from junit_flaky.verdicts import Tally, plural, runs_left
 
 _STYLE = {
     Verdict.PASSED: "green",
@@ -69,9 +69,10 @@ def print_report(
     """
     noteworthy = sorted(_noteworthy(results), key=lambda r: r.reported_verdict is not Verdict.FAILED)
     console.print(Text("===FlakyBot Test Report===", style="bold"))
+    shared = shared_names(r.test for r in results)
     for result in noteworthy[:limit]:
         console.print()
-        _print_test(console, result)
+        _print_test(console, result, labelled(str(result.test), result.test, shared))
     if len(noteworthy) > limit:
         console.print()
         console.print(Text(f"... and {len(noteworthy) - limit} more flaky, failed or rerun tests (see --json or the XML)"))
@@ -83,29 +84,28 @@ def print_report(
     console.print(Text("===End FlakyBot Test Report===", style="bold"))
 
 
-def _print_test(console: Console, result: TestResult) -> None:
+def _print_test(console: Console, result: TestResult, name: str) -> None:
     th = result.thresholds
     verdict = result.reported_verdict
     header = Text()
     header.append(f"{verdict.value.upper():<{_VERDICT_WIDTH}}", style=_STYLE[verdict])
-    header.append(str(result.test), style="bold")
+    header.append(name, style="bold")
     header.append(f"  (pass {th.min_passes} of max {th.max_runs}; from {th.source})", style="dim")
     console.print(header)
-    runs = 0
+    tally = Tally()
     for number, attempt in enumerate(result.attempts, start=1):
-        if attempt.outcome is not Outcome.SKIPPED:
-            runs += 1
+        tally = tally.add(attempt.outcome)
         line = Text(f"    attempt {number}: ")
         line.append(attempt.outcome.value.upper(), style=_OUTCOME_STYLE[attempt.outcome])
-        remaining = max(0, th.max_runs - runs)
-        line.append(f" ({plural(remaining, 'run')} remaining out of {th.max_runs})")
+        line.append(f" ({plural(runs_left(tally, th), 'run')} remaining out of {th.max_runs})")
         if attempt.rerun:
             line.append(" [rerun]", style="cyan")
         console.print(line)
         if attempt.outcome.is_failure:
             detail = attempt.message
             if attempt.type and not detail.startswith(attempt.type):
-                detail = f"<class '{attempt.type}'>: {detail}" if detail else f"<class '{attempt.type}'>"
+                # The type as the XML's type attribute names it, not Python's "<class '...'>".
+                detail = f"{attempt.type}: {detail}" if detail else attempt.type
             if detail:
                 console.print(Text(f"\t{_first_lines(detail)}"))
             if attempt.location:
