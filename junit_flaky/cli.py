@@ -129,7 +129,7 @@ ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", metavar="
 MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", metavar="K", help="min_passes for tests no source lists (default: 1).", envvar="JUNIT_FLAKY_MIN_PASSES")]
 MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", metavar="N", help="max_runs for tests no source lists (default: 1, or K).", envvar="JUNIT_FLAKY_MAX_RUNS")]
 NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask the Flakybot API, even with AVIATOR_API_TOKEN set.")]
-FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retry included.", min=0.1)]
+FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1)]
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]

@@ -135,3 +135,10 @@ def test_run_help_describes_the_thresholds_file_and_quarantine(run_cli) -> None:
     text = " ".join(run_cli("run", "--help").stdout.split())
     assert '"flaky_tests"' in text and "[[flaky_tests]]" in text
     assert "quarantined test is never rerun and never fails the build" in text
+
+
+def test_thresholds_compute_caps_max_runs_where_run_reads_them(run_cli, tmp_path: Path) -> None:
+    # A file computed with a larger cap would be refused by `run --thresholds`.
+    result = run_cli("thresholds", "compute", "--db", tmp_path / "h.sqlite", "--max-runs", "101")
+    assert result.exit_code == 2
+    assert "--max-runs" in result.stdout + result.stderr

@@ -29,6 +29,7 @@ from junit_flaky.history.learn import DAY, Computed, Settings, compute, flaky_te
 from junit_flaky.history.location import resolve_db_path
 from junit_flaky.history.record import record_reports
 from junit_flaky.history.store import open_store
+from junit_flaky.thresholds import MAX_RUNS
 from junit_flaky.verdicts import plural
 
 history_app = typer.Typer(
@@ -121,7 +122,7 @@ def compute_command(
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
     beta: Annotated[float, typer.Option("--beta", metavar="B", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,
     regression_factor: Annotated[float, typer.Option("--regression-factor", metavar="R", help="A regressed test passes this many times less often than it did.", min=1.0)] = Settings.regression_factor,
-    max_runs: Annotated[int, typer.Option("--max-runs", metavar="N", help="Cap on max_runs.", min=1)] = Settings.max_runs,
+    max_runs: Annotated[int, typer.Option("--max-runs", metavar="N", help="Cap on max_runs (at most the largest max_runs run accepts).", min=1, max=MAX_RUNS)] = Settings.max_runs,
     window_days: WindowOpt = Settings.window_days,
     branch: BranchOpt = None,
     prior_rate: PriorRateOpt = Prior.mean,
