@@ -33,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the undecided ones "
+    help="Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the open ones "
     "with pytest, and write one aggregated JUnit report.",
 )
 
@@ -155,7 +155,7 @@ def run(
     min_passes: MinPassesOpt = None,
     max_runs: MaxRunsOpt = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Also write the machine-readable report here.", dir_okay=False)] = None,
-    no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Decide from the report alone; undecided tests end failed.")] = False,
+    no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Decide from the report alone; open tests end failed.")] = False,
     no_flakybot: NoFlakybotOpt = False,
     flakybot_timeout: FlakybotTimeoutOpt = 10.0,
     rootdir: RootdirOpt = None,
@@ -172,7 +172,7 @@ def run(
     history_db: HistoryDbOpt = None,
     test_exit_code: Annotated[Optional[int], typer.Option("--test-exit-code", metavar="CODE", help="The test step's exit code: any but 0 and 1 (interrupted, internal error, usage error, no tests) fails the run, since its report may be partial; so does a report without a testcase.", envvar="JUNIT_FLAKY_TEST_EXIT_CODE", show_default=False)] = None,
 ) -> None:
-    """Decide every test of REPORT..., rerun the undecided ones, write one report.
+    """Decide every test of REPORT..., rerun the open ones, write one report.
 
     Everything after "--" is the command the reruns start (default: this Python's "-m pytest").
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an

@@ -1,4 +1,4 @@
-"""junit-flaky's rerun plugin: runs the undecided tests of a plan inside one pytest process.
+"""junit-flaky's rerun plugin: runs the open tests of a plan inside one pytest process.
 
 The driver copies this single file as ``junit_flaky_rerun.py`` into a temporary directory, puts it
 on PYTHONPATH and runs the user's pytest with ``-p junit_flaky_rerun --junit-flaky-plan=PLAN.json``.

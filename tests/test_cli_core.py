@@ -276,7 +276,7 @@ def test_module_entry_point_exit_code_and_plain_text_report(request, tmp_path: P
     assert parse(tmp_path / "out.xml").tag == "testsuites"
 
 
-def test_nothing_undecided_starts_no_rerun(green: Path, tmp_path: Path) -> None:
+def test_nothing_open_starts_no_rerun(green: Path, tmp_path: Path) -> None:
     # The default (reruns on) must cost nothing when the report already decides every test.
     marker = tmp_path / "rerun-started"
     done = real_cli("run", green, "--no-flakybot", "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')", cwd=tmp_path)
