@@ -141,6 +141,8 @@ def watch(cwd: str, command: List[str]) -> int:
             code = child.poll()
             if code is not None:
                 _report(f"exit {code}")
+        if subreaper:
+            _reap_ended_orphans(child.pid)
         ready = select.select([0, wakeup], [], [])[0]
         if wakeup in ready:
             os.read(wakeup, 4096)
@@ -167,6 +169,19 @@ def _become_subreaper() -> bool:
     import ctypes  # only here: the watchdog starts quicker without it elsewhere
 
     return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _reap_ended_orphans(keep: int) -> None:
+    """Reap the adopted orphans that have ended, so that no zombie piles up while pytest runs on;
+    ``keep`` (pytest) is left to Popen, which reads its status."""
+    while True:
+        try:
+            ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # look, do not reap yet
+        except ChildProcessError:
+            return
+        if ended is None or ended.si_pid == keep:
+            return  # none, or pytest: the next round of the loop reads it
+        os.waitpid(ended.si_pid, 0)
 
 
 def _reap_descendants() -> None:

@@ -49,6 +49,23 @@ def alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def children_of(parent: int) -> List[int]:
+    """Every process (a zombie too) whose parent is ``parent``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if parent_of(int(entry)) == parent:
+                    found.append(int(entry))
+            except OSError:
+                continue  # it ended while we looked
+    return found
+
+
 def eventually(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -161,6 +178,24 @@ def test_kill_takes_what_the_process_left_behind_after_it_exited(start, pidfiles
 
 
 @linux_only
+def test_orphans_that_end_while_the_process_runs_leave_no_zombies(start, tmp_path):
+    # Each middle process starts a short-lived grandchild and exits: the grandchild is an orphan.
+    orphan = "import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(0.2)'])"
+    marker = tmp_path / "orphans-started"
+    code = (
+        "import pathlib, subprocess, sys, time\n"
+        f"for _ in range(5):\n    subprocess.run([sys.executable, '-c', {orphan!r}])\n"
+        "pathlib.Path(sys.argv[1]).touch()\n"
+        "time.sleep(600)\n"
+    )
+    process = start(code, str(marker))
+    assert eventually(marker.exists, 60)
+    watchdog = parent_of(process.pid)
+    assert eventually(lambda: children_of(watchdog) == [process.pid], 10), "ended orphans left as zombies"
+    process.kill()
+
+
+@linux_only
 def test_a_watchdog_told_to_terminate_kills_before_it_goes(start, pidfiles):
     # Tools that end a job by walking its process tree (Jenkins' ProcessTreeKiller) reach the
     # watchdog too; it must not go alone and leave the grandchild to init.
@@ -168,7 +203,7 @@ def test_a_watchdog_told_to_terminate_kills_before_it_goes(start, pidfiles):
     code = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {SETSID_SLEEPER!r}, sys.argv[1]])\ntime.sleep(600)\n"
     process = start(code, str(grandchild))
     pid = read_pid(grandchild)
-    watchdog = int(Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[1])
+    watchdog = parent_of(process.pid)
     os.kill(watchdog, signal.SIGTERM)
     assert process.wait(60) == -signal.SIGKILL
     process.kill()
