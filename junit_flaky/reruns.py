@@ -24,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional, Sequence
+from typing import IO, Callable, Dict, List, Optional, Sequence, Set
 
 from junit_flaky import rerun_process
 from junit_flaky.errors import JunitFlakyError
@@ -150,7 +150,7 @@ class _Round:
         self.unmatched: Optional[set] = None
         self.running: Dict[str, tuple] = {}  # worker -> (key, nodeid, started at)
         self.done = False
-        self.attempted: set = set()  # keys of the tests that got an attempt in this round
+        self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
         self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
 
 
@@ -168,6 +168,9 @@ class Rerunner:
         self.clock = clock
         self.summary = RerunSummary()
         self.interrupted: Optional[str] = None
+        self.tallies: Dict[str, Tally] = {}  # key -> the tally of its attempts: O(1) per attempt
+        self.shared: Set[str] = set()  # names that two open tests share (one test in two suites)
+        self.deadline: Optional[float] = None  # when --rerun-budget is spent, on self.clock
 
     # -- the plan ---------------------------------------------------------------------------------
 
@@ -357,11 +360,13 @@ class Rerunner:
             self.progress.decided(result, labelled(state.nodeids.get(key, str(result.test)), result.test, self.shared))
 
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
-        went_wrong = cut_short = bool(killed_for)
+        # Cut short: killed, or ended without the plugin's last word (a crash, an os._exit).
+        cut_short = bool(killed_for) or not state.done
+        went_wrong = cut_short
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when
             # the plugin still said "done") died during that test, which gets an error attempt.
-            went_wrong = cut_short = not state.done
+            went_wrong = True
             how = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
             for key, _, _ in list(state.running.values()):
                 what = "a rerun worker crashed" if state.done else f"the rerun process crashed ({how})"
