@@ -360,3 +360,20 @@ def test_workers_without_xdist_in_the_rerun_environment_is_a_usage_error(tmp_pat
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--workers needs pytest-xdist in the environment the reruns run in: pip install pytest-xdist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_crash_between_two_tests_leaves_the_later_one_to_a_new_process(tmp_path):
+    project = Project(tmp_path)
+    project.write(
+        "conftest.py",
+        "import os\n\n"
+        "def pytest_runtest_logfinish(nodeid, location):\n"
+        "    counter = os.path.join(os.environ['COUNTERS'], 'a')\n"
+        "    if nodeid.endswith('test_a') and int(open(counter).read()) > 1:\n"
+        "        os._exit(3)  # after test_a's rerun, before test_b's\n",
+    )
+    project.write("test_mod.py", f"def test_a():\n{flaky_body('a', [1])}\n\ndef test_b():\n{flaky_body('b', [1])}")
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("a") == 2 and project.runs("b") == 2
