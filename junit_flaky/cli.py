@@ -226,9 +226,11 @@ def upload_command(
     Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
     """
     targets = _targets(to or ["auto"])
-    paths = junit_read.expand(reports)
-    junit_read.scan(paths)  # the same checks as run: malformed, hostile or non-JUnit XML stops here
-    uploaded = _upload(paths, targets, None, artifact_base)
+    from junit_flaky.upload.reports import load
+
+    # The same checks as run, once: malformed, hostile or non-JUnit XML stops here (exit 2).
+    checked = [load(path) for path in junit_read.expand(reports)]
+    uploaded = _upload(checked, targets, None, artifact_base)
     raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 

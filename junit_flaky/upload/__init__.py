@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from junit_flaky import tokens
 from junit_flaky.ci_env import detect
@@ -64,7 +64,7 @@ def default_targets(env: Mapping[str, str]) -> List[str]:
 
 
 def upload(
-    reports: Sequence[Path],
+    reports: Sequence[Union[Path, Report]],
     targets: Sequence[str],
     env: Mapping[str, str],
     *,
@@ -97,10 +97,11 @@ def upload(
     return outcomes
 
 
-def _load(paths: Sequence[Path]) -> List[Report]:
+def _load(paths: Sequence[Union[Path, Report]]) -> List[Report]:
     if not paths:
         raise JunitFlakyError("no report given")
-    return [report_files.load(Path(path)) for path in paths]
+    # A Report was checked when it was loaded (the upload command's input); a path is checked here.
+    return [path if isinstance(path, Report) else report_files.load(Path(path)) for path in paths]
 
 
 def _send(target: str, reports: List[Report], ctx: Context) -> UploadOutcome:
