@@ -369,12 +369,12 @@ def test_a_namespace_prefix_declared_on_a_wrapper_element_is_read(tmp_path: Path
 
 
 @pytest.mark.parametrize("declaration", ['xmlns:x=""', 'xmlns:xml="urn:not-xml"', 'xmlns:x="urn:a b"'])
-def test_an_invalid_namespace_declaration_is_read_or_refused_in_one_line(tmp_path: Path, run_cli, declaration: str) -> None:
+def test_an_invalid_namespace_declaration_is_read(tmp_path: Path, run_cli, declaration: str) -> None:
+    # expat accepts these; so does the rest of the reading, which resolves no namespace.
     raw = jb.testsuite(f'<testcase {declaration} classname="c" name="t"><failure message="m"/></testcase>')
     report = jb.write(tmp_path / "r.xml", raw)
     result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml")
-    assert result.exit_code in (1, 2), result.stderr
-    assert result.stderr.count("\n") <= 1 and "internal error" not in result.stderr
+    assert result.exit_code == 1 and "1 failed" in result.stdout, result.stderr
 
 
 def test_a_failing_testcase_nested_deeper_than_lxml_allows_is_read(tmp_path: Path, run_cli) -> None:
@@ -393,18 +393,12 @@ def test_whitespace_of_more_than_4_kib_inside_an_end_tag_is_read(tmp_path: Path,
 
 
 @pytest.mark.parametrize("encoding", ["Shift_JIS", "EUC-JP", "ISO-2022-JP"])
-def test_a_multi_byte_encoding_is_read_or_refused_in_one_line(tmp_path: Path, run_cli, encoding: str) -> None:
+def test_a_multi_byte_or_stateful_encoding_is_refused_in_one_line(tmp_path: Path, rejected, encoding: str) -> None:
+    # expat reads UTF-8 and single-byte encodings only, and the writer edits bytes in place:
+    # ISO-2022-JP's escape sequences would make a copied byte range mean something else.
     raw = jb.testsuite(jb.testcase("test_\u65e5\u672c", "failed", message="\u5931\u6557"), jb.testcase("test_\u65e5\u672c"))
     report = jb.write(tmp_path / "r.xml", raw, encoding=encoding)
-    out = tmp_path / "out.xml"
-    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", out)
-    if result.exit_code == 2:
-        assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.count("\n") == 1
-        assert encoding in result.stderr and "internal error" not in result.stderr
-    else:
-        assert result.exit_code == 0, result.stderr
-        assert_rewrite_keeps_every_test_once([report], out)
-        assert "1 flaky" in result.stdout
+    rejected(report, words=[f"encoding {encoding} is not supported (multi-byte or stateful); write UTF-8"])
 
 
 def test_a_report_whose_tags_carry_a_prefix_is_read_and_written_back_well_formed(tmp_path: Path, rewrite) -> None:
