@@ -16,7 +16,11 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
-COMMENT = ""  # the tag of a comment node; its text is the comment
+# Nodes that are not elements, kept so that a rewritten testcase loses nothing: their "tag" is
+# no XML name, their text is what they hold.
+COMMENT = "!--"
+PI = "?"
+_NOT_ELEMENTS = (COMMENT, PI)
 
 
 def local_name(tag: str) -> str:
@@ -39,7 +43,7 @@ class Element:
         return local_name(self.tag)
 
     def __iter__(self) -> Iterator["Element"]:
-        return (child for child in self.children if child.tag != COMMENT)
+        return (child for child in self.children if child.tag not in _NOT_ELEMENTS)
 
     def get(self, key: str, default: str = "") -> str:
         return self.attrib.get(key, default)
@@ -63,7 +67,7 @@ class Element:
             if closing:
                 parts.append(node.tail)
                 continue
-            if node.tag == COMMENT:
+            if node.tag in _NOT_ELEMENTS:
                 parts.append(node.tail)
                 continue
             parts.append(node.text)
@@ -100,6 +104,8 @@ class Element:
                 out.append(node)
             elif node.tag == COMMENT:
                 out.append(f"<!--{node.text}-->")
+            elif node.tag == PI:
+                out.append(f"<?{node.text}?>")
             else:
                 attrs = "".join(f" {key}={quoteattr(value)}" for key, value in node.attrib.items())
                 if not node.children and not node.text:
@@ -126,6 +132,7 @@ class TreeBuilder:
         parser.EndElementHandler = self.end
         parser.CharacterDataHandler = self.data
         parser.CommentHandler = self.comment
+        parser.ProcessingInstructionHandler = self.instruction
 
     def start(self, tag: str, attrs: Dict[str, str]) -> None:
         element = Element(tag, attrs)
@@ -147,6 +154,10 @@ class TreeBuilder:
     def comment(self, text: str) -> None:
         if self.open:
             self.open[-1].children.append(Element(COMMENT, text=text))
+
+    def instruction(self, target: str, data: str) -> None:
+        if self.open:
+            self.open[-1].children.append(Element(PI, text=f"{target} {data}" if data else target))
 
 
 def parse_element(text: str) -> Element:

@@ -598,10 +598,15 @@ def testcases(path: Path) -> Iterator[Testcase]:
         if builder is not None:
             builder.comment(text)
 
+    def instruction(target: str, data: str) -> None:
+        if builder is not None:
+            builder.instruction(target, data)
+
     for parser in _parse(path, ReportFile(path, "utf-8")):
         if parser is not None:
             parser.buffer_text = True
             parser.StartElementHandler, parser.EndElementHandler = start, end
             parser.CharacterDataHandler, parser.CommentHandler = data, comment
+            parser.ProcessingInstructionHandler = instruction
         yield from found
         found.clear()

@@ -276,11 +276,12 @@ def test_attribute_values_with_angle_brackets_and_slashes(tmp_path: Path, rewrit
 
 def test_comments_properties_and_unknown_content_are_kept(tmp_path: Path, rewrite) -> None:
     props = '<properties><property name="seed" value="42"/></properties>'
-    case = jb.testcase("test_a", "failed", children="<extra x='1'/>", **{"data-x": "y"})
+    case = jb.testcase("test_a", "failed", children="<extra x='1'/><!-- in the test --><?tool v?>", **{"data-x": "y"})
     raw = jb.testsuites(f"<!-- run 7 -->{jb.testsuite(props, case, jb.testcase('test_a'), jb.testcase('test_b', stdout='hi'))}<?pi x?>", extra="kept")
     _, root = rewrite(jb.write(tmp_path / "r.xml", raw))
     text = (tmp_path / "out.xml").read_text()
     assert "<!-- run 7 -->" in text and "<?pi x?>" in text and '<property name="seed" value="42"/>' in text
+    assert "<!-- in the test --><?tool v?>" in text  # inside a rewritten testcase too
     assert root.get("extra") == "kept"
     assert by_name(root)["test_a"].get("data-x") == "y"
     assert by_name(root)["test_b"].findtext("system-out") == "hi"
