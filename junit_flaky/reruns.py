@@ -340,7 +340,8 @@ class Rerunner:
                 key = event["key"]
                 nodeid = str(event.get("nodeid", ""))
                 state.running[worker] = (key, nodeid, self.clock())
-                self.progress.running(nodeid, int(event.get("attempt") or 0))
+                test = state.results[key].test
+                self.progress.running(labelled(nodeid, test, self.shared), int(event.get("attempt") or 0))
             elif kind == "attempt" and event.get("key") in state.results:
                 state.running.pop(worker, None)
                 self._record(state, event["key"], _attempt_from(event))
