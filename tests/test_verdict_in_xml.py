@@ -18,9 +18,10 @@ from typing import List
 import pytest
 from lxml import etree
 
+from junit_flaky import junit_read
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.history.record import record_reports
-from junit_flaky.junit_attempts import combine_verdicts
+from junit_flaky.junit_attempts import combine_verdicts, recorded_verdict
 from junit_flaky.model import Verdict
 from junit_flaky.upload.annotation import build
 from junit_flaky.upload.reports import load
@@ -146,3 +147,33 @@ def test_the_aggregated_xml_matches_its_golden_file(run_cli, tmp_path: Path, nam
     if UPDATE_GOLDEN:
         golden.write_text(written)
     assert written == golden.read_text(), f"differs from {golden}; see the module docstring to regenerate"
+
+
+def test_every_verdict_run_reports_is_the_one_its_xml_records(run_cli, tmp_path: Path) -> None:
+    """What --json says of each test is what every later reader finds in the XML."""
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text(json.dumps({"flaky_tests": [
+        {"test_name": "test_q", "class_name": "", "min_passes": 1, "max_runs": 3, "quarantined": True},
+        {"test_name": "test_q_error", "class_name": "", "min_passes": 1, "max_runs": 2, "quarantined": True},
+        {"test_name": "test_twice", "class_name": "", "min_passes": 2, "max_runs": 2, "quarantined": False},
+        {"test_name": "test_q_twice", "class_name": "", "min_passes": 2, "max_runs": 2, "quarantined": True},
+    ]}))
+    cases = [
+        *failing("test_q", 3),
+        jb.testcase("test_q_error", "error"), jb.testcase("test_q_error", "failed"),
+        jb.testcase("test_twice"), jb.testcase("test_q_twice"),  # passed, but once of the two times needed
+        jb.testcase("test_flaky", "error"), jb.testcase("test_flaky"),
+        jb.testcase("test_skip", "skipped"), jb.testcase("test_skip", "skipped"),
+        jb.testcase("test_ok"), jb.testcase("test_ok"),
+        jb.testcase("test_fail", "failed"),
+    ]
+    report, out, js = jb.write(tmp_path / "in.xml", jb.testsuite(*cases)), tmp_path / "out.xml", tmp_path / "out.json"
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "--thresholds", thresholds, "-o", out, "--json", js)
+    assert result.exit_code == 1, result.stderr
+    reported = {test["name"]: test["verdict"] for test in json.loads(js.read_text())["tests"]}
+    recorded = {case.test.name: recorded_verdict(case.element).value for case in junit_read.testcases(out)}
+    assert reported == recorded == {
+        "test_q": "quarantined", "test_q_error": "quarantined", "test_q_twice": "quarantined",
+        "test_twice": "failed", "test_flaky": "flaky",
+        "test_skip": "skipped", "test_ok": "passed", "test_fail": "failed",
+    }
