@@ -1,0 +1,83 @@
+"""The driver's rounds against plugins that misbehave: every run of the reruns ends.
+
+The rerun process is replaced at its one seam (``Rerunner(starter=...)``) by a stand-in that writes
+the plugin's JSON lines as a broken plugin would; the real plugin and real pytest are tested in
+test_reruns.py and test_pytest_plugin.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds
+from junit_flaky.reruns import Progress, RerunOptions, Rerunner
+from junit_flaky.verdicts import decide
+
+
+class Finished:
+    """A process that has already exited with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        self.returncode = code
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def wait(self, timeout: object = None) -> int:
+        return self.returncode
+
+    def kill(self) -> None:
+        pass
+
+
+def plugin_stand_in(lines_for: Callable[[List[dict]], List[dict]], rounds: List[int]):
+    """A starter whose "process" writes ``lines_for(plan tests)`` as the plugin's results."""
+
+    def start(command: List[str], cwd: Path, env: dict, log: object) -> Finished:
+        plan_path = next(a.split("=", 1)[1] for a in command if a.startswith("--junit-flaky-plan="))
+        plan = json.loads(Path(plan_path).read_text())
+        rounds.append(len(plan["tests"]))
+        lines = lines_for(plan["tests"])
+        Path(plan["results_dir"], "main.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return Finished(1)
+
+    return start
+
+
+def open_result(name: str, limits: Thresholds) -> TestResult:
+    return TestResult(TestId("test_mod", name), limits, [Attempt(Outcome.FAILED)], decide([Outcome.FAILED], limits))
+
+
+def first_test_only(outcome: str, why: str) -> Callable[[List[dict]], List[dict]]:
+    """Each process runs one attempt of the first planned test, then stops the session."""
+
+    def lines(tests: List[dict]) -> List[dict]:
+        key = tests[0]["key"]
+        matched = {t["key"]: "test_mod.py::" + t["name"] for t in tests}
+        return [
+            {"event": "collected", "matched": matched, "unmatched": []},
+            {"event": "start", "key": key, "nodeid": matched[key], "attempt": 1},
+            {"event": "attempt", "key": key, "nodeid": matched[key], "attempt": 1, "outcome": outcome},
+            {"event": "stopped", "key": key, "why": why},
+            {"event": "done", "exitstatus": 1},
+        ]
+
+    return lines
+
+
+@pytest.mark.parametrize("outcome", ["failed", "passed", "skipped", "error"])
+@pytest.mark.parametrize("why", ["session stopping", "out of runs"])
+def test_every_round_records_an_attempt_or_closes_what_it_did_not_run(tmp_path, outcome, why):
+    limits = Thresholds(min_passes=3, max_runs=6)
+    results = [open_result(name, limits) for name in ("test_a", "test_b")]
+    rounds: List[int] = []
+    options = RerunOptions(command=["pytest"], rootdir=tmp_path)
+    Rerunner(options, Progress(), starter=plugin_stand_in(first_test_only(outcome, why), rounds)).run(results)
+    assert all(not r.decision.is_open for r in results)
+    assert len(rounds) <= limits.max_runs
+    assert rounds[0] == 2 and all(n == 1 for n in rounds[1:])  # test_b was closed after round one
+    assert "could not be rerun" in results[1].decision.reason
