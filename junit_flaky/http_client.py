@@ -2,8 +2,9 @@
 
 - A deadline per request, retries and waits included, that holds whatever the server does. A
   socket timeout bounds each read, not an answer sent a byte a second, nor a name lookup; so the
-  request runs in a worker thread that the caller stops waiting for at the deadline, and the
-  worker itself makes no attempt and reads no chunk past it.
+  request runs in a worker thread that the caller stops waiting for at the deadline. The worker
+  starts no attempt past it, and the caller then shuts the socket of an answer being read, so the
+  worker does not go on reading (a byte a second, for hours) or hold the connection.
 - Retries by urllib3's ``Retry`` through requests' ``HTTPAdapter``, chosen per method (``RETRIES``):
   a GET (the Flakybot API) is idempotent and is retried after connection and read errors and
   429/500/502/503/504. A POST (an upload) is retried only when the server cannot have processed
@@ -23,8 +24,10 @@ This module imports requests (50 ms): import it where a request is about to be m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -128,18 +131,21 @@ class Http:
         host = host_of(url)
         deadline = time.monotonic() + self.deadline
         done: List[Tuple[bool, Any]] = []
+        reading = _Reading()
 
         def work() -> None:
             try:
-                done.append((True, self._exchange(method, url, deadline, kwargs)))
+                done.append((True, self._exchange(method, url, deadline, kwargs, reading)))
             except BaseException as exc:  # handed to the caller's thread as it is
                 done.append((False, exc))
 
+        # A daemon: a worker still waiting for a name lookup never holds up the interpreter's exit.
         worker = threading.Thread(target=work, name=f"junit-flaky-http-{host}", daemon=True)
         worker.start()
         worker.join(max(0.0, deadline - time.monotonic()))
         try:
             if not done:
+                reading.give_up()
                 raise _Late()
             ok, value = done[0]
             if not ok:
@@ -160,7 +166,7 @@ class Http:
             return "connection lost before the answer"
         return f"request failed ({type(error).__name__})"
 
-    def _exchange(self, method: str, url: str, deadline: float, kwargs: Dict[str, Any]) -> Answer:
+    def _exchange(self, method: str, url: str, deadline: float, kwargs: Dict[str, Any], reading: "_Reading") -> Answer:
         """One request, its retries and its whole answer, in the worker thread."""
         retry = _BoundedRetry(
             allowed_methods={method}, respect_retry_after_header=True, raise_on_status=False,
@@ -178,6 +184,7 @@ class Http:
                 allow_redirects=method == "GET", **kwargs,
             )
             with response:
+                reading.started(response)
                 body = bytearray()
                 for chunk in response.iter_content(chunk_size=65536):
                     if time.monotonic() > deadline:  # the caller has gone: stop reading
@@ -188,6 +195,29 @@ class Http:
                             f"{host_of(url)}: answer larger than {self.max_answer // (1024 * 1024)} MiB"
                         )
                 return Answer(response.status_code, bytes(body))
+
+
+class _Reading:
+    """The answer a worker reads, so that the caller can cut it off at the deadline. Shutting the
+    socket down wakes a read blocked on it (closing it would not), which then ends the worker."""
+
+    def __init__(self) -> None:
+        self.response: Any = None
+        self.abandoned = False
+
+    def started(self, response: requests.Response) -> None:
+        self.response = response
+        if self.abandoned:  # the caller gave up between the answer's headers and now
+            self.give_up()
+
+    def give_up(self) -> None:
+        self.abandoned = True
+        # urllib3's response keeps its connection while the body is streamed (requests' stream=True).
+        connection = getattr(getattr(self.response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed by the worker
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,22 @@ def test_a_slow_answer_ends_at_the_deadline_with_one_line(raw_server, method, se
     assert time.monotonic() - started < 1.0 + 2.5  # loose: a bound on hanging, not a performance test
 
 
+def test_a_request_given_up_at_its_deadline_lets_go_of_the_connection(raw_server):
+    """The worker thread stops reading too: it does not hold the socket, reading a byte at a time."""
+    closed = threading.Event()
+
+    def drip_until_hung_up(conn, stop):
+        try:
+            drip(conn, stop)
+        except OSError:
+            closed.set()
+
+    url = raw_server(drip_until_hung_up)
+    with pytest.raises(JunitFlakyError, match="no complete answer within 1s"):
+        make_http([], deadline=1.0).get(url, {})
+    assert closed.wait(10), "the connection is still read after the deadline"
+
+
 def test_a_post_the_server_read_is_not_sent_again_after_a_500(httpserver):
     httpserver.expect_request("/upload", method="POST").respond_with_data("oops", status=500)
     sleeps = []
