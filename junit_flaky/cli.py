@@ -27,6 +27,7 @@ from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
+from junit_flaky.verdicts import plural
 
 app = typer.Typer(
     add_completion=False,
@@ -248,7 +249,7 @@ def merge(
     outcome = pipeline.merge(junit_read.expand(reports), output)
     scan = outcome.reading.scan
     summary = report.summarize(outcome.results, scan.untracked_passed, scan.untracked_skipped)
-    stdout.print(f"junit-flaky: merged {len(scan.files)} report(s) into {output}: ", end="", markup=False)
+    stdout.print(f"junit-flaky: merged {plural(len(scan.files), 'report')} into {output}: ", end="", markup=False)
     report.print_summary_line(stdout, summary)
     for note in outcome.suite_failures:
         stdout.print(f"junit-flaky: {note}", markup=False)

@@ -252,7 +252,10 @@ def test_merge_keeps_every_test_once_and_its_exit_code_is_the_verdict(run_cli, t
     result = run_cli("merge", a, b, "-o", tmp_path / "m.xml")
     assert result.exit_code == 1  # a test that failed in one report failed (README, merge)
     assert "2 tests: 1 passed, 0 flaky, 1 failed" in result.stdout
-    assert run_cli("merge", b, "-o", tmp_path / "m.xml").exit_code == 0
+    assert "merged 2 reports into" in result.stdout
+    alone = run_cli("merge", b, "-o", tmp_path / "m.xml")
+    assert alone.exit_code == 0
+    assert "merged 1 report into" in alone.stdout
 
 
 # -- for real: python -m junit_flaky ----------------------------------------------------------------
