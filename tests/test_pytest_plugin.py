@@ -749,3 +749,9 @@ def test_xml_escape_fallback_agrees_with_pytest(text: str) -> None:
     from _pytest.junitxml import bin_xml_escape
 
     assert pytest_plugin._fallback_bin_xml_escape(text) == bin_xml_escape(text)
+
+
+def test_driver_and_plugin_agree_on_the_plan_version() -> None:
+    from junit_flaky import reruns
+
+    assert reruns.PLAN_VERSION == pytest_plugin.PLAN_VERSION
