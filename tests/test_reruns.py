@@ -377,3 +377,17 @@ def test_a_crash_between_two_tests_leaves_the_later_one_to_a_new_process(tmp_pat
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert project.runs("a") == 2 and project.runs("b") == 2
+
+
+def test_a_passing_test_that_skips_on_its_confirmation_rerun_ends_passed(tmp_path):
+    project = Project(tmp_path)
+    project.write(
+        "test_mod.py",
+        "import pytest\nfrom counters import run_number\n\n"
+        "def test_x():\n    if run_number('x') > 1:\n        pytest.skip('only once')\n",
+    )
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--min-passes", "2", "--max-runs", "3", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "then skipped on rerun, never failed" in result.stdout
+    assert project.runs("x") == 2
