@@ -8,8 +8,8 @@ skip after the test has run ends it: the test cannot run again, so it is decided
 (failed if it failed and never reached ``min_passes``: "skipped on rerun after failing"; passed if
 it never failed). So every test is decided within ``max_runs`` attempts, whatever they were.
 
-The rule reads a ``Tally`` (counts and the last outcome), so deciding after one more attempt costs
-the same whether the test has had two attempts or a thousand.
+The rule reads a ``Tally`` (a few counts, updated one attempt at a time), so deciding after one
+more attempt costs the same whether the test has had two attempts or a thousand.
 """
 
 from __future__ import annotations
