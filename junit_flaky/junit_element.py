@@ -12,15 +12,32 @@ of elements deep, deeper than Python's recursion limit.
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 from xml.parsers import expat
-from xml.sax.saxutils import escape, quoteattr
 
 # Nodes that are not elements, kept so that a rewritten testcase loses nothing: their "tag" is
 # no XML name, their text is what they hold.
 COMMENT = "!--"
 PI = "?"
 _NOT_ELEMENTS = (COMMENT, PI)
+# What must be a reference to survive a reading: markup characters, and in attribute values the
+# whitespace a reader would normalise to spaces; a lone CR anywhere (readers turn it into LF).
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_TEXT_SPECIAL = re.compile("[&<>\r]")
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
+
+
+def _escaped(match: "re.Match[str]") -> str:
+    return _ESCAPES[match.group()]
+
+
+def _text(value: str) -> str:
+    return _TEXT_SPECIAL.sub(_escaped, value)
+
+
+def _attr(value: str) -> str:
+    return '"' + _ATTR_SPECIAL.sub(_escaped, value) + '"'
 
 
 def local_name(tag: str) -> str:
@@ -107,14 +124,14 @@ class Element:
             elif node.tag == PI:
                 out.append(f"<?{node.text}?>")
             else:
-                attrs = "".join(f" {key}={quoteattr(value)}" for key, value in node.attrib.items())
+                attrs = "".join(f" {key}={_attr(value)}" for key, value in node.attrib.items())
                 if not node.children and not node.text:
                     out.append(f"<{node.tag}{attrs}/>")
                     continue
-                out.append(f"<{node.tag}{attrs}>{escape(node.text)}")
+                out.append(f"<{node.tag}{attrs}>{_text(node.text)}")
                 stack.append(f"</{node.tag}>")
                 for child in reversed(node.children):
-                    stack.append(escape(child.tail))
+                    stack.append(_text(child.tail))
                     stack.append(child)
         return "".join(out)
 

@@ -539,12 +539,16 @@ def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
 class Testcase:
     """One <testcase> of a report, complete, as ``testcases`` streams them."""
 
-    test: TestId
     element: Element
     suite: Dict[str, str]  # the nearest <testsuite>'s attributes, one dict per suite; {} outside any
     # The prefixes declared around the testcase (xmlns:x on any ancestor), for a copy of it that
     # leaves the document (Test Engine's)
     prefixes: Dict[str, str]
+
+    @property
+    def test(self) -> TestId:
+        """Its identity, as the scan gives it (made on demand: most readers need few)."""
+        return TestId(*identity_of(self.element.attrib, self.suite.get("name", "")))
 
 
 def testcases(path: Path) -> Iterator[Testcase]:
@@ -554,18 +558,19 @@ def testcases(path: Path) -> Iterator[Testcase]:
     found: List[Testcase] = []
     no_suite: Dict[str, str] = {}  # shared, so that testcases outside any suite group as one
     scopes: List[Dict[str, str]] = [{}]  # per open element outside the testcase: prefixes in force
-    builder: Optional[TreeBuilder] = None
-    depth = 0  # inside the open <testcase>
+    builder = TreeBuilder()
+    depth = 0  # inside the open <testcase>, 0 outside one
 
     def start(tag: str, attrs: Dict[str, str]) -> None:
-        nonlocal builder, depth
-        if builder is not None:
+        nonlocal depth
+        if depth:
             depth += 1
             builder.start(tag, attrs)
             return
         name = local_name(tag)
         if name == "testcase":
-            builder, depth = TreeBuilder(), 1
+            depth = 1
+            builder.top = []
             builder.start(tag, attrs)
             return
         declared = {key: value for key, value in attrs.items() if key.startswith("xmlns:")}
@@ -575,31 +580,27 @@ def testcases(path: Path) -> Iterator[Testcase]:
             suites.append((name, attrs if name == "testsuite" else outer))
 
     def end(tag: str) -> None:
-        nonlocal builder, depth
-        if builder is not None:
+        nonlocal depth
+        if depth:
             builder.end(tag)
             depth -= 1
             if depth == 0:
-                suite = suites[-1][1] if suites else no_suite
-                element = builder.top[0]
-                test = TestId(*identity_of(element.attrib, suite.get("name", "")))
-                found.append(Testcase(test, element, suite, scopes[-1]))
-                builder = None
+                found.append(Testcase(builder.top[0], suites[-1][1] if suites else no_suite, scopes[-1]))
             return
         scopes.pop()
         if local_name(tag) in SUITE_TAGS:
             suites.pop()
 
     def data(text: str) -> None:
-        if builder is not None:
+        if depth:
             builder.data(text)
 
     def comment(text: str) -> None:
-        if builder is not None:
+        if depth:
             builder.comment(text)
 
     def instruction(target: str, data: str) -> None:
-        if builder is not None:
+        if depth:
             builder.instruction(target, data)
 
     for parser in _parse(path, ReportFile(path, "utf-8")):

@@ -30,8 +30,9 @@ def untracked_testcases(paths: Sequence[Path], tracked: Iterable[TestId]) -> Ite
     for path in paths:
         try:
             for case in junit_read.testcases(path):
-                if case.test not in known:
-                    yield from attempt_rows([(case.test, junit_attempts.attempts_of(case.element))], ())
+                test = case.test
+                if test not in known:
+                    yield from attempt_rows([(test, junit_attempts.attempts_of(case.element))], ())
         except JunitFlakyError as exc:
             raise JunitFlakyError(f"changed or unreadable while recording history: {exc}") from None
 
