@@ -111,14 +111,19 @@ def _targets(requested: Sequence[str]) -> List[str]:
     return list(dict.fromkeys(targets))
 
 
-def _upload(paths: Sequence[Path], targets: Sequence[str], build_passed: Optional[bool], artifact_base: Optional[str]) -> bool:
+def _upload(
+    paths: Sequence[Path], targets: Sequence[str], build_passed: Optional[bool], artifact_base: Optional[str],
+    timeout: Optional[float],
+) -> bool:
     """Send the reports; print one line per target. True when every upload went through."""
     from junit_flaky import upload
+    from junit_flaky.http_client import Http
 
     if not targets:
         stdout.print("junit-flaky: no upload target fits this environment; nothing uploaded", markup=False)
         return True
-    outcomes = upload.upload(paths, targets, os.environ, build_passed=build_passed, artifact_base=artifact_base)
+    http = Http() if timeout is None else Http(deadline=timeout)
+    outcomes = upload.upload(paths, targets, os.environ, build_passed=build_passed, artifact_base=artifact_base, http=http)
     for outcome in outcomes:
         console = stdout if outcome.ok else stderr
         console.print(f"junit-flaky: upload {'ok' if outcome.ok else 'FAILED'}: {outcome}", markup=False)
@@ -133,6 +138,7 @@ NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask t
 FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1)]
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
+UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each upload request may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, show_default=False)]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
@@ -158,7 +164,7 @@ def run(
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Also write the machine-readable report here.", dir_okay=False)] = None,
     no_rerun: Annotated[bool, typer.Option("--no-rerun", help="Decide from the report alone; open tests end failed.")] = False,
     no_flakybot: NoFlakybotOpt = False,
-    flakybot_timeout: FlakybotTimeoutOpt = 10.0,
+    flakybot_timeout: FlakybotTimeoutOpt = flakybot.TIMEOUT,
     rootdir: RootdirOpt = None,
     workers: Annotated[int, typer.Option("--workers", metavar="N", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
     rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", metavar="SECONDS", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
@@ -167,6 +173,7 @@ def run(
     rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", metavar="FILE", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,
     upload: UploadOpt = None,
     strict_upload: StrictUploadOpt = False,
+    upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
@@ -210,7 +217,7 @@ def run(
     if json_path is not None:
         report.write_json(json_path, results, summary)
     failed = outcome.failed
-    uploaded = _upload([output], targets, not failed, artifact_base) if output and upload else True
+    uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
@@ -220,6 +227,7 @@ def upload_command(
     reports: ReportsArg,
     to: Annotated[Optional[List[str]], typer.Option("--to", metavar="TARGET", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
     strict_upload: StrictUploadOpt = False,
+    upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
 ) -> None:
     """Upload reports (usually run's --output) to Buildkite, Test Engine, Aviator or CircleCI.
@@ -231,7 +239,7 @@ def upload_command(
 
     # The same checks as run, once: malformed, hostile or non-JUnit XML stops here (exit 2).
     checked = [load(path) for path in junit_read.expand(reports)]
-    uploaded = _upload(checked, targets, None, artifact_base)
+    uploaded = _upload(checked, targets, None, artifact_base, upload_timeout)
     raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
@@ -271,7 +279,7 @@ def show_thresholds(
     min_passes: MinPassesOpt = None,
     max_runs: MaxRunsOpt = None,
     no_flakybot: NoFlakybotOpt = False,
-    flakybot_timeout: FlakybotTimeoutOpt = 10.0,
+    flakybot_timeout: FlakybotTimeoutOpt = flakybot.TIMEOUT,
     thresholds_from_history: FromHistoryOpt = None,
     history_db: HistoryDbOpt = None,
     rootdir: RootdirOpt = None,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "https://api.aviator.co/api/v1/flaky-tests"
 TOKEN_VAR = tokens.AVIATOR
 URL_VAR = "AVIATOR_API_URL"
+TIMEOUT = 10.0  # seconds in all (--flakybot-timeout): the build waits for the answer
 
 
 @dataclass
@@ -35,7 +36,7 @@ class FlakybotAnswer:
     asked: bool = False
 
 
-def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = 10.0, http: Optional["Http"] = None) -> FlakybotAnswer:
+def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT, http: Optional["Http"] = None) -> FlakybotAnswer:
     """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set. ``default``
     (the thresholds of unlisted tests) fills what an entry leaves out; ``timeout`` bounds it all."""
     token = env.get(TOKEN_VAR, "").strip()  # "$(cat token-file)" keeps a newline headers refuse

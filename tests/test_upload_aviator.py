@@ -1,7 +1,11 @@
 """Aviator over the wire: files as file[], the API key, the metadata headers per CI, errors."""
 
+import contextlib
 import shutil
 import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,36 @@ def test_outside_a_ci_aviator_knows(httpserver):
         False, "Aviator takes uploads from CircleCI, Buildkite or GitHub Actions; none detected"
     )
     assert httpserver.log == []
+
+
+@pytest.fixture
+def dripping_url():
+    """A server that answers with headers, then a byte of body every 0.1 s, for ever."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    stop = threading.Event()
+
+    def serve():
+        with sock:
+            conn, _ = sock.accept()
+            with conn, contextlib.suppress(OSError):  # until the client hangs up
+                conn.recv(1 << 20)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+                while not stop.wait(0.1):
+                    conn.sendall(b"{")
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/up"
+    stop.set()
+
+
+def test_the_upload_command_ends_at_its_deadline_against_a_server_that_never_finishes(tmp_path, dripping_url):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **BUILDKITE, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_UPLOAD_URL": dripping_url}
+    command = [sys.executable, "-m", "junit_flaky", "upload", str(SAMPLE), "--to", "aviator", "--upload-timeout", "1", "--strict-upload"]
+    # The bound: the process exits, however the server goes on, rather than hanging the CI step.
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr == "junit-flaky: upload FAILED: aviator: 127.0.0.1: no complete answer within 1s\n"
+    assert TOKEN not in result.stdout + result.stderr
