@@ -2,11 +2,16 @@
 
 Every message junit-flaky prints passes through ``redact`` (the consoles in console.py apply it to
 all they write), so a token that a server or the Buildkite agent echoes back never reaches a log.
+Nor does a piece of one: a message cut to its first 200 characters, a table that folds a line, or
+two writes can split a token, so a piece that holds its first or its last ``MIN_LENGTH``
+characters is masked as well.
 """
 
 from __future__ import annotations
 
-from typing import List, Mapping
+import functools
+import re
+from typing import List, Mapping, Pattern
 
 AVIATOR = "AVIATOR_API_TOKEN"  # the Flakybot API and Aviator's uploads
 TEST_ENGINE = "BUILDKITE_ANALYTICS_TOKEN"  # Buildkite Test Engine's uploads
@@ -25,7 +30,15 @@ def secrets(env: Mapping[str, str]) -> List[str]:
 
 
 def redact(text: str, env: Mapping[str, str]) -> str:
-    """``text`` with every token value of ``env`` replaced by MASK."""
+    """``text`` with every token value of ``env``, and every piece of one, replaced by MASK."""
     for secret in secrets(env):
-        text = text.replace(secret, MASK)
+        text = _pieces(secret).sub(MASK, text.replace(secret, MASK))
     return text
+
+
+@functools.lru_cache(maxsize=8)
+def _pieces(secret: str) -> Pattern[str]:
+    """The secret's prefixes and suffixes of MIN_LENGTH characters or more, longest first."""
+    cut = range(len(secret) - MIN_LENGTH, 0, -1)
+    pieces = sorted({secret[:len(secret) - n] for n in cut} | {secret[n:] for n in cut}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, pieces)))

@@ -185,6 +185,13 @@ def test_a_server_that_echoes_the_token(httpserver):
     assert outcome.message == "the server answered HTTP 400: bad token [redacted]"
 
 
+def test_a_server_that_echoes_the_token_where_the_message_is_cut(httpserver):
+    # The message keeps the first 200 characters of the answer: the cut falls inside the token.
+    httpserver.expect_request("/v1/uploads").respond_with_data("x" * 180 + f" {TOKEN}", status=400)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert outcome.message == "the server answered HTTP 400: " + "x" * 180 + " [redacted]"
+
+
 def test_a_server_that_is_down(caplog):
     caplog.set_level(logging.DEBUG)
     with socket.socket() as sock:

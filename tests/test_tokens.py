@@ -1,0 +1,36 @@
+"""Token values never printed: whole, cut short, split between two writes or across lines."""
+
+import pytest
+
+from junit_flaky import console, tokens
+
+TOKEN = "av_live_0123456789abcdefghijklmnop"
+ENV = {tokens.AVIATOR: TOKEN}
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        (f"key {TOKEN}!", "key [redacted]!"),
+        (f"{TOKEN}{TOKEN}", "[redacted][redacted]"),
+        (f"first 30: {TOKEN[:30]}", "first 30: [redacted]"),  # cut short by a message's limit
+        (f"{TOKEN[:12]}\n{TOKEN[12:]} folded", "[redacted]\n[redacted] folded"),  # folded by a table
+        (f"cut to {TOKEN[:8]}…", "cut to [redacted]…"),
+        (f"{TOKEN[:7]} {TOKEN[-7:]}", f"{TOKEN[:7]} {TOKEN[-7:]}"),  # under 8 characters: could be anything
+        ("nothing secret: av_live 0123456", "nothing secret: av_live 0123456"),
+    ],
+)
+def test_redact(text, shown):
+    assert tokens.redact(text, ENV) == shown
+
+
+def test_short_values_are_placeholders_left_alone():
+    assert tokens.redact("x marks the spot", {tokens.AVIATOR: "x"}) == "x marks the spot"
+
+
+def test_a_token_split_between_two_prints_is_never_whole_on_screen(monkeypatch, capsys):
+    monkeypatch.setenv(tokens.TEST_ENGINE, TOKEN)
+    console.stderr.print(f"junit-flaky: {TOKEN[:15]}", end="", markup=False)
+    console.stderr.print(f"{TOKEN[15:]} done", markup=False)
+    err = capsys.readouterr().err
+    assert err == "junit-flaky: [redacted][redacted] done\n"
