@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import sys
+import traceback
 from typing import Any, Callable, Iterator, TypeVar
 
 import typer
@@ -88,13 +89,12 @@ def error_boundary() -> Iterator[None]:
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
-        if os.environ.get("JUNIT_FLAKY_DEBUG"):
-            raise
-        stderr.print(
-            f"junit-flaky: internal error: {type(exc).__name__}: {exc}"
-            " (set JUNIT_FLAKY_DEBUG=1 for the traceback)",
-            markup=False,
-        )
+        # Printed here, not left to Python, so that the traceback is redacted like any other text.
+        debug = bool(os.environ.get("JUNIT_FLAKY_DEBUG"))
+        if debug:
+            stderr.print(traceback.format_exc(), end="", markup=False)
+        hint = "" if debug else " (set JUNIT_FLAKY_DEBUG=1 for the traceback)"
+        stderr.print(f"junit-flaky: internal error: {type(exc).__name__}: {exc}{hint}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
 
 

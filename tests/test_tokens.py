@@ -1,8 +1,10 @@
 """Token values never printed: whole, cut short, split between two writes or across lines."""
 
 import pytest
+import typer
 
 from junit_flaky import console, tokens
+from junit_flaky.errors import EXIT_USAGE
 
 TOKEN = "av_live_0123456789abcdefghijklmnop"
 ENV = {tokens.AVIATOR: TOKEN}
@@ -34,3 +36,17 @@ def test_a_token_split_between_two_prints_is_never_whole_on_screen(monkeypatch, 
     console.stderr.print(f"{TOKEN[15:]} done", markup=False)
     err = capsys.readouterr().err
     assert err == "junit-flaky: [redacted][redacted] done\n"
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_an_internal_error_is_printed_redacted_with_or_without_its_traceback(monkeypatch, capsys, debug):
+    monkeypatch.setenv(tokens.AVIATOR, TOKEN)
+    monkeypatch.setenv("JUNIT_FLAKY_DEBUG", debug)
+    with pytest.raises(typer.Exit) as exit_:
+        with console.error_boundary():
+            raise RuntimeError(f"the answer held {TOKEN}")
+    err = capsys.readouterr().err
+    assert exit_.value.exit_code == EXIT_USAGE
+    assert err.endswith("junit-flaky: internal error: RuntimeError: the answer held [redacted]"
+                        + ("\n" if debug else " (set JUNIT_FLAKY_DEBUG=1 for the traceback)\n"))
+    assert ("Traceback (most recent call last)" in err) == bool(debug)
