@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from junit_flaky import tokens
 from junit_flaky.files import atomic_write
 from junit_flaky.junit_read import Suite
 from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict, labelled, shared_names
@@ -200,6 +202,8 @@ def machine_report(results: List[TestResult], summary: Summary) -> Dict:
 
 
 def write_json(path: Path, results: List[TestResult], summary: Summary) -> None:
+    # Redacted as the consoles are: a failure message can quote the environment a test saw.
+    text = tokens.redact(json.dumps(machine_report(results, summary), indent=2, ensure_ascii=False), os.environ)
     with atomic_write(path) as out:
-        out.write(json.dumps(machine_report(results, summary), indent=2, ensure_ascii=False).encode("utf-8"))
+        out.write(text.encode("utf-8"))
         out.write(b"\n")

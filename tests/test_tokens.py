@@ -1,5 +1,7 @@
 """Token values never printed: whole, cut short, split between two writes or across lines."""
 
+import json
+
 import pytest
 import typer
 
@@ -50,3 +52,17 @@ def test_an_internal_error_is_printed_redacted_with_or_without_its_traceback(mon
     assert err.endswith("junit-flaky: internal error: RuntimeError: the answer held [redacted]"
                         + ("\n" if debug else " (set JUNIT_FLAKY_DEBUG=1 for the traceback)\n"))
     assert ("Traceback (most recent call last)" in err) == bool(debug)
+
+
+def test_the_json_report_holds_no_token_a_test_printed(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv(tokens.TEST_ENGINE, TOKEN)
+    report = tmp_path / "r.xml"
+    report.write_text(
+        '<testsuite name="s"><testcase classname="t" name="test_env">'
+        f'<failure message="env: BUILDKITE_ANALYTICS_TOKEN={TOKEN}">trace</failure></testcase></testsuite>'
+    )
+    result = run_cli("run", report, "--no-rerun", "--json", tmp_path / "out.json")
+    assert result.exit_code == 1
+    written = (tmp_path / "out.json").read_text()
+    assert json.loads(written)["tests"][0]["attempts"][0]["message"] == "env: BUILDKITE_ANALYTICS_TOKEN=[redacted]"
+    assert TOKEN[:8] not in written + result.stdout + result.stderr
