@@ -554,7 +554,7 @@ class Testcase:
 def testcases(path: Path) -> Iterator[Testcase]:
     """Every <testcase> of a report in document order, one at a time, in bounded memory: what
     the history, the annotation and Test Engine read. Same parser, same identity as the scan."""
-    suites: List[Tuple[str, Dict[str, str]]] = []  # per open suite: the tag and its nearest <testsuite>'s attrs
+    suites: List[Dict[str, str]] = []  # per open suite: the attributes of the nearest <testsuite>
     found: List[Testcase] = []
     no_suite: Dict[str, str] = {}  # shared, so that testcases outside any suite group as one
     scopes: List[Dict[str, str]] = [{}]  # per open element outside the testcase: prefixes in force
@@ -576,8 +576,7 @@ def testcases(path: Path) -> Iterator[Testcase]:
         declared = {key: value for key, value in attrs.items() if key.startswith("xmlns:")}
         scopes.append({**scopes[-1], **declared} if declared else scopes[-1])
         if name in SUITE_TAGS:
-            outer = suites[-1][1] if suites else no_suite
-            suites.append((name, attrs if name == "testsuite" else outer))
+            suites.append(attrs if name == "testsuite" else suites[-1] if suites else no_suite)
 
     def end(tag: str) -> None:
         nonlocal depth
@@ -585,7 +584,7 @@ def testcases(path: Path) -> Iterator[Testcase]:
             builder.end(tag)
             depth -= 1
             if depth == 0:
-                found.append(Testcase(builder.top[0], suites[-1][1] if suites else no_suite, scopes[-1]))
+                found.append(Testcase(builder.top[0], suites[-1] if suites else no_suite, scopes[-1]))
             return
         scopes.pop()
         if local_name(tag) in SUITE_TAGS:
