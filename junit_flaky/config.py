@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
-from junit_flaky.thresholds import Entry, entries_from_records, tomllib
+from junit_flaky.thresholds import Entry, entries_from_records, tomllib, unreadable
 
 SWITCHES = {"record-history", "thresholds-from-history"}
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
@@ -33,8 +33,10 @@ def load(start: Path) -> Project:
         return {}, []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {exc}") from None
+    except OSError as exc:
+        raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {exc.strerror}") from None
+    except ValueError as exc:  # not UTF-8, not TOML, an integer too long to read
+        raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {unreadable(exc)}") from None
     tools = data.get("tool", {})
     if not isinstance(tools, dict):
         raise JunitFlakyError(f"{path}: [tool] must be a table")

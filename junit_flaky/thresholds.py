@@ -165,19 +165,26 @@ def load_file(path: Path, default: Thresholds) -> List[Entry]:
         raise JunitFlakyError(f"{source}: thresholds file is not UTF-8 text") from None
     try:
         data = json.loads(text)
-    except ValueError as json_error:  # also an integer too long for Python to read, not only bad JSON
+    except ValueError as json_error:
         why = (
             f"{json_error.msg} at line {json_error.lineno}"
             if isinstance(json_error, json.JSONDecodeError)
-            else str(json_error).split(";")[0]
+            else unreadable(json_error)
         )
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as toml_error:
+        except ValueError as toml_error:
             if path.suffix == ".toml":
-                raise JunitFlakyError(f"{source}: not valid TOML: {toml_error}") from None
+                raise JunitFlakyError(f"{source}: not valid TOML: {unreadable(toml_error)}") from None
             raise JunitFlakyError(f"{source}: neither JSON ({why}) nor TOML") from None
     return entries_from_records(data, source, default)
+
+
+def unreadable(error: ValueError) -> str:
+    """Why json or tomllib refused a text, in one clause. Besides their decode errors both raise a
+    plain ValueError for an integer too long for Python to read (over 4300 digits), whose advice
+    to call sys.set_int_max_str_digits() is for programmers."""
+    return str(error).split(";")[0]
 
 
 def class_match_length(class_name: str, classname: str) -> Optional[int]:

@@ -167,6 +167,7 @@ def test_thresholds_file_in_the_api_shape_or_toml(tmp_path: Path, filename: str,
         ("no-name.json", b'{"flaky_tests": [{"class_name": "C"}]}', ["entry 1 has no test_name"]),
         # Python refuses to read an integer of more than 4300 digits: still a line, not a crash
         ("huge.json", b'{"flaky_tests": [{"test_name": "t", "max_runs": 1' + b"0" * 5000 + b"}]}", ["neither JSON", "digits"]),
+        ("huge.toml", b"[[flaky_tests]]\ntest_name = 't'\nmax_runs = 1" + b"0" * 5000 + b"\n", ["not valid TOML", "digits"]),
     ],
 )
 def test_unreadable_thresholds_files_are_rejected_naming_the_file(tmp_path: Path, filename: str, data: bytes, words: List[str]) -> None:
@@ -239,6 +240,7 @@ def test_pyproject_without_the_table_gives_nothing(tmp_path: Path) -> None:
         ("[tool.junit-flaky]\nmax-runs = 3\nretries = 2\n", ["unknown key(s)", "retries"]),
         ("[tool]\njunit-flaky = 3\n", ["must be a table"]),
         ("[tool.junit-flaky\n", ["cannot read [tool.junit-flaky]"]),
+        ("[tool.junit-flaky]\nmax-runs = 1" + "0" * 5000 + "\n", ["cannot read [tool.junit-flaky]", "digits"]),
     ],
 )
 def test_bad_pyproject_table_is_rejected(tmp_path: Path, table: str, words: List[str]) -> None:
