@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from junit_flaky import junit_attempts
+from junit_flaky.junit_element import Element, parse_element
 from junit_flaky.junit_read import Snippets, scan
 from junit_flaky.junit_write import write, xml_safe
 from junit_flaky.model import Attempt, Outcome, TestResult, Thresholds
@@ -286,3 +287,17 @@ def test_rewrite_keeps_every_test_once_with_consistent_counts(run_cli, reports: 
             if test["verdict"] == "flaky":
                 failed = sum(a["outcome"] in ("failed", "error") for a in test["attempts"])
                 assert len(case.findall("flakyFailure") + case.findall("flakyError")) == failed
+
+
+# What XML 1.0 can hold; the writer turns everything else into visible text first (xml_safe).
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff").filter(lambda c: c == xml_safe(c)))
+
+
+@given(text=XML_TEXT, tail=XML_TEXT, value=XML_TEXT)
+@settings(max_examples=200, deadline=None)
+def test_an_element_written_reads_back_the_same(text: str, tail: str, value: str) -> None:
+    element = Element("testcase", {"name": value})
+    element.add("failure", text, message=value).tail = tail
+    again = parse_element(element.to_xml())
+    assert again.get("name") == value and again.find("failure").get("message") == value
+    assert again.find("failure").text == text and again.find("failure").tail == tail
