@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 from junit_flaky import flakybot
 from junit_flaky.thresholds import BUILTIN
 from tests import junit_builders as jb
+from tests.loopback import closed_port
 
 TOKEN = "fb_secret_token_do_not_print_0123"
 PATH = "/api/v1/flaky-tests"
@@ -171,10 +172,7 @@ def test_server_error_twice_is_a_warning(run, httpserver) -> None:
 
 
 def test_server_down_is_a_warning(run, monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("AVIATOR_API_URL", f"http://127.0.0.1:{port}{PATH}")
+    monkeypatch.setenv("AVIATOR_API_URL", f"http://127.0.0.1:{closed_port()}{PATH}")
     result = run()
     assert result.exit_code == 0
     assert "Flakybot API: 127.0.0.1: could not connect" in result.stderr

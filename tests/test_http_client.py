@@ -11,62 +11,13 @@ import pytest
 from junit_flaky import __version__
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.http_client import MAX_WAIT, Answer, Http, expect_success, host_of
+from tests.loopback import closed_port, drip, raw_server  # noqa: F401 - raw_server is a fixture
 
 FILES = [("f", ("r.xml", b"<x/>", "application/xml"))]
 
 
 def make_http(sleeps, **kwargs):
     return Http(sleep=sleeps.append, **kwargs)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def raw_server():
-    """A TCP server on loopback: each connection's request is read, then ``answer(conn, stop)``
-    talks. Returns the URL; every thread ends at teardown."""
-    servers = []
-
-    def start(answer, sock=None):
-        sock = sock or socket.socket()
-        if sock.getsockname()[1] == 0:
-            sock.bind(("127.0.0.1", 0))
-        stop = threading.Event()
-
-        def serve():
-            sock.listen()
-            while not stop.is_set():
-                try:
-                    conn, _ = sock.accept()
-                except OSError:
-                    return
-                with conn:
-                    conn.recv(65536)
-                    try:
-                        answer(conn, stop)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=serve, daemon=True).start()
-        servers.append((sock, stop))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/upload"
-
-    yield start
-    for sock, stop in servers:
-        stop.set()
-        sock.close()
-
-
-def drip(conn, stop):
-    """Headers at once, then a byte of the body every 0.2 s for as long as it is let: every
-    read is quick, so only a deadline on the whole answer ends it."""
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
-    while not stop.wait(0.2):
-        conn.sendall(b" ")
 
 
 def stall(conn, stop):

@@ -294,22 +294,8 @@ def test_each_source_overrides_the_ones_before_it_per_test(run_cli, tmp_path: Pa
 @pytest.mark.parametrize("values, words", [IMPOSSIBLE[i] for i in (0, 2, 3, 6)])  # < 1, < min, "2", true
 @pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
 def test_impossible_values_exit_2_with_one_line_naming_the_entry(run_cli, tmp_path: Path, form: str, values: Dict, words: str) -> None:
-    record = {"test_name": "test_bad", **values}
-    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in record.items())
-    options: List = []
-    if form == "json":
-        (tmp_path / "th.json").write_text(json.dumps({"flaky_tests": [record]}))
-        options = ["--thresholds", tmp_path / "th.json"]
-    elif form == "toml":
-        (tmp_path / "th.toml").write_text("[[flaky_tests]]\n" + lines)
-        options = ["--thresholds", tmp_path / "th.toml"]
-    else:
-        write_pyproject(tmp_path, "[[tool.junit-flaky.flaky_tests]]\n" + lines)
-    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
-    assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1
-    assert "test_bad" in result.stderr and words in result.stderr
-    assert not (tmp_path / "out.xml").exists()
+    stderr = refused(run_cli, tmp_path, thresholds_options(tmp_path, form, {"test_name": "test_bad", **values}))
+    assert "test_bad" in stderr and words in stderr
 
 
 def test_unknown_pyproject_key_exits_2(run_cli, tmp_path: Path) -> None:
@@ -350,16 +336,22 @@ def thresholds_options(tmp_path: Path, form: str, record: Dict) -> List:
     return []
 
 
+def refused(run_cli, tmp_path: Path, options: List) -> str:
+    """run with ``options`` on a report of test_bad: exit 2, one line on stderr, nothing written.
+    Returns that line."""
+    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "out.xml").exists()
+    return result.stderr
+
+
 @pytest.mark.parametrize("typo", ["min_pass", "max_run", "quarantine", "minPasses"])
 @pytest.mark.parametrize("form", ["json", "toml", "pyproject"])
 def test_a_misspelt_entry_key_exits_2_naming_the_key_and_the_entry(run_cli, tmp_path: Path, form: str, typo: str) -> None:
     options = thresholds_options(tmp_path, form, {"test_name": "test_bad", typo: 3})
-    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert result.stderr.count("\n") == 1
     where = "pyproject.toml [tool.junit-flaky]" if form == "pyproject" else str(options[1])
-    assert f"{where}: entry 1 (test_name='test_bad'): unknown key '{typo}'" in result.stderr
-    assert not (tmp_path / "out.xml").exists()
+    assert f"{where}: entry 1 (test_name='test_bad'): unknown key '{typo}'" in refused(run_cli, tmp_path, options)
 
 
 @pytest.mark.parametrize("top", ["min-passes = 2\n", "retries = 2\n"])
@@ -418,12 +410,8 @@ def test_values_beyond_the_maximum_exit_2_naming_value_and_source(run_cli, tmp_p
     if form != "json" and values.get("max_runs") == HUGE:
         values = {"min_passes": 1, "max_runs": 2**62}  # TOML integers are 64-bit
         words = f"max_runs must be at most {MAX_RUNS}, got {2**62}"
-    options = thresholds_options(tmp_path, form, {"test_name": "test_bad", **values})
-    result = run_cli("run", report_of(tmp_path, ["test_bad"]), "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml", *options)
-    assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1
-    assert "entry 1 (test_name='test_bad')" in result.stderr and words in result.stderr
-    assert not (tmp_path / "out.xml").exists()
+    stderr = refused(run_cli, tmp_path, thresholds_options(tmp_path, form, {"test_name": "test_bad", **values}))
+    assert "entry 1 (test_name='test_bad')" in stderr and words in stderr
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,8 @@
 """Aviator over the wire: files as file[], the API key, the metadata headers per CI, errors."""
 
-import contextlib
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from junit_flaky.upload import upload
 from junit_flaky.upload.aviator import build_status
 from junit_flaky.http_client import Http
+from tests.loopback import closed_port, drip, raw_server  # noqa: F401 - raw_server is a fixture
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
 TOKEN = "av_live_do_not_leak_0123456789"
@@ -149,11 +147,8 @@ def test_a_refused_key(httpserver):
 
 
 def test_a_server_that_is_down():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     sleeps = []
-    outcome = send(f"http://user:{TOKEN}@127.0.0.1:{port}/up", BUILDKITE, sleeps=sleeps)
+    outcome = send(f"http://user:{TOKEN}@127.0.0.1:{closed_port()}/up", BUILDKITE, sleeps=sleeps)
     assert (outcome.ok, outcome.message) == (False, "127.0.0.1: could not connect")
     assert sleeps == [0.0, 2.0, 4.0]  # the request never left: tried four times
 
@@ -173,31 +168,8 @@ def test_outside_a_ci_aviator_knows(httpserver):
     assert httpserver.log == []
 
 
-@pytest.fixture
-def dripping_url():
-    """A server that answers with headers, then a byte of body every 0.1 s, for ever."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    stop = threading.Event()
-
-    def serve():
-        with sock:
-            conn, _ = sock.accept()
-            with conn, contextlib.suppress(OSError):  # until the client hangs up
-                conn.recv(1 << 20)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
-                while not stop.wait(0.1):
-                    conn.sendall(b"{")
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/up"
-    stop.set()
-
-
-def test_the_upload_command_ends_at_its_deadline_against_a_server_that_never_finishes(tmp_path, dripping_url):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **BUILDKITE, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_UPLOAD_URL": dripping_url}
+def test_the_upload_command_ends_at_its_deadline_against_a_server_that_never_finishes(tmp_path, raw_server):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **BUILDKITE, "AVIATOR_API_TOKEN": TOKEN, "AVIATOR_UPLOAD_URL": raw_server(drip)}
     command = [sys.executable, "-m", "junit_flaky", "upload", str(SAMPLE), "--to", "aviator", "--upload-timeout", "1", "--strict-upload"]
     # The bound: the process exits, however the server goes on, rather than hanging the CI step.
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from junit_flaky.upload import upload
 from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import load
 from junit_flaky.upload.test_engine import executions, split
+from tests.loopback import closed_port
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
 TOKEN = "bkua_test_engine_token_do_not_leak"
@@ -194,10 +194,7 @@ def test_a_server_that_echoes_the_token_where_the_message_is_cut(httpserver):
 
 def test_a_server_that_is_down(caplog):
     caplog.set_level(logging.DEBUG)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    outcome = send(f"http://127.0.0.1:{port}/v1/uploads")
+    outcome = send(f"http://127.0.0.1:{closed_port()}/v1/uploads")
     assert not outcome.ok
     assert outcome.message == "127.0.0.1: could not connect"
     assert TOKEN not in caplog.text
