@@ -3,8 +3,10 @@
 - A deadline per request, retries and waits included, that holds whatever the server does. A
   socket timeout bounds each read, not an answer sent a byte a second, nor a name lookup; so the
   request runs in a worker thread that the caller stops waiting for at the deadline. The worker
-  starts no attempt past it, and the caller then shuts the socket of an answer being read, so the
-  worker does not go on reading (a byte a second, for hours) or hold the connection.
+  starts no attempt past it, every socket timeout of every attempt ends with it (``_Until``), and
+  the caller then shuts the socket of an answer being read, so the worker does not go on reading
+  (a byte a second, for hours) or hold the connection. Only a name lookup can outlive it (a
+  daemon thread: it never holds up the interpreter's exit).
 - Retries by urllib3's ``Retry`` through requests' ``HTTPAdapter``, chosen per method (``RETRIES``):
   a GET (the Flakybot API) is idempotent and is retried after connection and read errors and
   429/500/502/503/504. A POST (an upload) is retried only when the server cannot have processed
@@ -38,6 +40,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
 from junit_flaky import __version__
 from junit_flaky.errors import JunitFlakyError
@@ -172,16 +175,14 @@ class Http:
             allowed_methods={method}, respect_retry_after_header=True, raise_on_status=False,
             budget=_Budget(deadline, self.sleep), **RETRIES[method],
         )
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline <= time.monotonic():
             raise _Late()
         with requests.Session() as session:
             session.mount("http://", HTTPAdapter(max_retries=retry))
             session.mount("https://", HTTPAdapter(max_retries=retry))
             session.headers["User-Agent"] = USER_AGENT
             response = session.request(
-                method, url, timeout=(min(CONNECT_TIMEOUT, remaining), remaining), stream=True,
-                allow_redirects=method == "GET", **kwargs,
+                method, url, timeout=_Until(deadline), stream=True, allow_redirects=method == "GET", **kwargs
             )
             with response:
                 reading.started(response)
@@ -218,6 +219,30 @@ class _Reading:
         if sock is not None:
             with contextlib.suppress(OSError):  # already closed by the worker
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Until(Timeout):
+    """Socket timeouts that end with the request's deadline: urllib3 asks a fresh clone for them
+    at every attempt, so an attempt that starts late waits only for the time left, not for the
+    whole deadline again."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(connect=CONNECT_TIMEOUT, read=None)
+        self.deadline = deadline
+
+    def clone(self) -> "_Until":
+        return _Until(self.deadline)
+
+    def _left(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)  # 0 would make the socket non-blocking
+
+    @property
+    def connect_timeout(self) -> float:  # type: ignore[override]
+        return min(CONNECT_TIMEOUT, self._left())
+
+    @property
+    def read_timeout(self) -> float:  # type: ignore[override]
+        return self._left()
 
 
 @dataclass(frozen=True)

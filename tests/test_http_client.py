@@ -52,6 +52,28 @@ def test_a_request_given_up_at_its_deadline_lets_go_of_the_connection(raw_server
     assert closed.wait(10), "the connection is still read after the deadline"
 
 
+def test_an_attempt_started_late_waits_no_longer_than_the_deadline(raw_server):
+    """A retry that starts 3 s into a 4 s deadline may wait 1 s for its answer, not 4 s."""
+    answers = []
+    closed = threading.Event()
+
+    def later_then_silent(conn, stop):
+        answers.append(1)
+        if len(answers) == 1:
+            conn.sendall(b"HTTP/1.1 503 Busy\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n")
+            return
+        if conn.recv(1) == b"":  # silent until the client hangs up
+            closed.set()
+
+    url = raw_server(later_then_silent)
+    with pytest.raises(JunitFlakyError, match="no complete answer within 4s"):
+        Http(deadline=4.0).get(url, {})  # waits the 3 s for real
+    assert len(answers) == 2
+    # The socket timeout of the second attempt ends it with the deadline; one reckoned from the
+    # request's start would keep the connection for 3 s more.
+    assert closed.wait(1.5), "the late attempt still holds its connection"
+
+
 def test_a_post_the_server_read_is_not_sent_again_after_a_500(httpserver):
     httpserver.expect_request("/upload", method="POST").respond_with_data("oops", status=500)
     sleeps = []
