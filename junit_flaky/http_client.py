@@ -50,7 +50,13 @@ MAX_ANSWER = 32 * 1024 * 1024  # a thresholds list or an upload receipt; anythin
 MAX_WAIT = 30.0  # a CI step should not sleep for minutes because a server asked
 CONNECT_TIMEOUT = 10.0
 # urllib3 Retry settings per method; see the module's docstring for why.
-# "other" errors (a proxy or TLS refusing) are not retried: another try meets the same refusal.
+# - connect: the request never left, so any method may try again.
+# - read: a GET may ask again; a POST never (False: the error is raised as it is, nothing re-sent).
+# - status_forcelist: the answers a GET is asked again after. A POST has none: urllib3 then
+#   retries it only on 413/429/503 with Retry-After (status=3 counts those tries).
+# - other (a proxy or TLS refusing): not retried, another try meets the same refusal.
+# - backoff_factor: urllib3 waits 0 s before the first retry, then factor * 2**(n-1): a GET 0 s,
+#   1 s (within Flakybot's 10 s); a POST 0, 2, 4 s.
 RETRIES: Dict[str, Dict[str, Any]] = {
     "GET": dict(
         total=2, connect=2, read=1, status=1, other=0, status_forcelist=(429, 500, 502, 503, 504), backoff_factor=0.5
@@ -172,7 +178,9 @@ class Http:
     def _exchange(self, method: str, url: str, deadline: float, kwargs: Dict[str, Any], reading: "_Reading") -> Answer:
         """One request, its retries and its whole answer, in the worker thread."""
         retry = _BoundedRetry(
-            allowed_methods={method}, respect_retry_after_header=True, raise_on_status=False,
+            allowed_methods={method},  # urllib3 retries no POST by default; RETRIES says when
+            respect_retry_after_header=True,
+            raise_on_status=False,  # out of tries, the last answer is the answer (its status is reported)
             budget=_Budget(deadline, self.sleep), **RETRIES[method],
         )
         if deadline <= time.monotonic():
