@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from junit_flaky.junit_element import Element, parse_element
-from junit_flaky.junit_read import FINAL_TAGS, Occurrence, Scan, Snippets
+from junit_flaky import junit_read
+from junit_flaky.junit_read import FINAL_TAGS, Occurrence, Scan, Snippets, Watch
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
@@ -200,3 +202,19 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
             previous_end = end
         loaded[test] = TrackedTest(test, occurrences, elements, attempts)
     return loaded
+
+
+@dataclass
+class Reading:
+    """Reports as read once: the scan of every file and the attempts of every tracked test."""
+
+    paths: Sequence[Path]
+    scan: Scan
+    tracked: Dict[TestId, TrackedTest]
+
+
+def read(paths: Sequence[Path], watch: Optional[Watch] = None) -> Reading:
+    """The one way reports become tests and attempts, for run, merge and the history alike."""
+    scan = junit_read.scan(paths, watch=watch)
+    with Snippets(scan.files) as snippets:
+        return Reading(paths, scan, load(scan, snippets))

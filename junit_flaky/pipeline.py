@@ -11,30 +11,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-from junit_flaky import ci_env, history, junit_attempts, junit_read, junit_write, report, reruns
+from junit_flaky import ci_env, history, junit_attempts, junit_write, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_attempts import TrackedTest
-from junit_flaky.model import TestId, TestResult
+from junit_flaky.junit_attempts import Reading, read
+from junit_flaky.model import TestResult
 from junit_flaky.verdicts import close, decide
-
-
-@dataclass
-class Reading:
-    """Reports as read once: the scan of every file and the attempts of every tracked test."""
-
-    paths: Sequence[Path]
-    scan: junit_read.Scan
-    tracked: Dict[TestId, TrackedTest]
-
-
-def read(paths: Sequence[Path], watch: Optional[junit_read.Watch] = None) -> Reading:
-    scan = junit_read.scan(paths, watch=watch)
-    with junit_read.Snippets(scan.files) as snippets:
-        tracked = junit_attempts.load(scan, snippets)
-    return Reading(paths, scan, tracked)
 
 
 @dataclass

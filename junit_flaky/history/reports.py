@@ -10,10 +10,9 @@ junit_attempts, which knows every producer's way of recording reruns.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, Optional, Sequence, Tuple
 
 from junit_flaky import junit_attempts, junit_read
 from junit_flaky.errors import JunitFlakyError
@@ -83,13 +82,8 @@ def parse_timestamp(value: str) -> Optional[float]:
     return moment.timestamp()
 
 
-@dataclass
-class Reports:
+class Reports(junit_attempts.Reading):
     """Reports read for the history: the scan and the tracked tests' attempts."""
-
-    paths: Sequence[Path]
-    scan: junit_read.Scan
-    tracked: Dict[TestId, junit_attempts.TrackedTest]
 
     def rows(self) -> Iterator[AttemptRow]:
         tracked = ((test, entry.attempts) for test, entry in self.tracked.items())
@@ -107,7 +101,5 @@ class Reports:
 
 
 def read_reports(paths: Sequence[Path]) -> Reports:
-    scan = junit_read.scan(paths)
-    with junit_read.Snippets(scan.files) as snippets:
-        tracked = junit_attempts.load(scan, snippets)
-    return Reports(paths, scan, tracked)
+    reading = junit_attempts.read(paths)
+    return Reports(reading.paths, reading.scan, reading.tracked)
