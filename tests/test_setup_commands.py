@@ -73,7 +73,7 @@ def test_the_two_commands_pasted_one_after_the_other_each_run_where_they_should(
     try_it, test_suite = setup_commands()
     calls = paste(tmp_path, try_it, test_suite)
     assert ("python3 -m venv .venv", ".", "") in calls
-    assert ("junit-flaky run test_results/result.xml --output test_results/final.xml", "examples/sample", ".venv") in calls
+    assert ("junit-flaky run test_results/result.xml --output test_results/final.xml --test-exit-code 0", "examples/sample", ".venv") in calls
     assert calls[-2:] == [("pip install -e .[test]", ".", ".venv"), ("python -m pytest", ".", ".venv")]
     assert not (tmp_path / "repo" / "examples" / "sample" / ".venv").exists()
 

@@ -1,18 +1,20 @@
 """The sample suite from the seed: five steady tests and one flaky one.
 
 ``test_sample_random`` stands for a test that fails now and then. To make the demo repeatable it
-fails on every other run (a counter in the temp folder) instead of at random: the test step sees
-it fail, and junit-flaky's rerun sees it pass.
+fails on every other run instead of at random: the test step sees it fail, and junit-flaky's
+rerun sees it pass. The counter lives in test_results/, which the README's command clears first,
+so a run that was interrupted half-way cannot leave the next demo out of step.
 """
 
 import os
-import tempfile
 import unittest
 
-COUNTER = os.path.join(tempfile.gettempdir(), "junit-flaky-example-counter")
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "test_results")
+COUNTER = os.path.join(RESULTS, "flaky-counter")
 
 
 def next_run_number():
+    os.makedirs(RESULTS, exist_ok=True)
     try:
         with open(COUNTER) as handle:
             number = int(handle.read() or 0) + 1
