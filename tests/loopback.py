@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import pytest
 
@@ -23,18 +23,17 @@ def closed_port() -> int:
 @pytest.fixture
 def raw_server() -> Iterator[Callable[..., str]]:
     """``raw_server(answer)``: a server that reads each connection's request, then lets ``answer``
-    talk (an OSError, the client hanging up, ends that connection). Returns the URL; every server
-    stops at teardown. ``sock``: a bound socket to listen on, for a test that opens it late."""
+    talk (an OSError, the client hanging up, ends that connection). Returns the URL, listening
+    already; every server stops at teardown."""
     servers: List[Tuple[socket.socket, threading.Event]] = []
 
-    def start(answer: Answer, sock: Optional[socket.socket] = None) -> str:
-        sock = sock or socket.socket()
-        if sock.getsockname()[1] == 0:
-            sock.bind(("127.0.0.1", 0))
+    def start(answer: Answer) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()  # here, not in the thread: a client may connect before the thread runs
         stop = threading.Event()
 
         def serve() -> None:
-            sock.listen()
             while not stop.is_set():
                 try:
                     conn, _ = sock.accept()
