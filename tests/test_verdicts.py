@@ -238,6 +238,50 @@ def test_closing_leaves_no_verdict_open(outcomes, th) -> None:
     assert ended.verdict is (FAILED if decision.is_open else decision.verdict)
 
 
+def list_based_decision(outcomes: List[Outcome], th: Thresholds):
+    """The rule as it read before the tally, counting whole lists, where a skip was no attempt at
+    all: (verdict, passes, runs). The tally must agree with it wherever no attempt was skipped."""
+    runs = sum(1 for o in outcomes if o is not S)
+    passes = sum(1 for o in outcomes if o is P)
+    if runs == 0:
+        return SKIPPED, 0, 0
+    if passes >= th.min_passes:
+        return (FLAKY if runs > passes else PASSED), passes, runs
+    if passes + max(0, th.max_runs - runs) < th.min_passes:
+        return FAILED, passes, runs
+    return OPEN, passes, runs
+
+
+@given(st.lists(st.sampled_from([P, F, E]), max_size=12), thresholds())
+def test_the_tally_decides_as_the_list_based_rule_where_nothing_was_skipped(outcomes, th) -> None:
+    decision = decide(outcomes, th)
+    assert (decision.verdict, decision.passes, decision.runs) == list_based_decision(outcomes, th)
+
+
+@given(st.data(), thresholds())
+def test_every_sequence_of_max_runs_attempts_is_decided_and_stays_decided(data, th) -> None:
+    outcomes = data.draw(st.lists(st.sampled_from(list(Outcome)), min_size=th.max_runs, max_size=th.max_runs))
+    seen_decided = False
+    for end in range(1, len(outcomes) + 1):
+        decision = decide(outcomes[:end], th)
+        seen_decided = seen_decided or decision.verdict not in (OPEN, SKIPPED)
+        assert not (seen_decided and decision.is_open), f"reopened after {outcomes[:end]}"
+    assert not decide(outcomes, th).is_open
+
+
+@given(outcome_lists, thresholds())
+def test_the_countdowns_are_exactly_the_passes_and_failures_that_end_an_open_test(outcomes, th) -> None:
+    tally = Tally.of(outcomes)
+    if not judge(tally, th).is_open:
+        return
+    left = countdown(tally, th)
+    assert left.passes_needed >= 1 and left.failures_allowed >= 0
+    assert judge(Tally.of(outcomes + [P] * left.passes_needed), th).verdict in (PASSED, FLAKY)
+    assert judge(Tally.of(outcomes + [P] * (left.passes_needed - 1)), th).is_open
+    assert judge(Tally.of(outcomes + [F] * left.failures_allowed), th).is_open
+    assert judge(Tally.of(outcomes + [F] * (left.failures_allowed + 1)), th).verdict is FAILED
+
+
 @given(outcome_lists, st.lists(st.sampled_from(list(Outcome)), min_size=1, max_size=12), thresholds())
 def test_the_plugin_counting_down_stops_exactly_when_the_verdict_is_no_longer_open(first, reruns, th) -> None:
     # The plugin holds no rule: it runs by the countdown verdicts.py gives it, and must stop
