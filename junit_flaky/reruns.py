@@ -348,8 +348,8 @@ class Rerunner:
             elif kind == "stopped" and event.get("key") in state.results:
                 if event.get("why") != "session stopping":  # the next process goes on with it
                     state.stopped[event["key"]] = str(event.get("why"))
-            elif kind == "done":
-                state.done = True
+            elif kind == "done" and worker == "main":
+                state.done = True  # the controller's own; with xdist each worker says it too
 
     def _record(self, state: _Round, key: str, attempt: Attempt) -> None:
         result = state.results[key]

@@ -35,14 +35,17 @@ class Finished:
 
 
 def plugin_stand_in(lines_for: Callable[[List[dict]], List[dict]], rounds: List[int]):
-    """A starter whose "process" writes ``lines_for(plan tests)`` as the plugin's results."""
+    """A starter whose "process" writes ``lines_for(plan tests)`` as the plugin's results: the lines
+    of ``main.jsonl``, or a dict of them by results file (xdist's ``gw0``, ...)."""
 
     def start(command: List[str], cwd: Path, env: dict, log: object) -> Finished:
         plan_path = next(a.split("=", 1)[1] for a in command if a.startswith("--junit-flaky-plan="))
         plan = json.loads(Path(plan_path).read_text())
         rounds.append(len(plan["tests"]))
         lines = lines_for(plan["tests"])
-        Path(plan["results_dir"], "main.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+        files = lines if isinstance(lines, dict) else {"main": lines}  # results file (worker) -> its lines
+        for worker, written in files.items():
+            Path(plan["results_dir"], f"{worker}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in written))
         return Finished(1)
 
     return start
@@ -81,3 +84,19 @@ def test_every_round_records_an_attempt_or_closes_what_it_did_not_run(tmp_path, 
     assert len(rounds) <= limits.max_runs
     assert rounds[0] == 2 and all(n == 1 for n in rounds[1:])  # test_b was closed after round one
     assert "could not be rerun" in results[1].decision.reason
+
+
+def test_a_workers_last_word_is_not_the_processs(tmp_path):
+    # With xdist each worker ends its session too; only the controller's "done" says the process
+    # ended as planned. Without it a test the process never reached goes to the next process.
+    def lines(tests: List[dict]) -> dict:
+        worker = first_test_only("failed", "session stopping")(tests)
+        return {"gw0": worker} if len(tests) == 2 else {"gw0": worker, "main": [{"event": "done", "exitstatus": 1}]}
+
+    limits = Thresholds(min_passes=1, max_runs=6)
+    results = [open_result(name, limits) for name in ("test_a", "test_b")]
+    rounds: List[int] = []
+    Rerunner(RerunOptions(command=["pytest"], rootdir=tmp_path), Progress(), starter=plugin_stand_in(lines, rounds)).run(results)
+    assert rounds[:2] == [2, 2]  # the controller died without its "done": test_b was not closed
+    assert all(not r.decision.is_open and "could not be rerun" not in r.decision.reason for r in results)
+    assert [len(r.attempts) for r in results] == [6, 6]
