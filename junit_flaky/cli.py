@@ -138,7 +138,7 @@ NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask t
 FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1)]
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
-UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each upload request may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, show_default=False)]
+UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each HTTP upload request (Test Engine, Aviator) may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, show_default=False)]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
