@@ -135,10 +135,13 @@ ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", metavar="
 MinPassesOpt = Annotated[Optional[int], typer.Option("--min-passes", metavar="K", help="min_passes for tests no source lists (default: 1).", envvar="JUNIT_FLAKY_MIN_PASSES")]
 MaxRunsOpt = Annotated[Optional[int], typer.Option("--max-runs", metavar="N", help="max_runs for tests no source lists (default: 1, or K).", envvar="JUNIT_FLAKY_MAX_RUNS")]
 NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask the Flakybot API, even with AVIATOR_API_TOKEN set.")]
-FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1)]
+# An HTTP request's deadline: an hour is plenty (more is a typo), and threads and sockets refuse
+# timeouts beyond a few billion seconds.
+REQUEST_TIMEOUT_MAX = 3600.0
+FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1, max=REQUEST_TIMEOUT_MAX)]
 UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
-UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each HTTP upload request (Test Engine, Aviator) may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, show_default=False)]
+UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each HTTP upload request (Test Engine, Aviator) may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, max=REQUEST_TIMEOUT_MAX, show_default=False)]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]

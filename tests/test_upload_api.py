@@ -99,3 +99,21 @@ def test_a_bug_in_one_target_does_not_cost_the_others(tmp_path, monkeypatch):
         UploadOutcome("buildkite-artifact", False, "unexpected ValueError: unexpected thing"),
         UploadOutcome("circleci", True, outcomes[1].message),
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["upload", str(SAMPLE), "--to", "circleci", "--upload-timeout", "1e10"],
+        ["run", str(SAMPLE), "--no-rerun", "--no-flakybot", "-o", "out.xml", "--upload", "circleci", "--upload-timeout", "inf"],
+        ["run", str(SAMPLE), "--no-rerun", "--flakybot-timeout", "1e10"],
+        ["thresholds", "show", "--flakybot-timeout", "inf"],
+    ],
+)
+def test_a_request_deadline_too_long_to_wait_for_is_a_usage_error(run_cli, monkeypatch, args):
+    # With a token, so that the Flakybot API would be asked (a closed port: nothing answers).
+    monkeypatch.setenv("AVIATOR_API_TOKEN", "a-token-long-enough")
+    monkeypatch.setenv("AVIATOR_API_URL", "http://127.0.0.1:9/api")
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert "Invalid value for '--" in result.stderr and "internal error" not in result.stderr
