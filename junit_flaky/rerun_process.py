@@ -138,10 +138,10 @@ def watch(cwd: str, command: List[str]) -> int:
     code = None
     while not stop:
         if code is None:
-            code = child.poll()
+            code = _ended(child)
             if code is not None:
                 _report(f"exit {code}")
-        if subreaper:
+        if subreaper and code is None:  # once pytest is an unreaped zombie, the final sweep reaps them
             _reap_ended_orphans(child.pid)
         ready = select.select([0, wakeup], [], [])[0]
         if wakeup in ready:
@@ -150,11 +150,25 @@ def watch(cwd: str, command: List[str]) -> int:
             break  # junit-flaky asks for the kill, or is gone
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)  # the group outlives its leader while members remain
+    status = child.wait()  # reaped only now: until the group kill, its pid named nothing but our group
     if code is None:
-        _report(f"exit {child.wait()}")
+        _report(f"exit {status}")
     if subreaper:
         _reap_descendants()
     return 0
+
+
+def _ended(child: "subprocess.Popen[bytes]") -> Optional[int]:
+    """The command's exit status once it has ended (negative: the signal), without reaping it.
+
+    An unreaped process keeps its pid, so the pid cannot pass to another process, nor name
+    another process group, before ``os.killpg(pid)`` kills what is left of the command's."""
+    if not hasattr(os, "waitid"):  # macOS: Python has no waitid there; poll reaps, the race stays
+        return child.poll()
+    ended = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if ended is None:
+        return None
+    return ended.si_status if ended.si_code == os.CLD_EXITED else -ended.si_status
 
 
 def _report(line: str) -> None:

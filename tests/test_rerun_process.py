@@ -178,6 +178,20 @@ def test_kill_takes_what_the_process_left_behind_after_it_exited(start, pidfiles
 
 
 @linux_only
+def test_an_exited_process_keeps_its_pid_until_the_kill_so_the_group_kill_hits_nothing_else(start):
+    # The kill is a SIGKILL to the process group named by the command's pid. Reaped at once, that
+    # pid would be free while the watchdog waits for the kill, and a new process group of another
+    # program could take it (pid_max is 32768 on many CI machines). Left unreaped, it cannot.
+    process = start("import sys; sys.exit(3)")
+    assert process.wait(60) == 3
+    stat = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    assert stat[0] == "Z" and int(stat[3]) == process.pid  # still ours: a zombie, leading its group
+    process.kill()
+    assert process.wait() == 3
+    assert not Path(f"/proc/{process.pid}").exists()
+
+
+@linux_only
 def test_orphans_that_end_while_the_process_runs_leave_no_zombies(start, tmp_path):
     # Each middle process starts a short-lived grandchild and exits: the grandchild is an orphan.
     orphan = "import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(0.2)'])"
