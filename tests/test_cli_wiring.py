@@ -12,17 +12,7 @@ import pytest
 
 from tests import junit_builders as jb
 from tests.junit_checks import parse
-from tests.test_cli_core import GREEN, RED, real_cli
-
-
-@pytest.fixture
-def green(tmp_path: Path) -> Path:
-    return jb.write(tmp_path / "green.xml", GREEN)
-
-
-@pytest.fixture
-def red(tmp_path: Path) -> Path:
-    return jb.write(tmp_path / "red.xml", RED)
+from tests.test_cli_core import RED, green, real_cli, red  # noqa: F401 - fixtures
 
 
 # -- `--` -------------------------------------------------------------------------------------------
