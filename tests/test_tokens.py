@@ -28,6 +28,12 @@ def test_redact(text, shown):
     assert tokens.redact(text, ENV) == shown
 
 
+@pytest.mark.parametrize("length", [8, 9])
+def test_the_shortest_tokens_are_masked_and_nothing_else(length):
+    token = TOKEN[:length]
+    assert tokens.redact(f"key {token} and {token[:7]}", {tokens.AVIATOR: token}) == f"key [redacted] and {token[:7]}"
+
+
 def test_short_values_are_placeholders_left_alone():
     assert tokens.redact("x marks the spot", {tokens.AVIATOR: "x"}) == "x marks the spot"
 
