@@ -32,6 +32,9 @@ _FINAL_FAILURES = frozenset({"failure", "error"})
 _RERUNS = frozenset({"rerunFailure", "rerunError"})
 _FLAKY = frozenset({"flakyFailure", "flakyError"})
 _PYTEST_TEARDOWN = 'failed on teardown with "'
+# The type of the note ``run`` writes for a test that passed fewer times than required (a
+# <failure>, or a <rerunFailure> when quarantined): it records a verdict, not a failed run.
+NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
 # The last line of a pytest traceback: "path/to/test_x.py:44: AssertionError".
 _PYTEST_CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$", re.M)
 _TYPE_IN_MESSAGE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Failure|Interrupt|Exit|Warning)):")
@@ -135,6 +138,9 @@ def attempts_of(element: Element) -> List[Attempt]:
     if not element.children:  # most testcases of a big report: passed once, nothing inside
         return [Attempt(Outcome.PASSED, time)]
     stdout, stderr = element.findtext("system-out"), element.findtext("system-err")
+    if any(child.get("type") == NOT_ENOUGH_PASSES for child in element):
+        # Written only when no run failed: the runs passed, merged into this one testcase.
+        return [Attempt(Outcome.PASSED, time, stdout=stdout, stderr=stderr)]
     final = None
     for child in element:
         outcome = FINAL_TAGS.get(child.local)

@@ -18,7 +18,7 @@ from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import quoteattr
 
 from junit_flaky.files import atomic_write
-from junit_flaky.junit_attempts import TrackedTest, recorded_verdict
+from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
@@ -114,14 +114,14 @@ def build_testcase(first: Element, result: TestResult) -> Element:
             children += _failed_children("rerun", failed[1:])
             shown = failed[0]
         else:  # it passed, but not as often as its thresholds require
-            reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type="junit_flaky.NotEnoughPasses")
+            reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type=NOT_ENOUGH_PASSES)
             children.append(("failure", reason))
     elif verdict is Verdict.QUARANTINED:
         # Skipped for every reader that counts (Jenkins, Test Engine), with each failed run kept.
         runs = sum(1 for a in attempts if a.outcome is not Outcome.SKIPPED)
         children += _failed_children("rerun", failed)
         if not failed:
-            children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type="junit_flaky.NotEnoughPasses")))
+            children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type=NOT_ENOUGH_PASSES)))
         children.append(("skipped", Attempt(Outcome.SKIPPED, message=f"quarantined: failed {len(failed)} of {plural(runs, 'run')}")))
     elif verdict is Verdict.SKIPPED:
         children.append(("skipped", shown))

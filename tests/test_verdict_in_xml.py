@@ -21,8 +21,9 @@ from lxml import etree
 from junit_flaky import junit_read
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.history.record import record_reports
+from junit_flaky.history.store import OUTCOME_CODES
 from junit_flaky.junit_attempts import combine_verdicts, recorded_verdict
-from junit_flaky.model import Verdict
+from junit_flaky.model import Outcome, Verdict
 from junit_flaky.upload.annotation import build
 from junit_flaky.upload.reports import load
 from junit_flaky.upload.test_engine import split
@@ -177,3 +178,23 @@ def test_every_verdict_run_reports_is_the_one_its_xml_records(run_cli, tmp_path:
         "test_twice": "failed", "test_flaky": "flaky",
         "test_skip": "skipped", "test_ok": "passed", "test_fail": "failed",
     }
+
+
+@pytest.mark.parametrize("quarantined", [False, True], ids=["failed", "quarantined"])
+def test_a_test_that_passed_too_few_times_reads_back_as_its_pass(run_cli, tmp_path: Path, quarantined: bool) -> None:
+    """The note saying a test passed too few times is no failed run: the history (and anything
+    reading the attempts back) sees the pass that happened, while the verdict stays failed or
+    quarantined."""
+    thresholds = tmp_path / "thresholds.json"
+    entry = {"test_name": "test_once", "class_name": "", "min_passes": 2, "max_runs": 2, "quarantined": quarantined}
+    thresholds.write_text(json.dumps({"flaky_tests": [entry]}))
+    report = jb.write(tmp_path / "in.xml", jb.testsuite(jb.testcase("test_once", time="0.5")))
+    out = tmp_path / "out.xml"
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot", "--thresholds", thresholds, "-o", out)
+    assert result.exit_code == int(not quarantined), result.stderr
+    [case] = list(junit_read.testcases(out))
+    assert recorded_verdict(case.element) is (Verdict.QUARANTINED if quarantined else Verdict.FAILED)
+    db = tmp_path / "h.sqlite"
+    record_reports(db, [out], CIInfo("local"), 1.0)
+    recorded = sqlite3.connect(db).execute("SELECT outcome, duration_ms FROM attempts").fetchall()
+    assert recorded == [(OUTCOME_CODES[Outcome.PASSED], 500)]
