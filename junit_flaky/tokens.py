@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import List, Mapping, Optional, Pattern
+from typing import List, Mapping, Pattern
 
 AVIATOR = "AVIATOR_API_TOKEN"  # the Flakybot API and Aviator's uploads
 TEST_ENGINE = "BUILDKITE_ANALYTICS_TOKEN"  # Buildkite Test Engine's uploads
@@ -32,17 +32,14 @@ def secrets(env: Mapping[str, str]) -> List[str]:
 def redact(text: str, env: Mapping[str, str]) -> str:
     """``text`` with every token value of ``env``, and every piece of one, replaced by MASK."""
     for secret in secrets(env):
-        text = text.replace(secret, MASK)
-        pieces = _pieces(secret)
-        if pieces is not None:
-            text = pieces.sub(MASK, text)
+        text = _pieces(secret).sub(MASK, text)
     return text
 
 
 @functools.lru_cache(maxsize=8)
-def _pieces(secret: str) -> Optional[Pattern[str]]:
-    """The secret's prefixes and suffixes of MIN_LENGTH characters or more but not all of it,
-    longest first; None when it has none (a secret of MIN_LENGTH characters)."""
-    cut = range(len(secret) - MIN_LENGTH, 0, -1)
-    pieces = sorted({secret[:len(secret) - n] for n in cut} | {secret[n:] for n in cut}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, pieces))) if pieces else None
+def _pieces(secret: str) -> Pattern[str]:
+    """The secret and its prefixes and suffixes of MIN_LENGTH characters or more, longest first:
+    one pass, so that no piece is looked for in a MASK put in its place."""
+    cut = range(len(secret) - MIN_LENGTH + 1)
+    pieces = {secret[: len(secret) - n] for n in cut} | {secret[n:] for n in cut}
+    return re.compile("|".join(map(re.escape, sorted(pieces, key=len, reverse=True))))

@@ -4,6 +4,8 @@ import json
 
 import pytest
 import typer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from junit_flaky import console, tokens
 from junit_flaky.errors import EXIT_USAGE
@@ -72,3 +74,24 @@ def test_the_json_report_holds_no_token_a_test_printed(run_cli, monkeypatch, tmp
     written = (tmp_path / "out.json").read_text()
     assert json.loads(written)["tests"][0]["attempts"][0]["message"] == "env: BUILDKITE_ANALYTICS_TOKEN=[redacted]"
     assert TOKEN[:8] not in written + result.stdout + result.stderr
+
+
+@given(
+    token=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=8, max_size=48),
+    around=st.lists(st.text(alphabet="ABCXYZ .:\n\t[]", max_size=20), min_size=2, max_size=2),
+    cut=st.integers(min_value=0, max_value=48),
+)
+def test_redaction_hides_a_token_and_its_pieces_and_changes_nothing_else(token, around, cut):
+    env = {tokens.TEST_ENGINE: token}
+    before, after = around
+    assert tokens.redact(before + after, env) == before + after  # no token character: untouched
+    shown = tokens.redact(before + token + after, env)
+    assert token not in shown and shown == before + "[redacted]" + after
+    for piece in (token[:cut], token[cut:]):  # either side of a cut
+        if len(piece) >= tokens.MIN_LENGTH:
+            assert piece not in tokens.redact(before + piece + after, env)
+
+
+def test_a_token_that_holds_the_mask_s_word_is_masked_once():
+    token = "redacted0123"
+    assert tokens.redact(f"a {token} b", {tokens.AVIATOR: token}) == "a [redacted] b"
