@@ -42,20 +42,27 @@ def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) ->
     """Start ``command`` in ``cwd`` under a watchdog: output to ``log``, stdin empty.
 
     Returns once the command runs; raises RerunStartError when it cannot be started."""
-    watchdog = subprocess.Popen(
-        [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_PARENT, str(cwd), *command],
-        cwd=_PACKAGE_PARENT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-        start_new_session=True,  # out of junit-flaky's process group, so that it outlives a kill of that group
-    )
+    try:
+        watchdog = subprocess.Popen(
+            [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_PARENT, str(cwd), *command],
+            cwd=_PACKAGE_PARENT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            start_new_session=True,  # out of junit-flaky's process group, so that it outlives a kill of that group
+        )
+    except OSError as exc:  # the command's arguments are the watchdog's: too long for one, too long for both
+        raise RerunStartError(_cannot_start(command, exc.strerror or str(exc))) from None
     process = RerunProcess(watchdog, command)
     line = process._next_line(None)
     if not line.startswith("started "):
         watchdog.wait()
         process._close()
         why = line[len("failed ") :] if line.startswith("failed ") else f"its watchdog exited with code {watchdog.returncode}"
-        raise RerunStartError(f"the rerun command {command[0]} could not be started: {why}")
+        raise RerunStartError(_cannot_start(command, why))
     process.pid = int(line.split()[1])
     return process
+
+
+def _cannot_start(command: List[str], why: str) -> str:
+    return f"the rerun command {command[0]} could not be started: {why}"
 
 
 class RerunProcess:

@@ -34,6 +34,7 @@ from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_fai
 PLUGIN_MODULE = "junit_flaky_rerun"
 PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never imported, so both say it
 POLL_SECONDS = 0.05
+SELECTION_LIMIT = 100_000  # characters of test file names on the rerun's command line
 PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 
 
@@ -197,8 +198,12 @@ class Rerunner:
     def _command(self, plan: Path, results: Dict[str, TestResult], workdir: Path) -> List[str]:
         base = list(self.options.command) or [sys.executable, "-m", "pytest"]
         files = [guess_file(r.test, self.options.rootdir) for r in results.values()]
-        # One unknown file means we cannot limit collection without risking a miss.
+        # One unknown file means we cannot limit collection without risking a miss; so many files
+        # that the command line could not hold them (Linux: 2 MiB, the environment included) means
+        # collecting everything and letting the plugin pick, slower but it runs.
         selection = sorted(set(files)) if all(files) else []
+        if sum(len(f) + 1 for f in selection) > SELECTION_LIMIT:
+            selection = []
         workers = ["-n", str(self.options.workers)] if self.options.workers > 1 else []
         return [
             *base,

@@ -237,6 +237,15 @@ def test_a_file_without_the_x_bit_cannot_be_started(tmp_path):
     assert str(raised.value) == "the rerun command ./pytest-script could not be started: Permission denied"
 
 
+@linux_only
+def test_a_command_line_too_long_for_the_os_cannot_be_started(tmp_path):
+    # Linux takes at most 128 KiB in one argument: the watchdog, which gets the command as its
+    # arguments, cannot start either, and that is the same one-line reason.
+    with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
+        rerun_process.start([sys.executable, "-c", "pass", "x" * 200_000], tmp_path, dict(os.environ), log)
+    assert str(raised.value) == f"the rerun command {sys.executable} could not be started: Argument list too long"
+
+
 # -- end to end: junit-flaky run, and what it leaves behind ---------------------------------------
 
 

@@ -391,3 +391,16 @@ def test_a_passing_test_that_skips_on_its_confirmation_rerun_ends_passed(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "then skipped on rerun, never failed" in result.stdout
     assert project.runs("x") == 2
+
+
+def test_more_test_files_than_a_command_line_holds_are_rerun_from_a_full_collection(tmp_path):
+    # --min-passes 2 makes every test open; naming all their files would pass Linux's 2 MiB
+    # limit on a command line (600 files of 3.8 KiB paths here), and the rerun could not start.
+    project = Project(tmp_path)
+    deep = "/".join(c * 250 for c in "abcdefghijklmno")
+    for i in range(600):
+        project.write(f"{deep}/test_{i:03}.py", f"def test_x():\n{flaky_body(str(i), [])}")
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--min-passes", "2", "--max-runs", "2")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert all(project.runs(str(i)) == 2 for i in range(600))
