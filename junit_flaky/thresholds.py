@@ -29,7 +29,8 @@ BUILTIN = Thresholds(min_passes=1, max_runs=1, source="built-in default")
 # run costs the test's whole duration (100 runs of a one-minute test is most of two hours), and a
 # test that needs more than 100 runs to pass is failing, not flaky. A larger value is a typo.
 MAX_RUNS = 100
-ENTRY_KEYS = ("test_name", "class_name", "min_passes", "max_runs", "quarantined")
+COUNT_KEYS = ("min_passes", "max_runs")
+ENTRY_KEYS = ("test_name", "class_name", *COUNT_KEYS, "quarantined")
 # What `thresholds compute` writes beside each rule for people to read: known, and not read.
 NOTE_KEYS = ("flake_rate", "runs", "flaky_failures", "fail_correct", "pass_regressed", "expected_runs")
 FILE_KEYS = ("flaky_tests",)
@@ -55,19 +56,23 @@ def _count(key: str, value: Any, where: str) -> None:
         raise JunitFlakyError(f"{where}: {key} must be at most {MAX_RUNS}, got {shown}")
 
 
-def combine(base: Thresholds, min_passes: Any, max_runs: Any, where: str, **changes: Any) -> Thresholds:
-    """``base`` with the values a source gives (None: not given), checked and naming ``where``.
+def combine(
+    base: Thresholds, min_passes: Any, max_runs: Any, where: str, names: Tuple[str, str] = COUNT_KEYS,
+    **changes: Any,
+) -> Thresholds:
+    """``base`` with the values a source gives (None: not given), checked; an error names
+    ``where`` and the keys as that source spells them (``names``: min_passes's, max_runs's).
 
     A lone min_passes K implies at least K runs; a lone max_runs N keeps min_passes (so a lone
     --min-passes 3 is 3 of 3, and an entry with only ``max_runs = 5`` keeps the default passes).
     """
-    for key, value in (("min_passes", min_passes), ("max_runs", max_runs)):
+    for key, value in zip(names, (min_passes, max_runs)):
         if value is not None:
             _count(key, value, where)
     new_mp = base.min_passes if min_passes is None else min_passes
     new_mr = max(base.max_runs, new_mp) if max_runs is None else max_runs
     if new_mr < new_mp:
-        raise JunitFlakyError(f"{where}: max_runs ({new_mr}) is less than min_passes ({new_mp})")
+        raise JunitFlakyError(f"{where}: {names[1]} ({new_mr}) is less than {names[0]} ({new_mp})")
     return replace(base, min_passes=new_mp, max_runs=new_mr, **changes)
 
 
@@ -94,7 +99,7 @@ def _entry(record: Dict[str, Any], where: str, source: str, default: Thresholds)
     quarantined = record.get("quarantined", default.quarantined)
     if not isinstance(quarantined, bool):
         raise JunitFlakyError(f"{where}: quarantined must be true or false, got {quarantined!r}")
-    given = {key: record[key] for key in ("min_passes", "max_runs") if key in record}
+    given = {key: record[key] for key in COUNT_KEYS if key in record}
     for key, value in given.items():
         if value is None:  # written as null: given and wrong, not left out
             raise JunitFlakyError(f"{where}: {key} must be an integer, got None")
@@ -258,10 +263,11 @@ def defaults(
 ) -> Thresholds:
     """The thresholds of unlisted tests: built-in, then pyproject, then the CLI options."""
     result = BUILTIN
-    for source, mp, mr in (
-        ("pyproject.toml [tool.junit-flaky]", config.get("min-passes"), config.get("max-runs")),
-        ("--min-passes/--max-runs", min_passes, max_runs),
+    pyproject = ("min-passes", "max-runs")  # as the table spells them
+    for source, names, mp, mr in (
+        ("pyproject.toml [tool.junit-flaky]", pyproject, config.get(pyproject[0]), config.get(pyproject[1])),
+        ("--min-passes/--max-runs", COUNT_KEYS, min_passes, max_runs),
     ):
         if mp is not None or mr is not None:
-            result = combine(result, mp, mr, source, source=source)
+            result = combine(result, mp, mr, source, names, source=source)
     return result

@@ -98,8 +98,10 @@ def test_defaults_for_unlisted_tests(pyproject: Dict, cli: Tuple, expected: Tupl
         ({}, (0, None), ["--min-passes/--max-runs", "min_passes must be at least 1"]),
         ({}, (3, 2), ["--min-passes/--max-runs", "max_runs (2) is less than min_passes (3)"]),
         ({"min-passes": 3}, (None, 2), ["--min-passes/--max-runs", "less than min_passes"]),
-        ({"min-passes": "2"}, (None, None), ["pyproject.toml", "min_passes must be an integer"]),
-        ({"max-runs": True}, (None, None), ["pyproject.toml", "max_runs must be an integer"]),
+        # named as written there
+        ({"min-passes": "2"}, (None, None), ["pyproject.toml [tool.junit-flaky]: min-passes must be an integer"]),
+        ({"max-runs": True}, (None, None), ["pyproject.toml [tool.junit-flaky]: max-runs must be an integer"]),
+        ({"min-passes": 3, "max-runs": 2}, (None, None), ["max-runs (2) is less than min-passes (3)"]),
     ],
 )
 def test_impossible_defaults_are_rejected_naming_where_they_came_from(pyproject: Dict, cli: Tuple, words: List[str]) -> None:
@@ -434,7 +436,7 @@ def test_pyproject_default_beyond_the_maximum_exits_2(run_cli, tmp_path: Path) -
     write_pyproject(tmp_path, f"[tool.junit-flaky]\nmax-runs = {MAX_RUNS + 1}\n")
     result = run_cli("run", report_of(tmp_path, ["test_a"]), "--no-rerun", "--no-flakybot")
     assert result.exit_code == 2
-    assert f"pyproject.toml [tool.junit-flaky]: max_runs must be at most {MAX_RUNS}, got {MAX_RUNS + 1}" in result.stderr
+    assert f"pyproject.toml [tool.junit-flaky]: max-runs must be at most {MAX_RUNS}, got {MAX_RUNS + 1}" in result.stderr
 
 
 def test_the_maximum_itself_is_accepted(tmp_path: Path) -> None:
