@@ -97,7 +97,10 @@ class RerunProcess:
         try:
             self._watchdog.wait(KILL_WAIT)
         except subprocess.TimeoutExpired:
-            return  # a process that cannot die (uninterruptible sleep): the watchdog keeps at it alone
+            # A process that cannot die (uninterruptible sleep): the watchdog keeps at it alone,
+            # and we go on as if the kill was done, without waiting for its report.
+            if self.returncode is None:
+                self.returncode = -signal.SIGKILL
         self.wait()  # the watchdog said it before exiting
         self._close()
 

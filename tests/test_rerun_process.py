@@ -224,6 +224,23 @@ def test_a_watchdog_told_to_terminate_kills_before_it_goes(start, pidfiles):
     assert not alive(pid)
 
 
+@linux_only
+def test_a_kill_that_cannot_finish_lets_junit_flaky_go_on(start, pidfiles, monkeypatch):
+    # A process in uninterruptible sleep (a hung NFS read) outlives SIGKILL, and the watchdog waits
+    # for it; junit-flaky must not wait with it. A stopped watchdog cannot finish either.
+    monkeypatch.setattr(rerun_process, "KILL_WAIT", 0.5)
+    process = start("import time; time.sleep(600)")
+    watchdog = parent_of(process.pid)
+    pidfiles("watchdog.pid", watchdog)
+    os.kill(watchdog, signal.SIGSTOP)
+    try:
+        process.kill()
+        assert process.wait(5) == -signal.SIGKILL  # what was asked; the watchdog finishes alone
+    finally:
+        os.kill(watchdog, signal.SIGCONT)
+    assert eventually(lambda: not alive(process.pid) and not alive(watchdog), 30)
+
+
 def test_a_missing_command_cannot_be_started(tmp_path):
     with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
         rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), log)
