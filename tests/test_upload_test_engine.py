@@ -4,9 +4,13 @@ import json
 import logging
 from pathlib import Path
 
+import subprocess
+import sys
+
 import pytest
 from lxml import etree
 
+from junit_flaky import __version__
 from junit_flaky.upload import upload
 from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import load
@@ -60,6 +64,8 @@ def test_the_request(httpserver):
         "run_env[number]": "42",
         "run_env[job_id]": "0190-job",
         "run_env[message]": "Fix ünïcode\nsecond line",
+        "run_env[collector]": "junit-flaky",
+        "run_env[version]": __version__,
     }
     assert list(request.files) == ["data"]
 
@@ -134,6 +140,50 @@ def test_a_testcase_keeps_the_prefixes_declared_around_it_and_leaves_its_namespa
     [case] = etree.fromstring(content).iter("testcase")  # namespace-aware: every prefix declared
     assert case.get("{urn:xsi}type") == "a" and case.find("{urn:x}extra") is not None
     assert case.find("failure").get("message") == "m"
+
+
+def test_results_test_engine_dropped_fail_the_upload(httpserver):
+    # A 202 still says what Test Engine did not take: those results are lost, as in a refused upload.
+    dropped = {**ACCEPTED, "queued": 8, "skipped": 2, "errors": ["test_conn: no classname", "test_ok: bad time"]}
+    httpserver.expect_request("/v1/uploads").respond_with_json(dropped, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert (outcome.ok, outcome.message) == (
+        False, "Test Engine skipped 2 of 10 results: test_conn: no classname (and 1 more error); run: https://bk/run/r1"
+    )
+
+
+def test_an_error_without_skipped_results_fails_the_upload(httpserver):
+    answer = {**ACCEPTED, "errors": [{"message": "suite name missing"}]}
+    httpserver.expect_request("/v1/uploads").respond_with_json(answer, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"))
+    assert (outcome.ok, outcome.message) == (
+        False, 'Test Engine skipped 0 of 10 results: {"message": "suite name missing"}; run: https://bk/run/r1'
+    )
+
+
+def test_every_file_is_sent_when_one_has_results_dropped(httpserver, tmp_path):
+    path = tmp_path / "big.xml"
+    path.write_text("<testsuite name='s'>" + "<testcase classname='c' name='t'/>" * 7000 + "</testsuite>")
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_json({**ACCEPTED, "skipped": 3, "errors": ["e"]}, status=202)
+    httpserver.expect_ordered_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"), reports=[path])
+    assert (outcome.ok, outcome.message) == (False, "Test Engine skipped 3 of 7000 results: e; run: https://bk/run/r1")
+    assert len(httpserver.log) == 2
+
+
+def test_dropped_results_are_a_strict_upload_failure(httpserver, tmp_path):
+    dropped = {**ACCEPTED, "queued": 9, "skipped": 1, "errors": ["bad testcase"]}
+    httpserver.expect_request("/v1/uploads").respond_with_json(dropped, status=202)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **ENV, "BUILDKITE_TEST_ENGINE_URL": httpserver.url_for("/v1/uploads")}
+    command = [sys.executable, "-m", "junit_flaky", "upload", str(SAMPLE), "--to", "buildkite-test-engine"]
+    lenient = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    strict = subprocess.run([*command, "--strict-upload"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    line = (
+        "junit-flaky: upload FAILED: buildkite-test-engine: Test Engine skipped 1 of 10 results: bad testcase;"
+        " run: https://bk/run/r1\n"
+    )
+    assert (lenient.returncode, lenient.stderr) == (0, line)
+    assert (strict.returncode, strict.stderr) == (3, line)
 
 
 def test_sends_again_after_429_with_retry_after(httpserver):

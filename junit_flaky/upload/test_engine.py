@@ -4,7 +4,8 @@
 ``BUILDKITE_TEST_ENGINE_URL`` (a proxy, a regional endpoint, a test server), with
 ``Authorization: Token token="$BUILDKITE_ANALYTICS_TOKEN"``, the fields ``format=junit`` and
 ``run_env[...]`` from the Buildkite job, and the file in ``data``. Test Engine answers 202 with
-JSON that holds the ``run_url``.
+JSON that holds the ``run_url``, and the results it ``skipped`` with its ``errors``: an upload
+that lost results is a failed upload, although every file went through.
 
 The file sent is not the file on disk. Test Engine reads ``<testcase>`` elements and knows nothing
 of Surefire's ``<flakyFailure>``/``<rerunFailure>``: sent as is, a flaky test would reach it as one
@@ -16,9 +17,10 @@ the executions go in several files that share ``run_env[key]`` and so join one r
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Tuple
+import json
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
-from junit_flaky import tokens
+from junit_flaky import __version__, tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_element import Element
@@ -34,6 +36,7 @@ URL_VAR = "BUILDKITE_TEST_ENGINE_URL"
 TOKEN_VAR = tokens.TEST_ENGINE
 KEY_VAR = "BUILDKITE_BUILD_ID"
 MAX_RESULTS = 5000
+COLLECTOR = "junit-flaky"
 # Counts describe the whole suite on disk; each file sent gets its own.
 _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
 
@@ -44,22 +47,27 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
         raise JunitFlakyError(f"{KEY_VAR} is not set: Test Engine keys a run by the Buildkite build")
     files = sent = 0
     run_url = ""
+    dropped = _Dropped()
     for files, (content, results) in enumerate(split(reports, MAX_RESULTS), 1):
         try:
-            run_url = _post(ctx, token, content, files) or run_url
+            answer = _post(ctx, token, content, files)
         except JunitFlakyError as exc:
             where = f"file {files}: " if files > 1 else ""
             before = f" ({plural(sent, 'result')} sent before)" if sent else ""
             raise JunitFlakyError(f"{where}{exc}{before}") from None
+        run_url = str(answer.get("run_url") or "") or run_url
+        dropped.add(answer)
         sent += results
     if not files:
         return "no test results to send"
     run = f"; run: {run_url}" if run_url else ""
+    if dropped:
+        raise JunitFlakyError(f"Test Engine skipped {dropped.skipped} of {plural(sent, 'result')}: {dropped}{run}")
     return f"sent {plural(sent, 'result')} in {plural(files, 'file')}{run}"
 
 
-def _post(ctx: Context, token: str, content: bytes, index: int) -> str:
-    """Send one file; the run's URL from Test Engine's answer."""
+def _post(ctx: Context, token: str, content: bytes, index: int) -> Dict[str, Any]:
+    """Send one file; Test Engine's answer."""
     url = ctx.env.get(URL_VAR) or DEFAULT_URL
     headers = {"Authorization": f'Token token="{token}"'}
     files = [("data", (f"junit-{index}.xml", content, "application/xml"))]
@@ -68,7 +76,35 @@ def _post(ctx: Context, token: str, content: bytes, index: int) -> str:
     body = answer.json()
     if not isinstance(body, dict):
         raise JunitFlakyError(f"{host_of(url)} answered HTTP {answer.status} without Test Engine's JSON")
-    return str(body.get("run_url") or "")
+    return body
+
+
+class _Dropped:
+    """What Test Engine did not take although it answered 202: its ``skipped`` count and
+    ``errors`` list (``{"queued", "skipped", "errors", "run_url"}``, the upload API's answer in
+    Buildkite's "Importing JUnit XML" docs). Those results are lost as surely as in a refused
+    upload, so they make the upload a failure."""
+
+    def __init__(self) -> None:
+        self.skipped = 0
+        self.errors: List[str] = []
+
+    def add(self, answer: Dict[str, Any]) -> None:
+        skipped = answer.get("skipped")
+        self.skipped += skipped if isinstance(skipped, int) and not isinstance(skipped, bool) else 0
+        errors = answer.get("errors") or []
+        for error in errors if isinstance(errors, list) else [errors]:
+            text = error if isinstance(error, str) else json.dumps(error)
+            self.errors.append(" ".join(text.split()) or "an empty error")
+
+    def __bool__(self) -> bool:
+        return bool(self.skipped or self.errors)
+
+    def __str__(self) -> str:
+        if not self.errors:
+            return "no reason given"
+        more = f" (and {plural(len(self.errors) - 1, 'more error')})" if len(self.errors) > 1 else ""
+        return f"{self.errors[0][:200]}{more}"
 
 
 def _run_env(ctx: Context) -> Dict[str, str]:
@@ -83,6 +119,10 @@ def _run_env(ctx: Context) -> Dict[str, str]:
         "run_env[number]": ci.build_number,
         "run_env[job_id]": ci.job_id,
         "run_env[message]": ci.message,
+        # Who sent the run, as every official collector says (test-collector-python's run_env.py,
+        # test-engine-client's upload_test_results.go).
+        "run_env[collector]": COLLECTOR,
+        "run_env[version]": __version__,
     }
     return {name: value for name, value in fields.items() if value}
 
