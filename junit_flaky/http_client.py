@@ -109,6 +109,20 @@ def host_of(url: str) -> str:
         return "the server"
 
 
+def _check_sendable(headers: Mapping[str, HeaderValue], host: str) -> None:
+    """http.client sends a text header value as Latin-1 and raises UnicodeEncodeError mid-request
+    otherwise: a one-line error first, naming the header and the character, never the value (a
+    token pasted with a typographic quote)."""
+    for name, value in headers.items():
+        if isinstance(value, str):
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError as exc:
+                raise JunitFlakyError(
+                    f"{host}: the {name} header holds a character HTTP cannot send ({value[exc.start]})"
+                ) from None
+
+
 class _Late(Exception):
     """The request's deadline passed."""
 
@@ -138,6 +152,7 @@ class Http:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> Answer:
         host = host_of(url)
+        _check_sendable(kwargs["headers"], host)
         deadline = time.monotonic() + self.deadline
         done: List[Tuple[bool, Any]] = []
         reading = _Reading()

@@ -225,6 +225,16 @@ def test_slow_server_costs_at_most_the_deadline_and_a_warning(run, httpserver, r
     assert elapsed < DEADLINE + MARGIN
 
 
+def test_a_token_http_cannot_carry_is_a_warning(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AVIATOR_API_TOKEN", "fb_token_pasted_with_a_quote\u2019")
+    result = run()
+    assert result.exit_code == 0  # the other sources decided
+    assert result.stderr == (
+        "junit-flaky: warning: Flakybot API: localhost: the Authorization header holds a character"
+        " HTTP cannot send (\u2019); using the other threshold sources\n"
+    )
+
+
 @pytest.mark.parametrize("case", ["--no-flakybot", "no token"])
 def test_no_request_at_all_without_a_token_or_with_no_flakybot(run, httpserver, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
     httpserver.expect_request(PATH).respond_with_json(ANSWER)

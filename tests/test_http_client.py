@@ -218,6 +218,14 @@ def test_a_garbage_answer(raw_server):
         make_http([]).post(url, {})
 
 
+def test_a_header_http_cannot_carry_is_one_line_naming_the_header_and_nothing_is_sent(httpserver):
+    # A token pasted with a typographic quote: HTTP header values are Latin-1.
+    with pytest.raises(JunitFlakyError) as error:
+        make_http([]).get(httpserver.url_for("/api"), {"Authorization": "Bearer secret\u2019token"})
+    assert str(error.value) == "localhost: the Authorization header holds a character HTTP cannot send (\u2019)"
+    assert httpserver.log == []
+
+
 def test_an_invalid_url_is_one_line():
     with pytest.raises(JunitFlakyError, match=r"^the server: request failed \(InvalidURL\)$"):
         make_http([]).post("http://", {})
