@@ -77,7 +77,7 @@ def print_report(
         _print_test(console, result, labelled(str(result.test), result.test, shared))
     if len(noteworthy) > limit:
         console.print()
-        console.print(Text(f"... and {len(noteworthy) - limit} more flaky, failed or rerun tests (see --json or the XML)"))
+        console.print(Text(f"... and {plural(len(noteworthy) - limit, 'more flaky, failed or rerun test')} (see --json or the XML)"))
     for note in notes:
         console.print()
         console.print(Text(note, style="yellow"))
@@ -146,7 +146,7 @@ def suite_failures(suites: Iterable[Suite]) -> List[str]:
     for suite in suites:
         if suite.own_failures or suite.own_errors:
             name = dict(suite.attrs).get("name", "") or "(unnamed)"
-            count = plural(suite.own_failures + suite.own_errors, "failure or error")
+            count = plural(suite.own_failures + suite.own_errors, "failure or error", "failures or errors")
             notes.append(f"testsuite {name!r} records {count} outside any test (e.g. a failed class setup)")
     return notes
 

@@ -20,8 +20,9 @@ from typing import Iterable
 from junit_flaky.model import Decision, Outcome, TestResult, Thresholds, Verdict
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str, words: str = "") -> str:
+    """``n`` and ``word``, or ``words`` (default: ``word`` + "s") unless ``n`` is 1."""
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
 @dataclass(frozen=True)

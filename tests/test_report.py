@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from junit_flaky import progress
+from junit_flaky import progress, report
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds
 from junit_flaky.verdicts import decide
 from tests import junit_builders as jb
@@ -41,3 +41,18 @@ def test_the_terminal_progress_counts_each_test_as_it_is_decided() -> None:
         seen.append(console.export_text(clear=False).splitlines()[-1])
     bar.end()
     assert "1/2" in seen[0] and "2/2" in seen[1]
+
+
+def test_a_suite_with_two_failures_of_its_own_says_so_in_english(run_cli, tmp_path: Path) -> None:
+    errors = '<error message="setUpClass failed">trace</error><failure message="and again">trace</failure>'
+    path = jb.write(tmp_path / "TEST-org.Foo.xml", jb.testsuite(errors, name="org.Foo", tests="0", errors="1"))
+    result = run_cli("run", path, "--no-rerun", "--no-flakybot")
+    assert result.exit_code == 1
+    assert "testsuite 'org.Foo' records 2 failures or errors outside any test" in result.stdout
+
+
+def test_the_one_test_past_the_reports_limit_is_counted_in_english() -> None:
+    console = Console(record=True, width=200)
+    results = [_result("test_a"), _result("test_b")]
+    report.print_report(console, results, report.summarize(results, 0, 0), limit=1)
+    assert "... and 1 more flaky, failed or rerun test (see --json or the XML)" in console.export_text()
