@@ -29,7 +29,7 @@ from typing import IO, Callable, Dict, List, Optional, Sequence, Set
 from junit_flaky import rerun_process
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
-from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure
+from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure, plural
 
 PLUGIN_MODULE = "junit_flaky_rerun"
 PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never imported, so both say it
@@ -235,9 +235,8 @@ class Rerunner:
         failing = sum(1 for r in open_results if opened_by_a_failure(r.decision))
         if failing > self.options.max_tests:
             self.summary.notes.append(
-                f"{failing} failing tests need reruns, more than --max-reruns-total"
-                f" ({self.options.max_tests}): that looks like a broken build, not flaky tests, so"
-                " nothing was rerun"
+                f"{plural(failing, 'failing test needs', 'failing tests need')} reruns, more than --max-reruns-total ({self.options.max_tests}): that looks"
+                " like a broken build, not flaky tests, so nothing was rerun; fix what fails, or raise --max-reruns-total"
             )
             close(open_results, "not rerun: too many failing tests need reruns (--max-reruns-total)")
             return self.summary

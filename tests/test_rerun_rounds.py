@@ -13,7 +13,7 @@ from typing import Callable, List
 
 import pytest
 
-from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds, Verdict
 from junit_flaky.reruns import Progress, RerunOptions, Rerunner
 from junit_flaky.verdicts import decide
 
@@ -100,3 +100,17 @@ def test_a_workers_last_word_is_not_the_processs(tmp_path):
     assert rounds[:2] == [2, 2]  # the controller died without its "done": test_b was not closed
     assert all(not r.decision.is_open and "could not be rerun" not in r.decision.reason for r in results)
     assert [len(r.attempts) for r in results] == [6, 6]
+
+
+def test_no_failing_test_allowed_starts_no_process_and_says_so_in_english(tmp_path):
+    limits = Thresholds(min_passes=1, max_runs=3)
+    results = [open_result("test_a", limits)]
+    rounds: List[int] = []
+    options = RerunOptions(command=["pytest"], rootdir=tmp_path, max_tests=0)
+    summary = Rerunner(options, Progress(), starter=plugin_stand_in(lambda tests: [], rounds)).run(results)
+    assert rounds == []
+    assert summary.notes == [
+        "1 failing test needs reruns, more than --max-reruns-total (0): that looks like a broken build,"
+        " not flaky tests, so nothing was rerun; fix what fails, or raise --max-reruns-total"
+    ]
+    assert results[0].decision.verdict is Verdict.FAILED
