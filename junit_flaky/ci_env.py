@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 
 @dataclass(frozen=True)
 class CIInfo:
-    provider: str  # "buildkite" | "circleci" | "github_actions" | "generic" | "local"
+    provider: str  # "buildkite" | "circleci" | "github_actions" | "gitlab" | "generic" | "local"
     build_id: str = ""
     build_number: str = ""
     build_url: str = ""
@@ -110,6 +110,35 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             retry_count=max(0, (_int(env.get("GITHUB_RUN_ATTEMPT")) or 1) - 1),
             workflow=env.get("GITHUB_WORKFLOW", ""),
         )
+    if env.get("GITLAB_CI") == "true":
+        return _gitlab(env)
     if env.get("CI", "").lower() in ("true", "1", "yes"):
         return CIInfo(provider="generic")
     return CIInfo(provider="local")
+
+
+def _gitlab(env: Mapping[str, str]) -> CIInfo:
+    """GitLab CI (docs.gitlab.com, "Predefined CI/CD variables"): the build is the pipeline.
+    A ``parallel: N`` job is named ``name i/N`` in every shard; without the suffix, the shards
+    are one job for Flakybot and the history, as a Buildkite parallel step's label is."""
+    node_total = _int(env.get("CI_NODE_TOTAL"))
+    node_index = _int(env.get("CI_NODE_INDEX"))
+    job = env.get("CI_JOB_NAME", "")
+    if node_total and node_total > 1:
+        job = re.sub(r" \d+/\d+$", "", job)
+    return CIInfo(
+        provider="gitlab",
+        build_id=env.get("CI_PIPELINE_ID", ""),
+        build_number=env.get("CI_PIPELINE_IID", ""),
+        build_url=env.get("CI_PIPELINE_URL", ""),
+        job_id=env.get("CI_JOB_ID", ""),
+        job_name="gitlab/" + job,
+        label=job,
+        branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_REF_NAME", ""),
+        commit=env.get("CI_COMMIT_SHA", ""),
+        message=env.get("CI_COMMIT_MESSAGE", ""),
+        repo=env.get("CI_PROJECT_PATH", ""),
+        repo_url=env.get("CI_PROJECT_URL", ""),
+        parallel_index=node_index - 1 if node_index else None,  # CI_NODE_INDEX counts from 1
+        parallel_count=node_total,
+    )

@@ -49,6 +49,22 @@ GITHUB = {
     "GITHUB_HEAD_REF": "feature",
     "GITHUB_SHA": "fedcba",
 }
+GITLAB = {
+    "CI": "true",
+    "GITLAB_CI": "true",
+    "CI_PROJECT_PATH": "acme/backend/web",
+    "CI_PROJECT_URL": "https://gitlab.example.com/acme/backend/web",
+    "CI_PIPELINE_ID": "5001",
+    "CI_PIPELINE_IID": "77",
+    "CI_PIPELINE_URL": "https://gitlab.example.com/acme/backend/web/-/pipelines/5001",
+    "CI_JOB_ID": "90210",
+    "CI_JOB_NAME": "pytest 2/3",
+    "CI_NODE_INDEX": "2",
+    "CI_NODE_TOTAL": "3",
+    "CI_COMMIT_SHA": "0a1b2c",
+    "CI_COMMIT_REF_NAME": "feature",
+    "CI_COMMIT_MESSAGE": "Fix it",
+}
 
 
 def test_buildkite():
@@ -108,12 +124,38 @@ def test_github_actions():
     )
 
 
+def test_gitlab():
+    assert detect(GITLAB) == CIInfo(
+        provider="gitlab",
+        build_id="5001",
+        build_number="77",
+        build_url="https://gitlab.example.com/acme/backend/web/-/pipelines/5001",
+        job_id="90210",
+        job_name="gitlab/pytest",  # one job for Flakybot and the history, whichever shard ran
+        label="pytest",
+        branch="feature",
+        commit="0a1b2c",
+        message="Fix it",
+        repo="acme/backend/web",  # GitLab's groups nest: the whole path names the project
+        repo_url="https://gitlab.example.com/acme/backend/web",
+        parallel_index=1,  # CI_NODE_INDEX counts from 1
+        parallel_count=3,
+    )
+
+
+def test_gitlab_job_names_keep_what_is_not_a_shard_suffix():
+    assert detect({"GITLAB_CI": "true", "CI_JOB_NAME": "test 1/2"}).label == "test 1/2"  # not parallel
+    assert detect({"GITLAB_CI": "true", "CI_JOB_NAME": "unit tests"}).job_name == "gitlab/unit tests"
+
+
 @pytest.mark.parametrize(
     "env, provider",
     [
         ({**CIRCLECI, **BUILDKITE}, "buildkite"),  # Buildkite wins, as pytest-aviator decided
         ({"BUILDKITE_PIPELINE_SLUG": "web"}, "buildkite"),
         ({"CIRCLE_JOB": "test"}, "circleci"),
+        ({"GITHUB_ACTIONS": "true", "CI": "true"}, "github_actions"),
+        ({"GITLAB_CI": "true", "CI": "true"}, "gitlab"),
         ({"CI": "1"}, "generic"),
         ({"CI": "false"}, "local"),
         ({}, "local"),
