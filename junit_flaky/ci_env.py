@@ -25,6 +25,8 @@ class CIInfo:
     parallel_count: Optional[int] = None
     retry_count: int = 0
     workflow: str = ""  # GitHub Actions' workflow name (Aviator's Workflow-Name)
+    workflow_id: str = ""  # CircleCI's CIRCLE_WORKFLOW_ID (Test Engine's run key)
+    step_id: str = ""  # GitHub Actions' GITHUB_ACTION, the running step's id (Test Engine's run key)
     command_exit_status: Optional[int] = None  # Buildkite's, from the post-command hook on
 
     @property
@@ -79,6 +81,7 @@ def detect(env: Mapping[str, str]) -> CIInfo:
         return CIInfo(
             provider="circleci",
             build_id=env.get("CIRCLE_WORKFLOW_JOB_ID", ""),
+            workflow_id=env.get("CIRCLE_WORKFLOW_ID", ""),
             build_number=env.get("CIRCLE_BUILD_NUM", ""),
             build_url=env.get("CIRCLE_BUILD_URL", ""),
             job_id=env.get("CIRCLE_WORKFLOW_JOB_ID", ""),
@@ -109,6 +112,7 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             repo_url=f"{server}/{repo}" if repo else "",
             retry_count=max(0, (_int(env.get("GITHUB_RUN_ATTEMPT")) or 1) - 1),
             workflow=env.get("GITHUB_WORKFLOW", ""),
+            step_id=env.get("GITHUB_ACTION", ""),
         )
     if env.get("GITLAB_CI") == "true":
         return _gitlab(env)

@@ -20,7 +20,8 @@ SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
             ["buildkite-artifact", "buildkite-annotation", "buildkite-test-engine", "aviator"],
         ),
         ({"CIRCLECI": "true", "CIRCLE_JOB": "test"}, ["circleci"]),
-        ({"CIRCLECI": "true", "AVIATOR_API_TOKEN": "a", "BUILDKITE_ANALYTICS_TOKEN": "t"}, ["circleci", "aviator"]),
+        ({"CIRCLECI": "true", "AVIATOR_API_TOKEN": "a", "BUILDKITE_ANALYTICS_TOKEN": "t"},
+         ["buildkite-test-engine", "circleci", "aviator"]),
         ({"GITHUB_ACTIONS": "true", "AVIATOR_API_TOKEN": "a"}, ["aviator"]),
         ({"GITHUB_ACTIONS": "true"}, []),
         ({"AVIATOR_API_TOKEN": "a"}, []),  # a laptop with a Flakybot token uploads nothing

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import subprocess
 import sys
+import uuid
 
 import pytest
 from lxml import etree
 
 from junit_flaky import __version__
-from junit_flaky.upload import upload
+from junit_flaky.upload import default_targets, upload
 from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import load
 from junit_flaky.upload.test_engine import executions, split
@@ -33,8 +34,35 @@ ENV = {
 ACCEPTED = {"id": "u1", "run_id": "r1", "queued": 10, "skipped": 0, "errors": [], "run_url": "https://bk/run/r1"}
 
 
-def send(url, reports=(SAMPLE,), env=None, sleeps=None):
-    env = {**ENV, "BUILDKITE_TEST_ENGINE_URL": url, **(env or {})}
+CIRCLECI = {
+    "CIRCLECI": "true",
+    "CIRCLE_JOB": "test",
+    "CIRCLE_WORKFLOW_ID": "wf-1",
+    "CIRCLE_WORKFLOW_JOB_ID": "wf-job-1",
+    "CIRCLE_BUILD_NUM": "7",
+    "CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/web/7",
+    "CIRCLE_BRANCH": "feature",
+    "CIRCLE_SHA1": "def456",
+    "TEST_ANALYTICS_COMMIT_MESSAGE": "Fix it",
+}
+GITHUB = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_ACTION": "__run_2",
+    "GITHUB_JOB": "tests",
+    "GITHUB_REPOSITORY": "acme/web",
+    "GITHUB_RUN_ID": "999",
+    "GITHUB_RUN_NUMBER": "12",
+    "GITHUB_RUN_ATTEMPT": "3",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REF_NAME": "main",
+    "GITHUB_SHA": "fedcba",
+    "TEST_ANALYTICS_COMMIT_MESSAGE": "Fix it",
+}
+WHO = {"run_env[collector]": "junit-flaky", "run_env[version]": __version__}
+
+
+def send(url, reports=(SAMPLE,), env=None, sleeps=None, ci=ENV):
+    env = {**ci, "BUILDKITE_ANALYTICS_TOKEN": TOKEN, "BUILDKITE_TEST_ENGINE_URL": url, **(env or {})}
     http = Http(sleep=(sleeps if sleeps is not None else []).append)
     [outcome] = upload(list(reports), ["buildkite-test-engine"], env, http=http)
     assert TOKEN not in outcome.message
@@ -64,10 +92,60 @@ def test_the_request(httpserver):
         "run_env[number]": "42",
         "run_env[job_id]": "0190-job",
         "run_env[message]": "Fix ünïcode\nsecond line",
-        "run_env[collector]": "junit-flaky",
-        "run_env[version]": __version__,
+        **WHO,
     }
     assert list(request.files) == ["data"]
+
+
+# The run_env keys of buildkite/test-collector-python's run_env.py for each CI (GitHub's branch as
+# test-collector-ruby reads it: the branch name, not the ref).
+@pytest.mark.parametrize(
+    "ci, fields",
+    [
+        (CIRCLECI, {
+            "run_env[CI]": "circleci", "run_env[key]": "wf-1-7", "run_env[url]": "https://circleci.com/gh/acme/web/7",
+            "run_env[branch]": "feature", "run_env[commit_sha]": "def456", "run_env[number]": "7",
+            "run_env[message]": "Fix it",
+        }),
+        (GITHUB, {
+            "run_env[CI]": "github_actions", "run_env[key]": "__run_2-12-3",
+            "run_env[url]": "https://github.com/acme/web/actions/runs/999", "run_env[branch]": "main",
+            "run_env[commit_sha]": "fedcba", "run_env[number]": "12", "run_env[message]": "Fix it",
+        }),
+    ],
+    ids=["circleci", "github_actions"],
+)
+def test_the_run_env_of_other_ci(httpserver, ci, fields):
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    outcome = send(httpserver.url_for("/v1/uploads"), ci=ci)
+    assert outcome.ok, outcome
+    [(request, _)] = httpserver.log
+    assert request.form.to_dict() == {"format": "junit", **fields, **WHO}
+
+
+def test_another_ci_gets_one_fresh_key_for_all_its_files(httpserver, tmp_path):
+    path = tmp_path / "big.xml"
+    path.write_text("<testsuite name='s'>" + "<testcase classname='c' name='t'/>" * 7000 + "</testsuite>")
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    assert send(httpserver.url_for("/v1/uploads"), reports=[path], ci={"CI": "true"}).ok
+    forms = [request.form.to_dict() for request, _ in httpserver.log]
+    assert [form["run_env[CI]"] for form in forms] == ["generic", "generic"]
+    assert len({form["run_env[key]"] for form in forms}) == 1 and uuid.UUID(forms[0]["run_env[key]"])
+    assert set(forms[0]) == {"format", "run_env[CI]", "run_env[key]", *WHO}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {**CIRCLECI, "BUILDKITE_ANALYTICS_TOKEN": "t"},
+        {**GITHUB, "BUILDKITE_ANALYTICS_TOKEN": "t"},
+        {"CI": "true", "BUILDKITE_ANALYTICS_TOKEN": "t"},
+    ],
+    ids=["circleci", "github_actions", "generic"],
+)
+def test_auto_sends_to_test_engine_from_any_ci_with_its_token(env):
+    assert "buildkite-test-engine" in default_targets(env)
+    assert "buildkite-test-engine" not in default_targets({**env, "BUILDKITE_ANALYTICS_TOKEN": ""})
 
 
 def test_every_attempt_is_an_execution_of_its_own(httpserver):
@@ -221,6 +299,7 @@ def test_gives_up_and_says_how_far_it_got(httpserver, tmp_path):
         (422, json.dumps({"errors": ["bad format"]}), 'the server answered HTTP 422: {"errors": ["bad format"]}'),
         (202, "<html>captive portal</html>", "localhost answered HTTP 202 without Test Engine's JSON"),
         (200, "[1, 2]", "localhost answered HTTP 200 without Test Engine's JSON"),
+        (202, "[" * 100_000 + "]" * 100_000, "localhost answered HTTP 202 without Test Engine's JSON"),
     ],
 )
 def test_refusals_and_garbage(httpserver, status, body, message):
@@ -254,11 +333,15 @@ def test_a_server_that_is_down(caplog):
     "env, message",
     [
         ({"BUILDKITE_ANALYTICS_TOKEN": ""}, "BUILDKITE_ANALYTICS_TOKEN is not set"),
-        ({"BUILDKITE_BUILD_ID": ""}, "BUILDKITE_BUILD_ID is not set: Test Engine keys a run by the Buildkite build"),
+        ({"BUILDKITE_BUILD_ID": ""}, "Test Engine keys a run by BUILDKITE_BUILD_ID: not set"),
+        ({**CIRCLECI, "CIRCLE_WORKFLOW_ID": ""}, "Test Engine keys a run by CIRCLE_WORKFLOW_ID and CIRCLE_BUILD_NUM: not set"),
+        ({**GITHUB, "GITHUB_ACTION": ""},
+         "Test Engine keys a run by GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT: not set"),
     ],
 )
 def test_what_it_needs(httpserver, env, message):
-    outcome = send(httpserver.url_for("/v1/uploads"), env=env)
+    ci = ENV if "BUILDKITE_BUILD_ID" in env else {}
+    outcome = send(httpserver.url_for("/v1/uploads"), env=env, ci=ci)
     assert (outcome.ok, outcome.message) == (False, message)
     assert httpserver.log == []
 

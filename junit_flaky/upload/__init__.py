@@ -53,8 +53,9 @@ def default_targets(env: Mapping[str, str]) -> List[str]:
     targets = []
     if ci.provider == "buildkite":
         targets += ["buildkite-artifact", "buildkite-annotation"]
-        if env.get(test_engine.TOKEN_VAR):
-            targets.append("buildkite-test-engine")
+    # Test Engine takes runs from any CI (run_env per CI); its token is set only to send there.
+    if env.get(test_engine.TOKEN_VAR) and ci.is_ci:
+        targets.append("buildkite-test-engine")
     if ci.provider == "circleci":
         targets.append("circleci")
     # Not from a laptop: AVIATOR_API_TOKEN is also set there to read Flakybot's thresholds.

@@ -3,7 +3,8 @@
 ``POST https://analytics-api.buildkite.com/v1/uploads`` (multipart), or the URL in
 ``BUILDKITE_TEST_ENGINE_URL`` (a proxy, a regional endpoint, a test server), with
 ``Authorization: Token token="$BUILDKITE_ANALYTICS_TOKEN"``, the fields ``format=junit`` and
-``run_env[...]`` from the Buildkite job, and the file in ``data``. Test Engine answers 202 with
+``run_env[...]`` from the CI (Buildkite, CircleCI or GitHub Actions, as Buildkite's collectors
+read each; "generic" elsewhere), and the file in ``data``. Test Engine answers 202 with
 JSON that holds the ``run_url``, and the results it ``skipped`` with its ``errors``: an upload
 that lost results is a failed upload, although every file went through.
 
@@ -18,9 +19,11 @@ the executions go in several files that share ``run_env[key]`` and so join one r
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+import uuid
+from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from junit_flaky import __version__, tokens
+from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_element import Element
@@ -34,7 +37,13 @@ from junit_flaky.verdicts import plural
 DEFAULT_URL = "https://analytics-api.buildkite.com/v1/uploads"
 URL_VAR = "BUILDKITE_TEST_ENGINE_URL"
 TOKEN_VAR = tokens.TEST_ENGINE
-KEY_VAR = "BUILDKITE_BUILD_ID"
+MESSAGE_VAR = "TEST_ANALYTICS_COMMIT_MESSAGE"  # the commit message where the CI gives none
+# What each CI's run key is made of; Test Engine joins the uploads that share a key into one run.
+KEY_VARS = {
+    "buildkite": "BUILDKITE_BUILD_ID",
+    "circleci": "CIRCLE_WORKFLOW_ID and CIRCLE_BUILD_NUM",
+    "github_actions": "GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT",
+}
 MAX_RESULTS = 5000
 COLLECTOR = "junit-flaky"
 # Counts describe the whole suite on disk; each file sent gets its own.
@@ -43,14 +52,13 @@ _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled",
 
 def upload(reports: Sequence[Report], ctx: Context) -> str:
     token = ctx.token(TOKEN_VAR)
-    if ctx.ci.provider != "buildkite" or not ctx.ci.build_id:
-        raise JunitFlakyError(f"{KEY_VAR} is not set: Test Engine keys a run by the Buildkite build")
+    fields = run_env(ctx.ci, ctx.env)  # once: every file of this upload joins one run by its key
     files = sent = 0
     run_url = ""
     dropped = _Dropped()
     for files, (content, results) in enumerate(split(reports, MAX_RESULTS), 1):
         try:
-            answer = _post(ctx, token, content, files)
+            answer = _post(ctx, token, fields, content, files)
         except JunitFlakyError as exc:
             where = f"file {files}: " if files > 1 else ""
             before = f" ({plural(sent, 'result')} sent before)" if sent else ""
@@ -66,12 +74,12 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     return f"sent {plural(sent, 'result')} in {plural(files, 'file')}{run}"
 
 
-def _post(ctx: Context, token: str, content: bytes, index: int) -> Dict[str, Any]:
+def _post(ctx: Context, token: str, fields: Dict[str, str], content: bytes, index: int) -> Dict[str, Any]:
     """Send one file; Test Engine's answer."""
     url = ctx.env.get(URL_VAR) or DEFAULT_URL
     headers = {"Authorization": f'Token token="{token}"'}
     files = [("data", (f"junit-{index}.xml", content, "application/xml"))]
-    answer = ctx.http.post(url, headers, data=_run_env(ctx), files=files)
+    answer = ctx.http.post(url, headers, data={"format": "junit", **fields}, files=files)
     expect_success(answer, TOKEN_VAR)
     body = answer.json()
     if not isinstance(body, dict):
@@ -107,24 +115,38 @@ class _Dropped:
         return f"{self.errors[0][:200]}{more}"
 
 
-def _run_env(ctx: Context) -> Dict[str, str]:
-    ci = ctx.ci
-    fields = {
-        "format": "junit",
-        "run_env[CI]": "buildkite",
-        "run_env[key]": ci.build_id,
-        "run_env[url]": ci.build_url,
-        "run_env[branch]": ci.branch,
-        "run_env[commit_sha]": ci.commit,
-        "run_env[number]": ci.build_number,
-        "run_env[job_id]": ci.job_id,
-        "run_env[message]": ci.message,
-        # Who sent the run, as every official collector says (test-collector-python's run_env.py,
-        # test-engine-client's upload_test_results.go).
-        "run_env[collector]": COLLECTOR,
-        "run_env[version]": __version__,
-    }
-    return {name: value for name, value in fields.items() if value}
+def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
+    """The ``run_env[...]`` fields for this CI, as Buildkite's collectors send them
+    (test-collector-python ``collector/run_env.py``: Buildkite, GitHub Actions, CircleCI, else
+    "generic" with a fresh UUID for a key). GitHub's branch is its name, not its ref, as
+    test-collector-ruby sends it; its URL starts at ``GITHUB_SERVER_URL``."""
+    message = env.get(MESSAGE_VAR, "")
+    if ci.provider == "buildkite":
+        fields = {
+            "CI": "buildkite", "key": ci.build_id, "url": ci.build_url, "branch": ci.branch,
+            "commit_sha": ci.commit, "number": ci.build_number, "job_id": ci.job_id, "message": ci.message,
+        }
+    elif ci.provider == "circleci":
+        key = f"{ci.workflow_id}-{ci.build_number}" if ci.workflow_id and ci.build_number else ""
+        fields = {
+            "CI": "circleci", "key": key, "url": ci.build_url, "branch": ci.branch,
+            "commit_sha": ci.commit, "number": ci.build_number, "message": message,
+        }
+    elif ci.provider == "github_actions":
+        # GITHUB_RUN_ATTEMPT is retry_count + 1; the run number repeats across attempts.
+        key = f"{ci.step_id}-{ci.build_number}-{ci.retry_count + 1}" if ci.step_id and ci.build_number else ""
+        fields = {
+            "CI": "github_actions", "key": key, "url": ci.build_url, "branch": ci.branch,
+            "commit_sha": ci.commit, "number": ci.build_number, "message": message,
+        }
+    else:
+        fields = {"CI": "generic", "key": str(uuid.uuid4())}
+    if not fields["key"]:
+        raise JunitFlakyError(f"Test Engine keys a run by {KEY_VARS[ci.provider]}: not set")
+    # Who sent the run, as every official collector says (test-collector-python's run_env.py,
+    # test-engine-client's upload_test_results.go).
+    fields.update(collector=COLLECTOR, version=__version__)
+    return {f"run_env[{name}]": value for name, value in fields.items() if value}
 
 
 def executions(case: Testcase) -> List[Element]:
