@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
-from junit_flaky.thresholds import Entry, entries_from_records, tomllib, unreadable
+from junit_flaky.thresholds import UNREADABLE, Entry, entries_from_records, tomllib, unreadable
 
 SWITCHES = {"record-history", "thresholds-from-history"}
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
@@ -35,7 +35,7 @@ def load(start: Path) -> Project:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {exc.strerror}") from None
-    except ValueError as exc:  # not UTF-8, not TOML, an integer too long to read
+    except UNREADABLE as exc:  # also not UTF-8 (a ValueError)
         raise JunitFlakyError(f"{path}: cannot read [tool.junit-flaky]: {unreadable(exc)}") from None
     tools = data.get("tool", {})
     if not isinstance(tools, dict):

@@ -18,7 +18,7 @@ from junit_flaky import tokens
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
-from junit_flaky.thresholds import Entry, entries_from_answer
+from junit_flaky.thresholds import UNREADABLE, Entry, entries_from_answer
 
 if TYPE_CHECKING:
     from junit_flaky.http_client import Http
@@ -66,7 +66,7 @@ def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT,
         return answer
     try:
         answer.entries, warnings = entries_from_answer(json.loads(body), prefix, default)
-    except ValueError:
+    except UNREADABLE:
         warn(f"{prefix}: the answer is not JSON{fallback}")
     except JunitFlakyError as exc:
         warn(f"{exc}{fallback}")

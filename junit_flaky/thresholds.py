@@ -170,7 +170,7 @@ def load_file(path: Path, default: Thresholds) -> List[Entry]:
         raise JunitFlakyError(f"{source}: thresholds file is not UTF-8 text") from None
     try:
         data = json.loads(text)
-    except ValueError as json_error:
+    except UNREADABLE as json_error:
         why = (
             f"{json_error.msg} at line {json_error.lineno}"
             if isinstance(json_error, json.JSONDecodeError)
@@ -178,17 +178,24 @@ def load_file(path: Path, default: Thresholds) -> List[Entry]:
         )
         try:
             data = tomllib.loads(text)
-        except ValueError as toml_error:
+        except UNREADABLE as toml_error:
             if path.suffix == ".toml":
                 raise JunitFlakyError(f"{source}: not valid TOML: {unreadable(toml_error)}") from None
             raise JunitFlakyError(f"{source}: neither JSON ({why}) nor TOML") from None
     return entries_from_records(data, source, default)
 
 
-def unreadable(error: ValueError) -> str:
-    """Why json or tomllib refused a text, in one clause. Besides their decode errors both raise a
-    plain ValueError for an integer too long for Python to read (over 4300 digits), whose advice
-    to call sys.set_int_max_str_digits() is for programmers."""
+# What json and tomllib raise for a text they cannot read: besides their decode errors (both
+# ValueErrors), a plain ValueError for an integer too long for Python (over 4300 digits), and
+# RecursionError for arrays or tables nested deeper than its recursion limit.
+UNREADABLE = (ValueError, RecursionError)
+
+
+def unreadable(error: Exception) -> str:
+    """Why json or tomllib refused a text, in one clause (the advice to programmers that comes
+    with a too long integer, to call sys.set_int_max_str_digits(), left out)."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
     return str(error).split(";")[0]
 
 

@@ -141,6 +141,7 @@ def test_answer_overrides_the_thresholds_file(run, httpserver, tmp_path: Path) -
         (404, "not found", ["HTTP 404"]),
         (200, "<html>Bad gateway</html>", ["not JSON"]),
         (200, "\xff\xfe garbage", ["not JSON"]),
+        (200, "[" * 100_000 + "]" * 100_000, ["not JSON"]),  # nested beyond Python's recursion limit
         (200, json.dumps({"tests": []}), ['expected {"flaky_tests": [...]}']),
         (200, json.dumps({"flaky_tests": [{"min_passes": 2}]}), ["entry 1 has no test_name; entry ignored"]),
         (200, json.dumps({"flaky_tests": [{"test_name": "test_x", "min_passes": 0}]}), ["test_x", "min_passes must be at least 1", "entry ignored"]),

@@ -170,6 +170,9 @@ def test_thresholds_file_in_the_api_shape_or_toml(tmp_path: Path, filename: str,
         # Python refuses to read an integer of more than 4300 digits: still a line, not a crash
         ("huge.json", b'{"flaky_tests": [{"test_name": "t", "max_runs": 1' + b"0" * 5000 + b"}]}", ["neither JSON", "digits"]),
         ("huge.toml", b"[[flaky_tests]]\ntest_name = 't'\nmax_runs = 1" + b"0" * 5000 + b"\n", ["not valid TOML", "digits"]),
+        # Nesting deeper than Python's recursion limit
+        ("deep.json", b'{"flaky_tests": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", ["neither JSON (nested too deeply) nor TOML"]),
+        ("deep.toml", b"flaky_tests = " + b"[" * 100_000 + b"]" * 100_000, ["not valid TOML: nested too deeply"]),
     ],
 )
 def test_unreadable_thresholds_files_are_rejected_naming_the_file(tmp_path: Path, filename: str, data: bytes, words: List[str]) -> None:
@@ -243,6 +246,7 @@ def test_pyproject_without_the_table_gives_nothing(tmp_path: Path) -> None:
         ("[tool]\njunit-flaky = 3\n", ["must be a table"]),
         ("[tool.junit-flaky\n", ["cannot read [tool.junit-flaky]"]),
         ("[tool.junit-flaky]\nmax-runs = 1" + "0" * 5000 + "\n", ["cannot read [tool.junit-flaky]", "digits"]),
+        ("[tool.junit-flaky]\nflaky_tests = " + "[" * 100_000 + "]" * 100_000, ["cannot read [tool.junit-flaky]: nested too deeply"]),
     ],
 )
 def test_bad_pyproject_table_is_rejected(tmp_path: Path, table: str, words: List[str]) -> None:
