@@ -412,3 +412,22 @@ def test_a_report_whose_tags_carry_a_prefix_is_read_and_written_back_well_formed
     result, root = rewrite(jb.write(tmp_path / "r.xml", raw))
     assert "1 flaky" in result.stdout
     assert root.find("{urn:j}testsuite").get("tests") == "2"
+
+
+@pytest.mark.parametrize(
+    "declared, words",
+    [
+        ("UTF\x00-8", ["unknown encoding"]),  # a null byte in the name
+        ("rot13", ["unknown encoding"]),  # a codec of Python's that is no character encoding
+        ("base64", ["unknown encoding"]),
+        ("undefined", ["unknown encoding"]),
+        ("idna", ["unknown encoding"]),
+        ("unicode_escape", ["not supported (multi-byte or stateful)"]),  # "\\xe9" would be one character
+    ],
+)
+def test_an_encoding_name_python_knows_but_no_report_can_use_is_refused_in_one_line(
+    tmp_path: Path, rejected, declared: str, words: List[str]
+) -> None:
+    report = tmp_path / "r.xml"
+    report.write_bytes(f"<?xml version='1.0' encoding='{declared}'?>".encode("latin-1") + VALID.split(b"?>", 1)[-1])
+    rejected(report, words=words)
