@@ -13,10 +13,10 @@ from junit_flaky.reruns import Progress as ProgressSink
 from junit_flaky.verdicts import plural
 
 
-def _decided_line(result: TestResult, nodeid: str) -> str:
+def _decided_line(result: TestResult, name: str) -> str:
     verdict = result.reported_verdict.value
     reruns = sum(1 for a in result.attempts if a.rerun)
-    return f"junit-flaky: rerun {nodeid}: {verdict} after {plural(reruns, 'rerun')} ({result.decision.reason})"
+    return f"junit-flaky: rerun {name}: {verdict} after {plural(reruns, 'rerun')} ({result.decision.reason})"
 
 
 class PlainProgress(ProgressSink):
@@ -28,8 +28,8 @@ class PlainProgress(ProgressSink):
     def begin(self, total: int) -> None:
         self.console.print(f"junit-flaky: rerunning {plural(total, 'open test')} with pytest", markup=False)
 
-    def decided(self, result: TestResult, nodeid: str) -> None:
-        self.console.print(_decided_line(result, nodeid), markup=False)
+    def decided(self, result: TestResult, name: str) -> None:
+        self.console.print(_decided_line(result, name), markup=False)
 
 
 class RichProgress(ProgressSink):
@@ -52,17 +52,17 @@ class RichProgress(ProgressSink):
         self.task = self.bar.add_task("starting pytest", total=total)
         self.bar.start()
 
-    def running(self, nodeid: str, attempt: int) -> None:
+    def running(self, name: str, attempt: int) -> None:
         if self.task is not None:
-            self.bar.update(self.task, description=f"{nodeid} (rerun {attempt})")
+            self.bar.update(self.task, description=f"{name} (rerun {attempt})")
 
-    def decided(self, result: TestResult, nodeid: str) -> None:
+    def decided(self, result: TestResult, name: str) -> None:
         if self.task is not None:
             self.bar.advance(self.task)
         # Printing above the bar redraws the bar as last rendered: render the new count first,
         # or tests decided between two timed redraws show as one jump.
         self.bar.refresh()
-        self.bar.console.print(Text(_decided_line(result, nodeid)))
+        self.bar.console.print(Text(_decided_line(result, name)))
 
     def end(self) -> None:
         self.bar.stop()

@@ -60,9 +60,10 @@ class Progress:
 
     def begin(self, total: int) -> None: ...
 
-    def running(self, nodeid: str, attempt: int) -> None: ...
+    # ``name``: the test as the report names it (``Rerunner.name``), the same in every line.
+    def running(self, name: str, attempt: int) -> None: ...
 
-    def decided(self, result: TestResult, nodeid: str) -> None: ...
+    def decided(self, result: TestResult, name: str) -> None: ...
 
     def end(self) -> None: ...
 
@@ -147,9 +148,9 @@ class _Round:
         self.folder = workdir / f"round{number}"
         self.folder.mkdir()
         self.tail = _Tail(self.folder)
-        self.nodeids: Dict[str, str] = {}
+        self.matched: Set[str] = set()  # keys of the tests pytest collected
         self.unmatched: Optional[set] = None
-        self.running: Dict[str, tuple] = {}  # worker -> (key, nodeid, started at)
+        self.running: Dict[str, tuple] = {}  # worker -> (key, started at)
         self.done = False
         self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
         self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
@@ -280,7 +281,12 @@ class Rerunner:
         for key, result in results.items():
             if result.decision.is_open:
                 close([result], why)
-                self.progress.decided(result, labelled(str(result.test), result.test, self.shared))
+                self.progress.decided(result, self.name(result))
+
+    def name(self, result: TestResult) -> str:
+        """The test as the report names it (its JUnit identity, with its suite where two open
+        tests share it), so one test reads the same in progress, notes and the report."""
+        return labelled(str(result.test), result.test, self.shared)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupted = signal.Signals(signum).name
@@ -323,10 +329,10 @@ class Rerunner:
     def _hung(self, state: _Round, started: float) -> Optional[str]:
         limit = self.options.timeout
         now = self.clock()
-        for key, nodeid, since in state.running.values():
+        for key, since in state.running.values():
             if now - since > limit:
                 self._record(state, key, _error_attempt(f"rerun timed out after {limit:g}s (--rerun-timeout)", now - since))
-                return f"{nodeid} hung"
+                return f"{self.name(state.results[key])} hung"
         if state.unmatched is None and now - started > limit:
             return f"pytest did not collect within {limit:g}s (--rerun-timeout)"
         return None
@@ -336,16 +342,14 @@ class Rerunner:
             kind = event.get("event")
             worker = event.get("worker", "main")
             if kind == "collected":
-                state.nodeids.update({k: v for k, v in (event.get("matched") or {}).items() if k in state.results})
+                state.matched.update(k for k in event.get("matched") or {} if k in state.results)
                 unmatched = set(event.get("unmatched") or ())
                 # With xdist every worker collects; a test is missing only if all miss it.
                 state.unmatched = unmatched if state.unmatched is None else state.unmatched & unmatched
             elif kind == "start" and event.get("key") in state.results:
                 key = event["key"]
-                nodeid = str(event.get("nodeid", ""))
-                state.running[worker] = (key, nodeid, self.clock())
-                test = state.results[key].test
-                self.progress.running(labelled(nodeid, test, self.shared), int(event.get("attempt") or 0))
+                state.running[worker] = (key, self.clock())
+                self.progress.running(self.name(state.results[key]), int(event.get("attempt") or 0))
             elif kind == "attempt" and event.get("key") in state.results:
                 state.running.pop(worker, None)
                 self._record(state, event["key"], _attempt_from(event))
@@ -362,7 +366,7 @@ class Rerunner:
         self.tallies[key] = self.tallies[key].add(attempt.outcome)
         result.decision = judge(self.tallies[key], result.thresholds)
         if not result.decision.is_open:
-            self.progress.decided(result, labelled(state.nodeids.get(key, str(result.test)), result.test, self.shared))
+            self.progress.decided(result, self.name(result))
 
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
         # Cut short: killed, or ended without the plugin's last word (a crash, an os._exit).
@@ -373,7 +377,7 @@ class Rerunner:
             # the plugin still said "done") died during that test, which gets an error attempt.
             went_wrong = True
             how = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
-            for key, _, _ in list(state.running.values()):
+            for key, _ in list(state.running.values()):
                 what = "a rerun worker crashed" if state.done else f"the rerun process crashed ({how})"
                 self._record(state, key, _error_attempt(f"{what} during this test"))
         if returncode == 4 and self.options.workers > 1 and _lacks_xdist(log):
@@ -381,7 +385,7 @@ class Rerunner:
                 "--workers needs pytest-xdist in the environment the reruns run in: pip install pytest-xdist"
             )
         if state.unmatched:
-            missing = {k: state.results[k] for k in state.unmatched if k not in state.nodeids}
+            missing = {k: state.results[k] for k in state.unmatched if k not in state.matched}
             self._close(
                 missing,
                 f"could not be rerun: pytest collected no test with this identity in {self.options.rootdir};"

@@ -37,7 +37,7 @@ def test_the_terminal_progress_counts_each_test_as_it_is_decided() -> None:
     bar.begin(2)
     seen = []
     for name in ("test_a", "test_b"):
-        bar.decided(_result(name), f"test_mod.py::{name}")
+        bar.decided(_result(name), f"test_mod::{name}")
         seen.append(console.export_text(clear=False).splitlines()[-1])
     bar.end()
     assert "1/2" in seen[0] and "2/2" in seen[1]

@@ -156,6 +156,10 @@ def test_hanging_rerun_is_killed_after_the_timeout(tmp_path):
     cases = cases_by_name(tmp_path / "final.xml")
     assert "timed out after 3s" in cases["test_hang"].find("rerunError").get("message")
     assert [c.tag for c in cases["test_ok"]] == ["flakyFailure"]
+    # Each test has one name on the console, its JUnit identity as the report and the XML give it.
+    assert "the rerun process was stopped: test_mod::test_hang hung" in result.stdout
+    assert "junit-flaky: rerun test_mod::test_ok: flaky after 1 rerun" in result.stdout
+    assert "test_mod.py::" not in result.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
