@@ -213,6 +213,9 @@ class Rerunner:
             f"--junit-flaky-plan={plan}",
             # The last --junitxml wins: the user's own report (maybe from addopts) is left alone.
             f"--junitxml={workdir / 'rerun-junit.xml'}",
+            # A flaky test fails on rerun: -x or --maxfail from addopts would end the process there,
+            # leaving every later test without its reruns. The last --maxfail wins here too.
+            "--maxfail=0",
             *workers,
             *selection,
         ]

@@ -408,3 +408,15 @@ def test_more_test_files_than_a_command_line_holds_are_rerun_from_a_full_collect
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--min-passes", "2", "--max-runs", "2")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert all(project.runs(str(i)) == 2 for i in range(600))
+
+
+def test_exitfirst_in_the_users_addopts_does_not_stop_the_reruns_at_their_first_failure(tmp_path):
+    # Failing is what a flaky test does on rerun; -x (or --maxfail) from the user's configuration
+    # would end the rerun at the first, and every test after it would go without its reruns.
+    project = Project(tmp_path)
+    project.write("pytest.ini", "[pytest]\naddopts = -x\n")
+    project.write("test_mod.py", f"def test_a():\n{flaky_body('a', [1, 2])}\n\ndef test_b():\n{flaky_body('b', [1, 2])}")
+    report = project.pytest("-o", "addopts=")
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("a") == 3 and project.runs("b") == 3
