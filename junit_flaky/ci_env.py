@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,11 @@ class CIInfo:
     commit: str = ""
     message: str = ""
     repo: str = ""  # "org/repo" as Flakybot keys it
-    repo_url: str = ""
+    repo_url: str = ""  # https://HOST/OWNER/REPO, never a credential (Aviator's Repo-Url)
     parallel_index: Optional[int] = None
     parallel_count: Optional[int] = None
     retry_count: int = 0
-    workflow: str = ""  # GitHub Actions' workflow name (Aviator's Workflow-Name)
+    workflow: str = ""  # GitHub Actions' workflow name, Buildkite's pipeline slug (Aviator's Workflow-Name)
     workflow_id: str = ""  # CircleCI's CIRCLE_WORKFLOW_ID (Test Engine's run key)
     step_id: str = ""  # GitHub Actions' GITHUB_ACTION, the running step's id (Test Engine's run key)
     command_exit_status: Optional[int] = None  # Buildkite's, from the post-command hook on
@@ -34,16 +34,36 @@ class CIInfo:
         return self.provider != "local"
 
 
+# scheme://[user[:password]@]host[:port]/path, and git's scp-like user@host:path
+_URL_REMOTE = re.compile(r"^([\w.+-]+)://(?:[^@/]*@)?([^/]+)/(.*)$")
+_SCP_REMOTE = re.compile(r"^()[^@/]+@([^:/]+):(.+)$")
+
+
+def _remote(remote: str) -> Tuple[str, str, str]:
+    """A git remote's scheme, host and path (``.git`` and empty segments dropped); a remote that
+    is neither form is all path."""
+    remote = re.sub(r"\.git/?$", "", remote.strip())
+    match = _URL_REMOTE.match(remote) or _SCP_REMOTE.match(remote)
+    scheme, host, path = match.groups() if match else ("", "", remote)
+    return scheme, host, "/".join(part for part in path.split("/") if part)
+
+
 def repo_slug(remote: str) -> str:
     """``git@github.com:org/repo.git`` or ``https://host/org/repo.git`` -> ``org/repo``."""
-    remote = remote.strip()
-    if not remote:
+    return "/".join(_remote(remote)[2].split("/")[-2:])
+
+
+def repo_web_url(remote: str) -> str:
+    """``git@github.com:org/repo.git``, ``ssh://git@github.com:22/org/repo`` or
+    ``https://token@github.com/org/repo.git`` -> ``https://github.com/org/repo``: the form
+    Aviator's uploaders send (its CircleCI orb and GitHub action build
+    ``https://github.com/OWNER/REPO``), with no credential and no ssh port; "" for a local path."""
+    scheme, host, path = _remote(remote)
+    if not host or not path:
         return ""
-    remote = re.sub(r"\.git/?$", "", remote)
-    match = re.match(r"^[\w.+-]+://[^/]+/(.+)$", remote) or re.match(r"^[^@/]+@[^:]+:(.+)$", remote)
-    path = match.group(1) if match else remote
-    parts = [p for p in path.split("/") if p]
-    return "/".join(parts[-2:])
+    if scheme not in ("http", "https"):
+        host = host.split(":")[0]
+    return f"https://{host}/{path}"
 
 
 def _int(value: Optional[str]) -> Optional[int]:
@@ -69,7 +89,8 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             commit=env.get("BUILDKITE_COMMIT", ""),
             message=env.get("BUILDKITE_MESSAGE", ""),
             repo=repo_slug(repo_url),
-            repo_url=repo_url,
+            repo_url=repo_web_url(repo_url),
+            workflow=env.get("BUILDKITE_PIPELINE_SLUG", ""),
             parallel_index=_int(env.get("BUILDKITE_PARALLEL_JOB")),
             parallel_count=_int(env.get("BUILDKITE_PARALLEL_JOB_COUNT")),
             retry_count=_int(env.get("BUILDKITE_RETRY_COUNT")) or 0,
@@ -90,7 +111,8 @@ def detect(env: Mapping[str, str]) -> CIInfo:
             branch=env.get("CIRCLE_BRANCH", ""),
             commit=env.get("CIRCLE_SHA1", ""),
             repo=f"{user}/{name}" if user and name else repo_slug(env.get("CIRCLE_REPOSITORY_URL", "")),
-            repo_url=env.get("CIRCLE_REPOSITORY_URL", ""),
+            repo_url=repo_web_url(env.get("CIRCLE_REPOSITORY_URL", ""))
+            or (f"https://github.com/{user}/{name}" if user and name else ""),
             parallel_index=_int(env.get("CIRCLE_NODE_INDEX")),
             parallel_count=_int(env.get("CIRCLE_NODE_TOTAL")),
         )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from junit_flaky.ci_env import CIInfo, detect, repo_slug
+from junit_flaky.ci_env import CIInfo, detect, repo_slug, repo_web_url
 
 BUILDKITE = {
     "BUILDKITE": "true",
@@ -30,6 +30,7 @@ CIRCLECI = {
     "CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/web/7",
     "CIRCLE_SHA1": "def456",
     "CIRCLE_WORKFLOW_JOB_ID": "wf-job-1",
+    "CIRCLE_WORKFLOW_ID": "wf-1",
     "CIRCLE_PROJECT_USERNAME": "acme",
     "CIRCLE_PROJECT_REPONAME": "web",
     "CIRCLE_REPOSITORY_URL": "git@github.com:acme/web.git",
@@ -43,6 +44,7 @@ GITHUB = {
     "GITHUB_RUN_ID": "999",
     "GITHUB_RUN_NUMBER": "12",
     "GITHUB_RUN_ATTEMPT": "3",
+    "GITHUB_ACTION": "__run_2",
     "GITHUB_JOB": "tests",
     "GITHUB_WORKFLOW": "CI",
     "GITHUB_REF_NAME": "17/merge",
@@ -80,7 +82,8 @@ def test_buildkite():
         commit="abc123",
         message="Fix it",
         repo="acme/web",
-        repo_url="git@github.com:acme/web.git",
+        repo_url="https://github.com/acme/web",
+        workflow="web",
         parallel_index=2,
         parallel_count=4,
         retry_count=1,
@@ -100,7 +103,8 @@ def test_circleci():
         branch="feature",
         commit="def456",
         repo="acme/web",
-        repo_url="git@github.com:acme/web.git",
+        repo_url="https://github.com/acme/web",
+        workflow_id="wf-1",
         parallel_index=0,
         parallel_count=2,
     )
@@ -121,6 +125,7 @@ def test_github_actions():
         repo_url="https://github.com/acme/web",
         retry_count=2,
         workflow="CI",
+        step_id="__run_2",
     )
 
 
@@ -200,3 +205,19 @@ def test_numbers_that_are_not_numbers_are_unknown():
 )
 def test_repo_slug(remote, slug):
     assert repo_slug(remote) == slug
+
+
+@pytest.mark.parametrize(
+    "remote, url",
+    [
+        ("git@github.com:acme/web.git", "https://github.com/acme/web"),
+        ("https://x-access-token:ghs_secret@github.com/acme/web.git", "https://github.com/acme/web"),
+        ("ssh://git@host:2222/acme/web.git/", "https://host/acme/web"),
+        ("https://ghe.example.com:8443/acme/web", "https://ghe.example.com:8443/acme/web"),
+        ("https://gitlab.example.com/acme/backend/web.git", "https://gitlab.example.com/acme/backend/web"),
+        ("/srv/git/web.git", ""),
+        ("  ", ""),
+    ],
+)
+def test_repo_web_url(remote, url):
+    assert repo_web_url(remote) == url

@@ -10,6 +10,7 @@ import pytest
 from junit_flaky.upload import upload
 from junit_flaky.upload.aviator import build_status
 from junit_flaky.http_client import Http
+from junit_flaky.upload.reports import load
 from tests.loopback import closed_port, drip, raw_server  # noqa: F401 - raw_server is a fixture
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
@@ -17,6 +18,7 @@ TOKEN = "av_live_do_not_leak_0123456789"
 BUILDKITE = {
     "BUILDKITE": "true",
     "BUILDKITE_LABEL": "🔨 Unit tests",
+    "BUILDKITE_PIPELINE_SLUG": "web",
     "BUILDKITE_BUILD_URL": "https://buildkite.com/acme/web/builds/42",
     "BUILDKITE_BUILD_ID": "0190-build",
     "BUILDKITE_COMMIT": "abc123",
@@ -33,6 +35,7 @@ CIRCLECI = {
     "CIRCLE_PROJECT_USERNAME": "acme",
     "CIRCLE_PROJECT_REPONAME": "web",
     "CIRCLE_BRANCH": "feature",
+    "CIRCLE_REPOSITORY_URL": "git@github.com:acme/web.git",
 }
 GITHUB = {
     "GITHUB_ACTIONS": "true",
@@ -43,6 +46,7 @@ GITHUB = {
     "GITHUB_RUN_NUMBER": "12",
     "GITHUB_SHA": "fedcba",
     "GITHUB_REF_NAME": "main",
+    "GITHUB_SERVER_URL": "https://github.com",
 }
 METADATA = ("Provider-Name", "Job-Name", "Build-URL", "Build-ID", "Commit-Sha", "Repo-Url", "Branch-Name",
             "Build-Status", "Workflow-Name")
@@ -76,10 +80,11 @@ def test_buildkite_request(httpserver, tmp_path):
     assert metadata(request) == {
         "Provider-Name": "buildkite",
         "Job-Name": "🔨 Unit tests",
+        "Workflow-Name": "web",  # the plugin's BUILDKITE_PIPELINE_SLUG
         "Build-URL": "https://buildkite.com/acme/web/builds/42",
         "Build-ID": "0190-build",
         "Commit-Sha": "abc123",
-        "Repo-Url": "git@github.com:acme/web.git",
+        "Repo-Url": "https://github.com/acme/web",
         "Branch-Name": "main",
         "Build-Status": "success",
     }
@@ -94,7 +99,7 @@ def test_circleci_metadata(httpserver):
         "Build-URL": "https://circleci.com/gh/acme/web/7",
         "Build-ID": "wf-job-1",
         "Commit-Sha": "def456",
-        "Repo-Url": "https://github.com/acme/web",  # as the orb builds it
+        "Repo-Url": "https://github.com/acme/web",  # as the orb builds it, not CIRCLE_REPOSITORY_URL's git@ form
         "Branch-Name": "feature",
         "Build-Status": "failure",
     }
@@ -102,7 +107,7 @@ def test_circleci_metadata(httpserver):
 
 def test_github_actions_metadata(httpserver):
     httpserver.expect_request("/up").respond_with_data("ok")
-    assert send(httpserver.url_for("/up"), GITHUB).ok
+    assert send(httpserver.url_for("/up"), GITHUB, build_passed=True).ok
     assert metadata(httpserver.log[0][0]) == {
         "Provider-Name": "github_action",
         "Job-Name": "tests",
@@ -112,15 +117,53 @@ def test_github_actions_metadata(httpserver):
         "Commit-Sha": "fedcba",
         "Repo-Url": "https://github.com/acme/web",
         "Branch-Name": "main",
+        "Build-Status": "success",
     }
 
 
 @pytest.mark.parametrize(
+    "remote",
+    ["git@github.com:acme/web.git", "https://x-access-token:ghs_secret@github.com/acme/web.git",
+     "ssh://git@github.com:22/acme/web", "https://github.com/acme/web/"],
+)
+def test_the_repository_is_sent_as_its_https_address(httpserver, remote):
+    # Aviator's orb and action send https://github.com/OWNER/REPO; never a credential in the remote.
+    httpserver.expect_request("/up").respond_with_data("ok")
+    assert send(httpserver.url_for("/up"), {**BUILDKITE, "BUILDKITE_REPO": remote}).ok
+    assert metadata(httpserver.log[0][0])["Repo-Url"] == "https://github.com/acme/web"
+
+
+def test_a_step_without_a_label_is_named_as_the_plugin_names_it(httpserver):
+    httpserver.expect_request("/up").respond_with_data("ok")
+    assert send(httpserver.url_for("/up"), {**BUILDKITE, "BUILDKITE_LABEL": ""}).ok
+    assert metadata(httpserver.log[0][0])["Job-Name"] == "aviator"
+
+
+PASSED = (
+    "<testsuite name='s'><testcase classname='c' name='ok'/>"
+    "<testcase classname='c' name='flaky'><flakyFailure message='m'/></testcase></testsuite>"
+)
+
+
+@pytest.mark.parametrize(
+    "content, status", [(SAMPLE.read_text(), "failure"), (PASSED, "success")], ids=["a failed test", "none failed"]
+)
+def test_the_build_status_is_always_sent(httpserver, tmp_path, content, status):
+    # The upload command knows no verdict and GitHub no exit status: the reports' verdicts decide.
+    report = tmp_path / "report.xml"
+    report.write_text(content)
+    httpserver.expect_request("/up").respond_with_data("ok")
+    assert send(httpserver.url_for("/up"), GITHUB, reports=(report,)).ok
+    assert metadata(httpserver.log[0][0])["Build-Status"] == status
+
+
+@pytest.mark.parametrize(
     "build_passed, exit_status, status",
-    [(True, 1, "success"), (False, 0, "failure"), (None, 0, "success"), (None, 2, "failure"), (None, None, "")],
+    [(True, 1, "success"), (False, 0, "failure"), (None, 0, "success"), (None, 2, "failure"), (None, None, "failure")],
 )
 def test_build_status(build_passed, exit_status, status):
-    assert build_status(build_passed, exit_status) == status
+    # Our verdict first, then Buildkite's exit status, then the reports (SAMPLE records a failed test).
+    assert build_status(build_passed, exit_status, [load(SAMPLE)]) == status
 
 
 def test_sends_again_only_when_asked_to(httpserver):
