@@ -216,6 +216,8 @@ class Rerunner:
             # A flaky test fails on rerun: -x or --maxfail from addopts would end the process there,
             # leaving every later test without its reruns. The last --maxfail wins here too.
             "--maxfail=0",
+            # A module that no longer imports loses its own tests, not everyone's reruns.
+            "--continue-on-collection-errors",
             *workers,
             *selection,
         ]

@@ -420,3 +420,34 @@ def test_exitfirst_in_the_users_addopts_does_not_stop_the_reruns_at_their_first_
     result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert project.runs("a") == 3 and project.runs("b") == 3
+
+
+def module_that_breaks_on_rerun(project: Project) -> Path:
+    """test_a.py fails once then passes; test_b.py fails, then cannot even be imported on rerun."""
+    project.write("test_a.py", f"def test_a():\n{flaky_body('a', [1])}")
+    project.write(
+        "test_b.py",
+        "from counters import run_number\n\n"
+        "if run_number('b-import') > 1:\n    raise ImportError('broken on rerun')\n\n"
+        "def test_b():\n    assert False\n",
+    )
+    return project.pytest()
+
+
+def test_a_module_that_fails_to_import_on_rerun_leaves_the_other_reruns_alone(tmp_path):
+    project = Project(tmp_path)
+    report = module_that_breaks_on_rerun(project)
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.runs("a") == 2
+    assert "junit-flaky: rerun test_a::test_a: flaky after 1 rerun" in result.stdout
+
+
+def test_a_test_whose_module_fails_to_import_on_rerun_is_told_so_not_sent_to_rootdir(tmp_path):
+    project = Project(tmp_path)
+    report = module_that_breaks_on_rerun(project)
+    result = project.junit_flaky("run", str(report), "--json", "final.json", "--max-runs", "3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [reason] = [t["reason"] for t in json.loads((tmp_path / "final.json").read_text())["tests"] if t["name"] == "test_b"]
+    assert "could not be rerun: pytest could not collect test_b.py (its error is in the rerun's output)" in reason
+    assert "--rootdir" not in reason
