@@ -19,7 +19,9 @@ from tests.vendored import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "ci-templates" / "buildkite"
-PLUGIN_REF = re.compile(r"^junit-flaky#v(\d+)\.(\d+)\.(\d+)$")
+# How the README refers to the plugin: this repository's subfolder, at a release tag.
+PLUGIN_LOCATION = "github.com/junit-flaky/junit-flaky/ci-templates/buildkite"
+PLUGIN_REF = re.compile(rf"^{re.escape(PLUGIN_LOCATION)}#v(\d+)\.(\d+)\.(\d+)$")
 
 
 def plugin_yml() -> Dict[str, Any]:
@@ -48,7 +50,7 @@ def readme_plugin_configs() -> List[Tuple[str, str, Dict[str, Any]]]:
         for step in pipeline.get("steps", []):
             for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
                 for ref, config in plugin.items():
-                    if ref.startswith("junit-flaky#"):
+                    if ref.startswith(PLUGIN_LOCATION + "#"):
                         found.append((heading, ref, config))
     return found
 
@@ -119,7 +121,7 @@ def test_readme_history_example_keeps_the_database_in_the_cache():
             plugins = {}
             for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
                 plugins.update(plugin)
-            ours = next((c for ref, c in plugins.items() if ref.startswith("junit-flaky#")), {})
+            ours = next((c for ref, c in plugins.items() if ref.startswith(PLUGIN_LOCATION + "#")), {})
             if not (ours.get("thresholds_from_history") or ours.get("record_history")):
                 continue
             cache = next((c for ref, c in plugins.items() if ref.startswith("cache#")), None)
@@ -137,7 +139,7 @@ def test_readme_history_example_keeps_the_database_in_the_cache():
     "heading, ref, config", [pytest.param(*use, id=use[0]) for use in readme_plugin_configs()]
 )
 def test_readme_examples_match_the_configuration(heading, ref, config):
-    assert PLUGIN_REF.match(ref), f"{heading}: use a released version, as in junit-flaky#v0.1.0: {ref}"
+    assert PLUGIN_REF.match(ref), f"{heading}: use a released version, as in {PLUGIN_LOCATION}#v0.1.0: {ref}"
     jsonschema.validate(config, plugin_yml()["configuration"])
 
 
@@ -146,6 +148,13 @@ def test_readme_examples_match_the_configuration(heading, ref, config):
 )
 def test_readme_examples_are_valid_pipelines(heading, pipeline):
     jsonschema.validate(pipeline, load_schema("schema.json"))
+
+
+def test_the_hook_tests_run_under_the_readme_reference():
+    helpers = (PLUGIN / "tests" / "helpers.bash").read_text(encoding="utf-8")
+    reference = re.search(r'^README_REFERENCE="([^"]+)"$', helpers, re.M).group(1)
+    assert PLUGIN_REF.match(reference), reference
+    assert {ref for _, ref, _ in readme_plugin_configs()} == {reference}
 
 
 def test_readme_examples_use_the_version_released_with_the_tool():
@@ -168,7 +177,7 @@ def test_every_option_is_read_by_the_hooks_and_documented():
     for option in plugin_yml()["configuration"]["properties"]:
         key = option.upper()
         assert re.search(rf"\b(plugin_config\w*|add_option [-\w]+|export_token \w+) {key}\b", shell), (
-            f"no hook reads the {option} option (BUILDKITE_PLUGIN_JUNIT_FLAKY_{key})"
+            f"no hook reads the {option} option (BUILDKITE_PLUGIN_<NAME>_{key})"
         )
         assert f"| `{option}`" in table, f"{option} is missing from the README's option table"
 

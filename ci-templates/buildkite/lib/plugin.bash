@@ -2,16 +2,26 @@
 # Shared by the hooks: read the plugin's configuration, build the junit-flaky command line,
 # install the tool. Only functions and constants here; the hooks decide what runs.
 
-# The agent turns `junit-flaky#vX.Y.Z: {key: value}` into BUILDKITE_PLUGIN_JUNIT_FLAKY_KEY=value,
-# and a list into ..._KEY_0, ..._KEY_1 (see https://buildkite.com/docs/plugins/writing).
-readonly PLUGIN_PREFIX="BUILDKITE_PLUGIN_JUNIT_FLAKY"
-
-# The plugin and the tool are released together, so v0.1.x of the plugin installs 0.1.x of the tool.
-readonly DEFAULT_PIP_REQUIREMENT="junit-flaky~=0.1.0"
-
 # junit-flaky's exit code for bad input or usage (its contract: 0 ok, 1 failed verdict, 2 bad input,
 # 3 strict upload failed); the hooks use it for their own configuration errors too.
 readonly EXIT_BAD_INPUT=2
+
+# The agent sets each option as BUILDKITE_PLUGIN_<NAME>_<KEY> (a list as ..._KEY_0, ..._KEY_1), where
+# NAME comes from how the pipeline refers to the plugin, not from plugin.yml: the last segment of
+# the reference, "-buildkite-plugin" dropped (buildkite/agent agent/plugin/plugin.go, Plugin.Name).
+# This plugin, kept in a subfolder, is "buildkite" as github.com/OWNER/junit-flaky/ci-templates/buildkite,
+# "junit-flaky-git" as a .git URL of a repository of its own. The agent hands the name over in
+# BUILDKITE_PLUGIN_NAME, built with the prefix in one place (Plugin.ConfigurationToEnvironment,
+# agent v3.28.1 and later), so the prefix is read from there, never guessed.
+if [[ ! "${BUILDKITE_PLUGIN_NAME:-}" =~ ^[A-Z0-9_]+$ ]]; then
+  echo "junit-flaky plugin: BUILDKITE_PLUGIN_NAME is not set (or not a name the agent makes):" \
+    "run the plugin from buildkite-agent v3.28.1 or later" >&2
+  exit "$EXIT_BAD_INPUT"
+fi
+readonly PLUGIN_PREFIX="BUILDKITE_PLUGIN_${BUILDKITE_PLUGIN_NAME}"
+
+# The plugin and the tool are released together, so v0.1.x of the plugin installs 0.1.x of the tool.
+readonly DEFAULT_PIP_REQUIREMENT="junit-flaky~=0.1.0"
 
 # plugin_config KEY [DEFAULT]: the scalar value of a config key, or DEFAULT when it is not set.
 plugin_config() {

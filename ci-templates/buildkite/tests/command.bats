@@ -10,7 +10,7 @@ load helpers
 setup() {
   setup_job
   with_junit_flaky_on_path
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS="test-results/*.xml"
+  plugin_option REPORTS "test-results/*.xml"
 }
 
 @test "runs the tests, then junit-flaky on their reports with the default output" {
@@ -26,30 +26,30 @@ setup() {
 
 @test "passes every option, lists as repeated flags, the rerun command after --" {
   given_tests_that_write_a_report_and_exit 0
-  unset BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS_0="test-results/*.xml"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS_1="other results/**/*.xml"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_OUTPUT="out/flaky.xml"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS="ci/thresholds.toml"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MIN_PASSES="2"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MAX_RUNS="5"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_JSON="out/verdicts.json"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_ROOTDIR="src"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_WORKERS="4"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_TIMEOUT="120"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_MAX_RERUNS_TOTAL="50"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN="false"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_FLAKYBOT="false"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="true"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="true"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_HISTORY_DB="ci cache/history.sqlite"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_0="buildkite-test-engine"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD_1="buildkite-annotation"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_STRICT_UPLOAD="true"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_0="python"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_1="-m"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_2="pytest"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND_3="-k not slow"
+  unset_plugin_option REPORTS
+  plugin_option REPORTS_0 "test-results/*.xml"
+  plugin_option REPORTS_1 "other results/**/*.xml"
+  plugin_option OUTPUT "out/flaky.xml"
+  plugin_option THRESHOLDS "ci/thresholds.toml"
+  plugin_option MIN_PASSES "2"
+  plugin_option MAX_RUNS "5"
+  plugin_option JSON "out/verdicts.json"
+  plugin_option ROOTDIR "src"
+  plugin_option WORKERS "4"
+  plugin_option RERUN_TIMEOUT "120"
+  plugin_option MAX_RERUNS_TOTAL "50"
+  plugin_option RERUN "false"
+  plugin_option FLAKYBOT "false"
+  plugin_option THRESHOLDS_FROM_HISTORY "true"
+  plugin_option RECORD_HISTORY "true"
+  plugin_option HISTORY_DB "ci cache/history.sqlite"
+  plugin_option UPLOAD_0 "buildkite-test-engine"
+  plugin_option UPLOAD_1 "buildkite-annotation"
+  plugin_option STRICT_UPLOAD "true"
+  plugin_option RERUN_COMMAND_0 "python"
+  plugin_option RERUN_COMMAND_1 "-m"
+  plugin_option RERUN_COMMAND_2 "pytest"
+  plugin_option RERUN_COMMAND_3 "-k not slow"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -65,9 +65,9 @@ setup() {
 
 @test "a rerun command given as one string is split on whitespace; one upload as a string" {
   given_tests_that_write_a_report_and_exit 0
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND="python  -m pytest -p no:cacheprovider"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_UPLOAD="buildkite-artifact"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN="true"
+  plugin_option RERUN_COMMAND "python  -m pytest -p no:cacheprovider"
+  plugin_option UPLOAD "buildkite-artifact"
+  plugin_option RERUN "true"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -78,8 +78,8 @@ setup() {
 
 @test "history switches set to false pass nothing, leaving junit-flaky's own setting in force" {
   given_tests_that_write_a_report_and_exit 0
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="false"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="false"
+  plugin_option THRESHOLDS_FROM_HISTORY "false"
+  plugin_option RECORD_HISTORY "false"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -89,7 +89,7 @@ setup() {
 
 @test "recording the history alone: no thresholds learned, the default database" {
   given_tests_that_write_a_report_and_exit 1
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RECORD_HISTORY="true"
+  plugin_option RECORD_HISTORY "true"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -100,8 +100,8 @@ setup() {
 
 @test "thresholds from a history database at a chosen path" {
   given_tests_that_write_a_report_and_exit 0
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY="true"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_HISTORY_DB=".junit-flaky/main.sqlite"
+  plugin_option THRESHOLDS_FROM_HISTORY "true"
+  plugin_option HISTORY_DB ".junit-flaky/main.sqlite"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -124,7 +124,7 @@ setup() {
 @test "a configured rerun command wins over the installing Python" {
   given_tests_that_write_a_report_and_exit 0
   export JUNIT_FLAKY_PLUGIN_RERUN_PYTHON="python3.12"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_RERUN_COMMAND=".venv/bin/python -m pytest"
+  plugin_option RERUN_COMMAND ".venv/bin/python -m pytest"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -163,7 +163,7 @@ setup() {
 
 @test "exits with junit-flaky's exit code: 3 for a failed strict upload" {
   given_tests_that_write_a_report_and_exit 0
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_STRICT_UPLOAD="true"
+  plugin_option STRICT_UPLOAD "true"
   export STUB_JUNIT_FLAKY_EXIT=3
 
   run "${PLUGIN_DIR}/hooks/command"
@@ -227,7 +227,7 @@ setup() {
 
 @test "a report in a nested folder matches a ** glob" {
   export BUILDKITE_COMMAND="mkdir -p 'out/a b/c' && echo '<testsuite/>' > 'out/a b/c/r.xml'"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS="out/**/*.xml"
+  plugin_option REPORTS "out/**/*.xml"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -258,8 +258,8 @@ setup() {
 
 @test "tokens kept under other names reach junit-flaky under the names it reads" {
   given_tests_that_write_a_report_and_exit 0
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_AVIATOR_TOKEN_ENV="MY_AVIATOR_SECRET"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_TEST_ENGINE_TOKEN_ENV="SUITE_TOKEN"
+  plugin_option AVIATOR_TOKEN_ENV "MY_AVIATOR_SECRET"
+  plugin_option TEST_ENGINE_TOKEN_ENV "SUITE_TOKEN"
   export MY_AVIATOR_SECRET="av-123"
   export SUITE_TOKEN="bk-456"
 
@@ -283,7 +283,7 @@ setup() {
 
 @test "a token option that is not a variable name fails with 2 before the tests run" {
   export BUILDKITE_COMMAND="touch tests-ran"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_AVIATOR_TOKEN_ENV="\$TOKEN"
+  plugin_option AVIATOR_TOKEN_ENV "\$TOKEN"
 
   run "${PLUGIN_DIR}/hooks/command"
 
@@ -294,7 +294,7 @@ setup() {
 
 @test "without the reports option: fails with 2 before the tests run" {
   export BUILDKITE_COMMAND="touch tests-ran"
-  unset BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS
+  unset_plugin_option REPORTS
 
   run "${PLUGIN_DIR}/hooks/command"
 

@@ -37,8 +37,8 @@ setup() {
 
 @test "installs the configured requirement with the configured python" {
   cp "${STUBS}/python" "${STUB_BIN}/python3.12"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_PYTHON="python3.12"
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_PIP_REQUIREMENT="junit-flaky @ git+https://example.org/junit-flaky@main"
+  plugin_option PYTHON "python3.12"
+  plugin_option PIP_REQUIREMENT "junit-flaky @ git+https://example.org/junit-flaky@main"
 
   run "${PLUGIN_DIR}/hooks/pre-command"
 
@@ -48,7 +48,7 @@ setup() {
 }
 
 @test "the command hook finds the tool the pre-command hook installed" {
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_REPORTS="test-results/*.xml"
+  plugin_option REPORTS "test-results/*.xml"
   given_tests_that_write_a_report_and_exit 1
 
   # The agent sources each hook and carries its exported environment into the next one.
@@ -71,7 +71,7 @@ setup() {
 }
 
 @test "no python to install with fails with 2 and says what to do" {
-  export BUILDKITE_PLUGIN_JUNIT_FLAKY_PYTHON="no-such-python"
+  plugin_option PYTHON "no-such-python"
 
   run "${PLUGIN_DIR}/hooks/pre-command"
 
