@@ -36,6 +36,7 @@ def shell_files() -> List[Path]:
         *sorted((BUILDKITE / "tests").glob("*.bash")),
         *sorted((BUILDKITE / "tests").glob("*.bats")),
         *sorted((CIRCLECI / "src" / "scripts").glob("*.sh")),
+        *sorted((REPO / "ci-templates" / "github").glob("*.sh")),
     ]
     assert len(files) >= 10, files
     return files

@@ -22,8 +22,9 @@ SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
         ({"CIRCLECI": "true", "CIRCLE_JOB": "test"}, ["circleci"]),
         ({"CIRCLECI": "true", "AVIATOR_API_TOKEN": "a", "BUILDKITE_ANALYTICS_TOKEN": "t"},
          ["buildkite-test-engine", "circleci", "aviator"]),
-        ({"GITHUB_ACTIONS": "true", "AVIATOR_API_TOKEN": "a"}, ["aviator"]),
-        ({"GITHUB_ACTIONS": "true"}, []),
+        ({"GITHUB_ACTIONS": "true", "AVIATOR_API_TOKEN": "a"}, ["github-actions", "aviator"]),
+        ({"GITHUB_ACTIONS": "true"}, ["github-actions"]),
+        ({"GITLAB_CI": "true", "CI": "true", "AVIATOR_API_TOKEN": "a"}, []),
         ({"AVIATOR_API_TOKEN": "a"}, []),  # a laptop with a Flakybot token uploads nothing
         ({"CI": "true", "AVIATOR_API_TOKEN": "a"}, []),
     ],

@@ -6,12 +6,14 @@ verdict is already decided and one broken destination must not cost the others.
 
 Targets: ``buildkite-artifact`` and ``buildkite-annotation`` (the ``buildkite-agent`` CLI),
 ``buildkite-test-engine`` (``BUILDKITE_ANALYTICS_TOKEN``), ``aviator`` (``AVIATOR_API_TOKEN``),
-``circleci`` (a folder for the orb's store steps).
+``circleci`` (a folder for the orb's store steps), ``github-actions`` (the job summary, annotations
+and outputs of a GitHub Actions step).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -19,7 +21,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 from junit_flaky import tokens
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.upload import aviator, buildkite_agent, circleci, reports as report_files, test_engine
+from junit_flaky.upload import aviator, buildkite_agent, circleci, github, reports as report_files, test_engine
 from junit_flaky.upload.context import Context, Run
 from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import Report
@@ -33,6 +35,7 @@ _SENDERS: Dict[str, Sender] = {
     "buildkite-test-engine": test_engine.upload,
     "aviator": aviator.upload,
     "circleci": circleci.upload,
+    "github-actions": github.upload,
 }
 TARGETS = tuple(_SENDERS)
 
@@ -54,14 +57,23 @@ def default_targets(env: Mapping[str, str]) -> List[str]:
     if ci.provider == "buildkite":
         targets += ["buildkite-artifact", "buildkite-annotation"]
     # Test Engine takes runs from any CI (run_env per CI); its token is set only to send there.
-    if env.get(test_engine.TOKEN_VAR) and ci.is_ci:
+    if env.get(test_engine.TOKEN_VAR) and ci.is_ci and not _tests_upload_to_test_engine():
         targets.append("buildkite-test-engine")
     if ci.provider == "circleci":
         targets.append("circleci")
+    if ci.provider == "github_actions":
+        targets.append("github-actions")
     # Not from a laptop: AVIATOR_API_TOKEN is also set there to read Flakybot's thresholds.
     if env.get(aviator.TOKEN_VAR) and ci.provider in aviator.PROVIDERS:
         targets.append("aviator")
     return targets
+
+
+def _tests_upload_to_test_engine() -> bool:
+    """Whether buildkite-test-collector is installed where junit-flaky runs, the Python its reruns
+    use by default: pytest loads it by itself, and with the token set it uploads every test it
+    runs, reruns included, so sending them again would count each test twice."""
+    return importlib.util.find_spec("buildkite_test_collector") is not None
 
 
 def upload(
