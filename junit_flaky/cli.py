@@ -139,7 +139,7 @@ NoFlakybotOpt = Annotated[bool, typer.Option("--no-flakybot", help="Do not ask t
 # timeouts beyond a few billion seconds.
 REQUEST_TIMEOUT_MAX = 3600.0
 FlakybotTimeoutOpt = Annotated[float, typer.Option("--flakybot-timeout", metavar="SECONDS", help="Seconds the Flakybot API may take in all, retries and waits included.", min=0.1, max=REQUEST_TIMEOUT_MAX)]
-UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.", envvar="JUNIT_FLAKY_UPLOAD")]
+UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TARGET", help="Upload the written report to TARGET (repeatable): auto, buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci, github-actions.", envvar="JUNIT_FLAKY_UPLOAD")]
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each HTTP upload request (Test Engine, Aviator) may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, max=REQUEST_TIMEOUT_MAX, show_default=False)]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
@@ -228,7 +228,7 @@ def run(
 @bounded
 def upload_command(
     reports: ReportsArg,
-    to: Annotated[Optional[List[str]], typer.Option("--to", metavar="TARGET", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci.")] = None,
+    to: Annotated[Optional[List[str]], typer.Option("--to", metavar="TARGET", help="Target (repeatable): auto (default: what fits this CI and its tokens), buildkite-artifact, buildkite-annotation, buildkite-test-engine, aviator, circleci, github-actions.")] = None,
     strict_upload: StrictUploadOpt = False,
     upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
