@@ -6,7 +6,9 @@ attempts:
 - several <testcase> elements with one identity: one attempt each, in document order
   (pytest-rerunfailures, pytest-aviator, flaky, gotestsum, merged shards);
 - Surefire's ``flakyFailure``/``flakyError`` children: failed attempts before the final result;
-- Surefire's ``rerunFailure``/``rerunError`` children: failed attempts after the first failure.
+- Surefire's ``rerunFailure``/``rerunError`` children: failed attempts after the first failure;
+- pytest-rerunfailures' empty <testcase> before a later one of its test: an attempt that failed
+  and was rerun, of which nothing else was kept (see ``_counts_out_reruns``).
 
 pytest writes a call failure plus a teardown error as two <testcase> elements for one run; that
 pair is one attempt, not two.
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from junit_flaky.junit_element import Element, parse_element
 from junit_flaky import junit_read
-from junit_flaky.junit_read import FINAL_TAGS, Occurrence, Scan, Snippets, Watch
+from junit_flaky.junit_read import FINAL_TAGS, INTERIM_TAGS, Occurrence, Scan, Snippets, Watch
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
@@ -32,6 +35,7 @@ _FINAL_FAILURES = frozenset({"failure", "error"})
 _RERUNS = frozenset({"rerunFailure", "rerunError"})
 _FLAKY = frozenset({"flakyFailure", "flakyError"})
 _PYTEST_TEARDOWN = 'failed on teardown with "'
+RERUN_KEPT_NO_DETAILS = "failed (pytest-rerunfailures kept no details of this attempt)"
 # The type of the note ``run`` writes for a test that passed fewer times than required (a
 # <failure>, or a <rerunFailure> when quarantined): it records a verdict, not a failed run.
 NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
@@ -97,9 +101,12 @@ def combine_verdicts(verdicts: Iterable[Verdict]) -> Verdict:
 
 def recorded_result(entry: TrackedTest) -> TestResult:
     """A test as its reports recorded it, for ``merge``: the combined verdict of its copies, no
-    thresholds applied. A quarantined failure stays one, however many copies agree."""
+    thresholds applied. A quarantined failure stays one, however many copies agree. A pass after
+    attempts that failed without a result in their testcase (pytest-rerunfailures' reruns) is flaky."""
     verdict = combine_verdicts(recorded_verdict(element) for element in entry.elements)
     outcomes = [attempt.outcome for attempt in entry.attempts]
+    if verdict is Verdict.PASSED and any(outcome.is_failure for outcome in outcomes):
+        verdict = Verdict.FLAKY
     passes = sum(1 for outcome in outcomes if outcome is Outcome.PASSED)
     runs = sum(1 for outcome in outcomes if outcome is not Outcome.SKIPPED)
     quarantined = verdict is Verdict.QUARANTINED
@@ -179,19 +186,56 @@ def _parse_element(scan: Scan, occurrence: Occurrence, data: bytes) -> Element:
     return parse_element(data.decode(scan.files[occurrence.file].encoding))
 
 
+def _holds_no_result(element: Element) -> bool:
+    """No failure, error, skip or Surefire rerun in it: a pass, or an attempt someone reran."""
+    return not any(child.local in FINAL_TAGS or child.local in INTERIM_TAGS for child in element)
+
+
+def _counts_out_reruns(scan: Scan, index: int, tracked: int, reran: int, teardown_errors: int) -> bool:
+    """Whether suite ``index`` counts its tests as pytest does with pytest-rerunfailures.
+
+    pytest-rerunfailures writes each attempt it reran as a <testcase> with no result in it
+    (``reran``: those followed by a later <testcase> of their test in the suite), and pytest's
+    ``tests`` leaves those out, as it leaves out the teardown error it writes as a second
+    <testcase> after a call failure (at most ``teardown_errors``). So the suite holds more
+    testcases than ``tests`` says, by no more than those. Producers that repeat a passing test
+    for other reasons count every testcase (overlapping shards, ``pytest --keep-duplicates``),
+    or leave out more than their repeats (Ginkgo leaves out every skipped spec): their repeats
+    stay passes.
+    ``tracked`` is how many of its testcases are tracked; the scan counted the others.
+    """
+    suite = scan.suites[index] if index >= 0 else None
+    if suite is None or suite.tag != "testsuite":
+        return False
+    try:
+        tests = int(dict(suite.attrs).get("tests", ""))
+    except ValueError:
+        return False
+    uncounted = suite.passed + suite.skipped + tracked - tests
+    return 0 < uncounted <= reran + teardown_errors
+
+
 def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
     """Parse every occurrence of every tracked test into its attempts."""
     loaded: Dict[TestId, TrackedTest] = {}
+    tracked_in = Counter(occurrence.suite for occurrences in scan.tracked.values() for occurrence in occurrences)
+    reran: Dict[int, List[Attempt]] = {}  # per suite: the passes that may be attempts rerun
+    teardown_errors: Counter = Counter()  # per suite
     for test, occurrences in scan.tracked.items():
         elements = []
         attempts: List[Attempt] = []
         previous_end = None
+        last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
         for index, occurrence in enumerate(occurrences):
             end = snippets.element_end(occurrence.file, occurrence.start, occurrence.end_event)
             data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)
             element = _parse_element(scan, occurrence, data)
             elements.append(element)
             found = attempts_of(element)
+            if last_in_suite[occurrence.suite] > index and _holds_no_result(element):
+                reran.setdefault(occurrence.suite, []).append(found[0])
+            elif _is_pytest_teardown_error(found):
+                teardown_errors[occurrence.suite] += 1
             merge = (
                 index > 0
                 and attempts
@@ -207,6 +251,10 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
                 attempts.extend(found)
             previous_end = end
         loaded[test] = TrackedTest(test, occurrences, elements, attempts)
+    for suite, passes in reran.items():
+        if _counts_out_reruns(scan, suite, tracked_in[suite], len(passes), teardown_errors[suite]):
+            for attempt in passes:  # the very objects in the tests' attempts above
+                attempt.outcome, attempt.message = Outcome.FAILED, RERUN_KEPT_NO_DETAILS
     return loaded
 
 

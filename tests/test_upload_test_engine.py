@@ -148,6 +148,18 @@ def test_auto_sends_to_test_engine_from_any_ci_with_its_token(env):
     assert "buildkite-test-engine" not in default_targets({**env, "BUILDKITE_ANALYTICS_TOKEN": ""})
 
 
+def test_auto_leaves_test_engine_to_the_collector_when_the_tests_run_it(tmp_path, monkeypatch):
+    # pytest loads buildkite-test-collector by itself, and with the token it uploads every test
+    # it runs, reruns included: a second upload of the same tests would count each one twice.
+    package = tmp_path / "buildkite_test_collector"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    env = {**ENV, "BUILDKITE_PIPELINE_SLUG": "web"}
+    assert "buildkite-test-engine" in default_targets(env)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert default_targets(env) == ["buildkite-artifact", "buildkite-annotation"]
+
+
 def test_every_attempt_is_an_execution_of_its_own(httpserver):
     httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
     send(httpserver.url_for("/v1/uploads"))
