@@ -155,9 +155,12 @@ build_run_args() {
   fi
 }
 
-# export_token CANONICAL KEY: junit-flaky reads its tokens from fixed variable names; a user who
-# keeps the secret under another name says which one, and we copy it for junit-flaky only.
-export_token() {
+# add_token_env CANONICAL KEY: junit-flaky reads its tokens from fixed variable names; a user who
+# keeps the secret under another name (the KEY option) says which one, and its value is added to
+# token_env as CANONICAL=value, for junit-flaky's own process only (run_junit_flaky): exported
+# before the tests, it would reach them, and buildkite-test-collector, which pytest loads by
+# itself, would upload with it too. Called before the tests, so a bad option costs no test run.
+add_token_env() {
   local canonical="$1" source_name
   source_name="$(plugin_config "$2" "$canonical")"
   if [[ ! "$source_name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
@@ -165,9 +168,19 @@ export_token() {
     return "$EXIT_BAD_INPUT"
   fi
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
-    export "${canonical}=${!source_name}"
+    token_env+=("${canonical}=${!source_name}")
   fi
 }
+
+# run_junit_flaky ARG...: junit-flaky with the tokens of token_env added to its environment. In a
+# subshell with `export`, a builtin: as arguments of `env`, the secrets would be visible in the
+# process list.
+run_junit_flaky() (
+  if [[ ${#token_env[@]} -gt 0 ]]; then
+    export "${token_env[@]}"
+  fi
+  exec junit-flaky "$@"
+)
 
 # run_test_command: run the step's command the way the agent would have, had no plugin taken over
 # the command phase (BUILDKITE_SHELL, default "/bin/bash -e -c"). Returns the command's status.

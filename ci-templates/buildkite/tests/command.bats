@@ -270,6 +270,24 @@ setup() {
     "PWD=${BUILDKITE_BUILD_CHECKOUT_PATH}"
 }
 
+@test "tokens kept under other names never reach the test command" {
+  # buildkite-test-collector, loaded by pytest, would upload with a token it sees, and the tests
+  # have no business holding a secret they were not given.
+  export BUILDKITE_COMMAND="env > test-env.txt; ${REPORT_WRITING_COMMAND}"
+  plugin_option AVIATOR_TOKEN_ENV "MY_AVIATOR_SECRET"
+  plugin_option TEST_ENGINE_TOKEN_ENV "SUITE_TOKEN"
+  export MY_AVIATOR_SECRET="av-123"
+  export SUITE_TOKEN="bk-456"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  grep -q "^SUITE_TOKEN=bk-456$" test-env.txt # the step's own variables are the tests' own
+  assert_no_line_starts "BUILDKITE_ANALYTICS_TOKEN=" test-env.txt
+  assert_no_line_starts "AVIATOR_API_TOKEN=" test-env.txt
+  grep -qx "BUILDKITE_ANALYTICS_TOKEN=bk-456" "${CALLS}/junit-flaky.env"
+}
+
 @test "tokens under the default names are left alone" {
   given_tests_that_write_a_report_and_exit 0
   export AVIATOR_API_TOKEN="av-default"

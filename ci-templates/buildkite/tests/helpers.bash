@@ -105,6 +105,18 @@ assert_lines() {
   fi
 }
 
+# assert_no_line_starts PREFIX FILE: no line of FILE starts with PREFIX. (A bare `! grep` would
+# not fail a bats test: errexit ignores negated commands.)
+assert_no_line_starts() {
+  local line
+  while IFS= read -r line; do
+    if [[ "$line" == "$1"* ]]; then
+      printf 'expected no line of %s to start with %s, found: %s\n' "$2" "$1" "$line" >&2
+      return 1
+    fi
+  done <"$2"
+}
+
 assert_output_contains() {
   # shellcheck disable=SC2154 # bats' run sets $output
   if [[ "$output" != *"$1"* ]]; then
