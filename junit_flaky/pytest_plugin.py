@@ -332,6 +332,7 @@ class RerunSession:
         # Reports and exception type names of the attempt now running, by phase.
         self._reports: dict[str, pytest.TestReport] = {}
         self._exc_types: dict[str, str] = {}
+        self._collect_errors: list[str] = []  # node ids (files) pytest could not collect
 
     # trylast: -k, -m, --deselect, --lf, xdist's loadgroup renaming and most plugins' deselection
     # have happened, so what we keep is what will run. tryfirst would only spare other plugins
@@ -344,13 +345,19 @@ class RerunSession:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if item in self._planned]
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._collect_errors.append(report.nodeid)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Written here, after every modifyitems hook, from the items that will really run. With
         # xdist each worker collects and writes its own line; the controller collects nothing.
         running = set(session.items)
         matched = {test.key: item.nodeid for item, tests in self._planned.items() if item in running for test in tests}
         unmatched = [test.key for test in self._plan.tests if test.key not in matched]
-        self._results.write({"event": "collected", "matched": matched, "unmatched": unmatched})
+        self._results.write(
+            {"event": "collected", "matched": matched, "unmatched": unmatched, "errors": self._collect_errors}
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:

@@ -150,6 +150,7 @@ class _Round:
         self.tail = _Tail(self.folder)
         self.matched: Set[str] = set()  # keys of the tests pytest collected
         self.unmatched: Optional[set] = None
+        self.collect_errors: Set[str] = set()  # what pytest could not collect (files, by node id)
         self.running: Dict[str, tuple] = {}  # worker -> (key, started at)
         self.done = False
         self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
@@ -351,6 +352,7 @@ class Rerunner:
                 unmatched = set(event.get("unmatched") or ())
                 # With xdist every worker collects; a test is missing only if all miss it.
                 state.unmatched = unmatched if state.unmatched is None else state.unmatched & unmatched
+                state.collect_errors.update(str(e) for e in event.get("errors") or ())
             elif kind == "start" and event.get("key") in state.results:
                 key = event["key"]
                 state.running[worker] = (key, self.clock())
@@ -391,11 +393,9 @@ class Rerunner:
             )
         if state.unmatched:
             missing = {k: state.results[k] for k in state.unmatched if k not in state.matched}
-            self._close(
-                missing,
-                f"could not be rerun: pytest collected no test with this identity in {self.options.rootdir};"
-                " if the report was written from another directory, give that one with --rootdir",
-            )
+            self._close(missing, f"could not be rerun: {self._why_not_collected(state)}")
+        if state.collect_errors:
+            went_wrong = True  # the rerun's output shows pytest's error
         if returncode in PYTEST_EXIT and returncode != 5 or (state.unmatched is None and not killed_for):
             went_wrong = True
             self.summary.notes.append(f"the rerun process {describe_exit(returncode)}")
@@ -412,6 +412,17 @@ class Rerunner:
             return  # the tests it did not reach get the next process
         why = killed_for or f"the rerun process {describe_exit(returncode)} without running it"
         self._close({k: r for k, r in state.results.items() if k not in state.attempted}, f"could not be rerun: {why}")
+
+
+    def _why_not_collected(self, state: _Round) -> str:
+        if state.collect_errors:
+            files = sorted(error or "." for error in state.collect_errors)  # "": the session itself
+            named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            return f"pytest could not collect {named} (the error is in the rerun's output)"
+        return (
+            f"pytest collected no test with this identity in {self.options.rootdir};"
+            " if the report was written from another directory, give that one with --rootdir"
+        )
 
 
 def _lacks_xdist(log: Path) -> bool:

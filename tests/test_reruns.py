@@ -449,5 +449,5 @@ def test_a_test_whose_module_fails_to_import_on_rerun_is_told_so_not_sent_to_roo
     result = project.junit_flaky("run", str(report), "--json", "final.json", "--max-runs", "3")
     assert result.returncode == 1, result.stdout + result.stderr
     [reason] = [t["reason"] for t in json.loads((tmp_path / "final.json").read_text())["tests"] if t["name"] == "test_b"]
-    assert "could not be rerun: pytest could not collect test_b.py (its error is in the rerun's output)" in reason
+    assert "could not be rerun: pytest could not collect test_b.py (the error is in the rerun's output)" in reason
     assert "--rootdir" not in reason
