@@ -67,7 +67,8 @@ def test_upload_command_copies_reports_for_circleci(tmp_path, report):
     target = tmp_path / "store"
     result = junit_flaky(tmp_path, "upload", str(report), "--to", "circleci", env={"JUNIT_FLAKY_CIRCLECI_DIR": str(target)})
     assert result.returncode == 0, result.stderr
-    assert (target / "result.xml").read_text() == REPORT
+    written = (target / "result.xml").read_text()  # the executions: the same three testcases here
+    assert (written.count("<testcase "), written.count('name="test_flaky"'), written.count("<failure ")) == (3, 2, 1)
 
 
 @pytest.mark.parametrize(

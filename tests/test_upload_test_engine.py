@@ -15,7 +15,7 @@ from junit_flaky import __version__
 from junit_flaky.upload import default_targets, upload
 from junit_flaky.http_client import Http
 from junit_flaky.upload.reports import load
-from junit_flaky.upload.test_engine import executions, split
+from junit_flaky.upload.executions import executions, split
 from tests.loopback import closed_port
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"

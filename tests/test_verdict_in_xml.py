@@ -26,7 +26,7 @@ from junit_flaky.junit_attempts import combine_verdicts, recorded_verdict
 from junit_flaky.model import Outcome, Verdict
 from junit_flaky.upload.annotation import build
 from junit_flaky.upload.reports import load
-from junit_flaky.upload.test_engine import split
+from junit_flaky.upload.executions import split
 from tests import junit_builders as jb
 from tests.junit_checks import parse
 

@@ -8,30 +8,25 @@ read each; "generic" elsewhere), and the file in ``data``. Test Engine answers 2
 JSON that holds the ``run_url``, and the results it ``skipped`` with its ``errors``: an upload
 that lost results is a failed upload, although every file went through.
 
-The file sent is not the file on disk. Test Engine reads ``<testcase>`` elements and knows nothing
-of Surefire's ``<flakyFailure>``/``<rerunFailure>``: sent as is, a flaky test would reach it as one
-passing execution, and Test Engine flags a test "passed on retry" only when it sees both a failing
-and a passing execution in one commit. So every recorded attempt becomes a ``<testcase>`` of its
-own with the same classname and name. Test Engine also takes at most 5000 results per upload, so
-the executions go in several files that share ``run_env[key]`` and so join one run.
+The file sent is not the file on disk but its executions (``upload.executions``): Test Engine
+flags a test "passed on retry" only when it sees both a failing and a passing execution in one
+commit. Test Engine also takes at most 5000 results per upload, so the executions go in several
+files that share ``run_env[key]`` and so join one run.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence
 
 from junit_flaky import __version__, tokens
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_attempts import recorded_verdict
-from junit_flaky.junit_element import Element
-from junit_flaky.junit_read import Testcase
-from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
+from junit_flaky.upload.executions import split
 from junit_flaky.http_client import expect_success, host_of
-from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, trace
+from junit_flaky.upload.reports import Report
 from junit_flaky.verdicts import plural
 
 DEFAULT_URL = "https://analytics-api.buildkite.com/v1/uploads"
@@ -46,8 +41,6 @@ KEY_VARS = {
 }
 MAX_RESULTS = 5000
 COLLECTOR = "junit-flaky"
-# Counts describe the whole suite on disk; each file sent gets its own.
-_SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
 
 
 def upload(reports: Sequence[Report], ctx: Context) -> str:
@@ -147,72 +140,3 @@ def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
     # test-engine-client's upload_test_results.go).
     fields.update(collector=COLLECTOR, version=__version__)
     return {f"run_env[{name}]": value for name, value in fields.items() if value}
-
-
-def executions(case: Testcase) -> List[Element]:
-    """One ``<testcase>`` per attempt, in the order they ran: a flaky test's failures then its
-    pass; a failed test's first failure then its reruns. A quarantined failure goes as the one
-    skipped result it is written as, so Test Engine counts no failure for it. Each copy declares
-    the prefixes it uses and sits in no namespace, as Test Engine reads JUnit."""
-    testcase = case.element
-    final = _standalone(testcase.copy(), case.prefixes)
-    final.children = [child for child in final.children if child.local not in FLAKY + RERUN]
-    if recorded_verdict(testcase) is Verdict.QUARANTINED:
-        return [final]
-    attempts = [_attempt(final, element) for element in testcase.findall(*FLAKY, *RERUN)]
-    return [final, *attempts] if testcase.findall(*FINAL) else [*attempts, final]
-
-
-def _standalone(element: Element, prefixes: Dict[str, str]) -> Element:
-    attrib = {key: value for key, value in element.attrib.items() if key != "xmlns"}
-    element.attrib = {**prefixes, **attrib}
-    return element
-
-
-def _attempt(testcase: Element, element: Element) -> Element:
-    """A flaky*/rerun* child as a testcase of its own with a plain <failure> or <error>."""
-    case = Element(testcase.tag, {k: v for k, v in testcase.attrib.items() if k != "time"})
-    if element.get("time"):
-        case.attrib["time"] = element.get("time")
-    tag = "error" if element.local.endswith("Error") else "failure"
-    case.add(tag, trace(element), **{k: element.get(k) for k in ("message", "type") if element.get(k)})
-    for name in ("system-out", "system-err"):
-        output = element.find(name)
-        if output is not None:
-            case.children.append(output.copy())
-    return case
-
-
-def split(reports: Sequence[Report], limit: int) -> Iterator[Tuple[bytes, int]]:
-    """The executions as JUnit documents of at most ``limit`` testcases each, with how many each
-    holds, made one at a time as the reports stream by. Each testcase stays under a copy of its
-    own suite's attributes."""
-    chunk: List[Tuple[Dict[str, str], Element]] = []
-    for report in reports:
-        for testcase in report.testcases():
-            for case in executions(testcase):
-                chunk.append((testcase.suite, case))
-                if len(chunk) == limit:
-                    yield _document(chunk), len(chunk)
-                    chunk = []
-    if chunk:
-        yield _document(chunk), len(chunk)
-
-
-def _document(chunk: List[Tuple[Dict[str, str], Element]]) -> bytes:
-    root = Element("testsuites")
-    current_source = None
-    suite = root
-    for source, case in chunk:
-        if source is not current_source:
-            current_source = source
-            attrs = {k: v for k, v in source.items() if k not in _SUITE_COUNTS and k != "xmlns"}
-            suite = root.add("testsuite", name=source.get("name", ""))
-            suite.attrib.update(attrs)
-        suite.children.append(case)
-    for suite in root.children:
-        cases = suite.children
-        suite.attrib["tests"] = str(len(cases))
-        for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
-            suite.attrib[attribute] = str(sum(1 for case in cases if case.find(tag) is not None))
-    return ("<?xml version='1.0' encoding='UTF-8'?>\n" + root.to_xml()).encode("utf-8")
