@@ -6,16 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import astuple
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 from junit_flaky import junit_read
 from junit_flaky.junit_attempts import combine_verdicts, recorded_verdict
 from junit_flaky.model import Verdict
-from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category
+from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category, parse
 from tests.vendored import CORPUS
 
 REPORTS = sorted(CORPUS.rglob("*.xml"))
@@ -131,3 +136,89 @@ def test_the_verdicts_run_writes_are_the_ones_merge_and_a_second_run_read(
     assert second.exit_code == first.exit_code, second.stderr
     assert recorded(again) == written
     assert {test: written[test] for test in reported(js_again)} == reported(js_again)
+
+
+# -- odd and hostile input: corpus reports mutated ------------------------------------------------------
+
+SMALL = [p for p in GOOD if p.stat().st_size < 100_000]
+TESTCASE = re.compile(rb"<testcase\b.*?(?:/>|</testcase>)", re.S)
+
+
+def _truncate(data: bytes, at: float) -> bytes:
+    return data[: int(len(data) * at)]
+
+
+def _insert(data: bytes, at: float, junk: bytes) -> bytes:
+    cut = int(len(data) * at)
+    return data[:cut] + junk + data[cut:]
+
+
+def _duplicate_a_testcase(data: bytes, at: float) -> bytes:
+    cases = [m.span() for m in TESTCASE.finditer(data)]
+    if not cases:
+        return data
+    start, end = cases[int(len(cases) * at) % len(cases)]
+    return data[:end] + data[start:end] * 2 + data[end:]
+
+
+def _reencode(data: bytes, encoding: str) -> bytes:
+    """Declared in ``encoding`` and written in it, where Python can (rot13 it cannot)."""
+    text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", data.decode("utf-8", "replace"))
+    try:
+        body = text.encode(encoding, "xmlcharrefreplace")
+    except LookupError:
+        body = text.encode("utf-8")
+    return f'<?xml version="1.0" encoding="{encoding}"?>'.encode("ascii") + body
+
+
+def _namespace(data: bytes, tag: bytes, declaration: bytes) -> bytes:
+    return data.replace(b"<" + tag, b"<" + tag + b" " + declaration, 1)
+
+
+def _huge_attribute(data: bytes, size: int) -> bytes:
+    return data.replace(b"<testcase", b'<testcase junk="' + b"x" * size + b'"', 1)
+
+
+fractions = st.floats(0, 1)
+MUTATIONS = st.one_of(
+    st.builds(lambda at: partial(_truncate, at=at), fractions),
+    st.builds(lambda at, junk: partial(_insert, at=at, junk=junk), fractions, st.binary(min_size=1, max_size=8)),
+    st.builds(lambda at: partial(_duplicate_a_testcase, at=at), fractions),
+    st.builds(lambda e: partial(_reencode, encoding=e), st.sampled_from(["ISO-8859-1", "windows-1252", "macintosh", "US-ASCII", "Shift_JIS", "UTF-16", "rot13"])),
+    st.builds(
+        lambda tag, declaration: partial(_namespace, tag=tag, declaration=declaration),
+        st.sampled_from([b"testsuites", b"testsuite", b"testcase", b"failure"]),
+        st.sampled_from([b'xmlns="urn:x"', b'xmlns:j="urn:j"', b'xmlns:x=""', b'xmlns=""']),
+    ),
+    st.builds(lambda size: partial(_huge_attribute, size=size), st.sampled_from([1, 100_000, 1_000_000])),
+)
+
+
+def lxml_reads(path: Path) -> bool:
+    try:
+        parse(path)
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(report=st.sampled_from(SMALL), mutations=st.lists(MUTATIONS, min_size=1, max_size=3))
+def test_a_mutated_report_is_read_or_refused_in_one_line_and_what_is_written_reads_back(run_cli, tmp_path: Path, report: Path, mutations) -> None:
+    data = report.read_bytes()
+    for mutate in mutations:
+        data = mutate(data)
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    given_report, out = folder / "in.xml", folder / "out.xml"
+    given_report.write_bytes(data)
+    result = run_cli("run", given_report, "--no-rerun", "--no-flakybot", "-o", out)
+    assert result.exit_code in (0, 1, 2) and "internal error" not in result.stderr, result.stderr
+    assert given_report.read_bytes() == data, "the input was modified"
+    if result.exit_code == 2:
+        assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert not out.exists()
+        return
+    if lxml_reads(given_report):  # an input's own namespace errors are kept, as all it holds
+        parse(out)  # well-formed for a parser that is not ours
+    again = run_cli("run", out, "--no-rerun", "--no-flakybot", "-o", folder / "again.xml")
+    assert again.exit_code == result.exit_code, again.stderr
