@@ -1,6 +1,7 @@
 """The one HTTP client against real servers on loopback: the deadline, which requests are retried,
 Retry-After, the User-Agent, one-line errors."""
 
+import gzip
 import socket
 import threading
 import time
@@ -235,6 +236,14 @@ def test_a_huge_answer_is_an_error(httpserver):
     httpserver.expect_request("/upload").respond_with_data(b"x" * (3 * 1024 * 1024), status=200)
     with pytest.raises(JunitFlakyError, match=r"^localhost: answer larger than 1 MiB$"):
         make_http([], max_answer=1024 * 1024).post(httpserver.url_for("/upload"), {})
+
+
+def test_a_compressed_answer_is_measured_as_it_unpacks(httpserver):
+    # 3 MiB of zeros in a few KiB of gzip: the limit holds for what the answer becomes.
+    packed = gzip.compress(b"\0" * (3 * 1024 * 1024))
+    httpserver.expect_request("/api").respond_with_data(packed, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(JunitFlakyError, match=r"^localhost: answer larger than 1 MiB$"):
+        make_http([], max_answer=1024 * 1024).get(httpserver.url_for("/api"), {})
 
 
 @pytest.mark.parametrize(
