@@ -182,12 +182,72 @@ run_junit_flaky() (
   exec junit-flaky "$@"
 )
 
-# run_test_command: run the step's command the way the agent would have, had no plugin taken over
-# the command phase (BUILDKITE_SHELL, default "/bin/bash -e -c"). Returns the command's status.
+# run_test_command: run the step's command as the agent's default command phase would have, had
+# no plugin taken over the phase (buildkite/agent internal/job/executor.go, defaultCommandPhase):
+# - a command that, newlines removed, names an existing path under the checkout runs as that
+#   script, "./<path>", made executable first (only when the agent may eval commands);
+# - BUILDKITE_COMMAND_EVAL=false (the agent's --no-command-eval) allows only such scripts, and
+#   only inside the checkout;
+# - BUILDKITE_SHELL (default "/bin/bash -e -c") is split into words as shellwords.Split does.
+# Returns the command's status; exits with 2 where the agent would have refused to run it.
+# (The agent's CMD.EXE branch, for Windows, is not ported: the hooks are bash.)
 run_test_command() {
-  local shell_words
-  read -r -a shell_words <<<"${BUILDKITE_SHELL:-/bin/bash -e -c}"
-  "${shell_words[@]}" "$BUILDKITE_COMMAND"
+  local script_name="${BUILDKITE_COMMAND//$'\n'/}" script_path to_run words interpreter
+  # filepath.Join(wd, name) then Abs: even an absolute name is taken under the checkout.
+  script_path="$(clean_path "${PWD}/${script_name}")"
+  if [[ "${BUILDKITE_COMMAND_EVAL:-true}" == "false" ]]; then
+    if [[ ! -e "$script_path" ]]; then
+      explain "no such file: \"${script_name}\"; this agent is not allowed to evaluate console" \
+        "commands (--no-command-eval): make the step's command a script within your repository"
+      exit "$EXIT_BAD_INPUT"
+    fi
+    if [[ "$script_path" != "${PWD}/"* ]]; then
+      explain "this agent is only allowed to run scripts within your repository" \
+        "(--no-command-eval), not ${script_name}"
+      exit "$EXIT_BAD_INPUT"
+    fi
+  fi
+  # The agent splits it with shellwords.Split: words apart at blanks, single and double quotes
+  # and backslashes honoured, nothing expanded. xargs splits by those quoting rules too.
+  if ! words="$(xargs -r printf '%s\n' <<<"${BUILDKITE_SHELL:-/bin/bash -e -c}")" || [[ -z "$words" ]]; then
+    explain "cannot split BUILDKITE_SHELL (${BUILDKITE_SHELL:-}) into words"
+    exit "$EXIT_BAD_INPUT"
+  fi
+  mapfile -t interpreter <<<"$words"
+  if [[ -e "$script_path" ]]; then
+    if [[ "${BUILDKITE_COMMAND_EVAL:-true}" != "false" ]] && ! chmod u+x "$script_path"; then
+      explain "cannot make ${script_name} executable"
+      exit "$EXIT_BAD_INPUT"
+    fi
+    # The agent passes it relative to the checkout; outside it (only with eval), this is the same file.
+    if [[ "$script_path" == "${PWD}/"* ]]; then
+      to_run="./${script_path#"${PWD}"/}"
+    else
+      to_run="$script_path"
+    fi
+  else
+    to_run="$BUILDKITE_COMMAND"
+  fi
+  "${interpreter[@]}" "$to_run"
+}
+
+# clean_path PATH: an absolute PATH with ".", ".." and repeated slashes resolved by its text
+# alone, without following links, as Go's filepath.Clean does.
+clean_path() {
+  local part parts kept=()
+  IFS=/ read -r -a parts <<<"$1"
+  for part in "${parts[@]}"; do
+    case "$part" in
+      "" | .) ;;
+      ..) if [[ ${#kept[@]} -gt 0 ]]; then unset 'kept[${#kept[@]}-1]'; fi ;;
+      *) kept+=("$part") ;;
+    esac
+  done
+  if [[ ${#kept[@]} -eq 0 ]]; then
+    printf '/'
+  else
+    printf '/%s' "${kept[@]}"
+  fi
 }
 
 # install_junit_flaky: pip-install the configured requirement into a virtualenv of its own, then

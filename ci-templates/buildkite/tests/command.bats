@@ -331,3 +331,90 @@ setup() {
   assert_output_contains "junit-flaky is not on PATH"
   [ ! -e tests-ran ]
 }
+
+# The command phase as the agent runs it (buildkite/agent internal/job/executor.go,
+# defaultCommandPhase).
+
+# given_a_script PATH MODE: a script that writes the report, as a file of the checkout.
+given_a_script() {
+  mkdir -p "$(dirname "$1")"
+  printf '#!/bin/bash\n%s\n' "$REPORT_WRITING_COMMAND" >"$1"
+  chmod "$2" "$1"
+}
+
+@test "a command that names a script runs that script, made executable as the agent does" {
+  given_a_script ci/run-tests.sh 644
+  export BUILDKITE_COMMAND="ci/run-tests.sh"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  [ -x ci/run-tests.sh ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0
+}
+
+@test "BUILDKITE_COMMAND_EVAL=false: a command that is not a script is refused with 2" {
+  export BUILDKITE_COMMAND_EVAL=false
+  export BUILDKITE_COMMAND="touch tests-ran"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "this agent is not allowed to evaluate console commands"
+  [ ! -e tests-ran ]
+  [ ! -e "${CALLS}/junit-flaky" ]
+}
+
+@test "BUILDKITE_COMMAND_EVAL=false: a script in the checkout runs, and is not made executable" {
+  export BUILDKITE_COMMAND_EVAL=false
+  given_a_script ci/run-tests.sh 755
+  given_a_script ci/not-executable.sh 644
+  export BUILDKITE_COMMAND="ci/run-tests.sh"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  [ -f test-results/junit.xml ]
+
+  rm -r test-results
+  export BUILDKITE_COMMAND="ci/not-executable.sh"
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 126 ] # Permission denied, as under the agent
+  [ ! -x ci/not-executable.sh ]
+}
+
+@test "BUILDKITE_COMMAND_EVAL=false: a script outside the checkout is refused with 2" {
+  export BUILDKITE_COMMAND_EVAL=false
+  given_a_script "${BATS_TEST_TMPDIR}/elsewhere.sh" 755
+  export BUILDKITE_COMMAND="../elsewhere.sh"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "this agent is only allowed to run scripts within your repository"
+}
+
+@test "BUILDKITE_SHELL is split into words as a shell would: a quoted path with a space" {
+  mkdir -p "${BATS_TEST_TMPDIR}/my shell"
+  printf '#!/bin/bash\ntouch "%s/shell-ran"\nexec /bin/bash "$@"\n' "$BATS_TEST_TMPDIR" >"${BATS_TEST_TMPDIR}/my shell/run"
+  chmod 755 "${BATS_TEST_TMPDIR}/my shell/run"
+  export BUILDKITE_SHELL="'${BATS_TEST_TMPDIR}/my shell/run' -e -c"
+  given_tests_that_write_a_report_and_exit 0
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  [ -e "${BATS_TEST_TMPDIR}/shell-ran" ]
+}
+
+@test "a BUILDKITE_SHELL that cannot be split fails with 2 before the tests run" {
+  export BUILDKITE_SHELL='/bin/bash "-c'
+  export BUILDKITE_COMMAND="touch tests-ran"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "cannot split BUILDKITE_SHELL"
+  [ ! -e tests-ran ]
+}
