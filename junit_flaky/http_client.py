@@ -200,7 +200,7 @@ class Http:
         )
         if deadline <= time.monotonic():
             raise _Late()
-        with requests.Session() as session:
+        with _Session() as session:
             session.mount("http://", HTTPAdapter(max_retries=retry))
             session.mount("https://", HTTPAdapter(max_retries=retry))
             session.headers["User-Agent"] = USER_AGENT
@@ -219,6 +219,29 @@ class Http:
                             f"{host_of(url)}: answer larger than {self.max_answer // (1024 * 1024)} MiB"
                         )
                 return Answer(response.status_code, bytes(body))
+
+
+class _Session(requests.Session):
+    """requests' Session that never reads ~/.netrc. requests puts the credentials it finds there
+    in place of our Authorization header (a ``default`` entry matches every host), which would
+    send a password meant for another service to the Flakybot API or Test Engine, and fail the
+    request. Proxies and CA bundles from the environment still apply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auth = _as_given  # requests looks in ~/.netrc only when no auth is set
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """On a redirect: drop Authorization for another host, as requests does, and nothing more
+        (requests would then look in ~/.netrc again)."""
+        if "Authorization" in prepared_request.headers and self.should_strip_auth(
+            response.request.url, prepared_request.url
+        ):
+            del prepared_request.headers["Authorization"]
+
+
+def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 class _Reading:

@@ -207,6 +207,33 @@ def test_client_errors_are_not_retried(httpserver):
     assert len(httpserver.log) == 1
 
 
+@pytest.fixture
+def netrc_everywhere(tmp_path, monkeypatch):
+    """A ~/.netrc whose ``default`` entry matches every host, as some CI images have."""
+    (tmp_path / ".netrc").write_text("default login someone password netrc-password\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NETRC", raising=False)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_authorization_header_is_sent_as_given_whatever_netrc_holds(httpserver, netrc_everywhere, method):
+    httpserver.expect_request("/x", method=method).respond_with_data("{}")
+    http = make_http([])
+    send = http.get if method == "GET" else http.post
+    assert send(httpserver.url_for("/x"), {"Authorization": "Bearer the-token"}).status == 200
+    assert [request.headers.get("Authorization") for request, _ in httpserver.log] == ["Bearer the-token"]
+
+
+def test_a_get_redirected_to_another_host_carries_no_credentials(httpserver, netrc_everywhere):
+    # localhost and 127.0.0.1 are different hosts to requests: it drops the header on the way.
+    elsewhere = httpserver.url_for("/elsewhere").replace("localhost", "127.0.0.1")
+    httpserver.expect_request("/api").respond_with_data("", status=302, headers={"Location": elsewhere})
+    httpserver.expect_request("/elsewhere").respond_with_data("{}")
+    assert make_http([]).get(httpserver.url_for("/api"), {"Authorization": "Bearer the-token"}).status == 200
+    assert [request.headers.get("Authorization") for request, _ in httpserver.log] == ["Bearer the-token", None]
+
+
 def test_a_post_is_not_redirected(httpserver):
     # Following one would send the token header to whatever host the server names.
     httpserver.expect_request("/upload").respond_with_data("", status=302, headers={"Location": "http://elsewhere.invalid/"})
