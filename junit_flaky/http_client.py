@@ -17,7 +17,8 @@
 - ``Retry-After`` is honoured (seconds or an HTTP date), up to ``MAX_WAIT`` and only when the
   next attempt still fits the deadline; otherwise the answer in hand is the answer.
 - ``User-Agent: junit-flaky/<version>`` on every request; redirects followed for GET only (requests
-  turns a redirected POST into a GET, and would forward custom token headers to another host).
+  turns a redirected POST into a GET, and would forward custom token headers to another host);
+  headers sent as given, never replaced by credentials from ``~/.netrc`` (``_Session``).
 - Errors are one line that names the host only: never the URL's user info or query, the headers,
   or the text of a requests exception (it can carry the URL).
 
