@@ -187,6 +187,8 @@ class Http:
             return "could not connect"  # refused, no such host, timed out: nothing was sent
         if isinstance(error, (_Late, requests.ReadTimeout)) or isinstance(cause, ReadTimeoutError):
             return f"no complete answer within {self.deadline:g}s"
+        if isinstance(error, requests.exceptions.SSLError):  # a ConnectionError, but nothing was lost
+            return "TLS handshake failed (certificate, or the wrong scheme)"
         if isinstance(error, requests.ConnectionError):
             return "connection lost before the answer"
         return f"request failed ({type(error).__name__})"

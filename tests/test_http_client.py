@@ -254,6 +254,13 @@ def test_a_header_http_cannot_carry_is_one_line_naming_the_header_and_nothing_is
     assert httpserver.log == []
 
 
+def test_a_tls_failure_says_so(raw_server):
+    # https:// to a server that speaks plain HTTP: the handshake fails, as with an untrusted certificate.
+    url = raw_server(lambda conn, stop: conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
+    with pytest.raises(JunitFlakyError, match=r"^127\.0\.0\.1: TLS handshake failed \(certificate, or the wrong scheme\)$"):
+        make_http([]).post(url.replace("http://", "https://"), {})
+
+
 def test_an_invalid_url_is_one_line():
     with pytest.raises(JunitFlakyError, match=r"^the server: request failed \(InvalidURL\)$"):
         make_http([]).post("http://", {})
