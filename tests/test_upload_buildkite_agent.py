@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from junit_flaky.upload import upload
-from junit_flaky.upload.buildkite_agent import artifact_name, artifact_url
+from junit_flaky.upload.buildkite_agent import annotation_context, artifact_name, artifact_url
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
 TOKEN = "bkaa_agent_token_do_not_leak"
@@ -70,10 +70,10 @@ def test_annotation(agent):
     [outcome] = upload([Path("reports/junit.xml")], ["buildkite-annotation"], env)
     assert outcome.ok, outcome
     [call] = calls()
-    assert call["argv"] == ["annotate", "--context", "junit-flaky", "--style", "error"]
+    assert call["argv"] == ["annotate", "--context", "junit-flaky-unit-tests", "--style", "error"]
     assert call["stdin"].startswith("**junit\\-flaky · Unit tests**: 1 failed, 2 flaky, 1 passed, 1 skipped")
     assert "<a href" not in call["stdin"]  # no artifact known: no links
-    assert outcome.message.startswith("annotated the build (context junit-flaky, style error, ")
+    assert outcome.message.startswith("annotated the build (context junit-flaky-unit-tests, style error, ")
 
 
 def test_the_annotation_links_to_the_artifact_uploaded_before_it(agent):
@@ -94,7 +94,14 @@ def test_an_artifact_base_given(agent):
 @pytest.mark.parametrize(
     "extra, context",
     [
-        ({"BUILDKITE_PARALLEL_JOB": "2", "BUILDKITE_PARALLEL_JOB_COUNT": "4"}, "junit-flaky-2"),
+        # An annotation replaces the one of the same context: each step, and each job of a
+        # parallel step, needs its own, or the last to finish hides the others'.
+        ({"BUILDKITE_PARALLEL_JOB": "2", "BUILDKITE_PARALLEL_JOB_COUNT": "4"}, "junit-flaky-unit-tests-2"),
+        ({"BUILDKITE_STEP_KEY": "py311", "BUILDKITE_STEP_ID": "0190-step"}, "junit-flaky-py311"),
+        ({"BUILDKITE_LABEL": ":pytest: Unit tests (Py 3.11)"}, "junit-flaky-pytest-unit-tests-py-3-11"),
+        ({"BUILDKITE_LABEL": "🧪 ✅", "BUILDKITE_STEP_ID": "0190-step"}, "junit-flaky-0190-step"),
+        ({"BUILDKITE_LABEL": "", "BUILDKITE_STEP_ID": "0190-step", "BUILDKITE_PARALLEL_JOB": "0"}, "junit-flaky-0190-step-0"),
+        ({"BUILDKITE_LABEL": ""}, "junit-flaky"),
         ({"JUNIT_FLAKY_ANNOTATION_CONTEXT": "unit", "BUILDKITE_PARALLEL_JOB": "2"}, "unit"),
     ],
 )
@@ -102,6 +109,19 @@ def test_annotation_context(agent, extra, context):
     env, calls = agent
     upload([Path("reports/junit.xml")], ["buildkite-annotation"], {**env, **extra})
     assert calls()[0]["argv"][1:3] == ["--context", context]
+
+
+def test_a_long_label_gives_a_context_the_agent_takes():
+    """The agent refuses a context over 100 characters (clicommand/annotate.go); the job's
+    number stays at the end, so parallel jobs still differ."""
+    label = "Integration tests against every supported database " * 4
+    contexts = {
+        annotation_context({"BUILDKITE": "true", "BUILDKITE_LABEL": label, "BUILDKITE_PARALLEL_JOB": str(job)})
+        for job in (1, 11)
+    }
+    assert len(contexts) == 2
+    for context in contexts:
+        assert len(context) <= 100 and context.startswith("junit-flaky-integration-tests-against")
 
 
 def test_a_failing_agent(agent):

@@ -4,19 +4,21 @@ Inside a job the agent already holds the job's credentials, so these targets nee
 Running it is one replaceable function, ``run_process``; it runs with the environment given to
 ``upload()``, which is where the agent finds its job and access token.
 
-``JUNIT_FLAKY_ANNOTATION_CONTEXT`` overrides the annotation's context (default ``junit-flaky``,
-or ``junit-flaky-<n>`` in parallel job ``n``): an annotation replaces the previous one of the same
+``JUNIT_FLAKY_ANNOTATION_CONTEXT`` overrides the annotation's context (default: one per step and
+parallel job, see ``annotation_context``): an annotation replaces the previous one of the same
 context, so steps that each run junit-flaky need contexts of their own.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload import annotation
 from junit_flaky.upload.context import Context
@@ -27,6 +29,7 @@ AGENT = "buildkite-agent"
 AGENT_TIMEOUT = 300.0  # an artifact upload of a big report over a slow link
 CONTEXT = "junit-flaky"
 CONTEXT_VAR = "JUNIT_FLAKY_ANNOTATION_CONTEXT"
+MAX_CONTEXT = 100  # characters buildkite-agent annotate takes in --context
 
 
 def run_process(argv: Sequence[str], stdin: bytes, env: Mapping[str, str]) -> Tuple[int, str]:
@@ -53,12 +56,27 @@ def annotate(reports: Sequence[Report], ctx: Context) -> str:
     ]
     title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
     note = annotation.build(list(zip(reports, links)), title=title)
-    context = ctx.env.get(CONTEXT_VAR) or (
-        f"{CONTEXT}-{ctx.ci.parallel_index}" if ctx.ci.parallel_index is not None else CONTEXT
-    )
+    context = annotation_context(ctx.env)
     body = note.markdown.encode("utf-8")
     _agent(ctx, ["annotate", "--context", context, "--style", note.style], stdin=body)
     return f"annotated the build (context {context}, style {note.style}, {len(body) / 1024:.1f} KiB)"
+
+
+def annotation_context(env: Mapping[str, str]) -> str:
+    """``JUNIT_FLAKY_ANNOTATION_CONTEXT``, else ``junit-flaky-<step>[-<parallel job>]``: the step
+    is its key, else its label as a slug, else its id. The agent takes at most 100 characters
+    (clicommand/annotate.go); the step's part is cut so the job's number stays."""
+    if env.get(CONTEXT_VAR):
+        return env[CONTEXT_VAR]
+    step = env.get("BUILDKITE_STEP_KEY") or _slug(env.get("BUILDKITE_LABEL", "")) or env.get("BUILDKITE_STEP_ID", "")
+    job = detect(env).parallel_index
+    suffix = f"-{job}" if job is not None else ""
+    return f"{CONTEXT}-{step}"[: MAX_CONTEXT - len(suffix)].rstrip("-") + suffix
+
+
+def _slug(text: str) -> str:
+    """``:pytest: Unit tests (3.11)`` -> ``pytest-unit-tests-3-11``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def artifact_name(path: Path) -> str:
