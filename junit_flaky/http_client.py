@@ -177,9 +177,9 @@ class Http:
                 raise value
             return value  # type: ignore[no-any-return]
         except (_Late, requests.RequestException) as exc:
-            raise JunitFlakyError(f"{host}: {self._why(exc)}") from None
+            raise JunitFlakyError(f"{host}: {self._why(exc, url)}") from None
 
-    def _why(self, error: Exception) -> str:
+    def _why(self, error: Exception, url: str) -> str:
         """What went wrong, in words that hold no URL. requests wraps urllib3's MaxRetryError,
         whose ``reason`` is the last attempt's error."""
         cause = getattr(error.args[0], "reason", None) if error.args else None
@@ -187,7 +187,10 @@ class Http:
             return "could not connect"  # refused, no such host, timed out: nothing was sent
         if isinstance(error, (_Late, requests.ReadTimeout)) or isinstance(cause, ReadTimeoutError):
             return f"no complete answer within {self.deadline:g}s"
-        if isinstance(error, requests.exceptions.SSLError):  # a ConnectionError, but nothing was lost
+        # ConnectionErrors too, but nothing was lost: what to check is elsewhere.
+        if isinstance(error, requests.exceptions.ProxyError):
+            return f"the proxy failed or refused ({'HTTPS_PROXY' if url.startswith('https:') else 'HTTP_PROXY'})"
+        if isinstance(error, requests.exceptions.SSLError):
             return "TLS handshake failed (certificate, or the wrong scheme)"
         if isinstance(error, requests.ConnectionError):
             return "connection lost before the answer"

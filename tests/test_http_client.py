@@ -261,6 +261,15 @@ def test_a_tls_failure_says_so(raw_server):
         make_http([]).post(url.replace("http://", "https://"), {})
 
 
+def test_a_proxy_that_refuses_says_so(raw_server, monkeypatch):
+    proxy = raw_server(lambda conn, stop: conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.rsplit("/", 1)[0])
+    with pytest.raises(JunitFlakyError, match=r"^upload\.example\.com: the proxy failed or refused \(HTTPS_PROXY\)$"):
+        make_http([]).post("https://upload.example.com/x", {})
+
+
 def test_an_invalid_url_is_one_line():
     with pytest.raises(JunitFlakyError, match=r"^the server: request failed \(InvalidURL\)$"):
         make_http([]).post("http://", {})
