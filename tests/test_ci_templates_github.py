@@ -487,9 +487,10 @@ def test_the_readme_documents_every_input_and_output():
     assert not missing
 
 
-def test_the_readme_examples_are_valid_workflows(tmp_path):
-    blocks = re.findall(r"```yaml\n(.*?)```", (ACTION_DIR / "README.md").read_text(encoding="utf-8"), re.S)
-    workflows = [block for block in blocks if "jobs:" in block]
+@pytest.mark.parametrize("readme", [ACTION_DIR / "README.md", REPO / "README.md"], ids=["action", "project"])
+def test_the_readme_examples_are_valid_workflows(tmp_path, readme):
+    blocks = re.findall(r"```yaml\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    workflows = [block for block in blocks if "jobs:" in block and "/ci-templates/github@" in block]
     assert workflows
     for number, block in enumerate(workflows):
         path = tmp_path / f"workflow-{number}.yml"

@@ -254,3 +254,13 @@ def test_the_script_is_shellcheck_clean_posix_sh(tmp_path):
     script.write_text("\n".join(load(TEMPLATE)[HIDDEN_JOB]["script"]))
     result = subprocess.run([shellcheck, "--shell=sh", str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_project_readme_example_is_valid(tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "extends: .junit-flaky" in b]
+    assert load(EXAMPLE)["include"] == yaml.safe_load(block)["include"]  # the same template, the same tag
+    path = tmp_path / "pipeline.yml"
+    path.write_text(block)
+    result = check_jsonschema(path)
+    assert result.returncode == 0, result.stdout
