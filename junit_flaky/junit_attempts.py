@@ -25,15 +25,22 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from junit_flaky.junit_element import Element, parse_element
 from junit_flaky import junit_read
-from junit_flaky.junit_read import FINAL_TAGS, INTERIM_TAGS, Occurrence, Scan, Snippets, Watch
+from junit_flaky.junit_read import (
+    FAILURE_TAGS,
+    FINAL_TAGS,
+    FLAKY_TAGS,
+    INTERIM_TAGS,
+    RERUN_TAGS,
+    Occurrence,
+    Scan,
+    Snippets,
+    Watch,
+)
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
 # sums, milliseconds and the history's integers stay finite.
 MAX_SECONDS = 1e9
-_FINAL_FAILURES = frozenset({"failure", "error"})
-_RERUNS = frozenset({"rerunFailure", "rerunError"})
-_FLAKY = frozenset({"flakyFailure", "flakyError"})
 _PYTEST_TEARDOWN = 'failed on teardown with "'
 RERUN_KEPT_NO_DETAILS = "failed (pytest-rerunfailures kept no details of this attempt)"
 # The type of the note ``run`` writes for a test that passed fewer times than required (a
@@ -80,11 +87,11 @@ def recorded_verdict(element: Element) -> Verdict:
     quarantined test that failed.
     """
     tags = {child.local for child in element}
-    if tags & _FINAL_FAILURES:
+    if tags.intersection(FAILURE_TAGS):
         return Verdict.FAILED
     if "skipped" in tags:
-        return Verdict.QUARANTINED if tags & _RERUNS else Verdict.SKIPPED
-    return Verdict.FLAKY if tags & _FLAKY else Verdict.PASSED
+        return Verdict.QUARANTINED if tags.intersection(RERUN_TAGS) else Verdict.SKIPPED
+    return Verdict.FLAKY if tags.intersection(FLAKY_TAGS) else Verdict.PASSED
 
 
 # How the recorded verdicts of several copies of one test (overlapping shards) combine: the first
@@ -153,8 +160,8 @@ def attempts_of(element: Element) -> List[Attempt]:
         outcome = FINAL_TAGS.get(child.local)
         if outcome is not None and (final is None or final[1] is Outcome.SKIPPED):
             final = (child, outcome)
-    flaky = [_interim(child) for child in element.findall(*_FLAKY)]
-    rerun_children = element.findall(*_RERUNS)
+    flaky = [_interim(child) for child in element.findall(*FLAKY_TAGS)]
+    rerun_children = element.findall(*RERUN_TAGS)
     if final is not None and final[1] is Outcome.SKIPPED and rerun_children:
         # A quarantined failure: the skip is its verdict, the failed runs are its attempts.
         return [_interim(child, time if index == 0 else 0.0) for index, child in enumerate(rerun_children)]

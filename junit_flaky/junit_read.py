@@ -31,7 +31,12 @@ from junit_flaky.model import Outcome, TestId
 
 SUITE_TAGS = frozenset({"testsuite", "testsuites"})
 FINAL_TAGS = {"failure": Outcome.FAILED, "error": Outcome.ERROR, "skipped": Outcome.SKIPPED}
-INTERIM_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
+# The children of a <testcase> that record a failed run: its final result, and Surefire's flaky
+# ones (failed runs before a pass) and rerun ones (after the first failure). Named here only.
+FAILURE_TAGS = ("failure", "error")
+FLAKY_TAGS = ("flakyFailure", "flakyError")
+RERUN_TAGS = ("rerunFailure", "rerunError")
+INTERIM_TAGS = frozenset(FLAKY_TAGS + RERUN_TAGS)
 CHUNK = 1 << 20
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is

@@ -55,16 +55,15 @@ class Counts:
 
 
 def counts_of(element: Element) -> Counts:
-    """How readers count one <testcase>: by its final failure/error/skipped, flaky children.
+    """How readers count one <testcase>: by the verdict it records, a failure before an error.
     A quarantined failure is written skipped, so it counts as skipped."""
-    tags = {child.local for child in element}
-    if "failure" in tags:
-        return Counts(tests=1, failures=1)
-    if "error" in tags:
-        return Counts(tests=1, errors=1)
-    if "skipped" in tags:
+    verdict = recorded_verdict(element)
+    if verdict is Verdict.FAILED:
+        failure = element.find("failure") is not None
+        return Counts(tests=1, failures=int(failure), errors=int(not failure))
+    if verdict is Verdict.SKIPPED or verdict is Verdict.QUARANTINED:
         return Counts(tests=1, skipped=1)
-    return Counts(tests=1, flakes=int(bool(tags & {"flakyFailure", "flakyError"})))
+    return Counts(tests=1, flakes=int(verdict is Verdict.FLAKY))
 
 
 def written_verdict(result: TestResult) -> Verdict:

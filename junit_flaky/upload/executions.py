@@ -13,9 +13,10 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_element import Element
-from junit_flaky.junit_read import Testcase
+from junit_flaky.junit_write import Counts, counts_of
+from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS, Testcase
 from junit_flaky.model import Verdict
-from junit_flaky.upload.reports import FINAL, FLAKY, RERUN, Report, trace
+from junit_flaky.upload.reports import Report, trace
 
 # Counts describe the whole suite on disk; each document gets its own.
 _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
@@ -28,11 +29,11 @@ def executions(case: Testcase) -> List[Element]:
     the prefixes it uses and sits in no namespace, as these services read JUnit."""
     testcase = case.element
     final = _standalone(testcase.copy(), case.prefixes)
-    final.children = [child for child in final.children if child.local not in FLAKY + RERUN]
+    final.children = [child for child in final.children if child.local not in FLAKY_TAGS + RERUN_TAGS]
     if recorded_verdict(testcase) is Verdict.QUARANTINED:
         return [final]
-    attempts = [_attempt(final, element) for element in testcase.findall(*FLAKY, *RERUN)]
-    return [final, *attempts] if testcase.findall(*FINAL) else [*attempts, final]
+    attempts = [_attempt(final, element) for element in testcase.findall(*FLAKY_TAGS, *RERUN_TAGS)]
+    return [final, *attempts] if testcase.findall(*FAILURE_TAGS) else [*attempts, final]
 
 
 def _standalone(element: Element, prefixes: Dict[str, str]) -> Element:
@@ -83,8 +84,9 @@ def _document(chunk: List[Tuple[Dict[str, str], Element]]) -> bytes:
             suite.attrib.update(attrs)
         suite.children.append(case)
     for suite in root.children:
-        cases = suite.children
-        suite.attrib["tests"] = str(len(cases))
-        for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
-            suite.attrib[attribute] = str(sum(1 for case in cases if case.find(tag) is not None))
+        counts = Counts()
+        for case in suite.children:
+            counts.add(counts_of(case))
+        for attribute in ("tests", "failures", "errors", "skipped"):
+            suite.attrib[attribute] = str(getattr(counts, attribute))
     return ("<?xml version='1.0' encoding='UTF-8'?>\n" + root.to_xml()).encode("utf-8")

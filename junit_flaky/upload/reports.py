@@ -14,10 +14,7 @@ from typing import Iterator, List
 
 from junit_flaky import junit_read
 from junit_flaky.junit_element import Element
-
-FINAL = ("failure", "error")
-FLAKY = ("flakyFailure", "flakyError")
-RERUN = ("rerunFailure", "rerunError")
+from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,7 @@ def load(path: Path) -> Report:
 def failed_attempts(testcase: Element) -> List[Failure]:
     """The failed attempts, in the order they ran: Surefire's flaky ones before the final
     result, the final failure or error, the reruns after it."""
-    elements = testcase.findall(*FLAKY) + testcase.findall(*FINAL) + testcase.findall(*RERUN)
+    elements = testcase.findall(*FLAKY_TAGS) + testcase.findall(*FAILURE_TAGS) + testcase.findall(*RERUN_TAGS)
     return [Failure(element.local, element.get("type"), element.get("message"), trace(element)) for element in elements]
 
 
