@@ -84,6 +84,8 @@ def test_configuration_is_a_strict_json_schema():
         ({"reports": "r.xml", "record_history": "yes"}, "is not of type 'boolean'"),
         ({"reports": "r.xml", "thresholds_from_history": 1}, "is not of type 'boolean'"),
         ({"reports": "r.xml", "history_db": ""}, "should be non-empty"),
+        ({"reports": "r.xml", "annotation_context": "c" * 101}, "is too long"),
+        ({"reports": "r.xml", "annotation_scope": "step"}, "is not one of ['build', 'job']"),
     ],
 )
 def test_configuration_rejects_mistakes(config, problem):

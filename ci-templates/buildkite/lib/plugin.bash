@@ -157,9 +157,9 @@ build_run_args() {
 
 # add_token_env CANONICAL KEY: junit-flaky reads its tokens from fixed variable names; a user who
 # keeps the secret under another name (the KEY option) says which one, and its value is added to
-# token_env as CANONICAL=value, for junit-flaky's own process only (run_junit_flaky): exported
-# before the tests, it would reach them, and buildkite-test-collector, which pytest loads by
-# itself, would upload with it too. Called before the tests, so a bad option costs no test run.
+# junit_flaky_env as CANONICAL=value, for junit-flaky's own process only (run_junit_flaky):
+# exported before the tests, it would reach them, and buildkite-test-collector, which pytest loads
+# by itself, would upload with it too. Called before the tests, so a bad option costs no test run.
 add_token_env() {
   local canonical="$1" source_name
   source_name="$(plugin_config "$2" "$canonical")"
@@ -168,16 +168,37 @@ add_token_env() {
     return "$EXIT_BAD_INPUT"
   fi
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
-    token_env+=("${canonical}=${!source_name}")
+    junit_flaky_env+=("${canonical}=${!source_name}")
   fi
 }
 
-# run_junit_flaky ARG...: junit-flaky with the tokens of token_env added to its environment. In a
-# subshell with `export`, a builtin: as arguments of `env`, the secrets would be visible in the
+# add_annotation_env: the annotation's options, as variables of junit-flaky's environment.
+# junit-flaky passes the context to `buildkite-agent annotate --context`; the scope reaches the
+# agent as BUILDKITE_ANNOTATION_SCOPE, which `annotate` reads in place of --scope
+# (clicommand/annotate.go, v3.112.0 and later; older agents ignore it, where --scope would be
+# refused and the annotation lost).
+add_annotation_env() {
+  local context scope
+  context="$(plugin_config ANNOTATION_CONTEXT)"
+  scope="$(plugin_config ANNOTATION_SCOPE)"
+  if [[ -n "$scope" && "$scope" != "build" && "$scope" != "job" ]]; then
+    echo "junit-flaky plugin: annotation_scope must be build or job, got '${scope}'" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+  if [[ -n "$context" ]]; then
+    junit_flaky_env+=("JUNIT_FLAKY_ANNOTATION_CONTEXT=${context}")
+  fi
+  if [[ -n "$scope" ]]; then
+    junit_flaky_env+=("BUILDKITE_ANNOTATION_SCOPE=${scope}")
+  fi
+}
+
+# run_junit_flaky ARG...: junit-flaky with junit_flaky_env added to its environment. In a
+# subshell with `export`, a builtin: as arguments of `env`, the tokens would be visible in the
 # process list.
 run_junit_flaky() (
-  if [[ ${#token_env[@]} -gt 0 ]]; then
-    export "${token_env[@]}"
+  if [[ ${#junit_flaky_env[@]} -gt 0 ]]; then
+    export "${junit_flaky_env[@]}"
   fi
   exec junit-flaky "$@"
 )

@@ -299,6 +299,32 @@ setup() {
   grep -qx "BUILDKITE_ANALYTICS_TOKEN=" "${CALLS}/junit-flaky.env"
 }
 
+@test "the annotation's context and scope reach junit-flaky, and buildkite-agent through it" {
+  # junit-flaky passes the context with --context; the agent reads the scope from the environment
+  # (clicommand/annotate.go), so an agent older than --scope is not handed an option it refuses.
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option ANNOTATION_CONTEXT "unit-tests-py311"
+  plugin_option ANNOTATION_SCOPE "job"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky.env" AVIATOR_API_TOKEN= BUILDKITE_ANALYTICS_TOKEN= \
+    "PWD=${BUILDKITE_BUILD_CHECKOUT_PATH}" BUILDKITE_ANNOTATION_SCOPE=job \
+    JUNIT_FLAKY_ANNOTATION_CONTEXT=unit-tests-py311
+}
+
+@test "an annotation scope other than build or job fails with 2 before the tests run" {
+  export BUILDKITE_COMMAND="touch tests-ran"
+  plugin_option ANNOTATION_SCOPE "step"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "annotation_scope must be build or job, got 'step'"
+  [ ! -e tests-ran ]
+}
+
 @test "a token option that is not a variable name fails with 2 before the tests run" {
   export BUILDKITE_COMMAND="touch tests-ran"
   plugin_option AVIATOR_TOKEN_ENV "\$TOKEN"
