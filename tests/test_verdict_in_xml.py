@@ -29,10 +29,10 @@ from junit_flaky.upload.reports import load
 from junit_flaky.upload.executions import split
 from tests import junit_builders as jb
 from tests.junit_checks import parse
+from tests.vendored import SCHEMAS
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 UPDATE_GOLDEN = bool(os.environ.get("UPDATE_GOLDEN"))  # read before any fixture cleans the environment
-SCHEMAS = Path("/work/shared/schemas")
 QUARANTINE = {"flaky_tests": [{"test_name": "test_q", "class_name": "", "min_passes": 1, "max_runs": 3, "quarantined": True}]}
 
 
