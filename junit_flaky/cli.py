@@ -170,7 +170,7 @@ def run(
     flakybot_timeout: FlakybotTimeoutOpt = flakybot.TIMEOUT,
     rootdir: RootdirOpt = None,
     workers: Annotated[int, typer.Option("--workers", metavar="N", help="Rerun in N processes with pytest-xdist (-n N).", min=1)] = 1,
-    rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", metavar="SECONDS", help="Seconds one rerun attempt (or pytest's start and collection) may take before the process is killed.", min=1)] = 600.0,
+    rerun_timeout: Annotated[float, typer.Option("--rerun-timeout", metavar="SECONDS", help="Seconds one rerun attempt (or pytest's start and collection, or any stretch without a test running, such as its exit) may take before the process is killed.", min=1)] = 600.0,
     max_reruns_total: Annotated[int, typer.Option("--max-reruns-total", metavar="N", help="Rerun nothing when more failing tests than this need reruns (a broken build, not flakiness); passing tests that only need more passes do not count.", min=0)] = 50,
     rerun_budget: Annotated[Optional[float], typer.Option("--rerun-budget", metavar="SECONDS", help="Seconds the whole rerun step may take; when spent, the rerun is stopped and the tests still open end failed (default: no limit).", min=1, show_default=False)] = None,
     rerun_log: Annotated[Optional[Path], typer.Option("--rerun-log", metavar="FILE", help="Append the rerun's pytest output to this file (default: shown only when something goes wrong).", dir_okay=False)] = None,

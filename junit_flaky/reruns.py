@@ -43,7 +43,7 @@ class RerunOptions:
     command: List[str]  # the base command; empty means this interpreter's "python -m pytest"
     rootdir: Path
     workers: int = 1
-    timeout: float = 600.0  # one attempt, or a process's start and collection
+    timeout: float = 600.0  # one attempt, a process's start and collection, or a stretch without a test running
     max_tests: int = 50  # more failing open tests than this is a broken build, not a flaky one
     log: Optional[Path] = None
     budget: Optional[float] = None  # seconds for the whole rerun step; None: no limit
@@ -152,6 +152,7 @@ class _Round:
         self.unmatched: Optional[set] = None
         self.collect_errors: Set[str] = set()  # what pytest could not collect (files, by node id)
         self.running: Dict[str, tuple] = {}  # worker -> (key, started at)
+        self.last_event = 0.0  # when the plugin last said something
         self.done = False
         self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
         self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
@@ -341,10 +342,17 @@ class Rerunner:
                 return f"{self.name(state.results[key])} hung"
         if state.unmatched is None and now - started > limit:
             return f"pytest did not collect within {limit:g}s (--rerun-timeout)"
+        if state.unmatched is not None and not state.running and now - state.last_event > limit:
+            # No test runs, yet pytest goes on: a thread a test left behind keeps it from exiting,
+            # or a hook hangs between tests.
+            if state.done:
+                return f"pytest did not exit within {limit:g}s after its session ended (--rerun-timeout)"
+            return f"pytest ran no test for {limit:g}s (--rerun-timeout)"
         return None
 
     def _consume(self, state: _Round) -> None:
         for event in state.tail.read():
+            state.last_event = self.clock()
             kind = event.get("event")
             worker = event.get("worker", "main")
             if kind == "collected":

@@ -451,3 +451,16 @@ def test_a_test_whose_module_fails_to_import_on_rerun_is_told_so_not_sent_to_roo
     [reason] = [t["reason"] for t in json.loads((tmp_path / "final.json").read_text())["tests"] if t["name"] == "test_b"]
     assert "could not be rerun: pytest could not collect test_b.py (the error is in the rerun's output)" in reason
     assert "--rootdir" not in reason
+
+
+def test_a_rerun_that_hangs_after_its_last_test_is_killed_after_the_timeout(tmp_path):
+    # A test that leaves a non-daemon thread behind keeps pytest from exiting once the session
+    # has ended; no test is running then, yet the rerun must not wait for ever.
+    project = Project(tmp_path)
+    linger = "    import threading, time\n    threading.Thread(target=time.sleep, args=(600,)).start()\n"
+    project.write("test_mod.py", f"def test_lingers():\n{flaky_body('lingers', [1])}{linger}")
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2", "--rerun-timeout", "3", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the rerun process was stopped: pytest did not exit within 3s after its session ended (--rerun-timeout)" in result.stdout
+    assert "junit-flaky: rerun test_mod::test_lingers: flaky after 1 rerun" in result.stdout
