@@ -18,7 +18,7 @@ from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import Reading, read
 from junit_flaky.model import TestResult
-from junit_flaky.verdicts import close, decide
+from junit_flaky.verdicts import close, decide, plural
 
 
 @dataclass
@@ -107,7 +107,7 @@ def _record(outcome: Outcome, db: Path) -> None:
     except JunitFlakyError as exc:
         outcome.warnings.append(f"history not recorded: {exc}")
     else:
-        outcome.recorded = f"recorded {recorded.attempts} attempts in the history ({db})"
+        outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({db})"
 
 
 def merge(paths: Sequence[Path], output: Path) -> Outcome:
