@@ -389,11 +389,11 @@ class Rerunner:
         went_wrong = cut_short
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when
-            # the plugin still said "done") died during that test, which gets an error attempt.
+            # the process still said "done") died during that test, which gets an error attempt.
             went_wrong = True
-            how = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
-            for key, _ in list(state.running.values()):
-                what = "a rerun worker crashed" if state.done else f"the rerun process crashed ({how})"
+            how = f"signal {_signal_name(-returncode)}" if returncode < 0 else f"exit code {returncode}"
+            for worker, (key, _) in list(state.running.items()):
+                what = "a rerun worker crashed" if state.done and worker != "main" else f"the rerun process crashed ({how})"
                 self._record(state, key, _error_attempt(f"{what} during this test"))
         if returncode == 4 and self.options.workers > 1 and _lacks_xdist(log):
             raise JunitFlakyError(

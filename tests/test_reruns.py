@@ -464,3 +464,17 @@ def test_a_rerun_that_hangs_after_its_last_test_is_killed_after_the_timeout(tmp_
     assert result.returncode == 0, result.stdout + result.stderr
     assert "the rerun process was stopped: pytest did not exit within 3s after its session ended (--rerun-timeout)" in result.stdout
     assert "junit-flaky: rerun test_mod::test_lingers: flaky after 1 rerun" in result.stdout
+
+
+def test_a_test_that_ends_the_session_is_not_said_to_have_crashed_a_worker(tmp_path):
+    project = Project(tmp_path)
+    project.write(
+        "test_mod.py",
+        "import pytest\nfrom counters import run_number\n\n"
+        "def test_x():\n    if run_number('x') > 1:\n        pytest.exit('enough')\n    assert False\n",
+    )
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2")
+    assert result.returncode == 1, result.stdout + result.stderr
+    case = cases_by_name(tmp_path / "final.xml")["test_x"]
+    assert case.find("rerunError").get("message") == "the rerun process crashed (exit code 2) during this test"
