@@ -86,6 +86,8 @@ def test_configuration_is_a_strict_json_schema():
         ({"reports": "r.xml", "history_db": ""}, "should be non-empty"),
         ({"reports": "r.xml", "annotation_context": "c" * 101}, "is too long"),
         ({"reports": "r.xml", "annotation_scope": "step"}, "is not one of ['build', 'job']"),
+        ({"reports": "r.xml", "min_tests": 0}, "less than the minimum of 1"),
+        ({"reports": "r.xml", "debug": "yes"}, "is not of type 'boolean'"),
     ],
 )
 def test_configuration_rejects_mistakes(config, problem):

@@ -99,7 +99,8 @@ add_option() {
 }
 
 # build_run_args [TEST_STATUS]: fill the global array run_args with
-# `run REPORT... [options] [-- COMMAND...]`. TEST_STATUS, the test command's exit status (empty when
+# `run REPORT... [options] [-- COMMAND...]`, and summary_json with where the --json summary goes
+# (empty when none is written). TEST_STATUS, the test command's exit status (empty when
 # the step ran none), reaches junit-flaky, which fails the step on any but 0 and 1: the tests were
 # interrupted or never collected, so their report may hold only part of them.
 build_run_args() {
@@ -117,6 +118,12 @@ build_run_args() {
   add_option --min-passes MIN_PASSES
   add_option --max-runs MAX_RUNS
   add_option --json JSON
+  summary_json="$(plugin_config JSON)"
+  if [[ -n "$(plugin_config MIN_TESTS)" && -z "$summary_json" ]]; then
+    # min_tests needs the summary; junit-flaky replaces this empty file when it writes one.
+    summary_json="$(mktemp "${TMPDIR:-/tmp}/junit-flaky-summary.XXXXXX")"
+    run_args+=(--json "$summary_json")
+  fi
   add_option --rootdir ROOTDIR
   add_option --workers WORKERS
   add_option --rerun-timeout RERUN_TIMEOUT
@@ -161,14 +168,19 @@ build_run_args() {
 # exported before the tests, it would reach them, and buildkite-test-collector, which pytest loads
 # by itself, would upload with it too. Called before the tests, so a bad option costs no test run.
 add_token_env() {
-  local canonical="$1" source_name
+  local canonical="$1" source_name tracing
   source_name="$(plugin_config "$2" "$canonical")"
   if [[ ! "$source_name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
     echo "junit-flaky plugin: ${2,,} must be an environment variable name, got '${source_name}'" >&2
     return "$EXIT_BAD_INPUT"
   fi
+  # The value is a secret: never traced, even with the debug option on.
+  { tracing="$-" && set +x; } 2>/dev/null
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
     junit_flaky_env+=("${canonical}=${!source_name}")
+  fi
+  if [[ "$tracing" == *x* ]]; then
+    set -x
   fi
 }
 
@@ -195,13 +207,74 @@ add_annotation_env() {
 
 # run_junit_flaky ARG...: junit-flaky with junit_flaky_env added to its environment. In a
 # subshell with `export`, a builtin: as arguments of `env`, the tokens would be visible in the
-# process list.
+# process list. Untraced from here on, and junit-flaky's command line is printed before.
 run_junit_flaky() (
+  { set +x; } 2>/dev/null # the tokens' values are never traced
   if [[ ${#junit_flaky_env[@]} -gt 0 ]]; then
     export "${junit_flaky_env[@]}"
   fi
   exec junit-flaky "$@"
 )
+
+# trace_if_debug: the debug option traces the hooks (set -x), as other plugins' debug options do,
+# and makes junit-flaky print the traceback of an internal error (JUNIT_FLAKY_DEBUG).
+trace_if_debug() {
+  if plugin_config_is_true DEBUG false; then
+    junit_flaky_env+=(JUNIT_FLAKY_DEBUG=1)
+    set -x
+  fi
+}
+
+# check_min_tests: the min_tests option is a whole number, and there is a way to read
+# junit-flaky's --json summary: python3 (the python option) or jq.
+check_min_tests() {
+  local minimum
+  minimum="$(plugin_config MIN_TESTS)"
+  if [[ -z "$minimum" ]]; then
+    return 0
+  fi
+  if [[ ! "$minimum" =~ ^[1-9][0-9]*$ ]]; then
+    echo "junit-flaky plugin: min_tests must be a whole number of at least 1, got '${minimum}'" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+  if ! command -v "$(plugin_config PYTHON python3)" >/dev/null 2>&1 && ! command -v jq >/dev/null 2>&1; then
+    echo "junit-flaky plugin: min_tests reads junit-flaky's --json summary with" \
+      "$(plugin_config PYTHON python3) or jq, and neither is on PATH" >&2
+    return "$EXIT_BAD_INPUT"
+  fi
+}
+
+# tests_read SUMMARY: how many tests junit-flaky read, from its --json summary (every verdict
+# counted, skipped ones too).
+tests_read() {
+  local python
+  python="$(plugin_config PYTHON python3)"
+  if command -v "$python" >/dev/null 2>&1; then
+    "$python" -c 'import json, sys; print(sum(json.load(open(sys.argv[1]))["summary"].values()))' "$1"
+  else
+    jq '.summary | add' "$1"
+  fi
+}
+
+# enough_tests_read SUMMARY: false, saying why, when min_tests is set and junit-flaky read fewer
+# tests: a suite that lost tests (a module no longer collected, a shard split gone wrong) would
+# otherwise pass on what is left. No summary means junit-flaky stopped first and its exit says so.
+enough_tests_read() {
+  local minimum count
+  minimum="$(plugin_config MIN_TESTS)"
+  if [[ -z "$minimum" || ! -s "$1" ]]; then
+    return 0
+  fi
+  if ! count="$(tests_read "$1")" || [[ ! "$count" =~ ^[0-9]+$ ]]; then
+    explain "cannot read the number of tests from junit-flaky's summary $1"
+    return 1
+  fi
+  if [[ "$count" -lt "$minimum" ]]; then
+    explain "junit-flaky read ${count} tests, fewer than min_tests (${minimum}):" \
+      "check that the tests were all collected and that reports matches every report"
+    return 1
+  fi
+}
 
 # run_test_command: run the step's command as the agent's default command phase would have, had
 # no plugin taken over the phase (buildkite/agent internal/job/executor.go, defaultCommandPhase):

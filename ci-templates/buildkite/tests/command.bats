@@ -444,3 +444,88 @@ given_a_script() {
   assert_output_contains "cannot split BUILDKITE_SHELL"
   [ ! -e tests-ran ]
 }
+
+# min_tests: junit-flaky's --json summary counts the tests it read.
+
+# given_a_summary_of PASSED FLAKY FAILED SKIPPED: the stub junit-flaky writes that --json summary.
+given_a_summary_of() {
+  rm "${STUB_BIN}/python3" # the summary is read with the machine's python3
+  export STUB_JUNIT_FLAKY_JSON="{\"tests\": [], \"summary\": {\"passed\": $1, \"flaky\": $2, \"failed\": $3, \"skipped\": $4, \"quarantined\": 0}}"
+}
+
+@test "min_tests: fewer tests read than that fails the step with 1 and says why" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option MIN_TESTS 10
+  given_a_summary_of 5 1 0 2
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 1 ]
+  assert_output_contains "junit-flaky read 8 tests, fewer than min_tests (10)"
+  grep -qx -- "--json" "${CALLS}/junit-flaky"
+  summary="$(grep -A1 -x -- "--json" "${CALLS}/junit-flaky" | tail -1)"
+  [ ! -e "$summary" ] # a file of the plugin's own, removed
+}
+
+@test "min_tests: as many tests as that keeps junit-flaky's exit code" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option MIN_TESTS 8
+  plugin_option JSON "out/verdicts.json"
+  given_a_summary_of 5 1 0 2
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
+    --json out/verdicts.json
+}
+
+@test "min_tests: a failed verdict stays 1, a failed strict upload stays 3" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option MIN_TESTS 100
+  given_a_summary_of 1 0 0 0
+  export STUB_JUNIT_FLAKY_EXIT=3
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 3 ]
+  assert_output_contains "fewer than min_tests (100)"
+}
+
+@test "min_tests: without the python option's Python, jq reads the summary" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option MIN_TESTS 10
+  plugin_option PYTHON no-such-python
+  given_a_summary_of 5 1 0 2
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 1 ]
+  assert_output_contains "junit-flaky read 8 tests, fewer than min_tests (10)"
+}
+
+@test "min_tests that is not a positive integer fails with 2 before the tests run" {
+  export BUILDKITE_COMMAND="touch tests-ran"
+  plugin_option MIN_TESTS "ten"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 2 ]
+  assert_output_contains "min_tests must be a whole number of at least 1, got 'ten'"
+  [ ! -e tests-ran ]
+}
+
+@test "debug: traces the hook, never a token's value, and junit-flaky shows tracebacks" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option DEBUG true
+  plugin_option TEST_ENGINE_TOKEN_ENV "SUITE_TOKEN"
+  export SUITE_TOKEN="bk-secret-value-456"
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_output_contains "+ run_test_command"
+  [[ "$output" != *"bk-secret-value-456"* ]]
+  grep -qx "BUILDKITE_ANALYTICS_TOKEN=bk-secret-value-456" "${CALLS}/junit-flaky.env"
+  grep -qx "JUNIT_FLAKY_DEBUG=1" "${CALLS}/junit-flaky.env"
+}
