@@ -23,6 +23,14 @@ readonly PLUGIN_PREFIX="BUILDKITE_PLUGIN_${BUILDKITE_PLUGIN_NAME}"
 # The plugin and the tool are released together, so v0.1.x of the plugin installs 0.1.x of the tool.
 readonly DEFAULT_PIP_REQUIREMENT="junit-flaky~=0.1.0"
 
+# explain MESSAGE...: to the log, and as an annotation, since a job that fails before any test
+# report exists shows nothing else on the build page. Best effort: the exit code matters more.
+explain() {
+  echo "junit-flaky plugin: $*" >&2
+  buildkite-agent annotate --style error --context "junit-flaky-${BUILDKITE_JOB_ID:-job}" \
+    "junit-flaky (${BUILDKITE_LABEL:-this job}): $*" || true
+}
+
 # plugin_config KEY [DEFAULT]: the scalar value of a config key, or DEFAULT when it is not set.
 plugin_config() {
   local name="${PLUGIN_PREFIX}_$1"

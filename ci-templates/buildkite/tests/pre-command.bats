@@ -96,3 +96,13 @@ STUB
   assert_output_contains "no matching distribution"
   [ ! -e "${BUILDKITE_BUILD_CHECKOUT_PATH}/.junit-flaky-plugin/bin/junit-flaky" ]
 }
+
+@test "debug: the pre-command hook is traced too" {
+  with_junit_flaky_on_path
+  plugin_option DEBUG true
+
+  run "${PLUGIN_DIR}/hooks/pre-command"
+
+  [ "$status" -eq 0 ]
+  assert_output_contains "+ command -v junit-flaky"
+}
