@@ -28,6 +28,7 @@ from typing import IO, Dict, List, Optional
 from junit_flaky.errors import JunitFlakyError
 
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>, Linux 3.4+
+_REPORTS = (b"started ", b"failed ", b"exit ")  # the lines the watchdog writes to its stdout
 KILL_WAIT = 10.0  # seconds kill() waits for the watchdog to reap everything before going on without it
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 # The watchdog imports this module from the folder it is in, whatever the working directory holds.
@@ -53,8 +54,7 @@ def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) ->
     process = RerunProcess(watchdog, command)
     line = process._next_line(None)
     if not line.startswith("started "):
-        watchdog.wait()
-        process._close()
+        process.kill()  # it failed, or died: it is ending, or ends now
         why = line[len("failed ") :] if line.startswith("failed ") else f"its watchdog exited with code {watchdog.returncode}"
         raise RerunStartError(_cannot_start(command, why))
     process.pid = int(line.split()[1])
@@ -105,19 +105,22 @@ class RerunProcess:
         self._close()
 
     def _next_line(self, timeout: Optional[float]) -> str:
-        """The watchdog's next line ("" once it has closed the pipe)."""
+        """The watchdog's next report ("" once it has closed the pipe). Other lines on its stdout
+        are not reports (a sitecustomize or .pth file that prints as every Python starts): skipped."""
         pipe = self._watchdog.stdout.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
-        while b"\n" not in self._received:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not select.select([pipe], [], [], left)[0]:
-                raise subprocess.TimeoutExpired(self._command, timeout or 0)
-            data = os.read(pipe, 4096)
-            if not data:
-                return ""
-            self._received += data
-        line, self._received = self._received.split(b"\n", 1)
-        return line.decode()
+        while True:
+            while b"\n" not in self._received:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not select.select([pipe], [], [], left)[0]:
+                    raise subprocess.TimeoutExpired(self._command, timeout or 0)
+                data = os.read(pipe, 4096)
+                if not data:
+                    return ""
+                self._received += data
+            line, self._received = self._received.split(b"\n", 1)
+            if line.startswith(_REPORTS):
+                return line.decode()
 
     def _close(self) -> None:
         self._watchdog.stdin.close()

@@ -241,6 +241,27 @@ def test_a_kill_that_cannot_finish_lets_junit_flaky_go_on(start, pidfiles, monke
     assert eventually(lambda: not alive(process.pid) and not alive(watchdog), 30)
 
 
+def test_a_sitecustomize_that_prints_does_not_confuse_the_watchdog(tmp_path):
+    # The watchdog is a Python too: whatever the environment makes every Python print on start
+    # (a sitecustomize, a .pth file) must neither stop the rerun nor hang junit-flaky.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text("print('hello from sitecustomize')\n")
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from junit_flaky import rerun_process\n"
+        "env = dict(os.environ, PYTHONPATH=sys.argv[1])\n"
+        "with open(os.devnull, 'ab') as log:\n"
+        "    process = rerun_process.start([sys.executable, '-c', 'raise SystemExit(7)'], Path.cwd(), env, log)\n"
+        "print(process.wait(60))\n"
+        "process.kill()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.splitlines()[-1:] == ["7"], done.stdout + done.stderr
+
+
 def test_a_missing_command_cannot_be_started(tmp_path):
     with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
         rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), log)
