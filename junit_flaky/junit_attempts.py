@@ -169,7 +169,8 @@ def attempts_of(element: Element) -> List[Attempt]:
     if final is None:
         last = Attempt(Outcome.PASSED, time, stdout=stdout, stderr=stderr)
     elif final[1] is Outcome.SKIPPED:
-        last = Attempt(Outcome.SKIPPED, time, message=final[0].get("message"), stdout=stdout, stderr=stderr)
+        skip = final[0]
+        last = Attempt(Outcome.SKIPPED, time, skip.get("message"), skip.get("type"), skip.text, stdout, stderr)
     else:
         last = _failure_details(final[0], final[1], time, stdout, stderr)
     return flaky + [last] + reruns

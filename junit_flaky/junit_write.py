@@ -128,8 +128,8 @@ def build_testcase(first: Element, result: TestResult) -> Element:
         children += _failed_children("flaky", failed)
         shown = [a for a in attempts if a.outcome is Outcome.PASSED][-1]
     for tag, attempt in sorted(children, key=lambda pair: _XSD_ORDER.index(pair[0])):
-        if tag == "skipped":
-            _sub(element, tag, message=attempt.message)
+        if tag == "skipped":  # its text too (pytest's says where it skipped); the XSD allows no type
+            _sub(element, tag, attempt.text, message=attempt.message)
         else:
             _attempt_element(element, tag, attempt)
     if shown.stdout:

@@ -139,6 +139,13 @@ def test_skipped_every_time_stays_one_skipped_testcase(run) -> None:
     assert report["summary"]["skipped"] == 1
 
 
+def test_a_skip_rewritten_keeps_its_text(run) -> None:
+    skip = jb.testcase("test_s", children='<skipped type="pytest.skip" message="no GPU">tests/test_mod.py:3: no GPU</skipped>')
+    root, _ = run(jb.pytest_report(skip, skip))
+    skipped = only_case(root, "test_s").find("skipped")
+    assert (skipped.get("message"), skipped.text) == ("no GPU", "tests/test_mod.py:3: no GPU")
+
+
 def test_surefire_flaky_and_rerun_children_are_attempts(run) -> None:
     flaky = jb.testcase("testFlaky", classname="org.A", children=jb.interim("flakyFailure", "first") + jb.interim("flakyError", "second"))
     broken = jb.testcase("testBroken", "failed", classname="org.A", message="one", children=jb.interim("rerunFailure", "two"))
