@@ -122,7 +122,9 @@ class TestResult:
 
     @property
     def reported_verdict(self) -> Verdict:
-        if self.thresholds.quarantined and self.decision.verdict is not Verdict.SKIPPED:
+        """The verdict every output gives (report, --json, XML): a quarantined test's failure is
+        QUARANTINED; any other verdict of it fails no build either way and is shown as it is."""
+        if self.thresholds.quarantined and self.decision.verdict is Verdict.FAILED:
             return Verdict.QUARANTINED
         return self.decision.verdict
 

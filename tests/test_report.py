@@ -56,3 +56,23 @@ def test_the_one_test_past_the_reports_limit_is_counted_in_english() -> None:
     results = [_result("test_a"), _result("test_b")]
     report.print_report(console, results, report.summarize(results, 0, 0), limit=1)
     assert "... and 1 more flaky, failed or rerun test (see --json or the XML)" in console.export_text()
+
+
+def test_a_quarantined_test_that_passed_in_the_end_reads_the_same_in_every_output(run_cli, tmp_path: Path) -> None:
+    # It fails no build whatever it is called; the console, --json and the XML must still agree.
+    import json
+
+    from junit_flaky import junit_read
+    from junit_flaky.junit_attempts import recorded_verdict
+
+    thresholds = tmp_path / "thresholds.json"
+    entry = {"test_name": "test_q", "class_name": "", "min_passes": 1, "max_runs": 3, "quarantined": True}
+    thresholds.write_text(json.dumps({"flaky_tests": [entry]}))
+    report_xml = jb.write(tmp_path / "in.xml", jb.testsuite(jb.testcase("test_q", "error"), jb.testcase("test_q")))
+    out, js = tmp_path / "out.xml", tmp_path / "out.json"
+    result = run_cli("run", report_xml, "--no-rerun", "--no-flakybot", "--thresholds", thresholds, "-o", out, "--json", js)
+    assert result.exit_code == 0, result.stderr
+    [case] = list(junit_read.testcases(out))
+    [test] = json.loads(js.read_text())["tests"]
+    assert test["verdict"] == recorded_verdict(case.element).value == "flaky"
+    assert "FLAKY" in result.stdout and "QUARANTINED" not in result.stdout
