@@ -99,6 +99,7 @@ class Suite:
     # <failure>/<error> directly in the suite (a failed suite setup, as Jenkins' fixtures have)
     own_failures: int = 0
     own_errors: int = 0
+    identity_name: str = ""  # the suite part of the identity of a testcase in it (see identity_of)
 
 
 @dataclass
@@ -324,7 +325,7 @@ class _Scanner:
                 # root, so a testcase straight in a shard's root must not take that root's name.
                 names.append(attrs.get("name", "") if tag == "testsuite" else (names[-1] if names else ""))
                 # expat fills the dict in document order, so the writer keeps the attribute order.
-                suites.append(Suite(file_index, parent, tag, list(attrs.items()), position()))
+                suites.append(Suite(file_index, parent, tag, list(attrs.items()), position(), identity_name=names[-1]))
                 passed.append(0)
                 skipped.append(0)
             elif (tag == "failure" or tag == "error") and depths and depths[-1] == depth - 1:
@@ -384,12 +385,6 @@ class _Scanner:
 
     # -- after all files ----------------------------------------------------------------------------
 
-    def identity_suite(self, index: int) -> str:
-        """The suite part of the identity of a testcase in suite ``index``: the nearest <testsuite>'s name."""
-        while index >= 0 and self.suites[index].tag != "testsuite":
-            index = self.suites[index].parent
-        return dict(self.suites[index].attrs).get("name", "") if index >= 0 else ""
-
     def track_repeats(self, snippets: "Snippets") -> None:
         """Move untracked testcases whose identity appears again into the tracked tests.
 
@@ -408,7 +403,7 @@ class _Scanner:
             if digest in wanted:
                 where = self.plain_where[i]
                 if where >= 0:
-                    file, suite_name = self.suites[where].file, self.identity_suite(where)
+                    file, suite_name = self.suites[where].file, self.suites[where].identity_name
                 else:
                     file, suite_name = -1 - where, ""
                 found.setdefault(snippets.identity_at(file, self.plain_start[i], suite_name), []).append(i)
