@@ -133,6 +133,7 @@ class Scan:
 def expand(patterns: Sequence[str]) -> List[Path]:
     """Files and globs (``**`` included) to a list of files, in the order given, without repeats."""
     paths: List[Path] = []
+    seen = set()  # resolved, so that "a.xml" and "./a.xml" are one file
     for pattern in patterns:
         if glob.has_magic(pattern):
             matches = sorted(glob.glob(pattern, recursive=True))
@@ -144,7 +145,9 @@ def expand(patterns: Sequence[str]) -> List[Path]:
             path = Path(match)
             if not path.is_file():
                 raise JunitFlakyError(f"{match}: no such file")
-            if path.resolve() not in (p.resolve() for p in paths):
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
                 paths.append(path)
     return paths
 
