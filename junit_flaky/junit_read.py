@@ -38,6 +38,9 @@ FLAKY_TAGS = ("flakyFailure", "flakyError")
 RERUN_TAGS = ("rerunFailure", "rerunError")
 INTERIM_TAGS = frozenset(FLAKY_TAGS + RERUN_TAGS)
 CHUNK = 1 << 20
+# Files Snippets keeps open at once: a merge may read more shards than a process may open
+# (macOS allows 256 by default, Linux 1024), and Surefire writes one file per test class.
+OPEN_FILES = 32
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
 # one of the first two.
@@ -444,9 +447,12 @@ class Snippets:
         self._handles.clear()
 
     def read(self, file: int, offset: int, size: int) -> bytes:
-        handle = self._handles.get(file)
+        handle = self._handles.pop(file, None)
         if handle is None:
-            handle = self._handles[file] = open(self.files[file].path, "rb")
+            if len(self._handles) >= OPEN_FILES:
+                self._handles.pop(next(iter(self._handles))).close()  # the least recently read
+            handle = open(self.files[file].path, "rb")
+        self._handles[file] = handle  # last: the most recently read
         handle.seek(offset)
         return handle.read(size)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import List
@@ -443,3 +445,23 @@ def test_an_encoding_name_python_knows_but_no_report_can_use_is_refused_in_one_l
     report = tmp_path / "r.xml"
     report.write_bytes(f"<?xml version='1.0' encoding='{declared}'?>".encode("latin-1") + VALID.split(b"?>", 1)[-1])
     rejected(report, words=words)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_NOFILE is POSIX")
+def test_more_shards_than_the_process_may_open_files_are_read_merged_and_written(tmp_path: Path) -> None:
+    # macOS allows 256 open files by default and Linux 1024; Surefire writes a file per class.
+    import resource
+
+    shards = [
+        jb.write(tmp_path / f"TEST-{index}.xml", jb.testsuite(jb.testcase(f"test_{index}", "failed"), jb.testcase("test_shared"), name=f"s{index}"))
+        for index in range(300)
+    ]
+    limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))  # noqa: E731
+    for command in (["run", "--no-rerun", "--no-flakybot"], ["merge"]):
+        out = tmp_path / f"{command[0]}.xml"
+        result = subprocess.run(
+            [sys.executable, "-m", "junit_flaky", command[0], *map(str, shards), *command[1:], "-o", str(out)],
+            capture_output=True, text=True, preexec_fn=limit, cwd=tmp_path,
+        )
+        assert result.returncode == 1, result.stderr
+        assert_rewrite_keeps_every_test_once(shards, out)
