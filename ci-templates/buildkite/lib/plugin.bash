@@ -294,7 +294,7 @@ enough_tests_read() {
 # Returns the command's status; exits with 2 where the agent would have refused to run it.
 # (The agent's CMD.EXE branch, for Windows, is not ported: the hooks are bash.)
 run_test_command() {
-  local script_name="${BUILDKITE_COMMAND//$'\n'/}" script_path to_run words interpreter
+  local script_name="${BUILDKITE_COMMAND//$'\n'/}" script_path to_run
   # filepath.Join(wd, name) then Abs: even an absolute name is taken under the checkout.
   script_path="$(clean_path "${PWD}/${script_name}")"
   if [[ "${BUILDKITE_COMMAND_EVAL:-true}" == "false" ]]; then
@@ -309,13 +309,10 @@ run_test_command() {
       exit "$EXIT_BAD_INPUT"
     fi
   fi
-  # The agent splits it with shellwords.Split: words apart at blanks, single and double quotes
-  # and backslashes honoured, nothing expanded. xargs splits by those quoting rules too.
-  if ! words="$(xargs -r printf '%s\n' <<<"${BUILDKITE_SHELL:-/bin/bash -e -c}")" || [[ -z "$words" ]]; then
+  if ! split_shell_words "${BUILDKITE_SHELL:-/bin/bash -e -c}" || [[ ${#shell_words[@]} -eq 0 ]]; then
     explain "cannot split BUILDKITE_SHELL (${BUILDKITE_SHELL:-}) into words"
     exit "$EXIT_BAD_INPUT"
   fi
-  mapfile -t interpreter <<<"$words"
   if [[ -e "$script_path" ]]; then
     if [[ "${BUILDKITE_COMMAND_EVAL:-true}" != "false" ]] && ! chmod u+x "$script_path"; then
       explain "cannot make ${script_name} executable"
@@ -330,7 +327,59 @@ run_test_command() {
   else
     to_run="$BUILDKITE_COMMAND"
   fi
-  "${interpreter[@]}" "$to_run"
+  "${shell_words[@]}" "$to_run"
+}
+
+# split_shell_words TEXT: TEXT's words into the array shell_words, as the agent splits
+# BUILDKITE_SHELL (buildkite/shellwords, SplitPosix and parser.go's Parse): spaces, tabs and
+# newlines separate words; single and double quotes group, and inside either a backslash takes the
+# next character as it is; outside, a backslash does too; "" is an empty word; nothing is
+# expanded. Fails on a quote left open.
+split_shell_words() {
+  local text="$1" i=0 char quote word="" quoted=false
+  shell_words=()
+  while ((i < ${#text})); do
+    char="${text:i:1}"
+    i=$((i + 1))
+    case "$char" in
+      \\)
+        word+="${text:i:1}"
+        i=$((i + 1))
+        ;;
+      \' | \")
+        quote="$char"
+        quoted=true
+        while :; do
+          if ((i >= ${#text})); then
+            return 1
+          fi
+          char="${text:i:1}"
+          i=$((i + 1))
+          if [[ "$char" == "\\" ]]; then
+            if ((i < ${#text})); then
+              word+="${text:i:1}"
+              i=$((i + 1))
+            fi
+          elif [[ "$char" == "$quote" ]]; then
+            break
+          else
+            word+="$char"
+          fi
+        done
+        ;;
+      " " | $'\t' | $'\n')
+        if [[ -n "$word" || "$quoted" == true ]]; then
+          shell_words+=("$word")
+        fi
+        word=""
+        quoted=false
+        ;;
+      *) word+="$char" ;;
+    esac
+  done
+  if [[ -n "$word" || "$quoted" == true ]]; then
+    shell_words+=("$word")
+  fi
 }
 
 # clean_path PATH: an absolute PATH with ".", ".." and repeated slashes resolved by its text
