@@ -278,7 +278,7 @@ enough_tests_read() {
     return 1
   fi
   if [[ "$count" -lt "$minimum" ]]; then
-    explain "junit-flaky read ${count} tests, fewer than min_tests (${minimum}):" \
+    explain "junit-flaky read ${count} test$([[ "$count" -eq 1 ]] || echo s), fewer than min_tests (${minimum}):" \
       "check that the tests were all collected and that reports matches every report"
     return 1
   fi

@@ -489,7 +489,7 @@ given_a_summary_of() {
   run "${PLUGIN_DIR}/hooks/command"
 
   [ "$status" -eq 3 ]
-  assert_output_contains "fewer than min_tests (100)"
+  assert_output_contains "junit-flaky read 1 test, fewer than min_tests (100)"
 }
 
 @test "min_tests: without the python option's Python, jq reads the summary" {
