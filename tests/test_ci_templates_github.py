@@ -223,6 +223,21 @@ def test_tokens_in_test_output_never_reach_the_log_or_summary(tmp_path):
     assert token not in (tmp_path / "step_summary").read_text()
 
 
+def test_a_token_escaped_for_markdown_is_hidden_in_the_summary_too(tmp_path):
+    """The summary escapes Markdown punctuation (``_`` becomes ``\\_``), which splits a token
+    for a plain search: no piece of it may be left to read."""
+    token = "avi_0123-4567_89ab.cdef_XYZ"
+    _report(tmp_path, f'<testcase classname="t" name="a"><flakyFailure message="sent {token}"/></testcase>')
+    result = subprocess.run(
+        [sys.executable, "-m", "junit_flaky", "upload", "r.xml", "--to", "github-actions"],
+        cwd=tmp_path, env=github_env(tmp_path, AVIATOR_API_TOKEN=token), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = (tmp_path / "step_summary").read_text().replace("\\", "")
+    assert "sent [redacted]" in summary
+    assert not [token[i : i + 8] for i in range(len(token) - 7) if token[i : i + 8] in summary]
+
+
 # -- the action's metadata ------------------------------------------------------------------
 
 
