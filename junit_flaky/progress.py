@@ -52,9 +52,9 @@ class RichProgress(ProgressSink):
         self.task = self.bar.add_task("starting pytest", total=total)
         self.bar.start()
 
-    def running(self, name: str, attempt: int) -> None:
+    def running(self, name: str, rerun: int) -> None:
         if self.task is not None:
-            self.bar.update(self.task, description=f"{name} (rerun {attempt})")
+            self.bar.update(self.task, description=f"{name} (rerun {rerun})")
 
     def decided(self, result: TestResult, name: str) -> None:
         if self.task is not None:

@@ -61,7 +61,7 @@ class Progress:
     def begin(self, total: int) -> None: ...
 
     # ``name``: the test as the report names it (``Rerunner.name``), the same in every line.
-    def running(self, name: str, attempt: int) -> None: ...
+    def running(self, name: str, rerun: int) -> None: ...  # rerun: 1 for its first rerun, across processes
 
     def decided(self, result: TestResult, name: str) -> None: ...
 
@@ -173,6 +173,7 @@ class Rerunner:
         self.summary = RerunSummary()
         self.interrupted: Optional[str] = None
         self.tallies: Dict[str, Tally] = {}  # key -> the tally of its attempts: O(1) per attempt
+        self.reruns: Dict[str, int] = {}  # key -> the attempts recorded here (the plugin counts per process)
         self.shared: Set[str] = set()  # names that two open tests share (one test in two suites)
         self.deadline: Optional[float] = None  # when --rerun-budget is spent, on self.clock
 
@@ -250,6 +251,7 @@ class Rerunner:
             return self.summary
         pending = {f"t{i}": r for i, r in enumerate(open_results)}
         self.tallies = {k: Tally.of(a.outcome for a in r.attempts) for k, r in pending.items()}
+        self.reruns = dict.fromkeys(pending, 0)
         self.shared = shared_names(r.test for r in open_results)
         self.deadline = None if self.options.budget is None else self.clock() + self.options.budget
         self.progress.begin(len(pending))
@@ -364,7 +366,7 @@ class Rerunner:
             elif kind == "start" and event.get("key") in state.results:
                 key = event["key"]
                 state.running[worker] = (key, self.clock())
-                self.progress.running(self.name(state.results[key]), int(event.get("attempt") or 0))
+                self.progress.running(self.name(state.results[key]), self.reruns[key] + 1)
             elif kind == "attempt" and event.get("key") in state.results:
                 state.running.pop(worker, None)
                 self._record(state, event["key"], _attempt_from(event))
@@ -379,6 +381,7 @@ class Rerunner:
         result.attempts.append(attempt)
         state.attempted.add(key)
         self.tallies[key] = self.tallies[key].add(attempt.outcome)
+        self.reruns[key] += 1
         result.decision = judge(self.tallies[key], result.thresholds)
         if not result.decision.is_open:
             self.progress.decided(result, self.name(result))

@@ -114,3 +114,19 @@ def test_no_failing_test_allowed_starts_no_process_and_says_so_in_english(tmp_pa
         " not flaky tests, so nothing was rerun; fix what fails, or raise --max-reruns-total"
     ]
     assert results[0].decision.verdict is Verdict.FAILED
+
+
+def test_the_rerun_shown_as_running_is_counted_across_processes(tmp_path):
+    class Seen(Progress):
+        def __init__(self) -> None:
+            self.running_reruns: List[int] = []
+
+        def running(self, name: str, rerun: int) -> None:
+            self.running_reruns.append(rerun)
+
+    limits = Thresholds(min_passes=1, max_runs=4)
+    seen = Seen()
+    rounds: List[int] = []
+    starter = plugin_stand_in(first_test_only("failed", "session stopping"), rounds)  # one attempt a process
+    Rerunner(RerunOptions(command=["pytest"], rootdir=tmp_path), seen, starter=starter).run([open_result("test_a", limits)])
+    assert seen.running_reruns == [1, 2, 3]
