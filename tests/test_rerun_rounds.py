@@ -130,3 +130,16 @@ def test_the_rerun_shown_as_running_is_counted_across_processes(tmp_path):
     starter = plugin_stand_in(first_test_only("failed", "session stopping"), rounds)  # one attempt a process
     Rerunner(RerunOptions(command=["pytest"], rootdir=tmp_path), seen, starter=starter).run([open_result("test_a", limits)])
     assert seen.running_reruns == [1, 2, 3]
+
+
+def test_a_budget_spent_before_the_first_process_starts_none(tmp_path):
+    limits = Thresholds(min_passes=2, max_runs=2)
+    results = [open_result("test_a", limits)]
+    results[0].attempts[0] = Attempt(Outcome.PASSED)
+    results[0].decision = decide([Outcome.PASSED], limits)
+    rounds: List[int] = []
+    options = RerunOptions(command=["pytest"], rootdir=tmp_path, budget=0)
+    Rerunner(options, Progress(), starter=plugin_stand_in(lambda tests: [], rounds)).run(results)
+    assert rounds == []
+    assert results[0].decision.verdict is Verdict.FAILED
+    assert "rerun budget of 0s spent (--rerun-budget)" in results[0].decision.reason
