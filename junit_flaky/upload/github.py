@@ -75,7 +75,8 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     output_file = ctx.env.get(OUTPUT_VAR, "")
     if not summary_file and not output_file:
         raise JunitFlakyError(f"{SUMMARY_VAR} and {OUTPUT_VAR} are not set: this target runs in a GitHub Actions step")
-    counts, shown = _scan(reports, ctx.env.get("GITHUB_WORKSPACE", ""))
+    cases = (case for report in reports for case in report.testcases())
+    counts, shown = annotations(cases, ctx.env.get("GITHUB_WORKSPACE", ""))
     for note in shown:
         sys.stdout.write(tokens.redact(str(note), ctx.env) + "\n")
     sys.stdout.flush()
@@ -115,10 +116,6 @@ def annotations(cases: Iterable[Testcase], workspace: str = "") -> Tuple[Counter
             continue
         shown[command].append(_annotation(case, verdict, command, workspace))
     return counts, shown["error"] + shown["warning"]
-
-
-def _scan(reports: Sequence[Report], workspace: str) -> Tuple[Counter, List[Annotation]]:
-    return annotations((case for report in reports for case in report.testcases()), workspace)
 
 
 def _annotation(case: Testcase, verdict: Verdict, command: str, workspace: str) -> Annotation:
