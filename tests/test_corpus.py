@@ -184,7 +184,10 @@ MUTATIONS = st.one_of(
     st.builds(lambda at: partial(_truncate, at=at), fractions),
     st.builds(lambda at, junk: partial(_insert, at=at, junk=junk), fractions, st.binary(min_size=1, max_size=8)),
     st.builds(lambda at: partial(_duplicate_a_testcase, at=at), fractions),
-    st.builds(lambda e: partial(_reencode, encoding=e), st.sampled_from(["ISO-8859-1", "windows-1252", "macintosh", "US-ASCII", "Shift_JIS", "UTF-16", "rot13"])),
+    st.builds(
+        lambda encoding: partial(_reencode, encoding=encoding),
+        st.sampled_from(["ISO-8859-1", "windows-1252", "macintosh", "US-ASCII", "Shift_JIS", "UTF-16", "rot13"]),
+    ),
     st.builds(
         lambda tag, declaration: partial(_namespace, tag=tag, declaration=declaration),
         st.sampled_from([b"testsuites", b"testsuite", b"testcase", b"failure"]),
