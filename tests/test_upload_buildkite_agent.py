@@ -175,3 +175,21 @@ def test_artifact_name_follows_the_agent(tmp_path, monkeypatch, path, name):
 def test_artifact_url_quotes_the_path():
     assert artifact_url(Path("/r/a b#1.xml"), "artifact://") == "artifact://r/a%20b%231.xml"
     assert artifact_url(Path("/r/x.xml"), "https://s3/bucket") == "https://s3/bucket/r/x.xml"
+
+
+def test_a_token_a_test_printed_is_hidden_in_the_annotation(agent, tmp_path):
+    # The annotation shows failure messages; a test that printed a token must not publish it on
+    # the build page, whether plain or as Markdown escaping spells it (a_b-c.d -> a\_b\-c\.d).
+    env, calls = agent
+    secret = "tok_en-with.every-escape_0123456789"
+    report = Path("reports/leak.xml")
+    report.write_text(
+        '<testsuite name="s"><testcase classname="c" name="t">'
+        f'<failure message="auth failed for {secret}">Bearer {secret}</failure></testcase></testsuite>'
+    )
+    [outcome] = upload([report], ["buildkite-annotation"], {**env, "BUILDKITE_ANALYTICS_TOKEN": secret})
+    assert outcome.ok, outcome
+    body = calls()[0]["stdin"]
+    assert "auth failed for" in body and "[redacted]" in body
+    for piece in ("0123456789", "with", "every"):
+        assert piece not in body, body

@@ -17,9 +17,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from junit_flaky import tokens
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_read import Testcase
 from junit_flaky.model import TestId, Verdict
+from junit_flaky.upload.context import Context
 from junit_flaky.upload.reports import Failure, Report, failed_attempts
 from junit_flaky.verdicts import plural
 
@@ -113,6 +115,17 @@ def build(
         if complete:
             break
     return Annotation(markdown, style)
+
+
+def for_ci(reports: Sequence[Tuple[Report, Optional[str]]], ctx: Context, limit: int = MAX_BYTES) -> Annotation:
+    """The annotation as a CI page shows it (Buildkite's annotation, GitHub's job summary): titled
+    with the job, and with every configured token hidden, also as Markdown escaping spells it
+    (a backslash before ``_``, ``-`` or ``.`` would split a token so a plain search misses it).
+    Hiding a token may lengthen the text by a few bytes; the limits leave room for that."""
+    title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
+    note = build(reports, title=title, limit=limit)
+    escaped = {var: md(ctx.env.get(var, "")) for var in tokens.TOKEN_VARS}
+    return replace(note, markdown=tokens.redact(tokens.redact(note.markdown, ctx.env), escaped))
 
 
 def md(text: str) -> str:

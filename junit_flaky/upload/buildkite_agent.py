@@ -54,8 +54,7 @@ def annotate(reports: Sequence[Report], ctx: Context) -> str:
     links: List[Optional[str]] = [
         artifact_url(report.path, ctx.artifact_base) if ctx.artifact_base else None for report in reports
     ]
-    title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
-    note = annotation.build(list(zip(reports, links)), title=title)
+    note = annotation.for_ci(list(zip(reports, links)), ctx)
     context = annotation_context(ctx.env)
     body = note.markdown.encode("utf-8")
     _agent(ctx, ["annotate", "--context", context, "--style", note.style], stdin=body)

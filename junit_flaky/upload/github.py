@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
@@ -170,17 +170,9 @@ def _write_summary(path: Path, reports: Sequence[Report], ctx: Context) -> str:
     room = SUMMARY_MAX - used - 1
     if room < 1024:
         return "no job summary: the step's summary is full"
-    title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
-    note = annotation.build([(report, None) for report in reports], title=title, limit=room)
-    _append(path, "\n" + _redact_markdown(note.markdown, ctx.env), SUMMARY_VAR)
+    note = annotation.for_ci([(report, None) for report in reports], ctx, limit=room)
+    _append(path, "\n" + note.markdown, SUMMARY_VAR)
     return "job summary"
-
-
-def _redact_markdown(markdown: str, env: Mapping[str, str]) -> str:
-    """Tokens hidden in the summary, also as the Markdown shows them: escaping puts a backslash
-    before ``_``, ``-`` or ``.``, and a token split that way would slip past a plain search."""
-    escaped = {var: annotation.md(env.get(var, "")) for var in tokens.TOKEN_VARS}
-    return tokens.redact(tokens.redact(markdown, env), escaped)
 
 
 def _append(path: Path, text: str, var: str) -> None:
