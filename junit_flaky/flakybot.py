@@ -39,7 +39,7 @@ class FlakybotAnswer:
 def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT, http: Optional["Http"] = None) -> FlakybotAnswer:
     """Ask Flakybot for this job's thresholds; only when ``AVIATOR_API_TOKEN`` is set. ``default``
     (the thresholds of unlisted tests) fills what an entry leaves out; ``timeout`` bounds it all."""
-    token = env.get(TOKEN_VAR, "").strip()  # "$(cat token-file)" keeps a newline headers refuse
+    token = tokens.value(env, TOKEN_VAR)
     if not token:
         return FlakybotAnswer()
     from junit_flaky.http_client import Http  # here, not at the top: most runs never ask

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Dict, List, Optional, Sequence, Set
 
-from junit_flaky import rerun_process
+from junit_flaky import rerun_process, tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
 from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure, plural
@@ -230,7 +230,8 @@ class Rerunner:
         plugin_dir = workdir / "plugin"
         plugin_dir.mkdir(exist_ok=True)
         shutil.copyfile(Path(__file__).with_name("pytest_plugin.py"), plugin_dir / f"{PLUGIN_MODULE}.py")
-        env = dict(os.environ)
+        # The reruns see what the test step saw: not the tokens handed to junit-flaky alone.
+        env = {name: value for name, value in os.environ.items() if name not in tokens.OWN_VARS}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH", "")]))
         return env
 

@@ -16,11 +16,23 @@ from typing import List, Mapping, Pattern
 AVIATOR = "AVIATOR_API_TOKEN"  # the Flakybot API and Aviator's uploads
 TEST_ENGINE = "BUILDKITE_ANALYTICS_TOKEN"  # Buildkite Test Engine's uploads
 AGENT = "BUILDKITE_AGENT_ACCESS_TOKEN"  # buildkite-agent runs with it in the environment we pass
-TOKEN_VARS = (AVIATOR, TEST_ENGINE, AGENT)
+# junit-flaky's own names for its two tokens, JUNIT_FLAKY_<name>: what the CI templates hand it a
+# token kept under another name as. Unlike the standard names, which the tests read too
+# (buildkite-test-collector uploads with BUILDKITE_ANALYTICS_TOKEN), these are junit-flaky's
+# alone, and its reruns never see them (reruns.py).
+OWN_PREFIX = "JUNIT_FLAKY_"
+OWN_VARS = tuple(OWN_PREFIX + var for var in (AVIATOR, TEST_ENGINE))
+TOKEN_VARS = (AVIATOR, TEST_ENGINE, AGENT, *OWN_VARS)
 MASK = "[redacted]"
 # Real tokens are long (Aviator's and Buildkite's are 24 characters and more); a shorter value is
 # a placeholder ("x", "test"), and masking every "x" of every line would garble the output.
 MIN_LENGTH = 8
+
+
+def value(env: Mapping[str, str], var: str) -> str:
+    """The token ``var`` (AVIATOR or TEST_ENGINE) names: under junit-flaky's own name when set
+    there, else under ``var``; stripped, since "$(cat token-file)" keeps a newline headers refuse."""
+    return env.get(OWN_PREFIX + var, "").strip() or env.get(var, "").strip()
 
 
 def secrets(env: Mapping[str, str]) -> List[str]:

@@ -56,6 +56,13 @@ def test_request_is_the_one_pytest_aviator_makes(httpserver, ci: Dict[str, str],
     assert len(httpserver.log) == 1
 
 
+def test_a_token_under_junit_flakys_own_name_is_asked_with(httpserver) -> None:
+    httpserver.expect_request(PATH, headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json(ANSWER)
+    env = {**BUILDKITE_SSH, "JUNIT_FLAKY_AVIATOR_API_TOKEN": TOKEN, "AVIATOR_API_URL": httpserver.url_for(PATH)}
+    answer = flakybot.fetch(env, BUILTIN)
+    assert (answer.asked, answer.warnings, len(answer.entries)) == (True, [], 1)
+
+
 def test_default_url_is_aviators_api(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without AVIATOR_API_URL the request goes to api.aviator.co:443: a proxy on loopback sees
     where it is asked to tunnel to, and refuses."""

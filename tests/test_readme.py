@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 import typer
 
-from junit_flaky import cli
+from junit_flaky import cli, tokens
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -52,5 +52,5 @@ def test_every_option_of_a_command_is_in_its_section(path: str) -> None:
 def test_every_environment_variable_is_in_the_table() -> None:
     table = README.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
     variables = {param.envvar for command in COMMANDS.values() for param in command.params if param.envvar}
-    variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_DEBUG", "AVIATOR_API_TOKEN"}  # read outside typer
+    variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_DEBUG", tokens.AVIATOR, tokens.TEST_ENGINE, *tokens.OWN_VARS}  # read outside typer
     assert variables and {v for v in variables if v not in table} == set()

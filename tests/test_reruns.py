@@ -224,6 +224,28 @@ def test_all_reruns_happen_in_one_process(tmp_path):
     assert len(pids.read_text().split()) == 8  # each test: runs 2 (fails) and 3 (passes)
 
 
+def test_reruns_see_the_tokens_the_test_step_saw_and_not_junit_flakys_own(tmp_path):
+    # The CI templates hand junit-flaky a token kept under another name as JUNIT_FLAKY_<name>,
+    # for junit-flaky alone: a rerun that saw it would hold a secret the tests were never given,
+    # and buildkite-test-collector there would upload with it. The standard names, which the
+    # test step saw too, stay.
+    project = Project(tmp_path)
+    seen = tmp_path / "seen"
+    record = (
+        f"    with open({str(seen)!r}, 'a') as out:\n"
+        "        out.write(repr((os.environ.get('JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN'),"
+        " os.environ.get('JUNIT_FLAKY_AVIATOR_API_TOKEN'), os.environ.get('BUILDKITE_ANALYTICS_TOKEN'))) + '\\n')\n"
+    )
+    project.write("test_mod.py", f"import os\n\ndef test_x():\n{record}{flaky_body('x', [1])}")
+    report = project.pytest()
+    seen.unlink()
+    tokens = {"JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": "bk-own-0123456789", "JUNIT_FLAKY_AVIATOR_API_TOKEN": "av-own-0123456789",
+              "BUILDKITE_ANALYTICS_TOKEN": "bk-step-0123456789"}
+    result = project.junit_flaky("run", str(report), "--output", "final.xml", "--max-runs", "2", env=tokens)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seen.read_text() == "(None, None, 'bk-step-0123456789')\n"
+
+
 def test_workers_rerun_with_xdist(tmp_path):
     pytest.importorskip("xdist")
     project = Project(tmp_path)

@@ -36,6 +36,11 @@ def test_the_shortest_tokens_are_masked_and_nothing_else(length):
     assert tokens.redact(f"key {token} and {token[:7]}", {tokens.AVIATOR: token}) == f"key [redacted] and {token[:7]}"
 
 
+@pytest.mark.parametrize("var", ["JUNIT_FLAKY_AVIATOR_API_TOKEN", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN"])
+def test_tokens_under_junit_flakys_own_names_are_masked(var):
+    assert tokens.redact(f"key {TOKEN[:20]}", {var: TOKEN}) == "key [redacted]"
+
+
 def test_short_values_are_placeholders_left_alone():
     assert tokens.redact("x marks the spot", {tokens.AVIATOR: "x"}) == "x marks the spot"
 

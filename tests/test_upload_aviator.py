@@ -203,6 +203,14 @@ def test_without_a_token(httpserver):
     assert httpserver.log == []
 
 
+def test_a_token_under_junit_flakys_own_name(httpserver):
+    httpserver.expect_request("/up", headers={"x-Aviator-Api-Key": TOKEN}).respond_with_data("ok")
+    env = {**BUILDKITE, "JUNIT_FLAKY_AVIATOR_API_TOKEN": TOKEN, "AVIATOR_UPLOAD_URL": httpserver.url_for("/up")}
+    [outcome] = upload([SAMPLE], ["aviator"], env)
+    assert outcome.ok, outcome
+    assert len(httpserver.log) == 1
+
+
 def test_outside_a_ci_aviator_knows(httpserver):
     outcome = send(httpserver.url_for("/up"), {"CI": "true"})
     assert (outcome.ok, outcome.message) == (

@@ -148,6 +148,30 @@ def test_auto_sends_to_test_engine_from_any_ci_with_its_token(env):
     assert "buildkite-test-engine" not in default_targets({**env, "BUILDKITE_ANALYTICS_TOKEN": ""})
 
 
+def test_a_token_under_junit_flakys_own_name_is_sent_and_wins(httpserver):
+    # How the CI templates hand over a token kept under another name: junit-flaky reads it, its
+    # reruns never see it (test_reruns.py).
+    httpserver.expect_request(
+        "/v1/uploads", method="POST", headers={"Authorization": f'Token token="{TOKEN}"'}
+    ).respond_with_json(ACCEPTED, status=202)
+    env = {"BUILDKITE_ANALYTICS_TOKEN": "", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": TOKEN}
+    assert send(httpserver.url_for("/v1/uploads"), env=env).ok
+    env = {"BUILDKITE_ANALYTICS_TOKEN": "the_tests_own_token_0123", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": TOKEN}
+    assert send(httpserver.url_for("/v1/uploads"), env=env).ok
+    assert len(httpserver.log) == 2
+
+
+def test_auto_sends_to_test_engine_with_the_token_under_junit_flakys_own_name(tmp_path, monkeypatch):
+    # The tests, reruns included, never see that name, so a collector among them uploads nothing.
+    package = tmp_path / "buildkite_test_collector"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    env = {**ENV, "BUILDKITE_ANALYTICS_TOKEN": "", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": TOKEN}
+    assert "buildkite-test-engine" in default_targets(env)
+    assert "buildkite-test-engine" not in default_targets({**env, "BUILDKITE_ANALYTICS_TOKEN": "t"})
+
+
 def test_auto_leaves_test_engine_to_the_collector_when_the_tests_run_it(tmp_path, monkeypatch):
     # pytest loads buildkite-test-collector by itself, and with the token it uploads every test
     # it runs, reruns included: a second upload of the same tests would count each one twice.

@@ -5,7 +5,8 @@ outcome with ``ok=False`` and a one-line message, never an exception, because th
 verdict is already decided and one broken destination must not cost the others.
 
 Targets: ``buildkite-artifact`` and ``buildkite-annotation`` (the ``buildkite-agent`` CLI),
-``buildkite-test-engine`` (``BUILDKITE_ANALYTICS_TOKEN``), ``aviator`` (``AVIATOR_API_TOKEN``),
+``buildkite-test-engine`` (``BUILDKITE_ANALYTICS_TOKEN``), ``aviator`` (``AVIATOR_API_TOKEN``; each
+token also under junit-flaky's own name, ``JUNIT_FLAKY_`` before it: tokens.py),
 ``circleci`` (a folder for the orb's store steps), ``github-actions`` (the job summary, annotations
 and outputs of a GitHub Actions step).
 """
@@ -57,23 +58,26 @@ def default_targets(env: Mapping[str, str]) -> List[str]:
     if ci.provider == "buildkite":
         targets += ["buildkite-artifact", "buildkite-annotation"]
     # Test Engine takes runs from any CI (run_env per CI); its token is set only to send there.
-    if env.get(test_engine.TOKEN_VAR) and ci.is_ci and not _tests_upload_to_test_engine():
+    if tokens.value(env, test_engine.TOKEN_VAR) and ci.is_ci and not _tests_upload_to_test_engine(env):
         targets.append("buildkite-test-engine")
     if ci.provider == "circleci":
         targets.append("circleci")
     if ci.provider == "github_actions":
         targets.append("github-actions")
     # Not from a laptop: AVIATOR_API_TOKEN is also set there to read Flakybot's thresholds.
-    if env.get(aviator.TOKEN_VAR) and ci.provider in aviator.PROVIDERS:
+    if tokens.value(env, aviator.TOKEN_VAR) and ci.provider in aviator.PROVIDERS:
         targets.append("aviator")
     return targets
 
 
-def _tests_upload_to_test_engine() -> bool:
-    """Whether buildkite-test-collector is installed where junit-flaky runs, the Python its reruns
-    use by default: pytest loads it by itself, and with the token set it uploads every test it
-    runs, reruns included, so sending them again would count each test twice."""
-    return importlib.util.find_spec("buildkite_test_collector") is not None
+def _tests_upload_to_test_engine(env: Mapping[str, str]) -> bool:
+    """Whether the tests upload to Test Engine themselves: buildkite-test-collector is installed
+    where junit-flaky runs, the Python its reruns use by default, and the token is set under the
+    name the collector reads. pytest loads the collector by itself, and then it uploads every test
+    it runs, reruns included, so sending them again would count each test twice. A token only
+    under junit-flaky's own name reaches neither the tests nor their reruns: junit-flaky sends."""
+    standard = env.get(test_engine.TOKEN_VAR, "").strip()
+    return bool(standard) and importlib.util.find_spec("buildkite_test_collector") is not None
 
 
 def upload(

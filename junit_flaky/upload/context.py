@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence, Tuple
 
+from junit_flaky import tokens
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.http_client import Http
@@ -23,8 +24,9 @@ class Context:
     artifact_base: Optional[str] = None  # URL prefix the report artifacts are found under
 
     def token(self, var: str) -> str:
-        """The value of a token variable; the error names the variable, never a value."""
-        value = self.env.get(var, "").strip()
+        """The token ``var`` names (tokens.value: junit-flaky's own name first); the error names
+        the variable, never a value."""
+        value = tokens.value(self.env, var)
         if not value:
             raise JunitFlakyError(f"{var} is not set")
         return value
