@@ -172,9 +172,11 @@ build_run_args() {
 
 # add_token_env CANONICAL KEY: junit-flaky reads its tokens from fixed variable names; a user who
 # keeps the secret under another name (the KEY option) says which one, and its value is added to
-# junit_flaky_env as CANONICAL=value, for junit-flaky's own process only (run_junit_flaky):
-# exported before the tests, it would reach them, and buildkite-test-collector, which pytest loads
-# by itself, would upload with it too. Called before the tests, so a bad option costs no test run.
+# junit_flaky_env as JUNIT_FLAKY_CANONICAL=value, for junit-flaky's own process only
+# (run_junit_flaky). Under CANONICAL it would reach the tests, before them or in junit-flaky's
+# reruns (which inherit its environment less the JUNIT_FLAKY_ tokens), and
+# buildkite-test-collector, which pytest loads by itself, would upload with it too.
+# Called before the tests, so a bad option costs no test run.
 add_token_env() {
   local canonical="$1" source_name tracing
   source_name="$(plugin_config "$2" "$canonical")"
@@ -185,7 +187,7 @@ add_token_env() {
   # The value is a secret: never traced, even with the debug option on.
   { tracing="$-" && set +x; } 2>/dev/null
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
-    junit_flaky_env+=("${canonical}=${!source_name}")
+    junit_flaky_env+=("JUNIT_FLAKY_${canonical}=${!source_name}")
   fi
   if [[ "$tracing" == *x* ]]; then
     set -x
