@@ -371,7 +371,7 @@ def compile_run_steps(kind: str, name: str, arguments: Dict[str, Any]) -> List[T
 
 STUB_JUNIT_FLAKY = """#!/bin/bash
 printf '%s\\n' "$@" >"$CALLS/junit-flaky"
-env | grep -E '^(AVIATOR_API_TOKEN|BUILDKITE_ANALYTICS_TOKEN|JUNIT_FLAKY_(CIRCLECI_DIR|TEST_EXIT_CODE))=' \\
+env | grep -E '^(JUNIT_FLAKY_)?(AVIATOR_API_TOKEN|BUILDKITE_ANALYTICS_TOKEN)=|^JUNIT_FLAKY_(CIRCLECI_DIR|TEST_EXIT_CODE)=' \\
   | sort >"$CALLS/junit-flaky.env"
 exit "${STUB_EXIT:-0}"
 """
@@ -575,7 +575,9 @@ def test_check_without_a_report_after_passing_tests_fails_with_2(job):
     assert not job.called()
 
 
-def test_check_hands_tokens_under_other_names_to_junit_flaky(job):
+def test_check_hands_tokens_under_other_names_to_junit_flaky_alone(job):
+    # Under junit-flaky's own names, which its reruns never see: as AVIATOR_API_TOKEN or
+    # BUILDKITE_ANALYTICS_TOKEN they would reach the rerun tests, and buildkite-test-collector there.
     result = job.run(
         "commands", "check",
         {"reports": "test-results/*.xml", "test_command": WRITE_REPORT, "aviator_token": "MY_AVIATOR",
@@ -584,7 +586,8 @@ def test_check_hands_tokens_under_other_names_to_junit_flaky(job):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     env = (job.calls / "junit-flaky.env").read_text().splitlines()
-    assert "AVIATOR_API_TOKEN=av-1" in env and "BUILDKITE_ANALYTICS_TOKEN=bk-2" in env
+    assert "JUNIT_FLAKY_AVIATOR_API_TOKEN=av-1" in env and "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN=bk-2" in env
+    assert not [line for line in env if line.startswith(("AVIATOR_API_TOKEN=", "BUILDKITE_ANALYTICS_TOKEN="))]
 
 
 def test_example_test_step_of_its_own_hands_its_exit_code_to_check(job):
@@ -665,7 +668,7 @@ def test_upload_passes_reports_and_targets_and_its_exit_code(job, verdict):
         "aviator",
         "--strict-upload",
     ]
-    assert "AVIATOR_API_TOKEN=av-1" in (job.calls / "junit-flaky.env").read_text()
+    assert "JUNIT_FLAKY_AVIATOR_API_TOKEN=av-1" in (job.calls / "junit-flaky.env").read_text().splitlines()
 
 
 # --- the test job, compiled as CircleCI would --------------------------------------------------

@@ -27,11 +27,14 @@ any_report_exists() (
 )
 
 # copy_token CANONICAL SOURCE_NAME: junit-flaky reads its tokens from fixed names; the orb's
-# env_var_name parameters let users keep the secret under another name.
+# env_var_name parameters let users keep the secret under another name, and its value is handed
+# over as JUNIT_FLAKY_CANONICAL, junit-flaky's own name for it. As CANONICAL it would reach the
+# tests in junit-flaky's reruns (they inherit its environment less the JUNIT_FLAKY_ tokens), and
+# buildkite-test-collector, which pytest loads by itself, would upload with it.
 copy_token() {
   local canonical="$1" source_name="$2"
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
-    export "${canonical}=${!source_name}"
+    export "JUNIT_FLAKY_${canonical}=${!source_name}"
   fi
 }
 

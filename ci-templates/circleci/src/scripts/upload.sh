@@ -10,7 +10,7 @@ set -euo pipefail
 copy_token() {
   local canonical="$1" source_name="$2"
   if [[ "$source_name" != "$canonical" && -n "${!source_name:-}" ]]; then
-    export "${canonical}=${!source_name}"
+    export "JUNIT_FLAKY_${canonical}=${!source_name}"
   fi
 }
 
