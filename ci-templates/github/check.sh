@@ -124,12 +124,14 @@ main() {
     exit "$EXIT_BAD_INPUT"
   fi
 
-  # junit-flaky reads its tokens from fixed names; an input given wins over the job's env.
+  # A token given as an input goes to junit-flaky alone, under its own name, which it reads
+  # before the job's env and keeps from its reruns: the tests never saw the input, and under the
+  # standard name buildkite-test-collector in a rerun would upload with it.
   if [[ -n "${INPUT_AVIATOR_API_TOKEN:-}" ]]; then
-    export AVIATOR_API_TOKEN="$INPUT_AVIATOR_API_TOKEN"
+    export JUNIT_FLAKY_AVIATOR_API_TOKEN="$INPUT_AVIATOR_API_TOKEN"
   fi
   if [[ -n "${INPUT_BUILDKITE_ANALYTICS_TOKEN:-}" ]]; then
-    export BUILDKITE_ANALYTICS_TOKEN="$INPUT_BUILDKITE_ANALYTICS_TOKEN"
+    export JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN="$INPUT_BUILDKITE_ANALYTICS_TOKEN"
   fi
   build_run_args "$test_status" "${report_patterns[@]}"
   echo "junit-flaky ${run_args[*]}"
