@@ -143,3 +143,19 @@ def test_a_budget_spent_before_the_first_process_starts_none(tmp_path):
     assert rounds == []
     assert results[0].decision.verdict is Verdict.FAILED
     assert "rerun budget of 0s spent (--rerun-budget)" in results[0].decision.reason
+
+
+@pytest.mark.parametrize("outcome", ["failed", "passed", "skipped", "error"])
+def test_processes_that_never_say_done_still_end_the_reruns(tmp_path, outcome):
+    # Each process dies after one attempt of the first test (no "done"): the others wait for the
+    # next process, and every process records an attempt, so the rounds are bounded by max_runs.
+    def lines(tests: List[dict]) -> List[dict]:
+        return [line for line in first_test_only(outcome, "session stopping")(tests) if line["event"] != "done"]
+
+    limits = Thresholds(min_passes=3, max_runs=4)
+    results = [open_result(name, limits) for name in ("test_a", "test_b", "test_c")]
+    rounds: List[int] = []
+    Rerunner(RerunOptions(command=["pytest"], rootdir=tmp_path), Progress(), starter=plugin_stand_in(lines, rounds)).run(results)
+    assert all(not r.decision.is_open for r in results)
+    assert len(rounds) <= 3 * (limits.max_runs - 1)
+    assert all("could not be rerun" not in r.decision.reason for r in results)
