@@ -37,6 +37,7 @@ from junit_flaky.junit_read import (
     Watch,
 )
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
+from junit_flaky.verdicts import Tally
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
 # sums, milliseconds and the history's integers stay finite.
@@ -111,13 +112,11 @@ def recorded_result(entry: TrackedTest) -> TestResult:
     thresholds applied. A quarantined failure stays one, however many copies agree. A pass after
     attempts that failed without a result in their testcase (pytest-rerunfailures' reruns) is flaky."""
     verdict = combine_verdicts(recorded_verdict(element) for element in entry.elements)
-    outcomes = [attempt.outcome for attempt in entry.attempts]
-    if verdict is Verdict.PASSED and any(outcome.is_failure for outcome in outcomes):
+    tally = Tally.of(attempt.outcome for attempt in entry.attempts)
+    if verdict is Verdict.PASSED and tally.failures:
         verdict = Verdict.FLAKY
-    passes = sum(1 for outcome in outcomes if outcome is Outcome.PASSED)
-    runs = sum(1 for outcome in outcomes if outcome is not Outcome.SKIPPED)
     quarantined = verdict is Verdict.QUARANTINED
-    decision = Decision(Verdict.FAILED if quarantined else verdict, passes, runs, f"recorded {verdict.value}")
+    decision = Decision(Verdict.FAILED if quarantined else verdict, tally.passes, tally.runs, f"recorded {verdict.value}")
     return TestResult(entry.test, Thresholds(quarantined=quarantined, source="the report"), list(entry.attempts), decision)
 
 
