@@ -6,13 +6,38 @@ commands, and reports medians and ratios rather than trusting one absolute time.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
+
+
+OUT = Path(__file__).resolve().parent / "out"
+
+# What any tree-based tool pays at least for a report: lxml parses it and writes it back.
+LXML_ROUND_TRIP = """
+import sys
+from lxml import etree
+parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+etree.parse(sys.argv[1], parser).write(sys.argv[2], encoding="utf-8", xml_declaration=True)
+"""
+
+
+def lxml_round_trip(report: Path, output: Path) -> List[str]:
+    return [sys.executable, "-c", LXML_ROUND_TRIP, str(report), str(output)]
+
+
+def junit_flaky(*args: str) -> List[str]:
+    return [sys.executable, "-m", "junit_flaky", *args]
+
+
+def add_out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=OUT, help="where inputs are cached and outputs written")
 
 
 @dataclass
@@ -27,6 +52,10 @@ class Measure:
     @property
     def peak(self) -> float:
         return max(self.peak_rss_mb)
+
+    @property
+    def spread(self) -> str:
+        return f"{min(self.seconds):.3f}-{max(self.seconds):.3f}"
 
 
 def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None,
@@ -49,7 +78,7 @@ def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict
 def cached(path: Path, make: Callable[[Path], None]) -> Path:
     """``path`` (under benchmarks/out/, which git ignores), made by ``make`` the first time; an
     interrupted ``make`` leaves nothing behind to be mistaken for a finished input."""
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         print(f"generating {path} ...", flush=True)
         partial = path.with_name(path.name + ".partial")
@@ -75,9 +104,22 @@ def alternate(
     return rows
 
 
+def written(report: Path) -> str:
+    """What a benchmarked command wrote, printed so that a command that failed without writing
+    (its exit code 1 is a failed verdict, not always an error) cannot pass for a fast one."""
+    if not report.exists():
+        raise SystemExit(f"benchmark: {report} was not written")
+    data = report.read_bytes()
+    return f"{report.name}: {data.count(b'<testcase')} testcases, {data.count(b'<failure')} failures"
+
+
 def table(rows: Dict[str, Measure], baseline: str) -> str:
+    """Medians, their ratio to the baseline's, the range of the runs (how noisy the machine was),
+    and the highest peak RSS of any run."""
     base = rows[baseline].median
-    lines = [f"{'command':<44} {'median s':>9} {'ratio':>7} {'peak RSS MB':>12}"]
+    lines = [f"{'command':<44} {'median s':>9} {'ratio':>7} {'min-max s':>15} {'peak RSS MB':>12}"]
     for name, measure in rows.items():
-        lines.append(f"{name:<44} {measure.median:>9.3f} {measure.median / base:>7.2f} {measure.peak:>12.1f}")
+        lines.append(
+            f"{name:<44} {measure.median:>9.3f} {measure.median / base:>7.2f} {measure.spread:>15} {measure.peak:>12.1f}"
+        )
     return "\n".join(lines)

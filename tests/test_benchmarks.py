@@ -1,0 +1,71 @@
+"""Each benchmark script run end to end at a size that takes a second or two: its inputs are
+what its docstring says, the commands it times ran and wrote their output, and it prints a table
+with a ratio against its baseline. Nothing here is timed."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench_failing_report  # noqa: E402 - the benchmarks folder is not a package
+import bench_large_report  # noqa: E402
+import bench_reruns  # noqa: E402
+import bench_shards  # noqa: E402
+import bench_startup  # noqa: E402
+
+
+def ratios(out: str) -> dict:
+    """The table's rows: command name -> ratio to the baseline."""
+    rows = re.findall(r"^(.+?)\s+\d+\.\d{3}\s+(\d+\.\d\d)\s+\d+\.\d{3}-\d+\.\d{3}\s+\d+\.\d$", out, re.MULTILINE)
+    return {name: float(ratio) for name, ratio in rows}
+
+
+def test_failing_report_has_twenty_suites_and_long_failures(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_failing_report.main(["--testcases", "2000", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert ratios(out).keys() == {"lxml parse + write (baseline)", "junit-flaky run --no-rerun"}
+    report = (tmp_path / "failing-2000.xml").read_text()
+    assert report.count("<testsuite ") == 20 and report.count("<testcase ") == 2000
+    failures = report.count("<failure ")
+    assert 10 <= failures <= 80  # 2%, drawn
+    first = report[report.index("<failure "):report.index("</failure>")]
+    assert first.count("\n") + 1 == 40
+    assert report.count("<system-out>") == failures
+    assert f"junit-flaky.xml: 2000 testcases, {failures} failures" in out
+
+
+def test_large_report_runs_and_records(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_large_report.main(["--testcases", "3000", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "junit-flaky run --no-rerun --record-history" in ratios(out)
+    assert "junit-flaky.xml: " in out and (tmp_path / "history.sqlite").exists()
+
+
+def test_shard_pairs_hold_the_same_bytes_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_shards.main(["--testcases", "1000", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert ratios(out).keys() == {"run: two shards, different tests (baseline)", "run: two shards, same tests"}
+    same = sum(path.stat().st_size for path in tmp_path.glob("shard-same-1000-*.xml"))
+    different = sum(path.stat().st_size for path in tmp_path.glob("shard-different-1000-*.xml"))
+    assert same == different
+    assert "merged-different.xml: 2000 testcases" in out
+    assert "merged-same.xml: 1000 testcases" in out  # each test found twice is one test
+
+
+def test_rerun_project_has_twelve_flaky_tests_that_the_run_turns_green(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_reruns.main(["--testcases", "30", "--start-seconds", "0", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert set(ratios(out)) == {"floor: one pytest run of the 12 tests", "junit-flaky run", "whole suite (30 tests)"}
+    assert len(set(bench_reruns.flaky_tests(30))) == 12
+    result = (tmp_path / "rerun-project" / "result.xml").read_text()
+    assert 'tests="30"' in result and 'failures="12"' in result
+    assert "no failures: True" in out
+
+
+def test_startup_compares_the_installed_command_with_an_empty_python(capsys: pytest.CaptureFixture) -> None:
+    bench_startup.main(["--repeat", "1"])
+    assert set(ratios(capsys.readouterr().out)) == {"python -c pass (baseline)", "junit-flaky --version"}
