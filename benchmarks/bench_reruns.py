@@ -1,10 +1,11 @@
 """The rerun step's wall time against its floor and against rerunning the whole suite.
 
-    python benchmarks/bench_reruns.py [--repeat R]
+    python benchmarks/bench_reruns.py [--testcases N] [--start-seconds S] [--repeat R] [--out DIR]
 
-Generates (under benchmarks/out/rerun-project/) a project whose conftest takes 1 s to import
-(a suite with a slow start), 400 fast tests in 20 modules, 12 of them flaky: they fail on every
-other run (a counter file per test). Eight must pass once within 3 runs, four twice within 5.
+Generates (under benchmarks/out/rerun-project/) a project whose conftest takes S seconds (default
+1) to import (a suite with a slow start), N fast tests (default 600) in modules of 20, 12 of them
+flaky, spread evenly over the suite: they fail on every other run (a counter file per test).
+Eight must pass once within 3 runs, four twice within 5.
 The original run's report (12 failures) is made once; before each timed command the counters are
 put back as that run left them, so every repetition does the same work.
 
@@ -13,7 +14,7 @@ Commands, alternated:
   any tool that reruns from outside pays at least this;
 - junit-flaky run: the whole step (read the report, rerun until decided, write, report);
 - whole suite: what "just retry the job" costs.
-Goal (issue 3): junit-flaky <= 1.15x the floor.
+Goal: junit-flaky <= 1.10x the floor.
 """
 
 from __future__ import annotations
@@ -25,20 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import alternate, table
+from common import add_out_option, alternate, table
 
-HERE = Path(__file__).resolve().parent
-PROJECT = HERE / "out" / "rerun-project"
-STATE = PROJECT / "state"
-SNAPSHOT = PROJECT / "state-after-original-run"
-MODULES, TESTS_PER_MODULE = 20, 20
-FLAKY = [(m, t) for m in range(0, 20, 5) for t in (3, 9, 15)]  # 12 tests in 4 modules
-NEEDS_TWO = FLAKY[::3]  # 4 of them need two passes
+TESTS_PER_MODULE, FLAKY_TESTS = 20, 12
 
 CONFTEST = '''
 import time
 
-time.sleep(1.0)  # a suite with a slow start: heavy imports, plugins, fixtures
+time.sleep({seconds})  # a suite with a slow start: heavy imports, plugins, fixtures
 '''
 
 FLAKY_TEST = '''
@@ -51,46 +46,60 @@ def test_{t}():
 '''
 
 
-def generate() -> None:
-    if PROJECT.exists():
-        shutil.rmtree(PROJECT)
-    tests = PROJECT / "tests"
+def flaky_tests(testcases: int) -> list[tuple[int, int]]:
+    """(module, test) of the 12 flaky tests, evenly spread over the suite."""
+    offset = min(3, testcases // FLAKY_TESTS - 1)  # into each twelfth of the suite
+    return [divmod(k * testcases // FLAKY_TESTS + offset, TESTS_PER_MODULE) for k in range(FLAKY_TESTS)]
+
+
+def generate(project: Path, testcases: int, start_seconds: float) -> list[tuple[int, int]]:
+    if testcases < 2 * FLAKY_TESTS:
+        raise SystemExit(f"--testcases must be at least {2 * FLAKY_TESTS}")
+    state = project / "state"
+    flaky = flaky_tests(testcases)
+    needs_two = flaky[::3]  # 4 of them need two passes
+    if project.exists():
+        shutil.rmtree(project)
+    tests = project / "tests"
     tests.mkdir(parents=True)
-    (PROJECT / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
-    (tests / "conftest.py").write_text(CONFTEST)
-    for m in range(MODULES):
-        body = [f"import os\n\nSTATE = {str(STATE)!r}\n"]
-        for t in range(TESTS_PER_MODULE):
-            if (m, t) in FLAKY:
+    (project / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
+    (tests / "conftest.py").write_text(CONFTEST.format(seconds=start_seconds))
+    for m in range(-(-testcases // TESTS_PER_MODULE)):
+        body = [f"import os\n\nSTATE = {str(state)!r}\n"]
+        for t in range(min(TESTS_PER_MODULE, testcases - m * TESTS_PER_MODULE)):
+            if (m, t) in flaky:
                 body.append(FLAKY_TEST.format(m=m, t=t))
             else:
                 body.append(f"\ndef test_{t}():\n    assert sum(range({t + 10})) >= 0\n")
         (tests / f"test_module_{m}.py").write_text("".join(body))
     thresholds = [
         {"test_name": f"test_{t}", "class_name": f"tests.test_module_{m}",
-         "min_passes": 2 if (m, t) in NEEDS_TWO else 1, "max_runs": 5 if (m, t) in NEEDS_TWO else 3}
-        for m, t in FLAKY
+         "min_passes": 2 if (m, t) in needs_two else 1, "max_runs": 5 if (m, t) in needs_two else 3}
+        for m, t in flaky
     ]
-    (PROJECT / "thresholds.json").write_text(json.dumps({"flaky_tests": thresholds}, indent=1))
-    STATE.mkdir()
+    (project / "thresholds.json").write_text(json.dumps({"flaky_tests": thresholds}, indent=1))
+    state.mkdir()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=result.xml"],
-        cwd=PROJECT, stdout=subprocess.DEVNULL, check=False,
+        cwd=project, stdout=subprocess.DEVNULL, check=False,
     )
-    shutil.copytree(STATE, SNAPSHOT)
+    shutil.copytree(state, project / "state-after-original-run")
+    return flaky
 
 
-def restore_state() -> None:
-    shutil.rmtree(STATE)
-    shutil.copytree(SNAPSHOT, STATE)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--testcases", type=int, default=600)
+    parser.add_argument("--start-seconds", type=float, default=1.0, help="how long the suite takes to start")
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    generate()
-    nodeids = [f"tests/test_module_{m}.py::test_{t}" for m, t in FLAKY]
+    add_out_option(parser)
+    args = parser.parse_args(argv)
+    project = args.out / "rerun-project"
+    flaky = generate(project, args.testcases, args.start_seconds)
+    def restore_state() -> None:  # the counters as the original run left them
+        shutil.rmtree(project / "state")
+        shutil.copytree(project / "state-after-original-run", project / "state")
+    nodeids = [f"tests/test_module_{m}.py::test_{t}" for m, t in flaky]
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     commands = {
         "floor: one pytest run of the 12 tests": [*pytest, *nodeids],
@@ -98,11 +107,11 @@ def main() -> None:
             sys.executable, "-m", "junit_flaky", "run", "result.xml", "--thresholds", "thresholds.json",
             "--no-flakybot", "--output", "final.xml", "--", *pytest,
         ],
-        "whole suite (400 tests)": pytest,
+        f"whole suite ({args.testcases} tests)": pytest,
     }
-    rows = alternate(commands, args.repeat, before=restore_state, cwd=PROJECT, ok_codes=(0, 1))
+    rows = alternate(commands, args.repeat, before=restore_state, cwd=project, ok_codes=(0, 1))
     print(table(rows, "floor: one pytest run of the 12 tests"))
-    final = (PROJECT / "final.xml").read_text()
+    final = (project / "final.xml").read_text()
     green = 'failures="0"' in final
     print(f"final report: {final.count('<flakyFailure')} flakyFailure elements, no failures: {green}")
 
