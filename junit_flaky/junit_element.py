@@ -36,7 +36,8 @@ def _text(value: str) -> str:
     return _TEXT_SPECIAL.sub(_escaped, value)
 
 
-def _attr(value: str) -> str:
+def quoted_attr(value: str) -> str:
+    """An attribute value, quoted and escaped: how every attribute we write is written."""
     return '"' + _ATTR_SPECIAL.sub(_escaped, value) + '"'
 
 
@@ -124,7 +125,7 @@ class Element:
             elif node.tag == PI:
                 out.append(f"<?{node.text}?>")
             else:
-                attrs = "".join(f" {key}={_attr(value)}" for key, value in node.attrib.items())
+                attrs = "".join(f" {key}={quoted_attr(value)}" for key, value in node.attrib.items())
                 if not node.children and not node.text:
                     out.append(f"<{node.tag}{attrs}/>")
                     continue

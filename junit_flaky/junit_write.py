@@ -15,11 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
-from xml.sax.saxutils import quoteattr
 
 from junit_flaky.files import atomic_write
 from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict
-from junit_flaky.junit_element import Element
+from junit_flaky.junit_element import Element, quoted_attr
 from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.verdicts import plural
@@ -152,7 +151,7 @@ def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, 
         values[key] = str(getattr(counts, key))
     if counts.flakes or "flakes" in values:
         values["flakes"] = str(counts.flakes)
-    body = "".join(f" {key}={quoteattr(value)}" for key, value in values.items())
+    body = "".join(f" {key}={quoted_attr(value)}" for key, value in values.items())
     return f"<{tag}{body}{'/>' if self_closing else '>'}"
 
 
