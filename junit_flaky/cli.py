@@ -6,28 +6,22 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Annotated, List, Optional, Sequence, Tuple
 
 import typer
 
-from junit_flaky import (
-    __version__,
-    cli_help,
-    config,
-    flakybot,
-    history,
-    junit_read,
-    pipeline,
-    progress,
-    report,
-    reruns,
-)
-from junit_flaky import thresholds as thresholds_mod
+# Only what typer needs to build the commands is imported here; each command imports the stages
+# it runs, so --version, --help and a run's own start do not pay for the others (sqlite3, the
+# XML writer, rich's tables and progress bars).
+from junit_flaky import __version__, cli_help, flakybot
 from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
-from junit_flaky.verdicts import plural
+
+if TYPE_CHECKING:
+    from junit_flaky import config
+    from junit_flaky import thresholds as thresholds_mod
 
 app = typer.Typer(
     add_completion=False,
@@ -57,6 +51,9 @@ def _resolver(
     use_flakybot: bool, flakybot_timeout: float, history_db: Optional[Path],
 ) -> thresholds_mod.Resolver:
     """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history."""
+    from junit_flaky import config
+    from junit_flaky import thresholds as thresholds_mod
+
     default = thresholds_mod.defaults(project[0], min_passes, max_runs)
     tables = [thresholds_mod.ThresholdTable(config.entries(project, default))]
     if history_db is not None:  # learned, so below every list a person wrote
@@ -74,8 +71,10 @@ def _resolver(
 def _learned(db: Path) -> List[thresholds_mod.Entry]:
     """Thresholds from the history; one that cannot be read is a warning, as the Flakybot API
     being down is: the other sources still decide."""
+    from junit_flaky.history.learn import thresholds_from_history
+
     try:
-        return history.thresholds_from_history(db)
+        return thresholds_from_history(db)
     except JunitFlakyError as exc:
         warn(f"no thresholds from history: {exc}")
         return []
@@ -86,19 +85,23 @@ def _history_dbs(
 ) -> List[Optional[Path]]:
     """For each (pyproject key, option value) switch: the history database when it is on (by
     option, env var or pyproject.toml), else None."""
+    from junit_flaky import config
+
     on = [config.switch(project[0], key, given) for key, given in switches]
     if not any(on):
         if option:
             off = " and ".join(f"--{key}" for key, _ in switches)
             warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
         return [None] * len(switches)
-    db = history.resolve_db_path(option, os.environ, start)  # once, however many switches are on
+    db = history_location.resolve_db_path(option, os.environ, start)  # once, however many switches are on
     return [db if is_on else None for is_on in on]
 
 
 def _targets(requested: Sequence[str]) -> List[str]:
     """``--upload``/``--to`` values: target names, or ``auto`` for what fits this CI and its tokens."""
-    from junit_flaky import upload  # not needed by most runs; keeps start-up short
+    if not requested:  # most runs upload nothing: no need for the uploaders and their HTTP client
+        return []
+    from junit_flaky import upload
 
     targets: List[str] = []
     for name in requested:
@@ -189,6 +192,8 @@ def run(
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
     upload failed with --strict-upload.
     """
+    from junit_flaky import config, junit_read, pipeline, progress, report, reruns
+
     targets = _targets(upload or [])
     if targets and output is None:
         raise JunitFlakyError("--upload needs --output: the aggregated report is what is uploaded")
@@ -238,6 +243,7 @@ def upload_command(
     Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
     """
     targets = _targets(to or ["auto"])
+    from junit_flaky import junit_read
     from junit_flaky.upload.reports import load
 
     # The same checks as run, once: malformed, hostile or non-JUnit XML stops here (exit 2).
@@ -257,6 +263,9 @@ def merge(
     Each test appears once with all its attempts; verdicts are what the reports say (no
     thresholds, no reruns). Exit code: 0 no failed test, 1 a failed test, 2 bad input.
     """
+    from junit_flaky import junit_read, pipeline, report
+    from junit_flaky.verdicts import plural
+
     outcome = pipeline.merge(junit_read.expand(reports), output)
     scan = outcome.reading.scan
     summary = report.summarize(outcome.results, scan.untracked_passed, scan.untracked_skipped)
@@ -288,6 +297,8 @@ def show_thresholds(
     rootdir: RootdirOpt = None,
 ) -> None:
     """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
+    from junit_flaky import config, junit_read, report
+
     start = rootdir or Path.cwd()
     project = config.load(start)
     [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])

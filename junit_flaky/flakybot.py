@@ -18,10 +18,10 @@ from junit_flaky import tokens
 from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
-from junit_flaky.thresholds import UNREADABLE, Entry, entries_from_answer
 
 if TYPE_CHECKING:
     from junit_flaky.http_client import Http
+    from junit_flaky.thresholds import Entry
 
 DEFAULT_URL = "https://api.aviator.co/api/v1/flaky-tests"
 TOKEN_VAR = tokens.AVIATOR
@@ -42,7 +42,9 @@ def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT,
     token = tokens.value(env, TOKEN_VAR)
     if not token:
         return FlakybotAnswer()
-    from junit_flaky.http_client import Http  # here, not at the top: most runs never ask
+    # Here, not at the top: most runs never ask, and the CLI imports this module for TIMEOUT.
+    from junit_flaky.http_client import Http
+    from junit_flaky.thresholds import UNREADABLE, entries_from_answer
 
     url = env.get(URL_VAR) or DEFAULT_URL
     ci = detect(env)

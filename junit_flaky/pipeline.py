@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from junit_flaky import ci_env, history, junit_attempts, junit_write, report, reruns
+from junit_flaky import ci_env, junit_attempts, junit_write, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import Reading, read
@@ -95,12 +95,15 @@ def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
 def _record(outcome: Outcome, db: Path) -> None:
     """This run, reruns included, as one run of the history. A history that cannot be written is
     a warning: the verdicts and the report do not depend on it."""
+    from junit_flaky.history.record import record_run  # sqlite3 only for runs that record
+    from junit_flaky.history.reports import untracked_testcases
+
     reading = outcome.reading
     try:
-        recorded = history.record_run(
+        recorded = record_run(
             db,
             ((r.test, r.attempts) for r in outcome.results),
-            history.untracked_testcases(reading.paths, reading.tracked),
+            untracked_testcases(reading.paths, reading.tracked),
             ci_env.detect(os.environ),
             time.time(),
         )

@@ -12,11 +12,13 @@ import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_read import Watch
 from junit_flaky.model import TestId, Thresholds
+
+if TYPE_CHECKING:  # the CLI imports MAX_RUNS for its options; the reader is for the commands
+    from junit_flaky.junit_read import Watch
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -259,6 +261,8 @@ class Resolver:
     def watch(self) -> Optional[Watch]:
         """Which passing testcases the reader must keep: those a threshold may still fail
         (min_passes > 1) or quarantine. None when no test needs that."""
+        from junit_flaky.junit_read import Watch
+
         if self.default.min_passes > 1:
             return Watch((), everything=True)
         names = {n for table in self.tables for n in table.names}

@@ -10,7 +10,8 @@ import pytest
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history import record_run, untracked_testcases
+from junit_flaky.history.record import record_run
+from junit_flaky.history.reports import untracked_testcases
 from junit_flaky.history.importer import import_folder
 from junit_flaky.history.record import record_reports
 from junit_flaky.history.reports import parse_timestamp, read_reports

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from junit_flaky.history import thresholds_from_history
+from junit_flaky.history.learn import thresholds_from_history
 from tests.history_samples import FLAKY_RUN, RED_RUN
 from tests.projects import Project, flaky_body
 

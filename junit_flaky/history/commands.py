@@ -7,30 +7,27 @@ are registered by the main CLI as ``thresholds compute`` and ``stats``.
 from __future__ import annotations
 
 import enum
-import json
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.console import Console
 
-from junit_flaky import ci_env, cli_help, junit_read
+# Only what the options' help and defaults need is imported here (the CLI builds every command
+# on each start); each command imports the modules that do its work.
+from junit_flaky import cli_help
 from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.files import atomic_write
-from junit_flaky.history import html, stats
 from junit_flaky.history import location as history_location
 from junit_flaky.history.estimate import Prior
-from junit_flaky.history.importer import import_folder
-from junit_flaky.history.learn import DAY, Computed, Settings, compute, flaky_tests
+from junit_flaky.history.learn import DAY, Settings
 from junit_flaky.history.location import resolve_db_path
-from junit_flaky.history.record import record_reports
-from junit_flaky.history.store import open_store
 from junit_flaky.thresholds import MAX_RUNS
 from junit_flaky.verdicts import plural
+
+if TYPE_CHECKING:
+    from junit_flaky.history.learn import Computed
 
 history_app = typer.Typer(
     add_completion=False,
@@ -62,6 +59,11 @@ def record_command(
     db: DbOpt = None,
 ) -> None:
     """Record every attempt of every test of REPORT... as one run."""
+    from dataclasses import replace
+
+    from junit_flaky import ci_env, junit_read
+    from junit_flaky.history.record import record_reports
+
     ci = ci_env.detect(os.environ)
     ci = replace(
         ci,
@@ -84,6 +86,8 @@ def import_command(
     db: DbOpt = None,
 ) -> None:
     """Bootstrap the history from past reports; reports imported before are skipped."""
+    from junit_flaky.history.importer import import_folder
+
     path = _db(db)
     result = import_folder(path, folder)
     for line in result.not_junit:
@@ -105,6 +109,8 @@ def prune_command(
     """Delete old runs and give the space back (keeps CI caches small)."""
     if older_than is None and keep_runs is None:
         raise JunitFlakyError("prune needs --older-than DAYS or --keep-runs N")
+    from junit_flaky.history.store import open_store
+
     path = _db(db)
     cutoff = None if older_than is None else time.time() - older_than * DAY
     with open_store(path, create=False) as store:
@@ -131,6 +137,11 @@ def compute_command(
 ) -> None:
     """Compute each flaky test's min_passes/max_runs from the history, in the Flakybot JSON shape
     that "run --thresholds" reads."""
+    import json
+
+    from junit_flaky.files import atomic_write
+    from junit_flaky.history.learn import compute
+
     settings = Settings(alpha, beta, regression_factor, max_runs, window_days, Prior(prior_rate, prior_weight), branch)
     computed = compute(_db(db), settings)
     records = [
@@ -162,6 +173,8 @@ def compute_command(
 
 
 def _unreachable(computed: Computed, settings: Settings) -> str:
+    from junit_flaky.history import stats
+
     choice, rate = computed.choice, computed.history.flake_rate
     test = stats.test_label(computed.history)
     rule = f"{choice.min_passes} of {choice.max_runs}"
@@ -194,6 +207,15 @@ def stats_command(
     prior_weight: PriorWeightOpt = Prior.weight,
 ) -> None:
     """The flakiest tests: flake rate, runs, last flaky failure, reruns and time spent rerunning."""
+    import json
+
+    from rich.console import Console
+
+    from junit_flaky.files import atomic_write
+    from junit_flaky.history import html, stats
+    from junit_flaky.history.learn import flaky_tests
+    from junit_flaky.history.store import open_store
+
     path = _db(db)
     settings = Settings(window_days=window_days, prior=Prior(prior_rate, prior_weight), branch=branch)
     now = time.time()

@@ -6,13 +6,15 @@ import time
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from junit_flaky.history.choose import Choice, choose
 from junit_flaky.history.estimate import Evidence, Prior, evidence, flake_rate
-from junit_flaky.history.store import HistoryStore, open_store
 from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import Entry
+
+if TYPE_CHECKING:  # the CLI imports Settings for its defaults: no sqlite3 before a command runs
+    from junit_flaky.history.store import HistoryStore
 
 DAY = 86400.0
 
@@ -80,6 +82,8 @@ def flaky_tests(store: HistoryStore, settings: Settings, now: float) -> List[Tes
 
 
 def compute(db_path: Path, settings: Settings, now: Optional[float] = None) -> List[Computed]:
+    from junit_flaky.history.store import open_store
+
     with open_store(db_path, create=False) as store:
         tests = flaky_tests(store, settings, time.time() if now is None else now)
     return [

@@ -8,8 +8,6 @@ import os
 from pathlib import Path
 from typing import Mapping, Optional
 
-from junit_flaky import config
-
 ENV_VAR = "JUNIT_FLAKY_HISTORY_DB"
 CONFIG_KEY = "history-db"
 DEFAULT = Path(".junit-flaky") / "history.sqlite"
@@ -22,6 +20,8 @@ def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) 
         return _database_in(option)
     if env.get(ENV_VAR):
         return _database_in(env[ENV_VAR])
+    from junit_flaky import config  # the CLI imports this module for HELP, before any command runs
+
     table, _ = config.load(start)  # checks that history-db is a path
     value = table.get(CONFIG_KEY)
     pyproject = config.find_pyproject(start)

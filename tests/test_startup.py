@@ -1,0 +1,61 @@
+"""What junit-flaky loads before it does anything: every command pays for the CLI's start, and
+`run` pays for its own before the reruns' pytest starts. Checked by the modules loaded, not by
+timing: the CLI imports only what typer needs to build the commands, and a command imports the
+stages it runs, so a database, an HTTP client or a second XML library is loaded only when used."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+from tests import junit_builders as jb
+
+# Loaded only by the commands (or the steps of a run) that need them.
+HEAVY_LIBRARIES = {"requests", "urllib3", "sqlite3", "lxml", "xml.sax.saxutils", "urllib.request", "http.client"}
+STAGES = {
+    "junit_flaky.pipeline", "junit_flaky.junit_read", "junit_flaky.junit_write", "junit_flaky.junit_attempts",
+    "junit_flaky.reruns", "junit_flaky.report", "junit_flaky.progress", "junit_flaky.http_client",
+    "junit_flaky.upload", "junit_flaky.config", "rich.table", "rich.progress",
+}
+HISTORY_AT_WORK = {"store", "record", "reports", "importer", "html", "stats"}
+
+
+def _loaded(argv: List[str], cwd: Path) -> List[str]:
+    """The modules of interest loaded by ``junit-flaky ARGV``, run in a fresh interpreter."""
+    script = (
+        "import json, sys\n"
+        "from junit_flaky.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AVIATOR_", "JUNIT_FLAKY_", "BUILDKITE"))}
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    modules = json.loads(done.stderr.splitlines()[-1])
+    return sorted(
+        m for m in modules
+        if m.split(".")[0] in {"requests", "urllib3", "sqlite3", "lxml"} or m in HEAVY_LIBRARIES | STAGES
+        or m.startswith("junit_flaky.upload.")
+        or (m.startswith("junit_flaky.history.") and m.split(".")[2] in HISTORY_AT_WORK)
+    )
+
+
+def test_version_loads_no_stage_database_or_http_client(tmp_path: Path) -> None:
+    assert _loaded(["--version"], tmp_path) == []
+
+
+def test_help_loads_no_stage_database_or_http_client(tmp_path: Path) -> None:
+    assert _loaded(["run", "--help"], tmp_path) == []
+
+
+def test_a_run_loads_no_database_or_http_client_it_does_not_use(tmp_path: Path) -> None:
+    report = jb.write(tmp_path / "report.xml", jb.testsuite(jb.testcase("test_ok")))
+    loaded = _loaded(["run", str(report), "--no-rerun", "-o", str(tmp_path / "out.xml")], tmp_path)
+    assert (tmp_path / "out.xml").is_file()
+    assert not [m for m in loaded if m not in STAGES]
