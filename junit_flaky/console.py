@@ -66,8 +66,10 @@ class _Stream:
         return self._stream.encoding
 
 
-stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
-stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+# No emoji codes: what is printed holds names of files and tests, and rich would turn a file named
+# shard:x:.xml into "shard❌.xml".
+stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
+stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
