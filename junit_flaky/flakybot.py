@@ -10,17 +10,15 @@ the other threshold sources decide.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Mapping, Optional
 
 from junit_flaky import tokens
-from junit_flaky.ci_env import detect
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.model import Thresholds
 
 if TYPE_CHECKING:
     from junit_flaky.http_client import Http
+    from junit_flaky.model import Thresholds
     from junit_flaky.thresholds import Entry
 
 DEFAULT_URL = "https://api.aviator.co/api/v1/flaky-tests"
@@ -43,6 +41,9 @@ def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT,
     if not token:
         return FlakybotAnswer()
     # Here, not at the top: most runs never ask, and the CLI imports this module for TIMEOUT.
+    import json
+
+    from junit_flaky.ci_env import detect
     from junit_flaky.http_client import Http
     from junit_flaky.thresholds import UNREADABLE, entries_from_answer
 

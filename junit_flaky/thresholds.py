@@ -12,13 +12,12 @@ import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_read import Watch
+from junit_flaky.limits import MAX_RUNS
 from junit_flaky.model import TestId, Thresholds
-
-if TYPE_CHECKING:  # the CLI imports MAX_RUNS for its options; the reader is for the commands
-    from junit_flaky.junit_read import Watch
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,11 +25,6 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 BUILTIN = Thresholds(min_passes=1, max_runs=1, source="built-in default")
-# The most runs a test may get, first run included. Flakybot's thresholds and pytest-rerunfailures'
-# --reruns live in single digits, and Datadog's early flake detection stops at 10 retries; every
-# run costs the test's whole duration (100 runs of a one-minute test is most of two hours), and a
-# test that needs more than 100 runs to pass is failing, not flaky. A larger value is a typo.
-MAX_RUNS = 100
 COUNT_KEYS = ("min_passes", "max_runs")
 ENTRY_KEYS = ("test_name", "class_name", *COUNT_KEYS, "quarantined")
 # What `thresholds compute` writes beside each rule for people to read: known, and not read.
@@ -261,8 +255,6 @@ class Resolver:
     def watch(self) -> Optional[Watch]:
         """Which passing testcases the reader must keep: those a threshold may still fail
         (min_passes > 1) or quarantine. None when no test needs that."""
-        from junit_flaky.junit_read import Watch
-
         if self.default.min_passes > 1:
             return Watch((), everything=True)
         names = {n for table in self.tables for n in table.names}

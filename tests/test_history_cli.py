@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from junit_flaky import console, thresholds
-from junit_flaky.history.learn import Settings, thresholds_from_history
+from junit_flaky.history.learn import thresholds_from_history
+from junit_flaky.history.settings import Settings
 from junit_flaky.history.location import resolve_db_path
 from tests.history_samples import FLAKY_RUN, GREEN_RUN
 

@@ -21,7 +21,7 @@ STAGES = {
     "junit_flaky.reruns", "junit_flaky.report", "junit_flaky.progress", "junit_flaky.http_client",
     "junit_flaky.upload", "junit_flaky.config", "rich.table", "rich.progress",
 }
-HISTORY_AT_WORK = {"store", "record", "reports", "importer", "html", "stats"}
+HISTORY_AT_WORK = {"store", "learn", "choose", "record", "reports", "importer", "html", "stats"}
 
 
 def _loaded(argv: List[str], cwd: Path) -> List[str]:

@@ -21,10 +21,9 @@ from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history import location as history_location
 from junit_flaky.history.estimate import Prior
-from junit_flaky.history.learn import DAY, Settings
 from junit_flaky.history.location import resolve_db_path
-from junit_flaky.thresholds import MAX_RUNS
-from junit_flaky.verdicts import plural
+from junit_flaky.history.settings import DAY, Settings
+from junit_flaky.limits import MAX_RUNS
 
 if TYPE_CHECKING:
     from junit_flaky.history.learn import Computed
@@ -63,6 +62,7 @@ def record_command(
 
     from junit_flaky import ci_env, junit_read
     from junit_flaky.history.record import record_reports
+    from junit_flaky.verdicts import plural
 
     ci = ci_env.detect(os.environ)
     ci = replace(
@@ -87,6 +87,7 @@ def import_command(
 ) -> None:
     """Bootstrap the history from past reports; reports imported before are skipped."""
     from junit_flaky.history.importer import import_folder
+    from junit_flaky.verdicts import plural
 
     path = _db(db)
     result = import_folder(path, folder)
@@ -110,6 +111,7 @@ def prune_command(
     if older_than is None and keep_runs is None:
         raise JunitFlakyError("prune needs --older-than DAYS or --keep-runs N")
     from junit_flaky.history.store import open_store
+    from junit_flaky.verdicts import plural
 
     path = _db(db)
     cutoff = None if older_than is None else time.time() - older_than * DAY
@@ -141,6 +143,7 @@ def compute_command(
 
     from junit_flaky.files import atomic_write
     from junit_flaky.history.learn import compute
+    from junit_flaky.verdicts import plural
 
     settings = Settings(alpha, beta, regression_factor, max_runs, window_days, Prior(prior_rate, prior_weight), branch)
     computed = compute(_db(db), settings)
@@ -215,6 +218,7 @@ def stats_command(
     from junit_flaky.history import html, stats
     from junit_flaky.history.learn import flaky_tests
     from junit_flaky.history.store import open_store
+    from junit_flaky.verdicts import plural
 
     path = _db(db)
     settings = Settings(window_days=window_days, prior=Prior(prior_rate, prior_weight), branch=branch)
@@ -232,7 +236,7 @@ def stats_command(
         shown_of = f" (showing {limit})" if len(tests) > limit else ""
         stdout.out(f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days{shown_of}", highlight=False)
         # A CI log is not a terminal: rich would assume 80 columns and fold every test's name.
-        wide = stdout if stdout.is_terminal else Console(file=stdout.file, width=max(stdout.width, 160), highlight=False)
+        wide = stdout if stdout.is_terminal else Console(file=stdout.file, width=max(stdout.width, 160), highlight=False, emoji=False)
         wide.print(stats.as_table(shown))
     if html_path is not None:
         with atomic_write(html_path) as handle:

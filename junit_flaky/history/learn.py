@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from junit_flaky.history.choose import Choice, choose
-from junit_flaky.history.estimate import Evidence, Prior, evidence, flake_rate
+from junit_flaky.history.estimate import Evidence, evidence, flake_rate
+from junit_flaky.history.settings import DAY, Settings
+from junit_flaky.history.store import HistoryStore, open_store
 from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import Entry
-
-if TYPE_CHECKING:  # the CLI imports Settings for its defaults: no sqlite3 before a command runs
-    from junit_flaky.history.store import HistoryStore
-
-DAY = 86400.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    alpha: float = 0.001  # most a correct test may fail the build
-    beta: float = 0.05  # most a regressed test may pass it
-    regression_factor: float = 10.0  # a regressed test passes this many times less often
-    max_runs: int = 10  # the cap
-    window_days: float = 30.0  # only runs this recent count
-    prior: Prior = field(default_factory=Prior)
-    branch: Optional[str] = None  # only runs on this branch count
 
 
 @dataclass(frozen=True)
@@ -82,8 +68,6 @@ def flaky_tests(store: HistoryStore, settings: Settings, now: float) -> List[Tes
 
 
 def compute(db_path: Path, settings: Settings, now: Optional[float] = None) -> List[Computed]:
-    from junit_flaky.history.store import open_store
-
     with open_store(db_path, create=False) as store:
         tests = flaky_tests(store, settings, time.time() if now is None else now)
     return [
