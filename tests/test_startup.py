@@ -22,10 +22,17 @@ STAGES = {
     "junit_flaky.upload", "junit_flaky.config", "rich.table", "rich.progress",
 }
 HISTORY_AT_WORK = {"store", "learn", "choose", "record", "reports", "importer", "html", "stats"}
+# All of junit-flaky that building the commands needs: their options' help texts and defaults.
+AT_START = {
+    "junit_flaky", "junit_flaky.__main__", "junit_flaky.cli", "junit_flaky.cli_help", "junit_flaky.console",
+    "junit_flaky.errors", "junit_flaky.tokens", "junit_flaky.flakybot", "junit_flaky.limits", "junit_flaky.history",
+    "junit_flaky.history.commands", "junit_flaky.history.location", "junit_flaky.history.settings",
+    "junit_flaky.history.estimate",
+}
 
 
-def _loaded(argv: List[str], cwd: Path) -> List[str]:
-    """The modules of interest loaded by ``junit-flaky ARGV``, run in a fresh interpreter."""
+def _all_loaded(argv: List[str], cwd: Path) -> List[str]:
+    """The modules loaded by ``junit-flaky ARGV``, run in a fresh interpreter."""
     script = (
         "import json, sys\n"
         "from junit_flaky.cli import main\n"
@@ -37,7 +44,12 @@ def _loaded(argv: List[str], cwd: Path) -> List[str]:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AVIATOR_", "JUNIT_FLAKY_", "BUILDKITE"))}
     done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-    modules = json.loads(done.stderr.splitlines()[-1])
+    return json.loads(done.stderr.splitlines()[-1])
+
+
+def _loaded(argv: List[str], cwd: Path) -> List[str]:
+    """The heavy modules of interest loaded by ``junit-flaky ARGV``."""
+    modules = _all_loaded(argv, cwd)
     return sorted(
         m for m in modules
         if m.split(".")[0] in {"requests", "urllib3", "sqlite3", "lxml"} or m in HEAVY_LIBRARIES | STAGES
@@ -48,6 +60,11 @@ def _loaded(argv: List[str], cwd: Path) -> List[str]:
 
 def test_version_loads_no_stage_database_or_http_client(tmp_path: Path) -> None:
     assert _loaded(["--version"], tmp_path) == []
+
+
+def test_version_loads_only_what_the_options_need(tmp_path: Path) -> None:
+    ours = {m for m in _all_loaded(["--version"], tmp_path) if m.split(".")[0] == "junit_flaky"}
+    assert sorted(ours - AT_START) == []
 
 
 def test_help_loads_no_stage_database_or_http_client(tmp_path: Path) -> None:
