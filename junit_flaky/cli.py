@@ -1,6 +1,8 @@
 """The command line: typer commands that wire the stages together (errors go through console.py)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads the commands' annotations on every start,
+# and as objects, not strings, they need no evaluation (about 5 ms of each start). Annotations
+# that name modules imported only for type checking are strings.
 
 import os
 import sys
@@ -47,9 +49,9 @@ def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
 
 
 def _resolver(
-    project: config.Project, thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
+    project: "config.Project", thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
     use_flakybot: bool, flakybot_timeout: float, history_db: Optional[Path],
-) -> thresholds_mod.Resolver:
+) -> "thresholds_mod.Resolver":
     """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history."""
     from junit_flaky import config
     from junit_flaky import thresholds as thresholds_mod
@@ -68,7 +70,7 @@ def _resolver(
     return thresholds_mod.Resolver(default, tables)
 
 
-def _learned(db: Path) -> List[thresholds_mod.Entry]:
+def _learned(db: Path) -> "List[thresholds_mod.Entry]":
     """Thresholds from the history; one that cannot be read is a warning, as the Flakybot API
     being down is: the other sources still decide."""
     from junit_flaky.history.learn import thresholds_from_history
@@ -81,7 +83,7 @@ def _learned(db: Path) -> List[thresholds_mod.Entry]:
 
 
 def _history_dbs(
-    project: config.Project, start: Path, option: Optional[str], switches: Sequence[Tuple[str, Optional[bool]]]
+    project: "config.Project", start: Path, option: Optional[str], switches: Sequence[Tuple[str, Optional[bool]]]
 ) -> List[Optional[Path]]:
     """For each (pyproject key, option value) switch: the history database when it is on (by
     option, env var or pyproject.toml), else None."""

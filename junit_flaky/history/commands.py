@@ -4,7 +4,9 @@
 are registered by the main CLI as ``thresholds compute`` and ``stats``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads the commands' annotations on every start,
+# and as objects, not strings, they need no evaluation (about 5 ms of each start). Annotations
+# that name modules imported only for type checking are strings.
 
 import enum
 import os
@@ -175,7 +177,7 @@ def compute_command(
     stderr.print(f"junit-flaky: thresholds for {plural(len(computed), 'test')} with flaky evidence{where}", markup=False)
 
 
-def _unreachable(computed: Computed, settings: Settings) -> str:
+def _unreachable(computed: "Computed", settings: Settings) -> str:
     from junit_flaky.history import stats
 
     choice, rate = computed.choice, computed.history.flake_rate
