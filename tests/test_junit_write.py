@@ -209,6 +209,16 @@ def test_characters_xml_cannot_hold_become_visible_text(raw: str, shown: str) ->
     assert xml_safe(raw) == shown
 
 
+def test_every_character_outside_xml_1_0s_char_production_and_only_those_become_visible_text() -> None:
+    # https://www.w3.org/TR/xml/#NT-Char
+    def is_char(c: int) -> bool:
+        return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
+
+    everything = "".join(map(chr, range(0x110000)))
+    expected = "".join(chr(c) if is_char(c) else f"#x{c:02X}" for c in range(0x110000))
+    assert xml_safe(everything) == expected
+
+
 def test_rerun_output_with_illegal_characters_is_written_well_formed(tmp_path: Path) -> None:
     # Reruns capture whatever a test printed: terminal colours, NUL bytes.
     report = jb.write(tmp_path / "r.xml", jb.pytest_report(jb.testcase("test_x", "failed")))
