@@ -20,7 +20,7 @@ from tests.test_cli_core import RED, green, real_cli, red  # noqa: F401 - fixtur
 
 def test_double_dash_ends_the_options_of_commands_that_take_no_rerun_command(green: Path, tmp_path: Path) -> None:
     # `upload a.xml -- b.xml` once dropped b.xml without a word: only `run` takes a command after --.
-    second = jb.write(tmp_path / "-second.xml", RED)
+    jb.write(tmp_path / "-second.xml", RED)
     out = tmp_path / "copied"
     env_dir = {"JUNIT_FLAKY_CIRCLECI_DIR": str(out)}
     done = subprocess.run(
