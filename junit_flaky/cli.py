@@ -34,6 +34,7 @@ app = typer.Typer(
     "with pytest, and write one aggregated JUnit report.",
 )
 
+
 def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
     """``run a.xml -- python -m pytest -x`` -> (``run a.xml``, ``python -m pytest -x``).
 
@@ -225,7 +226,7 @@ def run(
     summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
     report.print_report(stdout, results, summary, outcome.notes)
     if json_path is not None:
-        report.write_json(json_path, results, summary)
+        report.write_json(json_path, results, summary, outcome.notes, outcome.failed)
     failed = outcome.failed
     uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -170,9 +170,13 @@ def print_resolved(console: Console, resolved: Iterable[Tuple[TestId, Thresholds
         console.print(Text(f"{test}: pass {th.min_passes} of max {th.max_runs}{quarantined} (from {th.source})"))
 
 
-def machine_report(results: List[TestResult], summary: Summary) -> Dict:
-    """The ``--json`` report: every tracked test (any that did not simply pass once) and the totals."""
+def machine_report(results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False) -> Dict:
+    """The ``--json`` report: whether the build fails and what the report said beside the tests
+    (a suite that failed outside its tests, a test step cut short, reruns that went wrong), every
+    tracked test (any that did not simply pass once) and the totals."""
     return {
+        "failed": failed,
+        "notes": list(notes),
         "tests": [
             {
                 "classname": r.test.classname,
@@ -201,9 +205,10 @@ def machine_report(results: List[TestResult], summary: Summary) -> Dict:
     }
 
 
-def write_json(path: Path, results: List[TestResult], summary: Summary) -> None:
+def write_json(path: Path, results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False) -> None:
     # Redacted as the consoles are: a failure message can quote the environment a test saw.
-    text = tokens.redact(json.dumps(machine_report(results, summary), indent=2, ensure_ascii=False), os.environ)
+    report = machine_report(results, summary, notes, failed)
+    text = tokens.redact(json.dumps(report, indent=2, ensure_ascii=False), os.environ)
     with atomic_write(path) as out:
         out.write(text.encode("utf-8"))
         out.write(b"\n")

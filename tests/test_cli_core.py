@@ -163,8 +163,10 @@ TEST = {
 COUNT = {"type": "integer", "minimum": 0}
 MACHINE_REPORT = {  # issue 2, point 6
     "type": "object",
-    "required": ["tests", "summary"],
+    "required": ["failed", "notes", "tests", "summary"],
     "properties": {
+        "failed": {"type": "boolean"},
+        "notes": {"type": "array", "items": {"type": "string"}},
         "tests": {"type": "array", "items": TEST},
         "summary": {
             "type": "object",
@@ -192,6 +194,18 @@ def test_json_report_has_the_documented_shape(run_cli, tmp_path: Path) -> None:
     }
     # Untracked tests (passed once, nothing to decide) are in the totals only.
     assert data["summary"] == {"passed": 1, "flaky": 1, "failed": 2, "skipped": 1, "quarantined": 1}
+    assert data["failed"] is True and data["notes"] == []
+
+
+def test_json_report_says_why_the_build_fails_beside_its_tests(run_cli, green: Path, tmp_path: Path) -> None:
+    # A green report from a test step that was cut short: the CI reading --json must see why.
+    result = run_report(run_cli, green, "--json", tmp_path / "out.json", "--test-exit-code", "2")
+    assert result.exit_code == 1
+    data = json.loads((tmp_path / "out.json").read_text())
+    jsonschema.validate(data, MACHINE_REPORT)
+    assert data["failed"] is True
+    assert data["notes"] == ["the test step exited with code 2 (interrupted): its report may hold only part of the tests"]
+    assert data["summary"]["failed"] == 0
 
 
 # -- the report on the terminal ---------------------------------------------------------------------
