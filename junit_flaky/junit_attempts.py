@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from junit_flaky.junit_element import Element, parse_element
+from junit_flaky.junit_element import Element, long_lived, parse_element
 from junit_flaky import junit_read
 from junit_flaky.junit_read import (
     FAILURE_TAGS,
@@ -34,6 +34,7 @@ from junit_flaky.junit_read import (
     Occurrence,
     Scan,
     Snippets,
+    UntrackedSink,
     Watch,
 )
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
@@ -235,8 +236,10 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
         last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
         for index, occurrence in enumerate(occurrences):
             end = snippets.element_end(occurrence.file, occurrence.start, occurrence.end_event)
-            data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)
-            element = _parse_element(scan, occurrence, data)
+            element = occurrence.bare
+            if element is None:
+                data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)
+                element = _parse_element(scan, occurrence, data)
             elements.append(element)
             found = attempts_of(element)
             if last_in_suite[occurrence.suite] > index and _holds_no_result(element):
@@ -274,8 +277,10 @@ class Reading:
     tracked: Dict[TestId, TrackedTest]
 
 
-def read(paths: Sequence[Path], watch: Optional[Watch] = None) -> Reading:
-    """The one way reports become tests and attempts, for run, merge and the history alike."""
-    scan = junit_read.scan(paths, watch=watch)
-    with Snippets(scan.files) as snippets:
-        return Reading(paths, scan, load(scan, snippets))
+def read(paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None) -> Reading:
+    """The one way reports become tests and attempts, for run, merge and the history alike
+    (which takes the untracked testcases from the scan: ``junit_read.UntrackedSink``)."""
+    with long_lived():
+        scan = junit_read.scan(paths, watch=watch, on_untracked=on_untracked)
+        with Snippets(scan.files) as snippets:
+            return Reading(paths, scan, load(scan, snippets))

@@ -38,6 +38,9 @@ FLAKY_TAGS = ("flakyFailure", "flakyError")
 RERUN_TAGS = ("rerunFailure", "rerunError")
 INTERIM_TAGS = frozenset(FLAKY_TAGS + RERUN_TAGS)
 CHUNK = 1 << 20
+# A start tag after its "<": anything up to the first ">" outside a quoted attribute value. No
+# two alternatives start alike, so a tag with no end in sight fails in linear time.
+_START_TAG_REST = re.compile(rb"""[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
 # Files Snippets keeps open at once: a merge may read more shards than a process may open
 # (macOS allows 256 by default, Linux 1024), and Surefire writes one file per test class.
 OPEN_FILES = 32
@@ -46,8 +49,14 @@ OPEN_FILES = 32
 # one of the first two.
 _PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
 _CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
+_NO_END = (1 << 32) - 1
 
 Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the hot path
+# Told of each testcase the scan only counts, as it is read: its identity, outcome (passed or
+# skipped) and ``time`` attribute. The history records these; a later repeat of the same identity
+# makes it tracked after all (``_Scanner.track_repeats``), so a consumer leaves out the tracked ones.
+UntrackedSink = Callable[[Identity, Outcome, Optional[str]], None]
+_UNTRACKED_OUTCOMES = (Outcome.PASSED, Outcome.SKIPPED)  # by _PASSED, _SKIPPED
 
 
 def identity_of(attrs: Dict[str, str], suite: str) -> Identity:
@@ -113,6 +122,9 @@ class Occurrence:
     suite: int  # -1 when the testcase is outside any suite
     start: int
     end_event: Optional[int]  # expat's offset at the end event; None if not recorded
+    # The whole testcase when it is one self-closing tag (seen when its repeat was confirmed): a
+    # pass with nothing inside, which needs no reading again.
+    bare: Optional[Element] = None
 
 
 @dataclass
@@ -248,14 +260,18 @@ def _parse(path: Path, report: ReportFile) -> Iterator[Optional["expat.XMLParser
 class _Scanner:
     """The expat handlers of the single pass: the hot path, a few attribute reads per testcase."""
 
-    def __init__(self, watch: Optional[Watch]) -> None:
+    def __init__(self, watch: Optional[Watch], on_untracked: Optional[UntrackedSink] = None) -> None:
         self.watch = watch
+        self.on_untracked = on_untracked
         self.files: List[ReportFile] = []
         self.suites: List[Suite] = []
         self.tracked: Dict[Tuple[str, str, str, str], List[Occurrence]] = {}
-        # Flat arrays over the untracked testcases: ~21 bytes each, so a million cost ~21 MB.
+        # Flat arrays over the untracked testcases: ~25 bytes each, so a million cost ~25 MB.
         self.hashes = array("q")
         self.plain_start = array("q")
+        # expat's offset at the end event, after the start: a repeat found later needs no parse
+        # to find its end (``Snippets.element_end``); _NO_END when it does not fit.
+        self.plain_end = array("I")
         self.plain_where = array("i")  # suite index, or -(file index + 1) outside any suite
         self.plain_kind = bytearray()
         self.loose = [0, 0]  # by kind, outside any suite
@@ -297,14 +313,16 @@ class _Scanner:
         names: List[str] = []  # the name of the nearest <testsuite> at each, part of a test's identity
         depths: List[int] = []  # their depths
         hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
+        ends = self.plain_end
         passed, skipped = self.passed_by_suite, self.skipped_by_suite
         loose = self.loose
         position = lambda: parser.CurrentByteIndex  # noqa: E731
         depth = tc_depth = tc_start = 0
         tc_outcome, tc_interim, tc_key = _PASSED, False, ("", "", "", "")
+        sink, tc_time = self.on_untracked, None
 
         def start(tag: str, attrs: Dict[str, str]) -> None:
-            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key
+            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key, tc_time
             depth += 1
             if ":" in tag:  # j:failure is a failure: tags are read by local name (junit_element)
                 tag = local_name(tag)
@@ -322,6 +340,8 @@ class _Scanner:
                 tc_start = position()
                 tc_outcome, tc_interim = _PASSED, False
                 tc_key = identity_of(attrs, names[-1] if names else "")
+                if sink is not None:
+                    tc_time = attrs.get("time")
             elif tag in SUITE_TAGS:
                 self.file_had_junit = True
                 depths.append(depth)
@@ -370,8 +390,11 @@ class _Scanner:
                         else:
                             occurrences.append(here)
                         return
+                    if sink is not None:
+                        sink(tc_key, _UNTRACKED_OUTCOMES[tc_outcome], tc_time)
                     hashes.append(hash(tc_key))
                     starts.append(tc_start)
+                    ends.append(min(position() - tc_start, _NO_END))
                     kinds.append(tc_outcome)
                     if suite >= 0:
                         wheres.append(suite)
@@ -404,7 +427,7 @@ class _Scanner:
         del ordered
         if not wanted:
             return
-        found: Dict[Tuple[str, str, str, str], List[int]] = {}
+        found: Dict[Tuple[str, str, str, str], List[Tuple[int, Optional[Element]]]] = {}
         for i, digest in enumerate(self.hashes):
             if digest in wanted:
                 where = self.plain_where[i]
@@ -412,15 +435,17 @@ class _Scanner:
                     file, suite_name = self.suites[where].file, self.suites[where].identity_name
                 else:
                     file, suite_name = -1 - where, ""
-                found.setdefault(snippets.identity_at(file, self.plain_start[i], suite_name), []).append(i)
+                tag, bare = snippets.testcase_tag(file, self.plain_start[i])
+                found.setdefault(identity_of(tag.attrib, suite_name), []).append((i, bare))
         for key, indexes in found.items():
             if key not in self.tracked and len(indexes) < 2:
                 continue  # a hash collision, not a repeat
             occurrences = self.tracked.setdefault(key, [])
-            for i in indexes:
+            for i, bare in indexes:
                 where = self.plain_where[i]
                 suite, file = (where, self.suites[where].file) if where >= 0 else (-1, -1 - where)
-                occurrences.append(Occurrence(file, suite, self.plain_start[i], None))
+                start, end = self.plain_start[i], self.plain_end[i]
+                occurrences.append(Occurrence(file, suite, start, None if end == _NO_END else start + end, bare))
                 kind = self.plain_kind[i]
                 if suite < 0:
                     self.loose[kind] -= 1
@@ -459,21 +484,15 @@ class Snippets:
     def start_tag(self, file: int, offset: int) -> Tuple[bytes, bool]:
         """The start tag at ``offset`` and whether it is self-closing (``<x/>``).
 
-        Attribute values may hold a raw ``>``, so the scan skips quoted text.
+        Attribute values may hold a raw ``>``, so the match skips quoted text.
         """
-        window = 4096
+        window = 512
         while True:
             data = self.read(file, offset, window)
-            quote = 0
-            for i in range(1, len(data)):
-                byte = data[i]
-                if quote:
-                    if byte == quote:
-                        quote = 0
-                elif byte in (0x22, 0x27):  # " '
-                    quote = byte
-                elif byte == 0x3E:  # >
-                    return data[: i + 1], data[i - 1] == 0x2F  # /
+            match = _START_TAG_REST.match(data, 1)
+            if match is not None:
+                end = match.end()
+                return data[:end], data[end - 2] == 0x2F  # /
             if len(data) < window:
                 raise JunitFlakyError(f"{self.files[file].path}: truncated tag at byte {offset}")
             window *= 4
@@ -527,17 +546,20 @@ class Snippets:
     def element(self, file: int, start: int, end_event: int) -> bytes:
         return self.read(file, start, self.element_end(file, start, end_event) - start)
 
-    def identity_at(self, file: int, offset: int, suite: str) -> Tuple[str, str, str, str]:
-        """The identity of the testcase whose start tag is at ``offset``, in ``suite``."""
+    def testcase_tag(self, file: int, offset: int) -> Tuple[Element, Optional[Element]]:
+        """The start tag at ``offset`` as an element without children, and that same element
+        again if the tag is self-closing (then it is the whole element), else None."""
         tag, self_closing = self.start_tag(file, offset)
         if not self_closing:
             tag = tag[:-1] + b"/>"
-        return identity_of(parse_element(tag.decode(self.files[file].encoding)).attrib, suite)
+        element = parse_element(tag.decode(self.files[file].encoding))
+        return element, element if self_closing else None
 
 
-def scan(paths: Sequence[Path], watch: Optional[Watch] = None) -> Scan:
-    """Read every report in one pass each; see the module docstring for what is kept."""
-    scanner = _Scanner(watch)
+def scan(paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None) -> Scan:
+    """Read every report in one pass each; see the module docstring for what is kept, and
+    ``UntrackedSink`` for ``on_untracked``."""
+    scanner = _Scanner(watch, on_untracked)
     for path in paths:
         scanner.scan_file(path)
     for suite, passed, skipped in zip(scanner.suites, scanner.passed_by_suite, scanner.skipped_by_suite):

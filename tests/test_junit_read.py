@@ -407,6 +407,21 @@ def test_whitespace_of_more_than_4_kib_inside_an_end_tag_is_read(tmp_path: Path,
     assert "1 flaky" in result.stdout
 
 
+def test_passing_tests_repeated_in_shards_with_long_tags_and_output_merge_into_one_run_each(tmp_path: Path, rewrite) -> None:
+    # Repeats that passed are merged from what the scan recorded: a start tag longer than one
+    # read (with a raw ">" in a value), and an output longer than the reader's 1 MiB chunk.
+    note = "a > b " * 2000
+    output = "line of captured output\n" * 60000
+    cases = [jb.testcase("test_long_tag", note=note), jb.testcase("test_long_output", stdout=output, note="/>")]
+    raw = jb.testsuites(jb.testsuite(*cases)).replace("&gt;", ">")
+    first, second = (jb.write(tmp_path / f"shard-{i}.xml", raw) for i in (1, 2))
+    result, root = rewrite(first, second)
+    assert "2 tests: 2 passed" in result.stdout
+    long_tag, long_output = by_name(root)["test_long_tag"], by_name(root)["test_long_output"]
+    assert long_tag.get("note") == note and long_tag.get("time") == "0.020" and len(long_tag) == 0
+    assert long_output.findtext("system-out") == output and long_output.get("time") == "0.020"
+
+
 @pytest.mark.parametrize("encoding", ["Shift_JIS", "EUC-JP", "ISO-2022-JP"])
 def test_a_multi_byte_or_stateful_encoding_is_refused_in_one_line(tmp_path: Path, rejected, encoding: str) -> None:
     # expat reads UTF-8 and single-byte encodings only, and the writer edits bytes in place:
