@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TaskID
 from rich.text import Text
 
 from junit_flaky.model import TestResult
 from junit_flaky.reruns import Progress as ProgressSink
 from junit_flaky.verdicts import plural
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def _decided_line(result: TestResult, name: str) -> str:
@@ -36,6 +38,9 @@ class RichProgress(ProgressSink):
     """For terminals: tests decided out of the total, and the test running now."""
 
     def __init__(self, console: Console) -> None:
+        # Imported here: rich's progress bar and live display cost every run in CI logs a few ms.
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.console = console
         self.bar = Progress(
             TextColumn("rerunning"),

@@ -76,3 +76,11 @@ def test_a_run_loads_no_database_or_http_client_it_does_not_use(tmp_path: Path) 
     loaded = _loaded(["run", str(report), "--no-rerun", "-o", str(tmp_path / "out.xml")], tmp_path)
     assert (tmp_path / "out.xml").is_file()
     assert not [m for m in loaded if m not in STAGES]
+
+
+def test_a_run_without_a_terminal_loads_no_progress_bar(tmp_path: Path) -> None:
+    # Logs get plain lines; rich's progress bar (and its live display) is for terminals only.
+    report = jb.write(tmp_path / "report.xml", jb.testsuite(jb.testcase("test_ok")))
+    loaded = _all_loaded(["run", str(report), "--no-rerun", "-o", str(tmp_path / "out.xml")], tmp_path)
+    assert (tmp_path / "out.xml").is_file()
+    assert "rich.progress" not in loaded and "rich.live" not in loaded
