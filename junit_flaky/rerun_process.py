@@ -22,17 +22,22 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import IO, Dict, List, Optional
+from typing import TYPE_CHECKING
 
 from junit_flaky.errors import JunitFlakyError
+
+if TYPE_CHECKING:  # the watchdog, which imports this module too, starts quicker without them
+    from pathlib import Path
+    from typing import IO, Dict, List, Optional
 
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>, Linux 3.4+
 _REPORTS = (b"started ", b"failed ", b"exit ")  # the lines the watchdog writes to its stdout
 KILL_WAIT = 10.0  # seconds kill() waits for the watchdog to reap everything before going on without it
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 # The watchdog imports this module from the folder it is in, whatever the working directory holds.
-_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from junit_flaky.rerun_process import watch; sys.exit(watch(sys.argv[2], sys.argv[3:]))"
+# -S: it needs the standard library alone, so the site setup (site-packages, .pth files, a
+# sitecustomize) is left to the user's pytest, which runs it as usual, and not paid for twice.
+_WATCHDOG = [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); from junit_flaky.rerun_process import watch; sys.exit(watch(sys.argv[2], sys.argv[3:]))"]
 
 
 class RerunStartError(JunitFlakyError):
@@ -45,7 +50,7 @@ def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) ->
     Returns once the command runs; raises RerunStartError when it cannot be started."""
     try:
         watchdog = subprocess.Popen(
-            [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_PARENT, str(cwd), *command],
+            [*_WATCHDOG, _PACKAGE_PARENT, str(cwd), *command],
             cwd=_PACKAGE_PARENT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True,  # out of junit-flaky's process group, so that it outlives a kill of that group
         )
@@ -106,7 +111,7 @@ class RerunProcess:
 
     def _next_line(self, timeout: Optional[float]) -> str:
         """The watchdog's next report ("" once it has closed the pipe). Other lines on its stdout
-        are not reports (a sitecustomize or .pth file that prints as every Python starts): skipped."""
+        are not reports (an interpreter that prints as it starts, whatever the cause): skipped."""
         pipe = self._watchdog.stdout.fileno()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -262,6 +262,23 @@ def test_a_sitecustomize_that_prints_does_not_confuse_the_watchdog(tmp_path):
     assert done.stdout.splitlines()[-1:] == ["7"], done.stdout + done.stderr
 
 
+def test_the_site_setup_runs_in_the_rerun_command_only_not_in_its_watchdog(tmp_path):
+    # What the environment runs in every Python's start (a sitecustomize, a .pth file: coverage's
+    # subprocess measurement, a slow import hook) is for the user's pytest; the watchdog between
+    # them, which needs only the standard library, neither pays for it nor triggers its effects.
+    (tmp_path / "site").mkdir()
+    starts = tmp_path / "starts"
+    (tmp_path / "site" / "sitecustomize.py").write_text(f"open({str(starts)!r}, 'a').write('started\\n')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    with open(os.devnull, "ab") as log:
+        process = rerun_process.start([sys.executable, "-c", "raise SystemExit(7)"], tmp_path, env, log)
+    try:
+        assert process.wait(60) == 7
+    finally:
+        process.kill()
+    assert starts.read_text().splitlines() == ["started"]
+
+
 def test_a_missing_command_cannot_be_started(tmp_path):
     with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
         rerun_process.start(["./no-such-pytest", "-q"], tmp_path, dict(os.environ), log)
