@@ -235,7 +235,7 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
         previous_end = None
         last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
         for index, occurrence in enumerate(occurrences):
-            end = snippets.element_end(occurrence.file, occurrence.start, occurrence.end_event)
+            end = snippets.end_of(occurrence)
             element = occurrence.bare
             if element is None:
                 data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)

@@ -19,7 +19,7 @@ import os
 import re
 import warnings
 from array import array
-from itertools import islice
+from itertools import groupby, islice
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -44,6 +44,8 @@ _START_TAG_REST = re.compile(rb"""[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
 # Files Snippets keeps open at once: a merge may read more shards than a process may open
 # (macOS allows 256 by default, Linux 1024), and Surefire writes one file per test class.
 OPEN_FILES = 32
+# Start tags of repeats parsed by one parser at a time (``Snippets.testcase_tags``).
+_TAGS_AT_ONCE = 4096
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
 # one of the first two.
@@ -125,6 +127,7 @@ class Occurrence:
     # The whole testcase when it is one self-closing tag (seen when its repeat was confirmed): a
     # pass with nothing inside, which needs no reading again.
     bare: Optional[Element] = None
+    end: Optional[int] = None  # just past the element, once known (``Snippets.end_of``)
 
 
 @dataclass
@@ -427,25 +430,30 @@ class _Scanner:
         del ordered
         if not wanted:
             return
-        found: Dict[Tuple[str, str, str, str], List[Tuple[int, Optional[Element]]]] = {}
-        for i, digest in enumerate(self.hashes):
-            if digest in wanted:
+        found: Dict[Tuple[str, str, str, str], List[Tuple[int, Optional[Element], int]]] = {}
+        candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
+        for first in range(0, len(candidates), _TAGS_AT_ONCE):
+            batch = candidates[first : first + _TAGS_AT_ONCE]
+            places = []
+            for i in batch:
                 where = self.plain_where[i]
-                if where >= 0:
-                    file, suite_name = self.suites[where].file, self.suites[where].identity_name
-                else:
-                    file, suite_name = -1 - where, ""
-                tag, bare = snippets.testcase_tag(file, self.plain_start[i])
-                found.setdefault(identity_of(tag.attrib, suite_name), []).append((i, bare))
+                places.append((self.suites[where].file if where >= 0 else -1 - where, self.plain_start[i]))
+            for i, (tag, bare, size) in zip(batch, snippets.testcase_tags(places)):
+                where = self.plain_where[i]
+                suite_name = self.suites[where].identity_name if where >= 0 else ""
+                found.setdefault(identity_of(tag.attrib, suite_name), []).append((i, bare, size))
         for key, indexes in found.items():
             if key not in self.tracked and len(indexes) < 2:
                 continue  # a hash collision, not a repeat
             occurrences = self.tracked.setdefault(key, [])
-            for i, bare in indexes:
+            for i, bare, size in indexes:
                 where = self.plain_where[i]
                 suite, file = (where, self.suites[where].file) if where >= 0 else (-1, -1 - where)
                 start, end = self.plain_start[i], self.plain_end[i]
-                occurrences.append(Occurrence(file, suite, start, None if end == _NO_END else start + end, bare))
+                occurrence = Occurrence(file, suite, start, None if end == _NO_END else start + end, bare)
+                if bare is not None:
+                    occurrence.end = start + size
+                occurrences.append(occurrence)
                 kind = self.plain_kind[i]
                 if suite < 0:
                     self.loose[kind] -= 1
@@ -546,14 +554,30 @@ class Snippets:
     def element(self, file: int, start: int, end_event: int) -> bytes:
         return self.read(file, start, self.element_end(file, start, end_event) - start)
 
-    def testcase_tag(self, file: int, offset: int) -> Tuple[Element, Optional[Element]]:
-        """The start tag at ``offset`` as an element without children, and that same element
-        again if the tag is self-closing (then it is the whole element), else None."""
-        tag, self_closing = self.start_tag(file, offset)
-        if not self_closing:
-            tag = tag[:-1] + b"/>"
-        element = parse_element(tag.decode(self.files[file].encoding))
-        return element, element if self_closing else None
+    def testcase_tags(self, places: Sequence[Tuple[int, int]]) -> List[Tuple[Element, Optional[Element], int]]:
+        """For each (file, offset): the start tag there as an element without children; that
+        same element again if the tag is self-closing (then it is the whole element), else None;
+        the tag's size. The tags of one file are parsed together, by one parser: a parser per
+        tag took most of the time of merging shards that repeat every test."""
+        found: List[Tuple[Element, Optional[Element], int]] = []
+        for file, group in groupby(places, key=lambda place: place[0]):
+            tags: List[bytes] = []
+            closed: List[bool] = []
+            for _, offset in group:
+                tag, self_closing = self.start_tag(file, offset)
+                tags.append(tag if self_closing else tag[:-1] + b"/>")
+                closed.append(self_closing)
+            text = b"".join((b"<tags>", *tags, b"</tags>")).decode(self.files[file].encoding)
+            elements = parse_element(text).children
+            for tag, self_closing, element in zip(tags, closed, elements):
+                found.append((element, element if self_closing else None, len(tag) - (not self_closing)))
+        return found
+
+    def end_of(self, occurrence: Occurrence) -> int:
+        """Just past a tracked testcase (see ``element_end``), found once and kept."""
+        if occurrence.end is None:
+            occurrence.end = self.element_end(occurrence.file, occurrence.start, occurrence.end_event)
+        return occurrence.end
 
 
 def scan(paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None) -> Scan:

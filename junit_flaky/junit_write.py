@@ -214,7 +214,7 @@ class _Writer:
 
     def _replace(self, plan: _Plan, occurrence: Occurrence, data: bytes, with_leading_space: bool = False) -> None:
         start = occurrence.start
-        end = self.snippets.element_end(occurrence.file, start, occurrence.end_event)
+        end = self.snippets.end_of(occurrence)
         if with_leading_space:  # a removed repeat leaves no blank line behind
             before = self.snippets.read(occurrence.file, max(0, start - 256), min(start, 256))
             start -= len(before) - len(before.rstrip(b" \t\r\n"))

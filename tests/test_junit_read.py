@@ -422,6 +422,18 @@ def test_passing_tests_repeated_in_shards_with_long_tags_and_output_merge_into_o
     assert long_output.findtext("system-out") == output and long_output.get("time") == "0.020"
 
 
+def test_thousands_of_tests_repeated_in_shards_of_different_encodings_merge_into_one_each(tmp_path: Path, rewrite) -> None:
+    # Repeats are confirmed in batches of start tags, each batch read from one file in its encoding.
+    cases = [jb.testcase(f"test_\xe9_{i}", "skipped" if i % 7 == 0 else "passed") for i in range(5000)]
+    latin = jb.write(tmp_path / "a.xml", jb.pytest_report(*cases), encoding="ISO-8859-1")
+    utf8 = jb.write(tmp_path / "b.xml", jb.pytest_report(*cases[::-1]))
+    result, root = rewrite(latin, utf8)
+    merged = by_name(root)
+    assert len(merged) == 5000 and {case.get("time") for case in merged.values()} == {"0.020"}
+    assert sum(case.find("skipped") is not None for case in merged.values()) == 715
+    assert "5000 tests: 4285 passed, 0 flaky, 0 failed, 715 skipped" in result.stdout
+
+
 @pytest.mark.parametrize("encoding", ["Shift_JIS", "EUC-JP", "ISO-2022-JP"])
 def test_a_multi_byte_or_stateful_encoding_is_refused_in_one_line(tmp_path: Path, rejected, encoding: str) -> None:
     # expat reads UTF-8 and single-byte encodings only, and the writer edits bytes in place:
