@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from junit_flaky import ci_env, junit_attempts, junit_write, report, reruns
 from junit_flaky import thresholds as thresholds_mod
@@ -19,6 +19,9 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import Reading, read
 from junit_flaky.model import TestResult
 from junit_flaky.verdicts import close, decide, plural
+
+if TYPE_CHECKING:
+    from junit_flaky.history.record import RunRecorder
 
 
 @dataclass
@@ -51,7 +54,12 @@ def run(
     """Decide every test of ``paths``, rerun the open ones (unless ``rerun`` is None), record the
     run in the history at ``record_to``, and write the aggregated report to ``output``.
     ``test_exit_code`` is the test step's, when known: see ``test_step_failures``."""
-    reading = read(paths, watch=resolver.watch())
+    recorder = None
+    if record_to is not None:  # sqlite3 only for runs that record
+        from junit_flaky.history.record import RunRecorder
+
+        recorder = RunRecorder(record_to)  # takes the untracked testcases from the one scan
+    reading = read(paths, watch=resolver.watch(), on_untracked=recorder.untracked if recorder else None)
     results: List[TestResult] = []
     for test, entry in reading.tracked.items():
         limits = resolver.resolve(test)
@@ -69,8 +77,8 @@ def run(
         summary = reruns.Rerunner(rerun, progress).run([r for r in still_open if r.decision.is_open])
         outcome.notes += summary.notes
         outcome.log_tail = summary.log_tail
-    if record_to is not None:  # before `output` may replace an input the recording reads
-        _record(outcome, record_to)
+    if recorder is not None:
+        _record(outcome, recorder)
     if output is not None:
         junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return outcome
@@ -92,25 +100,18 @@ def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
     return []
 
 
-def _record(outcome: Outcome, db: Path) -> None:
+def _record(outcome: Outcome, recorder: RunRecorder) -> None:
     """This run, reruns included, as one run of the history. A history that cannot be written is
     a warning: the verdicts and the report do not depend on it."""
-    from junit_flaky.history.record import record_run  # sqlite3 only for runs that record
-    from junit_flaky.history.reports import untracked_testcases
+    from junit_flaky.history.record import run_info
 
-    reading = outcome.reading
     try:
-        recorded = record_run(
-            db,
-            ((r.test, r.attempts) for r in outcome.results),
-            untracked_testcases(reading.paths, reading.tracked),
-            ci_env.detect(os.environ),
-            time.time(),
-        )
+        recorded = recorder.finish(((r.test, r.attempts) for r in outcome.results), run_info(ci_env.detect(os.environ), time.time()))
+        assert recorded is not None  # only a run with a report key can be known already
     except JunitFlakyError as exc:
         outcome.warnings.append(f"history not recorded: {exc}")
     else:
-        outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({db})"
+        outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({recorder.db_path})"
 
 
 def merge(paths: Sequence[Path], output: Path) -> Outcome:

@@ -10,12 +10,10 @@ import pytest
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.record import record_run
-from junit_flaky.history.reports import untracked_testcases
 from junit_flaky.history.importer import import_folder
-from junit_flaky.history.record import record_reports
+from junit_flaky.history.record import RunRecorder, record_reports
 from junit_flaky.history.reports import parse_timestamp, read_reports
-from junit_flaky.history.store import OUTCOME_CODES
+from junit_flaky.history.store import RunInfo
 from junit_flaky.model import Attempt, Outcome, TestId
 
 REPORT = """<?xml version="1.0" encoding="UTF-8"?>
@@ -44,17 +42,35 @@ def attempts_in(db: Path) -> List[Tuple[str, str, str, int, int, int]]:
     ).fetchall()
 
 
-def test_untracked_testcases_stream_the_tests_the_scan_only_counted(tmp_path: Path) -> None:
+def test_the_scan_hands_on_the_tests_it_only_counts(tmp_path: Path) -> None:
     report = tmp_path / "r.xml"
     report.write_text(REPORT)
-    reports = read_reports([report])
+    handed = []
+    reports = read_reports([report], lambda *testcase: handed.append(testcase))
     assert set(reports.tracked) == {TestId("m", "rerun", "", "unit"), TestId("J", "surefire", "", "java")}
-    assert list(untracked_testcases([report], reports.tracked)) == [
-        ("m", "ok", "", "unit", OUTCOME_CODES[Outcome.PASSED], 250),
-        ("m", "skipped", "", "unit", OUTCOME_CODES[Outcome.SKIPPED], 0),
-        ("m", "ok", "", "java", OUTCOME_CODES[Outcome.PASSED], 500),  # another suite, another test
+    assert handed == [
+        (("m", "ok", "", "unit"), Outcome.PASSED, "0.25"),
+        (("m", "skipped", "", "unit"), Outcome.SKIPPED, None),
+        (("m", "ok", "", "java"), Outcome.PASSED, "0.5"),  # another suite, another test
     ]
     assert reports.started() == parse_timestamp("2024-03-01T11:00:00+00:00")
+
+
+def test_a_test_found_again_after_it_was_handed_on_is_recorded_once_per_attempt(tmp_path: Path) -> None:
+    # Two overlapping shards: each passing copy is handed on as it is read, then tracked as a
+    # repeat; its attempts are the two copies, not four.
+    shard = '<testsuite name="s"><testcase classname="m" name="twice" time="{}"/><testcase classname="m" name="once"/></testsuite>'
+    first, second, db = tmp_path / "a.xml", tmp_path / "b.xml", tmp_path / "h.sqlite"
+    first.write_text(shard.format("1"))
+    second.write_text(shard.format("2").replace('"once"', '"other"'))
+    recorded = record_reports(db, [first, second], CIInfo("local"), 5.0)
+    assert recorded is not None and recorded.attempts == 4
+    assert attempts_in(db) == [
+        ("s", "m", "once", 0, 0, 0),
+        ("s", "m", "other", 0, 0, 0),
+        ("s", "m", "twice", 0, 0, 1000),
+        ("s", "m", "twice", 1, 0, 2000),
+    ]
 
 
 def test_record_reports_keeps_every_attempt_of_every_test(tmp_path: Path) -> None:
@@ -77,13 +93,15 @@ def test_record_reports_keeps_every_attempt_of_every_test(tmp_path: Path) -> Non
     ]
 
 
-def test_record_run_takes_reruns_from_the_caller(tmp_path: Path) -> None:
+def test_a_run_recorder_takes_reruns_from_the_caller(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     flaky = TestId("m", "flaky")
     attempts = [Attempt(Outcome.FAILED, 1.0), Attempt(Outcome.PASSED, 1.5, rerun=True)]
-    untracked = iter([("m", "ok", "", "", OUTCOME_CODES[Outcome.PASSED], 100)])  # any iterable: streamed once
-    recorded = record_run(db, [(flaky, attempts)], untracked, CIInfo("local"), when=7.0)
-    assert recorded.attempts == 3
+    recorder = RunRecorder(db)
+    recorder.untracked(("m", "ok", "", ""), Outcome.PASSED, "0.1")
+    recorder.untracked(("m", "flaky", "", ""), Outcome.PASSED, "9")  # its first run, as the scan saw it
+    recorded = recorder.finish([(flaky, attempts)], RunInfo(7.0))
+    assert recorded is not None and recorded.attempts == 3
     assert attempts_in(db) == [("", "m", "flaky", 0, 2, 1000), ("", "m", "flaky", 1, 0, 1500), ("", "m", "ok", 0, 0, 100)]
 
 

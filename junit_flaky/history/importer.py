@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history.record import RunRecorder
 from junit_flaky.history.reports import read_reports, report_key
 from junit_flaky.history.store import RunInfo, open_store
 
@@ -38,7 +39,12 @@ def import_folder(db_path: Path, folder: Path) -> Imported:
                 if store.has_report(key):
                     result.already_known += 1
                     continue
-                reports = read_reports([path])
+                recorder = RunRecorder(db_path, store)
+                try:
+                    reports = read_reports([path], recorder.untracked)
+                except BaseException:
+                    recorder.close()  # nothing of this file stays staged for the next
+                    raise
             except OSError as exc:
                 result.not_junit.append(f"{path}: cannot read: {exc.strerror}")
                 continue
@@ -46,7 +52,7 @@ def import_folder(db_path: Path, folder: Path) -> Imported:
                 result.not_junit.append(str(exc))
                 continue
             when = reports.started() or path.stat().st_mtime
-            if store.record(RunInfo(when, report_key=key), reports.rows()) is None:
+            if recorder.finish(reports.tracked_attempts(), RunInfo(when, report_key=key)) is None:
                 result.already_known += 1  # another import recorded it meanwhile
             else:
                 result.recorded += 1

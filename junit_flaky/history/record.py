@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from array import array
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
-from junit_flaky.history.reports import attempt_rows, read_reports, report_key
-from junit_flaky.history.store import AttemptRow, Recorded, RunInfo, open_store
-from junit_flaky.model import Attempt, TestId
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history.reports import attempt_rows, milliseconds, read_reports, report_key
+from junit_flaky.history.store import OUTCOME_CODES, AttemptRow, HistoryStore, Recorded, RunInfo, explain, identity_key, open_store
+from junit_flaky.junit_attempts import parse_time
+from junit_flaky.junit_read import Identity
+from junit_flaky.model import Attempt, Outcome, TestId
 
 
 def run_info(ci: CIInfo, when: float) -> RunInfo:
@@ -17,32 +23,111 @@ def run_info(ci: CIInfo, when: float) -> RunInfo:
     return RunInfo(when, ci.commit, ci.branch, ci.label or ci.job_name, ci.build_id)
 
 
-def record_run(
-    db_path: Path,
-    tracked: Iterable[Tuple[TestId, Sequence[Attempt]]],
-    untracked: Iterable[AttemptRow],
-    ci: CIInfo,
-    when: float,
-) -> Recorded:
-    """Record one finished run: every attempt of the tracked tests (reruns included) and the
-    untracked tests (``reports.untracked_testcases``). Both are streamed into the database, so a
-    million-test report costs no more memory than a small one."""
-    with open_store(db_path) as store:
-        recorded = store.record(run_info(ci, when), attempt_rows(tracked, untracked))
-    assert recorded is not None  # only a run with a report key can be known already
-    return recorded
+class RunRecorder:
+    """Records one run from the scan of its reports, so that they are read once: ``untracked``
+    is the scan's ``on_untracked`` (junit_read.UntrackedSink) and stages each testcase the scan
+    only counts, in batches, so a million-test report costs no more memory than a small one;
+    ``finish`` adds the tracked tests' attempts (reruns included) and records the run.
+
+    A history that cannot be written must not stop the run: the first error is kept, staging
+    stops, and ``finish`` raises it. The database is opened at the first batch; staging takes
+    no lock on it (see ``HistoryStore.stage``).
+    """
+
+    BATCH = 50_000  # rows staged per executemany: large enough to amortize, small in memory
+
+    def __init__(self, db_path: Path, store: Optional[HistoryStore] = None) -> None:
+        """``store``: the database at ``db_path`` when the caller has it open already (an
+        import records many runs); it stays open, with nothing left staged, after ``close``."""
+        self.db_path = db_path
+        self.error: Optional[JunitFlakyError] = None
+        self._exit = contextlib.ExitStack()
+        self._store = store
+        self._rows: List[AttemptRow] = []
+        # hash() of each staged row's identity, by ordinal - 1: a test the scan tracks after all
+        # (a repeat found after its first testcase was staged) is found among these by hash.
+        self._hashes = array("q")
+
+    def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
+        if self.error is not None:
+            return
+        self._hashes.append(hash(test))
+        self._rows.append((*test, OUTCOME_CODES[outcome], milliseconds(parse_time(time))))
+        if len(self._rows) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.error is not None:
+            return
+        try:
+            if self._store is None:
+                self._store = self._exit.enter_context(open_store(self.db_path))
+            self._store.stage(self._rows)
+        except sqlite3.Error as exc:
+            self._fail(explain(self.db_path, exc))
+        except JunitFlakyError as exc:
+            self._fail(exc)
+        self._rows.clear()
+
+    def _fail(self, error: JunitFlakyError) -> None:
+        self.error = error
+        self.close()
+
+    def finish(self, tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], run: RunInfo) -> Optional[Recorded]:
+        """Record the run: what was staged, less the tests the scan tracked in the end (given
+        here with all their attempts), plus those. None if its report key is known already."""
+        tracked = list(tracked)
+        try:
+            self._flush()
+            if self.error is not None:
+                raise self.error
+            assert self._store is not None
+            self._store.unstage(self._tracked_ordinals(test for test, _ in tracked))
+            return self._store.record(run, attempt_rows(tracked, ()))
+        except sqlite3.Error as exc:
+            raise explain(self.db_path, exc) from None
+        finally:
+            self.close()
+
+    def _tracked_ordinals(self, tests: Iterable[TestId]) -> Iterable[Tuple[int, bytes]]:
+        """(ordinal, identity key) of each staged row that may be of a tracked test: the
+        store takes back only the rows whose key is that test's."""
+        keys: Dict[int, List[bytes]] = {}
+        for test in tests:
+            identity = (test.classname, test.name, test.file, test.suite)
+            keys.setdefault(hash(identity), []).append(identity_key(*identity))
+        if not keys:
+            return
+        for index, digest in enumerate(self._hashes):
+            for key in keys.get(digest, ()):
+                yield index + 1, key
+
+    def close(self) -> None:
+        """Leave nothing staged (a store the caller opened records other runs next)."""
+        store, self._store = self._store, None
+        try:
+            if store is not None:
+                store.discard_staged()
+        except sqlite3.Error:
+            pass  # a database that failed is closed below, or by the caller that opened it
+        finally:
+            self._exit.close()
 
 
 def record_reports(db_path: Path, paths: Sequence[Path], ci: CIInfo, when: float) -> Optional[Recorded]:
     """Record reports as one run, as ``history record`` does; None when the same reports were
     recorded before from the same place (see ``_origin``)."""
-    reports = read_reports(paths)
-    run = run_info(ci, when)
-    origin = _origin(ci, run)
-    if origin is not None:
-        run = replace(run, report_key=report_key(paths, origin))
-    with open_store(db_path) as store:
-        return store.record(run, reports.rows())
+    recorder = RunRecorder(db_path)
+    try:
+        reports = read_reports(paths, recorder.untracked)
+        run = run_info(ci, when)
+        origin = _origin(ci, run)
+        if origin is not None:
+            run = replace(run, report_key=report_key(paths, origin))
+    except BaseException:
+        recorder.close()
+        raise
+    return recorder.finish(reports.tracked_attempts(), run)
 
 
 def _origin(ci: CIInfo, run: RunInfo) -> Optional[str]:

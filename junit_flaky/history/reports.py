@@ -2,9 +2,9 @@
 
 The scan (junit_read) keeps the full attempts of the *tracked* tests only and merely counts the
 ones that passed or were skipped once, which is all a verdict needs. The history wants every test,
-so the reports are streamed a second time (``junit_read.testcases``: the same parser and identity)
-and each untracked testcase is handed on as it is read; every testcase's attempts come from
-junit_attempts, which knows every producer's way of recording reruns.
+so the scan hands each untracked testcase on as it reads it (``junit_read.UntrackedSink``, taken
+by ``record.RunRecorder``); the tracked tests' attempts come from junit_attempts, which knows
+every producer's way of recording reruns.
 """
 
 from __future__ import annotations
@@ -15,28 +15,11 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Tuple
 
 from junit_flaky import junit_attempts, junit_read
-from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history.store import OUTCOME_CODES, AttemptRow
 from junit_flaky.model import Attempt, TestId
 
-def untracked_testcases(paths: Sequence[Path], tracked: Iterable[TestId]) -> Iterator[AttemptRow]:
-    """The rows of each testcase of ``paths`` whose identity is not in ``tracked``, in document order.
 
-    With ``tracked`` from the scan of the same files, these all passed or were skipped once.
-    The files were checked by the scan, so a file that changed since is the only error left.
-    """
-    known = set(tracked)
-    for path in paths:
-        try:
-            for case in junit_read.testcases(path):
-                test = case.test
-                if test not in known:
-                    yield from attempt_rows([(test, junit_attempts.attempts_of(case.element))], ())
-        except JunitFlakyError as exc:
-            raise JunitFlakyError(f"changed or unreadable while recording history: {exc}") from None
-
-
-def _milliseconds(seconds: float) -> int:
+def milliseconds(seconds: float) -> int:
     return round(seconds * 1000)  # at most junit_attempts.MAX_SECONDS: fits SQLite's integers
 
 
@@ -44,7 +27,7 @@ def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked:
     """The rows the store records: every attempt of the tracked tests, then the untracked ones'."""
     for test, attempts in tracked:
         for attempt in attempts:
-            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], _milliseconds(attempt.time))
+            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], milliseconds(attempt.time))
     yield from untracked
 
 
@@ -85,9 +68,8 @@ def parse_timestamp(value: str) -> Optional[float]:
 class Reports(junit_attempts.Reading):
     """Reports read for the history: the scan and the tracked tests' attempts."""
 
-    def rows(self) -> Iterator[AttemptRow]:
-        tracked = ((test, entry.attempts) for test, entry in self.tracked.items())
-        return attempt_rows(tracked, untracked_testcases(self.paths, self.tracked))
+    def tracked_attempts(self) -> Iterator[Tuple[TestId, Sequence[Attempt]]]:
+        return ((test, entry.attempts) for test, entry in self.tracked.items())
 
     def started(self) -> Optional[float]:
         """When the run started, by the earliest suite timestamp that parses."""
@@ -100,6 +82,6 @@ class Reports(junit_attempts.Reading):
         return min(times, default=None)
 
 
-def read_reports(paths: Sequence[Path]) -> Reports:
-    reading = junit_attempts.read(paths)
+def read_reports(paths: Sequence[Path], on_untracked: Optional[junit_read.UntrackedSink] = None) -> Reports:
+    reading = junit_attempts.read(paths, on_untracked=on_untracked)
     return Reports(reading.paths, reading.scan, reading.tracked)

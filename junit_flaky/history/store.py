@@ -78,6 +78,7 @@ MIGRATIONS: List[str] = [
     """,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
+LOCK_TIMEOUT = 60.0  # seconds a writer waits for another's lock
 
 
 @dataclass(frozen=True)
@@ -148,22 +149,39 @@ class HistoryStore:
     def has_report(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM runs WHERE report_key = ?", (key,)).fetchone() is not None
 
-    def record(self, run: RunInfo, attempts: Iterable[AttemptRow]) -> Optional[Recorded]:
-        """Add one run and its attempts; None if its report_key is recorded already."""
+    def stage(self, attempts: Iterable[AttemptRow]) -> None:
+        """Add attempts of the run that ``record`` adds next, in the order they ran; several
+        calls append. The first row staged on a connection is ordinal 1, the next 2, and so on.
+
+        Staging writes the temporary database only, which no other process shares: the slow,
+        Python-paced part runs without the database's write lock.
+        """
         db = self._db
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS staged (ordinal INTEGER PRIMARY KEY, key BLOB, classname TEXT,"
             " name TEXT, file TEXT, suite TEXT, outcome INTEGER, duration_ms INTEGER)"
         )
+        with self._transaction("BEGIN"):
+            db.executemany(
+                "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((identity_key(*row[:4]), *row) for row in attempts),
+            )
+
+    def unstage(self, rows: Iterable[Tuple[int, bytes]]) -> None:
+        """Take back staged rows, each by its ordinal and only if it has that identity key."""
+        with self._transaction("BEGIN"):
+            self._db.executemany("DELETE FROM temp.staged WHERE ordinal = ? AND key = ?", rows)
+
+    def discard_staged(self) -> None:
+        self._db.execute("DROP TABLE IF EXISTS temp.staged")
+
+    def record(self, run: RunInfo, attempts: Iterable[AttemptRow]) -> Optional[Recorded]:
+        """Add one run with the attempts staged so far and ``attempts``; None if its report_key
+        is recorded already. Either way nothing stays staged."""
+        db = self._db
         try:
-            # Staging writes the temporary database only, which no other process shares: the
-            # slow, Python-paced part runs without the database's write lock.
-            with self._transaction("BEGIN"):
-                db.executemany(
-                    "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    ((identity_key(*row[:4]), *row) for row in attempts),
-                )
+            self.stage(attempts)
             with self._transaction("BEGIN IMMEDIATE"):
                 if run.report_key is not None and self.has_report(run.report_key):
                     return None
@@ -189,7 +207,7 @@ class HistoryStore:
                 ).rowcount
                 return Recorded(run_id, added)
         finally:
-            db.execute("DELETE FROM temp.staged")
+            self.discard_staged()
 
     def prune(self, older_than: Optional[float], keep_runs: Optional[int]) -> Pruned:
         """Delete the runs started before ``older_than`` (Unix time) and all but the newest
@@ -270,7 +288,7 @@ class HistoryStore:
             ]
 
 
-def _explain(path: Path, error: sqlite3.Error, timeout: float) -> JunitFlakyError:
+def explain(path: Path, error: sqlite3.Error, timeout: float = LOCK_TIMEOUT) -> JunitFlakyError:
     """One line that says what is wrong with the database file and what to do."""
     code = getattr(error, "sqlite_errorname", "")  # Python 3.11+; older ones: the message
     text = str(error)
@@ -348,7 +366,7 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 @contextlib.contextmanager
-def open_store(path: Path, create: bool = True, timeout: float = 60.0) -> Iterator[HistoryStore]:
+def open_store(path: Path, create: bool = True, timeout: float = LOCK_TIMEOUT) -> Iterator[HistoryStore]:
     """Open (and create or upgrade) the database at ``path``; every SQLite error, here or in the
     caller's block, becomes a one-line JunitFlakyError."""
     try:
@@ -367,13 +385,13 @@ def open_store(path: Path, create: bool = True, timeout: float = 60.0) -> Iterat
     try:
         db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
     except sqlite3.Error as exc:
-        raise _explain(path, exc, timeout) from None
+        raise explain(path, exc, timeout) from None
     try:
         db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable against crashes of the process
         _initialize(db, path)
         _use_wal(db, timeout)
         yield HistoryStore(db)
     except sqlite3.Error as exc:
-        raise _explain(path, exc, timeout) from None
+        raise explain(path, exc, timeout) from None
     finally:
         db.close()
