@@ -84,3 +84,11 @@ def test_a_run_without_a_terminal_loads_no_progress_bar(tmp_path: Path) -> None:
     loaded = _all_loaded(["run", str(report), "--no-rerun", "-o", str(tmp_path / "out.xml")], tmp_path)
     assert (tmp_path / "out.xml").is_file()
     assert "rich.progress" not in loaded and "rich.live" not in loaded
+
+
+def test_an_upload_to_a_folder_loads_no_http_client(tmp_path: Path) -> None:
+    # requests (about 50 ms) is for the targets that send a request, and then only when they do.
+    report = jb.write(tmp_path / "report.xml", jb.testsuite(jb.testcase("test_ok")))
+    loaded = _loaded(["upload", str(report), "--to", "circleci"], tmp_path)
+    assert (tmp_path / "test-results" / "junit-flaky").is_dir()
+    assert not [m for m in loaded if m.split(".")[0] in {"requests", "urllib3"} or m == "http.client"]
