@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from junit_flaky.junit_element import Element, long_lived, parse_element
 from junit_flaky import junit_read
@@ -50,6 +51,9 @@ RERUN_KEPT_NO_DETAILS = "failed (pytest-rerunfailures kept no details of this at
 NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
 # The last line of a pytest traceback: "path/to/test_x.py:44: AssertionError".
 _PYTEST_CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$", re.M)
+# The children of a <testcase> whose content its attempts hold once read: their tags are all that
+# the verdict and the counts read, and a rewritten testcase has them replaced.
+_HELD_BY_ATTEMPTS = frozenset(FINAL_TAGS) | INTERIM_TAGS | frozenset(("system-out", "system-err"))
 _TYPE_IN_MESSAGE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Failure|Interrupt|Exit|Warning)):")
 
 
@@ -59,8 +63,8 @@ class TrackedTest:
 
     test: TestId
     occurrences: List[Occurrence]
-    elements: List[Element]  # one per occurrence, parsed
-    attempts: List[Attempt]
+    elements: List[Element]  # one per occurrence, parsed, without what ``attempts`` hold
+    attempts: List[Attempt]  # without traces and output: see ``texts_read_back``
 
 
 def parse_time(value: Optional[str]) -> float:
@@ -189,9 +193,12 @@ def _adjacent(snippets: Snippets, first: Occurrence, first_end: int, second: Occ
     return not between.strip()
 
 
-def _parse_element(scan: Scan, occurrence: Occurrence, data: bytes) -> Element:
-    """Parse one element cut out of its document (names as written: see junit_element)."""
-    return parse_element(data.decode(scan.files[occurrence.file].encoding))
+def _drop_what_attempts_hold(element: Element) -> None:
+    """Empty the children whose content is now in the attempts, so that a failure's trace and
+    output are held once (a report may hold thousands of failures, each with pages of output)."""
+    for child in element.children:
+        if child.local in _HELD_BY_ATTEMPTS:
+            child.text, child.children = "", []
 
 
 def _holds_no_result(element: Element) -> bool:
@@ -223,49 +230,87 @@ def _counts_out_reruns(scan: Scan, index: int, tracked: int, reran: int, teardow
     return 0 < uncounted <= reran + teardown_errors
 
 
+def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[Element], List[Attempt], List[Tuple[int, Attempt]], List[int]]:
+    """One tracked test's elements and attempts, read from its occurrences; also, per suite,
+    the passes that may be attempts someone reran, and the pytest teardown errors (see
+    ``_counts_out_reruns``, which needs every test of the suite to tell)."""
+    elements: List[Element] = []
+    attempts: List[Attempt] = []
+    maybe_reran: List[Tuple[int, Attempt]] = []
+    teardown_errors: List[int] = []
+    previous_end = None
+    last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
+    for index, occurrence in enumerate(occurrences):
+        end = snippets.end_of(occurrence)
+        element = occurrence.bare
+        if element is None:
+            data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)
+            element = parse_element(data.decode(snippets.files[occurrence.file].encoding))
+        elements.append(element)
+        found = attempts_of(element)
+        if last_in_suite[occurrence.suite] > index and _holds_no_result(element):
+            maybe_reran.append((occurrence.suite, found[0]))
+        elif _is_pytest_teardown_error(found):
+            teardown_errors.append(occurrence.suite)
+        merge = (
+            index > 0
+            and attempts
+            and attempts[-1].outcome is Outcome.FAILED
+            and _is_pytest_teardown_error(found)
+            and _adjacent(snippets, occurrences[index - 1], previous_end, occurrence)
+        )
+        if merge:
+            # pytest's call failure + teardown error: one run, reported in two elements.
+            last = attempts[-1]
+            last.text = f"{last.text}\n\n{found[0].message}\n{found[0].text}".strip()
+        else:
+            attempts.extend(found)
+        previous_end = end
+    return elements, attempts, maybe_reran, teardown_errors
+
+
+def _drop_texts(attempts: Iterable[Attempt]) -> None:
+    for attempt in attempts:
+        attempt.text = attempt.stdout = attempt.stderr = ""
+
+
 def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
-    """Parse every occurrence of every tracked test into its attempts."""
+    """Parse every occurrence of every tracked test into its attempts. What a verdict and the
+    report need is kept (outcome, time, message, type, location); traces and output are not (a
+    report may hold thousands of failures with pages of each): ``texts_read_back`` reads them
+    again from the input for the one test being written."""
     loaded: Dict[TestId, TrackedTest] = {}
     tracked_in = Counter(occurrence.suite for occurrences in scan.tracked.values() for occurrence in occurrences)
     reran: Dict[int, List[Attempt]] = {}  # per suite: the passes that may be attempts rerun
     teardown_errors: Counter = Counter()  # per suite
     for test, occurrences in scan.tracked.items():
-        elements = []
-        attempts: List[Attempt] = []
-        previous_end = None
-        last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
-        for index, occurrence in enumerate(occurrences):
-            end = snippets.end_of(occurrence)
-            element = occurrence.bare
-            if element is None:
-                data = snippets.read(occurrence.file, occurrence.start, end - occurrence.start)
-                element = _parse_element(scan, occurrence, data)
-            elements.append(element)
-            found = attempts_of(element)
-            if last_in_suite[occurrence.suite] > index and _holds_no_result(element):
-                reran.setdefault(occurrence.suite, []).append(found[0])
-            elif _is_pytest_teardown_error(found):
-                teardown_errors[occurrence.suite] += 1
-            merge = (
-                index > 0
-                and attempts
-                and attempts[-1].outcome is Outcome.FAILED
-                and _is_pytest_teardown_error(found)
-                and _adjacent(snippets, occurrences[index - 1], previous_end, occurrence)
-            )
-            if merge:
-                # pytest's call failure + teardown error: one run, reported in two elements.
-                last = attempts[-1]
-                last.text = f"{last.text}\n\n{found[0].message}\n{found[0].text}".strip()
-            else:
-                attempts.extend(found)
-            previous_end = end
+        elements, attempts, maybe_reran, teardowns = _read_test(snippets, occurrences)
+        for element in elements:
+            _drop_what_attempts_hold(element)
+        _drop_texts(attempts)
+        for suite, attempt in maybe_reran:
+            reran.setdefault(suite, []).append(attempt)
+        teardown_errors.update(teardowns)
         loaded[test] = TrackedTest(test, occurrences, elements, attempts)
     for suite, passes in reran.items():
         if _counts_out_reruns(scan, suite, tracked_in[suite], len(passes), teardown_errors[suite]):
             for attempt in passes:  # the very objects in the tests' attempts above
                 attempt.outcome, attempt.message = Outcome.FAILED, RERUN_KEPT_NO_DETAILS
     return loaded
+
+
+@contextmanager
+def texts_read_back(entry: TrackedTest, snippets: Snippets) -> Iterator[None]:
+    """The traces and output of ``entry``'s attempts, read again from the input, in its very
+    attempt objects while the block runs (a result's attempts start with them), then dropped:
+    the writer holds one test's texts at a time."""
+    _, full, _, _ = _read_test(snippets, entry.occurrences)
+    for kept, read_again in zip(entry.attempts, full):
+        kept.text, kept.stdout, kept.stderr = read_again.text, read_again.stdout, read_again.stderr
+    try:
+        yield
+    finally:
+        _drop_texts(entry.attempts)
 
 
 @dataclass

@@ -397,7 +397,10 @@ class _Scanner:
                         sink(tc_key, _UNTRACKED_OUTCOMES[tc_outcome], tc_time)
                     hashes.append(hash(tc_key))
                     starts.append(tc_start)
-                    ends.append(min(position() - tc_start, _NO_END))
+                    try:
+                        ends.append(parser.CurrentByteIndex - tc_start)
+                    except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
+                        ends.append(_NO_END)
                     kinds.append(tc_outcome)
                     if suite >= 0:
                         wheres.append(suite)

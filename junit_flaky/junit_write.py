@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from junit_flaky.files import atomic_write
-from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict
+from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict, texts_read_back
 from junit_flaky.junit_element import Element, quoted_attr
 from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
@@ -185,7 +185,8 @@ class _Writer:
             first = entry.occurrences[0]
             element = entry.elements[0]
             if needs_rewrite(entry, result):
-                element = build_testcase(element, result)
+                with texts_read_back(entry, self.snippets):
+                    element = build_testcase(element, result)
                 self._replace(plan, first, self._encode(element.to_xml()))
             (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element))
             for occurrence in entry.occurrences[1:]:
