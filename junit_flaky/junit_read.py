@@ -623,7 +623,7 @@ class Testcase:
 
 def testcases(path: Path) -> Iterator[Testcase]:
     """Every <testcase> of a report in document order, one at a time, in bounded memory: what
-    the history, the annotation and Test Engine read. Same parser, same identity as the scan."""
+    the uploads read (annotations, Test Engine). Same parser, same identity as the scan."""
     suites: List[Dict[str, str]] = []  # per open suite: the attributes of the nearest <testsuite>
     found: List[Testcase] = []
     no_suite: Dict[str, str] = {}  # shared, so that testcases outside any suite group as one
