@@ -98,16 +98,16 @@ def judge(tally: Tally, thresholds: Thresholds) -> Decision:
         if tally.failures:
             return Decision(Verdict.FLAKY, passes, runs, f"{required}; failed {plural(tally.failures, 'time')}")
         return Decision(Verdict.PASSED, passes, runs, required)
+    if not tally.skipped_after_running and passes + runs_left(tally, thresholds) >= need:
+        return Decision(Verdict.OPEN, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
+    # No more runs can reach min_passes.
+    if not tally.failures:
+        # Skips, not failures, kept it short: nothing says it is flaky or broken. (Passed, too, so
+        # that a failed verdict always has a failure behind it and more skips never undo it.)
+        return Decision(Verdict.PASSED, passes, runs, f"{required}; skipped, never failed")
     if tally.skipped_after_running:
-        if tally.failures:
-            return Decision(Verdict.FAILED, passes, runs, f"{required}; skipped on rerun after failing")
-        # It never failed: nothing says it is flaky or broken, only that it stopped running.
-        return Decision(Verdict.PASSED, passes, runs, f"{required}; then skipped on rerun, never failed")
-    if passes + runs_left(tally, thresholds) < need:
-        return Decision(
-            Verdict.FAILED, passes, runs, f"{required} in {plural(runs, 'run')} (max {thresholds.max_runs})"
-        )
-    return Decision(Verdict.OPEN, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
+        return Decision(Verdict.FAILED, passes, runs, f"{required}; skipped on rerun after failing")
+    return Decision(Verdict.FAILED, passes, runs, f"{required} in {plural(runs, 'run')} (max {thresholds.max_runs})")
 
 
 def close(results: Iterable[TestResult], why: str) -> None:

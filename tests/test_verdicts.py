@@ -54,6 +54,8 @@ def limits(min_passes: int, max_runs: int) -> Thresholds:
         (1, 5, [F, S], FAILED),
         (2, 5, [P, F, S], FAILED),
         (2, 5, [P, S], PASSED),  # it never failed
+        (3, 3, [S, P], PASSED),  # skips, not failures, left too few runs: still never failed
+        (3, 3, [S, P, S], PASSED),  # and a later skip does not undo that
         (2, 5, [P, S, P], PASSED),  # more attempts, recorded by another tool, still count
         # more attempts than max_runs, recorded by another tool (pytest-rerunfailures): all count
         (1, 1, [F, F, P], FLAKY),
