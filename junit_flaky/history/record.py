@@ -83,7 +83,7 @@ class RunRecorder:
                 raise self.error
             assert self._store is not None
             self._store.unstage(self._tracked_ordinals(test for test, _ in tracked))
-            return self._store.record(run, attempt_rows(tracked, ()))
+            return self._store.record(run, attempt_rows(tracked))
         except sqlite3.Error as exc:
             raise explain(self.db_path, exc) from None
         finally:

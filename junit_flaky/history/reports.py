@@ -23,12 +23,12 @@ def milliseconds(seconds: float) -> int:
     return round(seconds * 1000)  # at most junit_attempts.MAX_SECONDS: fits SQLite's integers
 
 
-def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]], untracked: Iterable[AttemptRow]) -> Iterator[AttemptRow]:
-    """The rows the store records: every attempt of the tracked tests, then the untracked ones'."""
+def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]]) -> Iterator[AttemptRow]:
+    """The rows the store records for the tracked tests: every attempt (the untracked tests' rows
+    are staged as the scan reads them: ``record.RunRecorder``)."""
     for test, attempts in tracked:
         for attempt in attempts:
             yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], milliseconds(attempt.time))
-    yield from untracked
 
 
 def report_key(paths: Sequence[Path], origin: str = "") -> str:
