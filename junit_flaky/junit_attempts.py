@@ -53,7 +53,7 @@ NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
 _PYTEST_CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$", re.M)
 # The children of a <testcase> whose content its attempts hold once read: their tags are all that
 # the verdict and the counts read, and a rewritten testcase has them replaced.
-_HELD_BY_ATTEMPTS = frozenset(FINAL_TAGS) | INTERIM_TAGS | frozenset(("system-out", "system-err"))
+HELD_BY_ATTEMPTS = frozenset(FINAL_TAGS) | INTERIM_TAGS | frozenset(("system-out", "system-err"))
 _TYPE_IN_MESSAGE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Failure|Interrupt|Exit|Warning)):")
 
 
@@ -197,7 +197,7 @@ def _drop_what_attempts_hold(element: Element) -> None:
     """Empty the children whose content is now in the attempts, so that a failure's trace and
     output are held once (a report may hold thousands of failures, each with pages of output)."""
     for child in element.children:
-        if child.local in _HELD_BY_ATTEMPTS:
+        if child.local in HELD_BY_ATTEMPTS:
             child.text, child.children = "", []
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from junit_flaky.files import atomic_write
-from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict, texts_read_back
+from junit_flaky.junit_attempts import HELD_BY_ATTEMPTS, NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict, texts_read_back
 from junit_flaky.junit_element import Element, quoted_attr
 from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
@@ -29,9 +29,7 @@ from junit_flaky.verdicts import plural
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TAG_NAME = re.compile(rb"<([^\s/>]+)")
 COPY_CHUNK = 1 << 20
-OUTPUT_TAGS = ("system-out", "system-err")
 _XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
-_REPLACED = frozenset(_XSD_ORDER) | frozenset(OUTPUT_TAGS)
 
 
 def xml_safe(value: str) -> str:
@@ -100,7 +98,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     """The one <testcase> for a test with all its attempts, children in the Surefire XSD order.
     What each verdict looks like is described in README's "The XML it writes"."""
     element = first.copy()
-    element.children = [c for c in element.children if c.local not in _REPLACED]
+    element.children = [c for c in element.children if c.local not in HELD_BY_ATTEMPTS]
     attempts = result.attempts
     element.attrib["time"] = f"{sum(a.time for a in attempts):.3f}"
     failed = [a for a in attempts if a.outcome.is_failure]
