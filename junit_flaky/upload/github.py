@@ -181,4 +181,3 @@ def _append(path: Path, text: str, var: str) -> None:
             handle.write(text)
     except OSError as exc:
         raise JunitFlakyError(f"cannot append to {var} ({path}): {exc.strerror}") from None
-
