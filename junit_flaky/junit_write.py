@@ -21,7 +21,7 @@ from junit_flaky.junit_attempts import HELD_BY_ATTEMPTS, NOT_ENOUGH_PASSES, Trac
 from junit_flaky.junit_element import Element, quoted_attr
 from junit_flaky.junit_read import Occurrence, Scan, Snippets
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
-from junit_flaky.verdicts import plural
+from junit_flaky.verdicts import Tally, plural
 
 # Characters XML 1.0 cannot hold; shown as visible "#xNN" text, as pytest's junitxml does. Listed,
 # not written as the negation of what its Char production allows: a negated class over all of
@@ -115,7 +115,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
             children.append(("failure", reason))
     elif verdict is Verdict.QUARANTINED:
         # Skipped for every reader that counts (Jenkins, Test Engine), with each failed run kept.
-        runs = sum(1 for a in attempts if a.outcome is not Outcome.SKIPPED)
+        runs = Tally.of(a.outcome for a in attempts).runs
         children += _failed_children("rerun", failed)
         if not failed:
             children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type=NOT_ENOUGH_PASSES)))
