@@ -11,8 +11,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.reports import attempt_rows, milliseconds, read_reports, report_key
-from junit_flaky.history.store import OUTCOME_CODES, AttemptRow, HistoryStore, Recorded, RunInfo, explain, identity_key, open_store
+from junit_flaky.history.reports import attempt_row, attempt_rows, read_reports, report_key
+from junit_flaky.history.store import AttemptRow, HistoryStore, Recorded, RunInfo, explain, identity_key, open_store
 from junit_flaky.junit_attempts import parse_time
 from junit_flaky.junit_read import Identity
 from junit_flaky.model import Attempt, Outcome, TestId
@@ -52,7 +52,7 @@ class RunRecorder:
         if self.error is not None:
             return
         self._hashes.append(hash(test))
-        self._rows.append((*test, OUTCOME_CODES[outcome], milliseconds(parse_time(time))))
+        self._rows.append(attempt_row(test, outcome, parse_time(time)))
         if len(self._rows) >= self.BATCH:
             self._flush()
 

@@ -16,19 +16,22 @@ from typing import Iterable, Iterator, Optional, Sequence, Tuple
 
 from junit_flaky import junit_attempts, junit_read
 from junit_flaky.history.store import OUTCOME_CODES, AttemptRow
-from junit_flaky.model import Attempt, TestId
+from junit_flaky.model import Attempt, Outcome, TestId
 
 
-def milliseconds(seconds: float) -> int:
-    return round(seconds * 1000)  # at most junit_attempts.MAX_SECONDS: fits SQLite's integers
+def attempt_row(test: junit_read.Identity, outcome: Outcome, seconds: float) -> AttemptRow:
+    """The row the store records for one attempt."""
+    # seconds is at most junit_attempts.MAX_SECONDS: its milliseconds fit SQLite's integers.
+    return (*test, OUTCOME_CODES[outcome], round(seconds * 1000))
 
 
 def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]]) -> Iterator[AttemptRow]:
     """The rows the store records for the tracked tests: every attempt (the untracked tests' rows
     are staged as the scan reads them: ``record.RunRecorder``)."""
     for test, attempts in tracked:
+        identity = (test.classname, test.name, test.file, test.suite)
         for attempt in attempts:
-            yield (test.classname, test.name, test.file, test.suite, OUTCOME_CODES[attempt.outcome], milliseconds(attempt.time))
+            yield attempt_row(identity, attempt.outcome, attempt.time)
 
 
 def report_key(paths: Sequence[Path], origin: str = "") -> str:
