@@ -554,9 +554,6 @@ class Snippets:
             offset += len(chunk)
         return start + ends[0]
 
-    def element(self, file: int, start: int, end_event: int) -> bytes:
-        return self.read(file, start, self.element_end(file, start, end_event) - start)
-
     def testcase_tags(self, places: Sequence[Tuple[int, int]]) -> List[Tuple[Element, Optional[Element], int]]:
         """For each (file, offset): the start tag there as an element without children; that
         same element again if the tag is self-closing (then it is the whole element), else None;
