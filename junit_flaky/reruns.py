@@ -425,7 +425,6 @@ class Rerunner:
         why = killed_for or f"the rerun process {describe_exit(returncode)} without running it"
         self._close({k: r for k, r in state.results.items() if k not in state.attempted}, f"could not be rerun: {why}")
 
-
     def _why_not_collected(self, state: _Round) -> str:
         if state.collect_errors:
             files = sorted(error or "." for error in state.collect_errors)  # "": the session itself
