@@ -79,7 +79,6 @@ class Watch:
         self.everything = everything
 
 
-
 def _is_watched(name: str, names: frozenset) -> bool:
     """``name`` or its base name (without ``[params]``) is among ``names``."""
     if name in names:
@@ -268,7 +267,7 @@ class _Scanner:
         self.on_untracked = on_untracked
         self.files: List[ReportFile] = []
         self.suites: List[Suite] = []
-        self.tracked: Dict[Tuple[str, str, str, str], List[Occurrence]] = {}
+        self.tracked: Dict[Identity, List[Occurrence]] = {}
         # Flat arrays over the untracked testcases: ~25 bytes each, so a million cost ~25 MB.
         self.hashes = array("q")
         self.plain_start = array("q")
@@ -433,7 +432,7 @@ class _Scanner:
         del ordered
         if not wanted:
             return
-        found: Dict[Tuple[str, str, str, str], List[Tuple[int, Optional[Element], int]]] = {}
+        found: Dict[Identity, List[Tuple[int, Optional[Element], int]]] = {}
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
         for first in range(0, len(candidates), _TAGS_AT_ONCE):
             batch = candidates[first : first + _TAGS_AT_ONCE]
