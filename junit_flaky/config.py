@@ -7,11 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
-from junit_flaky.thresholds import UNREADABLE, Entry, entries_from_records, tomllib, unreadable
+from junit_flaky.thresholds import PYPROJECT_SOURCE, UNREADABLE, Entry, entries_from_records, tomllib, unreadable
 
 SWITCHES = {"record-history", "thresholds-from-history"}
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
-SOURCE = "pyproject.toml [tool.junit-flaky]"
 # The table, and its flaky_tests as written: they become entries once the defaults of unlisted
 # tests are known (``entries``), since a value an entry leaves out is theirs.
 Project = Tuple[Dict[str, Any], List[Any]]
@@ -66,7 +65,7 @@ def load(start: Path) -> Project:
 
 def entries(project: Project, default: Thresholds) -> List[Entry]:
     """The tests ``[tool.junit-flaky]`` lists, a value an entry leaves out taken from ``default``."""
-    return entries_from_records(project[1], SOURCE, default)
+    return entries_from_records(project[1], PYPROJECT_SOURCE, default)
 
 
 def switch(table: Dict[str, Any], key: str, given: Optional[bool]) -> bool:

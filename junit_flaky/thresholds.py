@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 BUILTIN = Thresholds(min_passes=1, max_runs=1, source="built-in default")
+PYPROJECT_SOURCE = "pyproject.toml [tool.junit-flaky]"  # its defaults and its flaky_tests (config.py)
 COUNT_KEYS = ("min_passes", "max_runs")
 ENTRY_KEYS = ("test_name", "class_name", *COUNT_KEYS, "quarantined")
 # What `thresholds compute` writes beside each rule for people to read: known, and not read.
@@ -268,7 +269,7 @@ def defaults(
     result = BUILTIN
     pyproject = ("min-passes", "max-runs")  # as the table spells them
     for source, names, mp, mr in (
-        ("pyproject.toml [tool.junit-flaky]", pyproject, config.get(pyproject[0]), config.get(pyproject[1])),
+        (PYPROJECT_SOURCE, pyproject, config.get(pyproject[0]), config.get(pyproject[1])),
         ("--min-passes/--max-runs", COUNT_KEYS, min_passes, max_runs),
     ):
         if mp is not None or mr is not None:
