@@ -20,7 +20,7 @@ from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 from junit_flaky.files import atomic_write
 from junit_flaky.junit_attempts import HELD_BY_ATTEMPTS, NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict, texts_read_back
 from junit_flaky.junit_element import Element, quoted_attr
-from junit_flaky.junit_read import Occurrence, Scan, Snippets
+from junit_flaky.junit_read import Occurrence, Scan, Snippets, Suite
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.verdicts import Tally, plural
 
@@ -200,7 +200,7 @@ class _Writer:
         for index, suite in enumerate(scan.suites):
             if suite.parent < 0:
                 plan.total.add(own[index])
-            if self.merged and suite.start == scan.files[suite.file].root_start and suite.tag == "testsuites":
+            if self.merged and self._is_root_testsuites(suite):
                 continue  # a shard's root: replaced by the one root of the merged report
             tag, self_closing = self.snippets.start_tag(suite.file, suite.start)
             # The name as written, prefix included, so that it still matches the end tag.
@@ -208,6 +208,10 @@ class _Writer:
             new = suite_start_tag(written_name, suite.attrs, own[index], self_closing)
             plan.edits[suite.file].append((suite.start, suite.start + len(tag), self._encode(new)))
         return plan
+
+    def _is_root_testsuites(self, suite: Suite) -> bool:
+        """A file's <testsuites> root: in a merge, a shard's root, which the one merged root replaces."""
+        return suite.tag == "testsuites" and suite.start == self.scan.files[suite.file].root_start
 
     def _encode(self, text: str) -> bytes:
         return text.encode(self.encoding, "xmlcharrefreplace")
@@ -236,7 +240,7 @@ class _Writer:
         what they held may use them (``xsi:`` on Surefire's suites). On a clash the first wins."""
         found: Dict[str, str] = {}
         for suite in self.scan.suites:
-            if suite.tag == "testsuites" and suite.start == self.scan.files[suite.file].root_start:
+            if self._is_root_testsuites(suite):
                 for key, value in suite.attrs:
                     if key.startswith("xmlns:"):
                         found.setdefault(key, value)
