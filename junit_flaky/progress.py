@@ -74,7 +74,4 @@ class RichProgress(ProgressSink):
 
 
 def for_console(console: Console) -> ProgressSink:
-    # A dumb terminal (TERM=dumb: Emacs shells, some CI runners) cannot redraw a bar, and rich
-    # draws none there: it gets the plain lines a log gets.
-    fancy = console.is_terminal and not console.is_dumb_terminal
-    return RichProgress(console) if fancy else PlainProgress(console)
+    return RichProgress(console) if console.is_terminal else PlainProgress(console)

@@ -77,14 +77,3 @@ def test_a_quarantined_test_that_passed_in_the_end_reads_the_same_in_every_outpu
     [test] = json.loads(js.read_text())["tests"]
     assert test["verdict"] == recorded_verdict(case.element).value == "flaky"
     assert "FLAKY" in result.stdout and "QUARANTINED" not in result.stdout
-
-
-def test_a_dumb_terminal_gets_the_plain_progress_lines(monkeypatch) -> None:
-    # rich draws no bar on TERM=dumb: the progress must not vanish there.
-    monkeypatch.setenv("TERM", "dumb")
-    console = Console(record=True, force_terminal=True, width=120)
-    sink = progress.for_console(console)
-    sink.begin(1)
-    sink.decided(_result("test_a"), "test_mod::test_a")
-    sink.end()
-    assert "flaky after 1 rerun" in console.export_text()
