@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Iterable, List, Set
+from typing import Iterable, List, Set, Tuple
 
 
 class Outcome(str, enum.Enum):
@@ -117,6 +117,7 @@ class TestResult:
     thresholds: Thresholds
     attempts: List[Attempt]
     decision: Decision
+    owners: Tuple[str, ...] = ()  # from CODEOWNERS (codeowners.py), where the repository has one
 
     __test__ = False
 
