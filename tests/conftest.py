@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import pytest
 from typer.testing import CliRunner
 
 from junit_flaky import cli
+
+if TYPE_CHECKING:
+    from junit_flaky.history.location import Location
 
 # Variables that change what junit-flaky does: CI detection, the Flakybot API, option defaults,
 # and rich's idea of the terminal.
@@ -51,3 +54,39 @@ def run_cli(clean_env: Path, monkeypatch: pytest.MonkeyPatch):
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this session (one per xdist worker), stopped at its end. Where
+    none can be started the tests that need it are skipped, saying why; in CI that is a failure,
+    since .ci/run installs the server."""
+    from tests import postgres_server
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        reason = "psycopg is not installed (pip install -e '.[test]')"
+    else:
+        try:
+            server = postgres_server.start()
+        except postgres_server.Unavailable as exc:
+            reason = str(exc)
+        else:
+            yield server
+            server.stop()
+            return
+    if os.environ.get("CI"):
+        pytest.fail(f"no PostgreSQL server for the history tests: {reason}")
+    pytest.skip(f"no PostgreSQL server: {reason}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> "Location":
+    """Where a history is, once as a SQLite file and once as a fresh PostgreSQL database: the
+    store's tests pass on both."""
+    from junit_flaky.history.location import DatabaseUrl
+
+    if request.param == "sqlite":
+        return tmp_path / "h.sqlite"
+    return DatabaseUrl(request.getfixturevalue("postgres_server").new_database())

@@ -1,4 +1,7 @@
-"""The history database: recording, grouping, pruning, migration, damaged files, two writers."""
+"""The history database: recording, grouping, pruning, migration, damaged files, two writers.
+
+The tests that take ``history_at`` run on both stores, a SQLite file and a PostgreSQL database;
+the ones about the file itself run on SQLite (PostgreSQL's own: test_history_postgres.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import List
 
@@ -14,6 +18,7 @@ import pytest
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history import store as store_mod
 from junit_flaky.history.estimate import CommitRuns
+from junit_flaky.history.location import Location
 from junit_flaky.history.store import OUTCOME_CODES, SCHEMA_VERSION, AttemptRow, RunInfo, open_store
 from junit_flaky.model import Outcome
 
@@ -25,23 +30,17 @@ def row(name: str, outcome: int, ms: int = 100, classname: str = "m") -> Attempt
     return (classname, name, "", "", outcome, ms)
 
 
-def test_records_attempts_in_order_with_a_seq_per_test(tmp_path: Path) -> None:
-    db = tmp_path / "h.sqlite"
-    with open_store(db) as store:
-        recorded = store.record(RunInfo(1000.0, "abc", "main", "unit", "b1"), [row("a", F), row("b", P), row("a", P)])
-    assert recorded is not None and recorded.attempts == 3
-    raw = sqlite3.connect(db)
-    found = raw.execute(
-        "SELECT t.name, a.seq, a.outcome, a.duration_ms FROM attempts a JOIN tests t ON t.id = a.test_id ORDER BY t.name, a.seq"
-    ).fetchall()
-    assert found == [("a", 0, F, 100), ("a", 1, P, 100), ("b", 0, P, 100)]
-    assert raw.execute("SELECT started, commit_sha, branch, job, build_id FROM runs").fetchall() == [
-        (1000.0, "abc", "main", "unit", "b1")
-    ]
+def test_records_attempts_in_order_with_a_seq_per_test(history_at: Location) -> None:
+    with open_store(history_at) as store:
+        recorded = store.record(RunInfo(1000.0, "abc", "main", "unit", "b1"), [row("a", F), row("b", P), row("a", P), row("a", E, 7)])
+        assert recorded is not None and recorded.attempts == 4
+        assert store.runs() == [(recorded.run_id, RunInfo(1000.0, "abc", "main", "unit", "b1"))]
+        found = [(name, outcome, ms) for _, name, _, _, outcome, ms in store.run_attempts(recorded.run_id)]
+    assert found == [("a", F, 100), ("a", P, 100), ("a", E, 7), ("b", P, 100)]  # each test's in the order they ran
 
 
-def test_commit_rows_group_by_commit_and_keep_only_tests_with_flaky_failures(tmp_path: Path) -> None:
-    with open_store(tmp_path / "h.sqlite") as store:
+def test_commit_rows_group_by_commit_and_keep_only_tests_with_flaky_failures(history_at: Location) -> None:
+    with open_store(history_at) as store:
         # flaky: failed then passed on rerun in one build; fails in another build of the same
         # commit, passes in one more; a third commit where it only failed.
         store.record(RunInfo(1 * DAY, "c1"), [row("flaky", F), row("flaky", P, 300), row("broken", F), row("ok", P)])
@@ -58,8 +57,8 @@ def test_commit_rows_group_by_commit_and_keep_only_tests_with_flaky_failures(tmp
     ]
 
 
-def test_commit_rows_honour_the_window_and_the_branch(tmp_path: Path) -> None:
-    with open_store(tmp_path / "h.sqlite") as store:
+def test_commit_rows_honour_the_window_and_the_branch(history_at: Location) -> None:
+    with open_store(history_at) as store:
         store.record(RunInfo(1 * DAY, "old", "main"), [row("t", F), row("t", P)])
         store.record(RunInfo(5 * DAY, "new", "feature"), [row("t", F), row("t", P)])
         assert [r.failure_times for r in store.commit_rows(since=2 * DAY, branch=None)] == [(5 * DAY,)]
@@ -67,18 +66,20 @@ def test_commit_rows_honour_the_window_and_the_branch(tmp_path: Path) -> None:
         assert store.commit_rows(since=2 * DAY, branch="main") == []
 
 
-def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(tmp_path: Path) -> None:
-    db = tmp_path / "h.sqlite"
-    with open_store(db) as store:
+def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(history_at: Location) -> None:
+    with open_store(history_at) as store:
         for day in range(1, 6):
             store.record(RunInfo(day * DAY, f"c{day}"), [row("always", P), row(f"only_day_{day}", P)])
         pruned = store.prune(older_than=2.5 * DAY, keep_runs=None)
         assert (pruned.runs, pruned.attempts, pruned.tests) == (2, 4, 2)
         pruned = store.prune(older_than=None, keep_runs=1)
         assert (pruned.runs, pruned.attempts, pruned.tests) == (2, 4, 2)
-    raw = sqlite3.connect(db)
-    assert raw.execute("SELECT started FROM runs").fetchall() == [(5 * DAY,)]
-    assert sorted(n for (n,) in raw.execute("SELECT name FROM tests")) == ["always", "only_day_5"]
+        [(run_id, run)] = store.runs()
+        assert run.started == 5 * DAY
+        assert sorted(name for _, name, *_ in store.run_attempts(run_id)) == ["always", "only_day_5"]
+        # The tests pruned are forgotten: recording one again makes it new.
+        store.record(RunInfo(6 * DAY, "c6"), [row("only_day_1", F), row("only_day_1", P)])
+        assert [r.name for r in store.commit_rows(since=0.0, branch=None)] == ["only_day_1"]
 
 
 def test_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
@@ -99,11 +100,12 @@ def test_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_a_report_key_is_recorded_once(tmp_path: Path) -> None:
-    with open_store(tmp_path / "h.sqlite") as store:
+def test_a_report_key_is_recorded_once(history_at: Location) -> None:
+    with open_store(history_at) as store:
         assert store.record(RunInfo(1.0, report_key="k"), [row("t", P)]) is not None
         assert store.record(RunInfo(2.0, report_key="k"), [row("t", P)]) is None
-    assert sqlite3.connect(tmp_path / "h.sqlite").execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+        assert [run.started for _, run in store.runs()] == [1.0]
+        assert store.has_report("k") and not store.has_report("other")
 
 
 @pytest.mark.parametrize(
@@ -160,8 +162,9 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
+    from junit_flaky.history.location import resolve_db_path
     from junit_flaky.history.store import RunInfo, open_store
-    db, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    db, name, go = resolve_db_path(sys.argv[1], {}, Path.cwd()), sys.argv[2], Path(sys.argv[3])
     while not go.exists():
         time.sleep(0.005)
     for i in range(15):
@@ -172,19 +175,19 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_recording_at_once_both_land(tmp_path: Path) -> None:
-    db, go = tmp_path / "h.sqlite", tmp_path / "go"
+def test_two_processes_recording_at_once_both_land(history_at: Location, tmp_path: Path) -> None:
+    go = tmp_path / "go"
     writers: List[subprocess.Popen] = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(db), name, str(go)], stderr=subprocess.PIPE)
+        subprocess.Popen([sys.executable, "-c", WRITER, getattr(history_at, "secret", str(history_at)), name, str(go)], stderr=subprocess.PIPE)
         for name in ("shard-1", "shard-2")
     ]
     go.touch()  # both create the database and write at the same moment
     for writer in writers:
         _, err = writer.communicate(timeout=60)
         assert writer.returncode == 0, err.decode()
-    raw = sqlite3.connect(db)
-    assert raw.execute("SELECT commit_sha, COUNT(*) FROM runs GROUP BY commit_sha ORDER BY 1").fetchall() == [
-        ("shard-1", 15), ("shard-2", 15)
-    ]
-    assert raw.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 2 * 15 * 300
-    assert raw.execute("SELECT COUNT(*) FROM tests").fetchone()[0] == 300
+    with open_store(history_at, create=False) as store:
+        runs = store.runs()
+        assert sorted(Counter(run.commit for _, run in runs).items()) == [("shard-1", 15), ("shard-2", 15)]
+        attempts = [a for run_id, _ in runs for a in store.run_attempts(run_id)]
+    assert len(attempts) == 2 * 15 * 300
+    assert len({a[:4] for a in attempts}) == 300

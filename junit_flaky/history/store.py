@@ -32,6 +32,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history.estimate import CommitRuns
+from junit_flaky.history.location import DatabaseUrl, Location
 from junit_flaky.model import Outcome
 
 APPLICATION_ID = 0x4A464C4B  # "JFLK" in the SQLite header: this file is ours
@@ -320,6 +321,24 @@ def _header(db: sqlite3.Connection) -> Tuple[int, int, int]:
         " (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master)"
     ).fetchone()
 
+    def runs(self) -> List[Tuple[int, RunInfo]]:
+        """Every run, oldest first, with its id."""
+        return [
+            (run_id, RunInfo(*facts))
+            for run_id, *facts in self._db.execute(
+                "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id"
+            )
+        ]
+
+    def run_attempts(self, run_id: int) -> Iterator[AttemptRow]:
+        """A run's attempts, each test's in the order they ran (as ``record`` numbered them),
+        read as they are consumed."""
+        return self._db.execute(
+            "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
+            " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
+            (run_id,),
+        )
+
 
 def _initialize(db: sqlite3.Connection, path: Path) -> None:
     """Create or upgrade the schema; refuse files that are not ours or are newer than us."""
@@ -372,9 +391,16 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 @contextlib.contextmanager
-def open_store(path: Path, create: bool = True, timeout: float = LOCK_TIMEOUT) -> Iterator[HistoryStore]:
+def open_store(path: Location, create: bool = True, timeout: float = LOCK_TIMEOUT) -> Iterator[HistoryStore]:
     """Open (and create or upgrade) the database at ``path``; every SQLite error, here or in the
-    caller's block, becomes a one-line JunitFlakyError."""
+    caller's block, becomes a one-line JunitFlakyError. A postgresql:// URL opens the same store
+    in PostgreSQL (``postgres.PostgresStore``, with the same methods)."""
+    if isinstance(path, DatabaseUrl):
+        from junit_flaky.history import postgres  # psycopg only for a PostgreSQL history
+
+        with postgres.open_store(path, create) as store:
+            yield store  # type: ignore[misc]
+        return
     try:
         exists, is_dir = path.exists(), path.is_dir()  # either may be refused: a locked folder
     except OSError as exc:
