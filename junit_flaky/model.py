@@ -93,6 +93,10 @@ class Thresholds:
     max_runs: int = 1
     quarantined: bool = False
     source: str = "default"
+    # A new test's rule (--new-test-runs): a failure among its runs makes it "flaky on arrival"
+    # (verdicts.judge), and ``flaky_fails_build`` makes that flaky verdict fail the build.
+    new_test: bool = False
+    flaky_fails_build: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,4 +135,7 @@ class TestResult:
 
     @property
     def fails_build(self) -> bool:
-        return self.reported_verdict is Verdict.FAILED
+        verdict = self.reported_verdict
+        if verdict is Verdict.FLAKY:
+            return self.thresholds.flaky_fails_build and not self.thresholds.quarantined
+        return verdict is Verdict.FAILED

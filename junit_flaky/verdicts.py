@@ -19,6 +19,9 @@ from typing import Iterable
 
 from junit_flaky.model import Decision, Outcome, TestResult, Thresholds, Verdict
 
+# The reason of a new test's flaky verdict (--new-test-runs), in every output that gives one.
+FLAKY_ON_ARRIVAL = "new test, flaky on arrival"
+
 
 def plural(n: int, word: str, words: str = "") -> str:
     """``n`` and ``word``, or ``words`` (default: ``word`` + "s") unless ``n`` is 1."""
@@ -101,6 +104,9 @@ def judge(tally: Tally, thresholds: Thresholds) -> Decision:
     if not tally.skipped_after_running and passes + runs_left(tally, thresholds) >= need:
         return Decision(Verdict.OPEN, passes, runs, f"{required}; needs {plural(need - passes, 'more run')}")
     # No more runs can reach min_passes.
+    if thresholds.new_test and passes and tally.failures:
+        # Its rule is "pass every run, stop at the first failure": a failure beside a pass is flaky.
+        return Decision(Verdict.FLAKY, passes, runs, f"{FLAKY_ON_ARRIVAL}: failed {tally.failures} of {plural(runs, 'run')}")
     if not tally.failures:
         # Skips, not failures, kept it short: nothing says it is flaky or broken. (Passed, too, so
         # that a failed verdict always has a failure behind it and more skips never undo it.)
@@ -113,13 +119,16 @@ def judge(tally: Tally, thresholds: Thresholds) -> Decision:
 def close(results: Iterable[TestResult], why: str) -> None:
     """End every still-open verdict among ``results`` as failed, saying why."""
     for result in results:
-        result.decision = closed(result.decision, why)
+        result.decision = closed(result.decision, why, result.thresholds)
 
 
-def closed(decision: Decision, why: str) -> Decision:
-    """An open verdict that gets no more runs ends failed, saying why; others stay as they are."""
+def closed(decision: Decision, why: str, thresholds: Thresholds = Thresholds()) -> Decision:
+    """An open verdict that gets no more runs ends failed, saying why; others stay as they are.
+    A new test that never failed passes: only its extra runs, no evidence against it, are missing."""
     if not decision.is_open:
         return decision
+    if thresholds.new_test and decision.runs == decision.passes:
+        return Decision(Verdict.PASSED, decision.passes, decision.runs, f"new test, passed {plural(decision.passes, 'run')} ({why})")
     return Decision(Verdict.FAILED, decision.passes, decision.runs, f"{decision.reason} ({why})")
 
 

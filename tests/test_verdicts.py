@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import List
 
 import pytest
@@ -299,3 +300,53 @@ def test_the_plugin_counting_down_stops_exactly_when_the_verdict_is_no_longer_op
         assert (left.stop(outcome.value) is None) == judge(tally, th).is_open
         if left.stop(outcome.value):
             break
+
+
+# A new test under --new-test-runs 5: pass 5 of 5, so its first failure ends it; a failure after a
+# pass is "flaky on arrival", and its flag says whether that fails the build.
+ARRIVAL = Thresholds(min_passes=5, max_runs=5, source="new test", new_test=True, flaky_fails_build=True)
+
+
+@pytest.mark.parametrize(
+    "outcomes, verdict",
+    [
+        ([P], OPEN),
+        ([P, P, P, P], OPEN),
+        ([P, P, P, P, P], PASSED),
+        ([P, F], FLAKY),
+        ([P, P, P, P, E], FLAKY),
+        ([P, S], PASSED),  # a skip ends it, and it never failed
+    ],
+)
+def test_a_new_test_passes_every_run_or_is_flaky_on_arrival(outcomes: List[Outcome], verdict: Verdict) -> None:
+    decision = decide(outcomes, ARRIVAL)
+    assert decision.verdict is verdict
+    assert decision.reason.startswith("new test, flaky on arrival") == (verdict is FLAKY)
+
+
+def test_a_new_test_stops_at_its_first_failure() -> None:
+    assert countdown(Tally.of([P]), ARRIVAL) == countdown(Tally.of([P]), limits(5, 5))
+    assert countdown(Tally.of([P]), ARRIVAL).failures_allowed == 0
+
+
+@pytest.mark.parametrize(
+    "thresholds, fails",
+    [
+        (ARRIVAL, True),
+        (replace(ARRIVAL, flaky_fails_build=False), False),  # --allow-new-flaky
+        (replace(ARRIVAL, quarantined=True), False),
+    ],
+)
+def test_a_flaky_verdict_fails_the_build_only_by_its_thresholds_flag(thresholds: Thresholds, fails: bool) -> None:
+    result = TestResult(TestId("c", "t"), thresholds, [], decide([P, F], thresholds))
+    assert result.reported_verdict is FLAKY
+    assert result.fails_build is fails
+
+
+def test_closing_a_new_test_that_never_failed_passes_it() -> None:
+    # Reruns that could not happen (budget spent, not collectable) are no evidence against it.
+    result = TestResult(TestId("c", "t"), ARRIVAL, [Attempt(P)], decide([P], ARRIVAL))
+    close([result], "rerun budget of 5s spent (--rerun-budget)")
+    assert result.decision.verdict is PASSED
+    assert "rerun budget of 5s spent" in result.decision.reason
+    assert not result.fails_build
