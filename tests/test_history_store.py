@@ -191,3 +191,14 @@ def test_two_processes_recording_at_once_both_land(history_at: Location, tmp_pat
         attempts = [a for run_id, _ in runs for a in store.run_attempts(run_id)]
     assert len(attempts) == 2 * 15 * 300
     assert len({a[:4] for a in attempts}) == 300
+
+
+def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Location) -> None:
+    key = store_mod.identity_key
+    with open_store(history_at) as store:
+        assert not store.has_tests()
+        store.record(RunInfo(1000.0), [row("seen", P), ("other.Class", "seen", "f.py", "s", P, 5)])
+        assert store.has_tests()
+        asked = [key("m", "seen", "", ""), key("m", "new", "", ""), key("other.Class", "seen", "f.py", "s"), key("m", "seen", "", "other suite")]
+        assert store.unknown_tests(asked + asked) == {key("m", "new", "", ""), key("m", "seen", "", "other suite")}
+        assert store.unknown_tests([]) == set()

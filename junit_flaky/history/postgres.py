@@ -113,6 +113,26 @@ class PostgresStore:
         return self._db.execute("SELECT 1 FROM runs WHERE report_key = %s", (key,)).fetchone() is not None
 
     @_one_line
+    def has_tests(self) -> bool:
+        return bool(self._db.execute("SELECT EXISTS (SELECT 1 FROM tests)").fetchone()[0])
+
+    @_one_line
+    def unknown_tests(self, keys: Iterable[bytes]) -> set[bytes]:
+        """As ``HistoryStore.unknown_tests``: the keys go to a temporary table by COPY."""
+        db = self._db
+        db.execute("DROP TABLE IF EXISTS pg_temp.asked")
+        db.execute("CREATE TEMP TABLE asked (key BYTEA)")
+        try:
+            with db.cursor().copy("COPY pg_temp.asked (key) FROM STDIN") as copy:
+                for key in keys:
+                    copy.write_row((key,))
+            db.execute("ANALYZE pg_temp.asked")  # a temporary table has no statistics otherwise
+            rows = db.execute("SELECT DISTINCT key FROM pg_temp.asked a WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.key = a.key)")
+            return {bytes(key) for key, in rows}
+        finally:
+            db.execute("DROP TABLE IF EXISTS pg_temp.asked")
+
+    @_one_line
     def stage(self, attempts: Iterable[AttemptRow]) -> None:
         """As ``HistoryStore.stage``: a temporary table, private to this connection, filled by
         COPY; no lock on the shared tables."""

@@ -150,6 +150,25 @@ class HistoryStore:
     def has_report(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM runs WHERE report_key = ?", (key,)).fetchone() is not None
 
+    def has_tests(self) -> bool:
+        """Whether any run recorded a test: a history with none knows no test from a new one."""
+        return self._db.execute("SELECT EXISTS (SELECT 1 FROM tests)").fetchone()[0] == 1
+
+    def unknown_tests(self, keys: Iterable[bytes]) -> set[bytes]:
+        """The identity keys (``identity_key``) among ``keys`` that no recorded test has: the
+        tests the history has never seen. The keys go to a temporary table, which is read in key
+        order, so the tests' unique index is probed page by page, not at random."""
+        db = self._db
+        db.execute("DROP TABLE IF EXISTS temp.asked")
+        db.execute("CREATE TEMP TABLE asked (key BLOB PRIMARY KEY) WITHOUT ROWID")
+        try:
+            with self._transaction("BEGIN"):
+                db.executemany("INSERT OR IGNORE INTO temp.asked (key) VALUES (?)", ((key,) for key in keys))
+                rows = db.execute("SELECT key FROM temp.asked a WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.key = a.key)")
+                return {key for key, in rows}
+        finally:
+            db.execute("DROP TABLE temp.asked")
+
     def stage(self, attempts: Iterable[AttemptRow]) -> None:
         """Add attempts of the run that ``record`` adds next, in the order they ran; several
         calls append. The first row staged on a connection is ordinal 1, the next 2, and so on.
