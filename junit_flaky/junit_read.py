@@ -19,10 +19,10 @@ import os
 import re
 import warnings
 from array import array
-from itertools import groupby, islice
+from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
@@ -52,6 +52,12 @@ _TAGS_AT_ONCE = 4096
 _PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
 _CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
 _NO_END = (1 << 32) - 1
+# Bits of the filter that finds identities seen before (``_Scanner.seen``): one per 2 bytes of the
+# reports, at most 2**28 (32 MB). A testcase takes at least ~30 bytes, so about one in 30 of the
+# bits is set at the end and a new identity hits a set bit that rarely; each such false hit costs
+# one start tag read again (``track_repeats``).
+_SEEN_BITS_PER_BYTE = 0.5
+_SEEN_BITS_MAX = 1 << 28
 
 Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the hot path
 # Told of each testcase the scan only counts, as it is read: its identity, outcome (passed or
@@ -66,6 +72,19 @@ def identity_of(attrs: Dict[str, str], suite: str) -> Identity:
     <testsuite> (not a <testsuites>: merged shards share one such root, so a testcase straight in
     a shard's root must not take that root's name). The one place that says what a test is."""
     return (attrs.get("classname", ""), attrs.get("name", ""), attrs.get("file", ""), suite)
+
+
+@dataclass(frozen=True)
+class AlsoTrack:
+    """Testcases to track though they passed once (new tests, rerun to see if they are flaky):
+    the hash() of each one's identity, and ``wants``, which confirms an identity."""
+
+    hashes: Set[int]
+    wants: Callable[[Identity], bool]
+
+
+# Asked once the pass is over, given the identities tracked so far: which other testcases to track.
+AlsoTracker = Callable[[Iterable[Identity]], Optional[AlsoTrack]]
 
 
 class Watch:
@@ -262,7 +281,7 @@ def _parse(path: Path, report: ReportFile) -> Iterator[Optional["expat.XMLParser
 class _Scanner:
     """The expat handlers of the single pass: the hot path, a few attribute reads per testcase."""
 
-    def __init__(self, watch: Optional[Watch], on_untracked: Optional[UntrackedSink] = None) -> None:
+    def __init__(self, watch: Optional[Watch], on_untracked: Optional[UntrackedSink] = None, size: int = 0) -> None:
         self.watch = watch
         self.on_untracked = on_untracked
         self.files: List[ReportFile] = []
@@ -279,19 +298,31 @@ class _Scanner:
         self.loose = [0, 0]  # by kind, outside any suite
         self.passed_by_suite: List[int] = []
         self.skipped_by_suite: List[int] = []
-        self.testcases = 0
+        self.tracked_occurrences = 0  # testcases read while tracked; the others are in the arrays
+        # Repeats are found as they are read, in bounded memory: a bit per identity hash (a
+        # Bloom filter with one hash) says "maybe seen before", and the hashes that hit a set bit
+        # are ``maybe_repeated``; only those are confirmed by identity (``track_repeats``). This
+        # replaced sorting every hash after the scan: 0.5 s of CPU for a million testcases.
+        bits = 1 << max(16, min(int(size * _SEEN_BITS_PER_BYTE), _SEEN_BITS_MAX).bit_length())
+        self.seen = bytearray(bits >> 3)
+        self.seen_mask = bits - 1
+        self.maybe_repeated: set = set()
+
+    @property
+    def testcases(self) -> int:
+        """<testcase> elements read so far, tracked or not."""
+        return len(self.hashes) + self.tracked_occurrences
 
     # -- per file ---------------------------------------------------------------------------------
 
     def scan_file(self, path: Path) -> None:
         report = ReportFile(path, "utf-8")
-        self.file_index = len(self.files)
         self.files.append(report)
-        self.file_had_junit = False
+        seen_before = (len(self.suites), self.testcases)
         for parser in _parse(path, report):
             if parser is not None:
                 parser.StartElementHandler, parser.EndElementHandler = self.handlers(parser)
-        if report.root_tag not in SUITE_TAGS and not self.file_had_junit:
+        if report.root_tag not in SUITE_TAGS and (len(self.suites), self.testcases) == seen_before:
             raise JunitFlakyError(
                 f"{path}:1:1: not a JUnit report: root element <{report.root_tag}>"
                 " holds no <testsuite> or <testcase>"
@@ -311,20 +342,20 @@ class _Scanner:
         suites, tracked = self.suites, self.tracked
         watch_all = self.watch is not None and self.watch.everything
         watch_names = self.watch.names if self.watch is not None else frozenset()
-        stack: List[int] = []  # indexes of the open suites
-        names: List[str] = []  # the name of the nearest <testsuite> at each, part of a test's identity
-        depths: List[int] = []  # their depths
+        # The open suites, innermost last: (index, the suite part of a test's identity, depth).
+        open_suites: List[Tuple[int, str, int]] = []
+        current, suite_name = -1, ""  # the innermost's index and identity name; -1, "" outside any
         hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
         ends = self.plain_end
         passed, skipped = self.passed_by_suite, self.skipped_by_suite
         loose = self.loose
-        position = lambda: parser.CurrentByteIndex  # noqa: E731
         depth = tc_depth = tc_start = 0
         tc_outcome, tc_interim, tc_key = _PASSED, False, ("", "", "", "")
         sink, tc_time = self.on_untracked, None
+        seen, seen_mask, maybe_repeated = self.seen, self.seen_mask, self.maybe_repeated
 
         def start(tag: str, attrs: Dict[str, str]) -> None:
-            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key, tc_time
+            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key, tc_time, current, suite_name
             depth += 1
             if ":" in tag:  # j:failure is a failure: tags are read by local name (junit_element)
                 tag = local_name(tag)
@@ -337,99 +368,101 @@ class _Scanner:
                     elif tag in INTERIM_TAGS:
                         tc_interim = True
             elif tag == "testcase":
-                self.file_had_junit = True
                 tc_depth = 1
-                tc_start = position()
+                tc_start = parser.CurrentByteIndex
                 tc_outcome, tc_interim = _PASSED, False
-                tc_key = identity_of(attrs, names[-1] if names else "")
+                tc_key = identity_of(attrs, suite_name)
                 if sink is not None:
                     tc_time = attrs.get("time")
             elif tag in SUITE_TAGS:
-                self.file_had_junit = True
-                depths.append(depth)
-                parent = stack[-1] if stack else -1
-                stack.append(len(suites))
                 # Only a <testsuite> names a test's suite: merged shards share one <testsuites>
                 # root, so a testcase straight in a shard's root must not take that root's name.
-                names.append(attrs.get("name", "") if tag == "testsuite" else (names[-1] if names else ""))
+                if tag == "testsuite":
+                    suite_name = attrs.get("name", "")
                 # expat fills the dict in document order, so the writer keeps the attribute order.
-                suites.append(Suite(file_index, parent, tag, list(attrs.items()), position(), identity_name=names[-1]))
+                suites.append(Suite(file_index, current, tag, list(attrs.items()), parser.CurrentByteIndex, identity_name=suite_name))
+                current = len(suites) - 1
+                open_suites.append((current, suite_name, depth))
                 passed.append(0)
                 skipped.append(0)
-            elif (tag == "failure" or tag == "error") and depths and depths[-1] == depth - 1:
-                suite = suites[stack[-1]]
+            elif (tag == "failure" or tag == "error") and open_suites and open_suites[-1][2] == depth - 1:
+                suite = suites[current]
                 if tag == "failure":
                     suite.own_failures += 1
                 else:
                     suite.own_errors += 1
             if depth == 1:
                 report.root_tag = tag
-                report.root_start = position()
+                report.root_start = parser.CurrentByteIndex
 
         def end(tag: str) -> None:
-            nonlocal depth, tc_depth
+            nonlocal depth, tc_depth, current, suite_name
             depth -= 1
             if ":" in tag:
                 tag = local_name(tag)
             if depth == 0:  # first: a tracked <testcase> root returns early below
-                report.root_end_event = position()
+                report.root_end_event = parser.CurrentByteIndex
             if tc_depth:
                 tc_depth -= 1
                 if tc_depth == 0:
-                    self.testcases += 1
-                    suite = stack[-1] if stack else -1
                     occurrences = tracked.get(tc_key)
+                    if occurrences is not None:  # one more testcase of a tracked test
+                        self.tracked_occurrences += 1
+                        occurrences.append(Occurrence(file_index, current, tc_start, parser.CurrentByteIndex))
+                        return
+                    # The first testcase of its identity that is tracked, or an untracked one: an
+                    # untracked testcase of the same identity, before or after, is a repeat.
+                    digest = hash(tc_key)
+                    bit = digest & seen_mask
+                    if seen[bit >> 3] & (1 << (bit & 7)):
+                        maybe_repeated.add(digest)
+                    else:
+                        seen[bit >> 3] |= 1 << (bit & 7)
                     if (
-                        occurrences is not None
-                        or tc_outcome >= _FAILED
+                        tc_outcome >= _FAILED
                         or tc_interim
                         or watch_all
                         or (watch_names and _is_watched(tc_key[1], watch_names))
                     ):
-                        here = Occurrence(file_index, suite, tc_start, position())
-                        if occurrences is None:
-                            tracked[tc_key] = [here]
-                        else:
-                            occurrences.append(here)
+                        self.tracked_occurrences += 1
+                        tracked[tc_key] = [Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)]
                         return
                     if sink is not None:
                         sink(tc_key, _UNTRACKED_OUTCOMES[tc_outcome], tc_time)
-                    hashes.append(hash(tc_key))
+                    hashes.append(digest)
                     starts.append(tc_start)
                     try:
                         ends.append(parser.CurrentByteIndex - tc_start)
                     except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
                         ends.append(_NO_END)
                     kinds.append(tc_outcome)
-                    if suite >= 0:
-                        wheres.append(suite)
+                    if current >= 0:
+                        wheres.append(current)
                         if tc_outcome:
-                            skipped[suite] += 1
+                            skipped[current] += 1
                         else:
-                            passed[suite] += 1
+                            passed[current] += 1
                     else:
                         wheres.append(-1 - file_index)
                         loose[tc_outcome] += 1
             elif tag in SUITE_TAGS:
-                suites[stack.pop()].end_event = position()
-                names.pop()
-                depths.pop()
+                suites[current].end_event = parser.CurrentByteIndex
+                open_suites.pop()
+                current, suite_name, _ = open_suites[-1] if open_suites else (-1, "", 0)
 
         return start, end
 
     # -- after all files ----------------------------------------------------------------------------
 
-    def track_repeats(self, snippets: "Snippets") -> None:
+    def track_repeats(self, snippets: "Snippets", also: Optional[AlsoTrack] = None) -> None:
         """Move untracked testcases whose identity appears again into the tracked tests.
 
         A testcase that passed once looked untracked when it was read; it is a repeat if its
         identity is tracked (it failed elsewhere) or it passed more than once (overlapping shards,
-        reruns). Repeats are found by hash over the flat arrays, then confirmed by identity.
+        reruns). The scan kept the hashes that may be repeated; those testcases are confirmed by
+        identity. ``also`` names more testcases to track, repeated or not.
         """
-        wanted = {hash(key) for key in self.tracked}
-        ordered = sorted(self.hashes)
-        wanted.update(a for a, b in zip(ordered, islice(ordered, 1, None)) if a == b)
-        del ordered
+        wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
             return
         found: Dict[Identity, List[Tuple[int, Optional[Element], int]]] = {}
@@ -445,7 +478,7 @@ class _Scanner:
                 suite_name = self.suites[where].identity_name if where >= 0 else ""
                 found.setdefault(identity_of(tag.attrib, suite_name), []).append((i, bare, size))
         for key, indexes in found.items():
-            if key not in self.tracked and len(indexes) < 2:
+            if key not in self.tracked and len(indexes) < 2 and not (also is not None and also.wants(key)):
                 continue  # a hash collision, not a repeat
             occurrences = self.tracked.setdefault(key, [])
             for i, bare, size in indexes:
@@ -579,16 +612,29 @@ class Snippets:
         return occurrence.end
 
 
-def scan(paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None) -> Scan:
+def _total_size(paths: Sequence[Path]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except OSError:
+            pass  # reported when the file is read
+    return total
+
+
+def scan(
+    paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None,
+    also_track: Optional[AlsoTracker] = None,
+) -> Scan:
     """Read every report in one pass each; see the module docstring for what is kept, and
-    ``UntrackedSink`` for ``on_untracked``."""
-    scanner = _Scanner(watch, on_untracked)
+    ``UntrackedSink`` for ``on_untracked``, ``AlsoTracker`` for ``also_track``."""
+    scanner = _Scanner(watch, on_untracked, size=_total_size(paths))
     for path in paths:
         scanner.scan_file(path)
     for suite, passed, skipped in zip(scanner.suites, scanner.passed_by_suite, scanner.skipped_by_suite):
         suite.passed, suite.skipped = passed, skipped
     with Snippets(scanner.files) as snippets:
-        scanner.track_repeats(snippets)
+        scanner.track_repeats(snippets, also_track(scanner.tracked) if also_track is not None else None)
     first = lambda item: (item[1][0].file, item[1][0].start)  # noqa: E731
     tracked = {TestId(*key): occurrences for key, occurrences in sorted(scanner.tracked.items(), key=first)}
     return Scan(

@@ -349,6 +349,17 @@ def test_scan_tracks_only_tests_that_need_a_decision(tmp_path: Path) -> None:
     assert [len(o) for t, o in result.tracked.items() if t.name == "test_twice"] == [2]
 
 
+def test_thousands_of_different_tests_stay_untracked_and_a_pass_before_a_failure_is_found(tmp_path: Path) -> None:
+    # Repeats are found by a filter of identity hashes that says "maybe seen before": with this
+    # many tests some different ones share a bit of it, and must still count as one run each.
+    cases = [jb.testcase(f"test_{i}") for i in range(30000)]
+    cases.insert(10, jb.testcase("test_later_failing"))
+    cases.append(jb.testcase("test_later_failing", "failed"))
+    result = scan([jb.write(tmp_path / "r.xml", jb.pytest_report(*cases))])
+    assert [(t.name, len(o)) for t, o in result.tracked.items()] == [("test_later_failing", 2)]
+    assert (result.untracked_passed, result.testcases) == (30000, 30002)
+
+
 def test_scan_error_is_our_error_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "r.xml"
     path.write_bytes(VALID[:-30])
