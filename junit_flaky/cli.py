@@ -16,6 +16,7 @@ import typer
 # it runs, so --version, --help and a run's own start do not pay for the others (sqlite3, the
 # XML writer, rich's tables and progress bars).
 from junit_flaky import __version__, cli_help, flakybot
+from junit_flaky import quarantine_commands, quarantine_location
 from junit_flaky.console import bounded, stderr, stdout, warn
 from junit_flaky.errors import EXIT_FAILED, EXIT_OK, EXIT_UPLOAD, JunitFlakyError
 from junit_flaky.history import commands as history_commands
@@ -52,8 +53,10 @@ def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
 def _resolver(
     project: "config.Project", thresholds_file: Optional[Path], min_passes: Optional[int], max_runs: Optional[int],
     use_flakybot: bool, flakybot_timeout: float, history_db: Optional[Path],
+    quarantines: "Sequence[thresholds_mod.ThresholdTable]" = (),
 ) -> "thresholds_mod.Resolver":
-    """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history."""
+    """All threshold sources, in increasing priority; ``history_db`` None: learn nothing from history.
+    ``quarantines``: what quarantines a test whatever its rule (see ``_quarantines``)."""
     from junit_flaky import config
     from junit_flaky import thresholds as thresholds_mod
 
@@ -68,7 +71,22 @@ def _resolver(
         for warning in answer.warnings:
             warn(warning)
         tables.append(thresholds_mod.ThresholdTable(answer.entries))
-    return thresholds_mod.Resolver(default, tables)
+    return thresholds_mod.Resolver(default, tables, quarantines)
+
+
+def _quarantines(start: Path, option: Optional[str]) -> "List[thresholds_mod.ThresholdTable]":
+    """The quarantine file's entries in force today; an entry past its ``until`` is named in a
+    warning (its test's failures fail the build again)."""
+    from junit_flaky import quarantine_file
+    from junit_flaky import thresholds as thresholds_mod
+
+    path = quarantine_location.resolve_path(option, os.environ, start)
+    entries = quarantine_file.load(path)
+    today = quarantine_file.today()
+    for entry in entries:
+        if entry.expired(today):
+            warn(f"{path}: the quarantine of {entry.test} ended on {entry.until}; remove it with `junit-flaky quarantine remove`")
+    return [thresholds_mod.ThresholdTable(quarantine_file.threshold_entries(entries, f"quarantine file {path}", today))]
 
 
 def _learned(db: Path) -> "List[thresholds_mod.Entry]":
@@ -151,6 +169,7 @@ UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", m
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
+QuarantineFileOpt = Annotated[Optional[str], typer.Option("--quarantine-file", metavar="PATH", help=quarantine_location.HELP, show_default=False)]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
@@ -187,6 +206,7 @@ def run(
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
+    quarantine_file: QuarantineFileOpt = None,
     test_exit_code: Annotated[Optional[int], typer.Option("--test-exit-code", metavar="CODE", help="The test step's exit code: any but 0 and 1 (interrupted, internal error, usage error, no tests) fails the run, since its report may be partial; so does a report without a testcase.", envvar="JUNIT_FLAKY_TEST_EXIT_CODE", show_default=False)] = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the open ones, write one report.
@@ -206,7 +226,8 @@ def run(
     learn_from, record_to = _history_dbs(
         project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
     )
-    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
+    quarantines = _quarantines(start, quarantine_file)
+    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
@@ -297,6 +318,7 @@ def show_thresholds(
     flakybot_timeout: FlakybotTimeoutOpt = flakybot.TIMEOUT,
     thresholds_from_history: FromHistoryOpt = None,
     history_db: HistoryDbOpt = None,
+    quarantine_file: QuarantineFileOpt = None,
     rootdir: RootdirOpt = None,
 ) -> None:
     """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
@@ -305,7 +327,8 @@ def show_thresholds(
     start = rootdir or Path.cwd()
     project = config.load(start)
     [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])
-    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from)
+    quarantines = _quarantines(start, quarantine_file)
+    resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
     report.print_thresholds(stdout, resolver)
     if reports:
         scan = junit_read.scan(junit_read.expand(reports), watch=resolver.watch())
@@ -316,6 +339,7 @@ def show_thresholds(
 app.add_typer(history_commands.history_app, name="history")
 thresholds_app.command("compute", cls=cli_help.Command)(history_commands.compute_command)
 app.command("stats", cls=cli_help.Command)(history_commands.stats_command)
+app.add_typer(quarantine_commands.quarantine_app, name="quarantine")
 
 
 def _version(value: bool) -> None:

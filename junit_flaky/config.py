@@ -10,7 +10,8 @@ from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import PYPROJECT_SOURCE, UNREADABLE, Entry, entries_from_records, tomllib, unreadable
 
 SWITCHES = {"record-history", "thresholds-from-history"}
-KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests", "history-db"} | SWITCHES
+PATHS = {"history-db", "quarantine-file"}  # file paths, relative to the pyproject.toml
+KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests"} | PATHS | SWITCHES
 # The table, and its flaky_tests as written: they become entries once the defaults of unlisted
 # tests are known (``entries``), since a value an entry leaves out is theirs.
 Project = Tuple[Dict[str, Any], List[Any]]
@@ -50,8 +51,9 @@ def load(start: Path) -> Project:
             f"{path}: unknown key(s) in [tool.junit-flaky]: {', '.join(unknown)}"
             f" (known: {', '.join(sorted(KNOWN_KEYS))})"
         )
-    if "history-db" in table and not (isinstance(table["history-db"], str) and table["history-db"]):
-        raise JunitFlakyError(f"{path}: [tool.junit-flaky] history-db must be a path, got {table['history-db']!r}")
+    for key in sorted(PATHS & set(table)):
+        if not (isinstance(table[key], str) and table[key]):
+            raise JunitFlakyError(f"{path}: [tool.junit-flaky] {key} must be a path, got {table[key]!r}")
     for key in sorted(SWITCHES & set(table)):
         if not isinstance(table[key], bool):
             raise JunitFlakyError(f"{path}: [tool.junit-flaky] {key} must be true or false, got {table[key]!r}")

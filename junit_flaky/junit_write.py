@@ -120,7 +120,10 @@ def build_testcase(first: Element, result: TestResult) -> Element:
         children += _failed_children("rerun", failed)
         if not failed:
             children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type=NOT_ENOUGH_PASSES)))
-        children.append(("skipped", Attempt(Outcome.SKIPPED, message=f"quarantined: failed {len(failed)} of {plural(runs, 'run')}")))
+        why = result.thresholds.quarantine
+        because = f" ({why.describe()})" if why else ""  # readers show the message: say why there
+        message = f"quarantined: failed {len(failed)} of {plural(runs, 'run')}{because}"
+        children.append(("skipped", Attempt(Outcome.SKIPPED, message=message)))
     elif verdict is Verdict.SKIPPED:
         children.append(("skipped", shown))
     else:

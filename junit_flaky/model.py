@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Iterable, List, Set, Tuple
+from typing import Iterable, List, Optional, Set, Tuple
 
 
 class Outcome(str, enum.Enum):
@@ -86,13 +86,39 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Quarantine:
+    """Why a test is quarantined and since when: listed by hand in the quarantine file
+    (``manual``) or quarantined by the history's policy (``auto``)."""
+
+    origin: str  # "manual" | "auto"
+    reason: str
+    since: str  # ISO date
+    owner: str = ""
+    until: str = ""  # ISO date, the last day it holds; "" for none
+
+    def describe(self) -> str:
+        """One line for every output: ``manual since 2026-11-20, owner alice, until 2026-12-31: why``."""
+        parts = [f"{self.origin} since {self.since}"]
+        if self.owner:
+            parts.append(f"owner {self.owner}")
+        if self.until:
+            parts.append(f"until {self.until}")
+        return ", ".join(parts) + f": {self.reason}"
+
+
+@dataclass(frozen=True)
 class Thresholds:
-    """Flakybot's rule for one test: pass ``min_passes`` times within ``max_runs`` runs."""
+    """Flakybot's rule for one test: pass ``min_passes`` times within ``max_runs`` runs.
+
+    ``quarantined``: its failure fails no build; ``quarantine`` says why when the quarantine
+    came from the quarantine file or the history (a thresholds source's ``quarantined = true``
+    says no more than that)."""
 
     min_passes: int = 1
     max_runs: int = 1
     quarantined: bool = False
     source: str = "default"
+    quarantine: Optional[Quarantine] = None
     # A new test's rule (--new-test-runs): a failure among its runs makes it "flaky on arrival"
     # (verdicts.judge), and ``flaky_fails_build`` makes that flaky verdict fail the build.
     new_test: bool = False

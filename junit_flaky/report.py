@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -118,6 +118,8 @@ def _print_test(console: Console, result: TestResult, name: str) -> None:
     if verdict is Verdict.QUARANTINED:
         outcome.append(f" (verdict {result.decision.verdict.value}; quarantined tests never fail the build)")
     console.print(outcome)
+    if th.quarantine:
+        console.print(Text(f"    quarantined {th.quarantine.describe()}", style=_STYLE[Verdict.QUARANTINED]))
 
 
 def _first_lines(text: str, limit: int = 3) -> str:
@@ -161,12 +163,19 @@ def print_thresholds(console: Console, resolver: Resolver) -> None:
             where = f"{entry.class_name}::{entry.test_name}" if entry.class_name else entry.test_name
             quarantined = ", quarantined" if th.quarantined else ""
             console.print(Text(f"{th.source}: {where}: pass {th.min_passes} of max {th.max_runs}{quarantined}"))
+    for table in resolver.quarantines:
+        for entry in table.entries:
+            where = f"{entry.class_name}::{entry.test_name}"
+            assert entry.thresholds.quarantine is not None  # every quarantine entry says why
+            console.print(Text(f"{entry.thresholds.source}: {where}: quarantined {entry.thresholds.quarantine.describe()}"))
 
 
 def print_resolved(console: Console, resolved: Iterable[Tuple[TestId, Thresholds]]) -> None:
     """What each test resolves to and from where."""
     for test, th in resolved:
         quarantined = ", quarantined" if th.quarantined else ""
+        if th.quarantine:
+            quarantined += f" {th.quarantine.describe()}"
         console.print(Text(f"{test}: pass {th.min_passes} of max {th.max_runs}{quarantined} (from {th.source})"))
 
 
@@ -188,6 +197,7 @@ def machine_report(results: List[TestResult], summary: Summary, notes: Sequence[
                 "min_passes": r.thresholds.min_passes,
                 "max_runs": r.thresholds.max_runs,
                 "thresholds_source": r.thresholds.source,
+                "quarantine": _quarantine_json(r.thresholds),
                 "attempts": [
                     {"outcome": a.outcome.value, "time": round(a.time, 6), "message": a.message, "rerun": a.rerun}
                     for a in r.attempts
@@ -203,6 +213,16 @@ def machine_report(results: List[TestResult], summary: Summary, notes: Sequence[
             "quarantined": summary.quarantined,
         },
     }
+
+
+def _quarantine_json(thresholds: Thresholds) -> Optional[Dict[str, Optional[str]]]:
+    """None for a test not quarantined; a thresholds source's ``quarantined = true`` has only a source."""
+    if not thresholds.quarantined:
+        return None
+    q = thresholds.quarantine
+    if q is None:
+        return {"source": thresholds.source, "reason": None, "since": None, "owner": None, "until": None}
+    return {"source": q.origin, "reason": q.reason, "since": q.since, "owner": q.owner or None, "until": q.until or None}
 
 
 def write_json(path: Path, results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False) -> None:

@@ -240,25 +240,38 @@ class ThresholdTable:
 
 
 class Resolver:
-    """Resolves each test's thresholds from all sources, the highest-priority match winning."""
+    """Resolves each test's thresholds from all sources, the highest-priority match winning.
 
-    def __init__(self, default: Thresholds, tables: Sequence[ThresholdTable]) -> None:
+    ``quarantines`` (the quarantine file's entries, then the history's automatic ones) are
+    matched exactly as threshold entries are, and quarantine the test whatever rule it gets:
+    a quarantine says whether a failure fails the build, not how often a test runs."""
+
+    def __init__(
+        self, default: Thresholds, tables: Sequence[ThresholdTable], quarantines: Sequence[ThresholdTable] = ()
+    ) -> None:
         self.default = default
         self.tables = list(tables)  # in increasing priority
+        self.quarantines = list(quarantines)  # in decreasing priority
 
     def resolve(self, test: TestId) -> Thresholds:
+        found = self.default
         for table in reversed(self.tables):
             entry = table.match(test)
             if entry is not None:
-                return entry.thresholds
-        return self.default
+                found = entry.thresholds
+                break
+        for table in self.quarantines:
+            entry = table.match(test)
+            if entry is not None:
+                return replace(found, quarantined=True, quarantine=entry.thresholds.quarantine)
+        return found
 
     def watch(self) -> Optional[Watch]:
         """Which passing testcases the reader must keep: those a threshold may still fail
         (min_passes > 1) or quarantine. None when no test needs that."""
         if self.default.min_passes > 1:
             return Watch((), everything=True)
-        names = {n for table in self.tables for n in table.names}
+        names = {n for table in self.tables + self.quarantines for n in table.names}
         return Watch(names) if names else None
 
 

@@ -38,6 +38,7 @@ def test_the_command_tree_is_what_the_readme_lists() -> None:
     assert set(COMMANDS) == {
         "run", "upload", "merge", "thresholds show", "thresholds compute",
         "history record", "history import", "history prune", "stats",
+        "quarantine add", "quarantine remove", "quarantine list",
     }
 
 
@@ -52,5 +53,5 @@ def test_every_option_of_a_command_is_in_its_section(path: str) -> None:
 def test_every_environment_variable_is_in_the_table() -> None:
     table = README.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
     variables = {param.envvar for command in COMMANDS.values() for param in command.params if param.envvar}
-    variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_DEBUG", tokens.AVIATOR, tokens.TEST_ENGINE, *tokens.OWN_VARS}  # read outside typer
+    variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_QUARANTINE_FILE", "JUNIT_FLAKY_DEBUG", tokens.AVIATOR, tokens.TEST_ENGINE, *tokens.OWN_VARS}  # read outside typer
     assert variables and {v for v in variables if v not in table} == set()

@@ -27,7 +27,7 @@ AT_START = {
     "junit_flaky", "junit_flaky.__main__", "junit_flaky.cli", "junit_flaky.cli_help", "junit_flaky.console",
     "junit_flaky.errors", "junit_flaky.tokens", "junit_flaky.flakybot", "junit_flaky.limits", "junit_flaky.history",
     "junit_flaky.history.commands", "junit_flaky.history.location", "junit_flaky.history.settings",
-    "junit_flaky.history.estimate",
+    "junit_flaky.history.estimate", "junit_flaky.quarantine_commands", "junit_flaky.quarantine_location",
 }
 
 

@@ -30,7 +30,8 @@ def test_label(test: TestHistory) -> str:
 
 
 # One list of columns for the table and the markdown: header, cell text, right-aligned.
-COLUMNS: List[Tuple[str, Callable[[TestHistory], str], bool]] = [
+Column = Tuple[str, Callable[[Any], str], bool]
+COLUMNS: List[Column] = [
     ("Test", test_label, False),
     ("Flake rate", lambda t: f"{t.flake_rate:.1%}", True),
     ("Builds", lambda t: str(t.builds), True),
@@ -59,21 +60,21 @@ def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
     ]
 
 
-def as_table(tests: Sequence[TestHistory]) -> Table:
+def as_table(tests: Sequence[Any], columns: Sequence[Column] = COLUMNS) -> Table:
     table = Table()
-    for header, _, right in COLUMNS:
+    for header, _, right in columns:
         table.add_column(header, justify="right" if right else "left", overflow="fold")
     for test in tests:
-        table.add_row(*(Text(cell(test)) for _, cell, _ in COLUMNS))  # Text: "test_x[bold]" is a name, not markup
+        table.add_row(*(Text(cell(test)) for _, cell, _ in columns))  # Text: "test_x[bold]" is a name, not markup
     return table
 
 
-def as_markdown(tests: Sequence[TestHistory]) -> str:
+def as_markdown(tests: Sequence[Any], columns: Sequence[Column] = COLUMNS) -> str:
     def row(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-    lines = [row([h for h, _, _ in COLUMNS]), "|" + "|".join("---:" if r else "---" for _, _, r in COLUMNS) + "|"]
-    lines += [row([cell(t) for _, cell, _ in COLUMNS]) for t in tests]
+    lines = [row([h for h, _, _ in columns]), "|" + "|".join("---:" if r else "---" for _, _, r in columns) + "|"]
+    lines += [row([cell(t) for _, cell, _ in columns]) for t in tests]
     return "\n".join(lines) + "\n"
 
 

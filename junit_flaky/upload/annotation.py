@@ -54,6 +54,7 @@ class _Test:
     verdict: Verdict
     attempts: List[Failure]  # in the order they ran
     link: Optional[str]
+    note: str = ""  # a quarantined failure's skip message: why it is quarantined
 
 
 class _Kept:
@@ -87,7 +88,8 @@ class _Kept:
             attempts = [replace(attempt, trace=_cut(attempt.trace, TRACE_CUT)) for attempt in attempts]
         elif self.detail is Detail.NO_TRACES:
             attempts = [replace(attempt, trace="") for attempt in attempts]
-        tests.append(_Test(case.test, test_verdict, attempts, link))
+        skip = case.element.find("skipped") if test_verdict is Verdict.QUARANTINED else None
+        tests.append(_Test(case.test, test_verdict, attempts, link, skip.get("message") if skip is not None else ""))
 
 
 def build(
@@ -156,6 +158,8 @@ def _block(test: _Test, detail: Detail) -> str:
         return f"- {name}"
     link = f' · <a href="{html.escape(test.link, quote=True)}">report</a>' if test.link else ""
     count = plural(len(test.attempts), "failed attempt")
+    if test.note:
+        count += f" · {md(_shorten(test.note, MESSAGE_CUT))}"
     if test.verdict is Verdict.FLAKY or detail is Detail.NO_TRACES:
         first = f"; first: {_problem(test.attempts[0])}" if test.attempts else ""
         return f"- {name}: {count}{first}{link}"
