@@ -112,6 +112,16 @@ def test_teardown_error_after_a_pass_is_an_attempt_of_its_own(run) -> None:
     assert [a["outcome"] for a in report["tests"][0]["attempts"]] == ["error", "passed"]
 
 
+def test_a_removed_repeat_leaves_no_blank_line_behind(run, tmp_path: Path) -> None:
+    # The merged test is written where its first testcase was; its later ones go with the
+    # indentation before them, so the report keeps one testcase per line.
+    cases = [jb.testcase("test_x", "failed"), jb.testcase("test_y"), jb.testcase("test_x"), jb.testcase("test_x")]
+    run(jb.testsuites(jb.testsuite(*cases, sep="\n    "), sep="\n  "))
+    lines = (tmp_path / "out.xml").read_text().splitlines()
+    assert [line.split('name="')[-1][:6] for line in lines if "<testcase" in line] == ["test_x", "test_y"]
+    assert [line for line in lines if not line.strip()] == [] and len(lines) == 7
+
+
 def test_passing_test_short_of_min_passes_fails_saying_what_it_needs(run) -> None:
     root, report = run(jb.pytest_report(jb.testcase("test_x", stdout="kept")), "--min-passes", "2", expect=1)
     case = only_case(root, "test_x")
