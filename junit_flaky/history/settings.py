@@ -22,3 +22,5 @@ class Settings:
     window_days: float = 30.0  # only runs this recent count
     prior: Prior = field(default_factory=Prior)
     branch: Optional[str] = None  # only runs on this branch count
+    false_alarms: float = 0.001  # flake-rate regressions flagged per build, on average, among correct tests
+    regression_days: float = 7.0  # how far back the regression check reads (within window_days)

@@ -121,6 +121,11 @@ class Recorded:
     attempts: int
 
 
+# One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
+# run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
+SequenceRow = Tuple[str, str, int, float, int]
+
+
 @dataclass(frozen=True)
 class Pruned:
     runs: int
@@ -260,6 +265,30 @@ class HistoryStore:
         if runs:
             db.execute("VACUUM")
         return Pruned(runs, attempts, tests)
+
+    def attempt_sequences(self, since: float, branch: Optional[str]) -> List[SequenceRow]:
+        """Per test with a failure since ``since`` (on ``branch`` if given), its passed and failed
+        attempts since then in the order they ran: by run start, then within the run. Tests that
+        only passed are left out (a rise in failures needs a failure), found by the partial index."""
+        rows = self._db.execute(
+            f"""
+            WITH recent AS (
+                SELECT id, started FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)
+            ), failing AS (
+                SELECT DISTINCT failed.test_id AS test_id
+                FROM recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
+                WHERE failed.outcome >= {_FAILED}
+            )
+            SELECT t.classname, t.name, r.id, r.started, a.outcome >= {_FAILED}
+            FROM recent r CROSS JOIN failing f
+            JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
+            JOIN tests t ON t.id = f.test_id
+            WHERE a.outcome != {_SKIPPED}
+            ORDER BY t.classname, t.name, r.started, r.id, a.seq
+            """,
+            {"since": since, "branch": branch},
+        )
+        return rows.fetchall()
 
     def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
         """Per test with a flaky failure since ``since`` (on ``branch`` if given), its attempts
