@@ -112,7 +112,7 @@ def _history_dbs(
     if not any(on):
         if option:
             off = " and ".join(f"--{key}" for key, _ in switches)
-            warn(f"--history-db {option} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
+            warn(f"--history-db {history_location.redact(option)} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
         return [None] * len(switches)
     db = history_location.resolve_db_path(option, os.environ, start)  # once, however many switches are on
     return [db if is_on else None for is_on in on]
@@ -167,7 +167,7 @@ UploadOpt = Annotated[Optional[List[str]], typer.Option("--upload", metavar="TAR
 StrictUploadOpt = Annotated[bool, typer.Option("--strict-upload", help="A failed upload fails the step (exit 3) instead of a warning.")]
 UploadTimeoutOpt = Annotated[Optional[float], typer.Option("--upload-timeout", metavar="SECONDS", help="Seconds each HTTP upload request (Test Engine, Aviator) may take, retries and waits included (default: 300).", envvar="JUNIT_FLAKY_UPLOAD_TIMEOUT", min=0.1, max=REQUEST_TIMEOUT_MAX, show_default=False)]
 ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metavar="URL", help="URL prefix for links to the reports in the Buildkite annotation.")]
-HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH", help=history_location.HELP, show_default=False)]
+HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH|URL", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
 QuarantineFileOpt = Annotated[Optional[str], typer.Option("--quarantine-file", metavar="PATH", help=quarantine_location.HELP, show_default=False)]
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]

@@ -10,6 +10,7 @@ import pytest
 import typer
 
 from junit_flaky import cli, tokens
+from junit_flaky.history import postgres
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -37,7 +38,7 @@ def section(path: str) -> str:
 def test_the_command_tree_is_what_the_readme_lists() -> None:
     assert set(COMMANDS) == {
         "run", "upload", "merge", "thresholds show", "thresholds compute",
-        "history record", "history import", "history prune", "stats",
+        "history record", "history import", "history prune", "history copy", "stats",
         "quarantine add", "quarantine remove", "quarantine list",
     }
 
@@ -54,4 +55,5 @@ def test_every_environment_variable_is_in_the_table() -> None:
     table = README.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
     variables = {param.envvar for command in COMMANDS.values() for param in command.params if param.envvar}
     variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_QUARANTINE_FILE", "JUNIT_FLAKY_DEBUG", tokens.AVIATOR, tokens.TEST_ENGINE, *tokens.OWN_VARS}  # read outside typer
+    variables |= {postgres.CONNECT_TIMEOUT_ENV, postgres.STATEMENT_TIMEOUT_ENV}
     assert variables and {v for v in variables if v not in table} == set()

@@ -35,7 +35,7 @@ history_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="Keep every test attempt in a SQLite database, to learn thresholds and flakiness from.",
+    help="Keep every test attempt in a SQLite file or a PostgreSQL database, to learn thresholds and flakiness from.",
 )
 
 
@@ -43,7 +43,7 @@ def _db(option: Optional[str]) -> Path:
     return resolve_db_path(option, os.environ, Path.cwd())
 
 
-DbOpt = Annotated[Optional[str], typer.Option("--db", metavar="PATH", help=history_location.HELP, show_default=False)]
+DbOpt = Annotated[Optional[str], typer.Option("--db", metavar="PATH|URL", help=history_location.HELP, show_default=False)]
 WindowOpt = Annotated[float, typer.Option("--window-days", metavar="DAYS", help="Only runs this recent count.", min=0.01)]
 BranchOpt = Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Only runs on this branch count (default: every branch).", show_default=False)]
 PriorRateOpt = Annotated[float, typer.Option("--prior-rate", metavar="RATE", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
@@ -128,6 +128,25 @@ def prune_command(
 
 @bounded
 def compute_command(
+@history_app.command("copy", cls=cli_help.Command)
+@bounded
+def copy_command(
+    source: Annotated[str, typer.Option("--from", metavar="PATH|URL", help="The history to copy: a SQLite file or a postgresql:// URL.", show_default=False)],
+    target: Annotated[str, typer.Option("--to", metavar="PATH|URL", help="The history to copy it into (created if need be); the runs it has already are left out.", show_default=False)],
+) -> None:
+    """Copy every run of one history into another, SQLite or PostgreSQL either way; again adds nothing."""
+    from junit_flaky.history.copy import copy_history
+    from junit_flaky.verdicts import plural
+
+    source_at, target_at = history_location.database_at(source), history_location.database_at(target)
+    copied = copy_history(source_at, target_at)
+    stdout.print(
+        f"junit-flaky: copied {plural(copied.runs, 'run')} ({plural(copied.attempts, 'attempt')}) from {source_at}"
+        f" to {target_at} ({copied.already_there} there already)",
+        markup=False,
+    )
+
+
     db: DbOpt = None,
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
     beta: Annotated[float, typer.Option("--beta", metavar="B", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,

@@ -51,9 +51,9 @@ def redact(text: str) -> str:
 def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) -> Location:
     """The database's path or URL; ``start`` is where pyproject.toml is looked for."""
     if option:
-        return _database_in(option)
+        return database_at(option)
     if env.get(ENV_VAR):
-        return _database_in(env[ENV_VAR])
+        return database_at(env[ENV_VAR])
     from junit_flaky import config  # the CLI imports this module for HELP, before any command runs
 
     table, _ = config.load(start)  # checks that history-db is a path
@@ -61,11 +61,11 @@ def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) 
     pyproject = config.find_pyproject(start)
     if value is None or pyproject is None:
         return DEFAULT
-    found = _database_in(value)
+    found = database_at(value)
     return found if isinstance(found, DatabaseUrl) else pyproject.parent / found  # an absolute value stays as it is
 
 
-def _database_in(text: str) -> Location:
+def database_at(text: str) -> Location:
     """``ci-cache/`` names a folder (Path() would drop the slash and make it a file's name);
     ``~`` is the home folder, as a shell would have made it."""
     if text.startswith(URL_SCHEMES):

@@ -1,0 +1,304 @@
+"""The history in PostgreSQL, against a real server the tests start (conftest's postgres_server):
+every command that takes a history, many writers at once, a server that is down, slow or refuses
+the login, the password never shown, copying to and from SQLite. The store's own tests run on both
+stores in test_history_store.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator, List
+
+import psycopg  # the test extras install it (the session fixture skips only a server it cannot start)
+import pytest
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.history import postgres, store as sqlite_store
+from junit_flaky.history.location import DatabaseUrl, resolve_db_path
+from junit_flaky.history.store import RunInfo, open_store
+from tests.history_samples import FLAKY_RUN, GREEN_RUN, RED_RUN
+from tests.postgres_server import PASSWORD
+
+CLI = [sys.executable, "-m", "junit_flaky"]
+
+
+@pytest.fixture
+def url(postgres_server) -> str:
+    """A fresh database's URL, with the password in it."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def reports(clean_env: Path) -> Path:
+    (clean_env / "flaky.xml").write_text(FLAKY_RUN)
+    (clean_env / "green.xml").write_text(GREEN_RUN)
+    (clean_env / "red.xml").write_text(RED_RUN)
+    return clean_env
+
+
+def no_password(*texts: str) -> None:
+    for text in texts:
+        assert PASSWORD not in text
+
+
+def test_every_history_command_works_on_postgresql(run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for report, commit in (("flaky.xml", "c1"), ("green.xml", "c2"), ("flaky.xml", "c3"), ("green.xml", "c4")):
+        result = run_cli("history", "record", report, "--commit", commit, "--branch", "main", "--db", url)
+        assert result.exit_code == 0, result.stderr
+        no_password(result.stdout, result.stderr)
+    assert "as run 4 in postgresql://postgres:***@127.0.0.1:" in result.stdout
+    (reports / "artifacts").mkdir()
+    (reports / "artifacts" / "old.xml").write_text(FLAKY_RUN.replace("test_stable", "test_old"))
+    monkeypatch.setenv("JUNIT_FLAKY_HISTORY_DB", url)  # the environment names it from here on
+    imported = run_cli("history", "import", "artifacts")
+    assert imported.exit_code == 0 and "imported 1 report into postgresql://postgres:***@" in imported.stdout
+    assert "imported 0 reports" in run_cli("history", "import", "artifacts").stdout  # known by content
+
+    computed = run_cli("thresholds", "compute", "--output", "t.json")
+    assert computed.exit_code == 0, computed.stderr
+    [rule] = json.loads((reports / "t.json").read_text())["flaky_tests"]
+    # 3 flaky failures in 8 runs: the four builds (6), the import (2).
+    assert (rule["test_name"], rule["runs"], rule["flaky_failures"]) == ("test_flaky[1]", 8, 3)
+    stats = run_cli("stats", "--format", "json")
+    assert [t["test_name"] for t in json.loads(stats.stdout)] == ["test_flaky[1]"]
+
+    # run learns from it and records into it; a red run of the flaky test is rerun-worthy now.
+    ran = run_cli("run", "red.xml", "--no-flakybot", "--no-rerun", "--thresholds-from-history", "--record-history")
+    assert "recorded 2 attempts in the history (postgresql://postgres:***@" in ran.stdout
+    assert "history postgresql://postgres:***@" in ran.stdout  # where test_flaky's rule came from
+    pruned = run_cli("history", "prune", "--keep-runs", "2")
+    assert pruned.exit_code == 0 and "pruned 4 runs (10 attempts;" in pruned.stdout  # the four builds: the import and run are newest
+    for result in (imported, computed, stats, ran, pruned):
+        no_password(result.stdout, result.stderr)
+
+
+def test_the_url_may_come_from_pyproject_and_the_password_from_pgpassword(
+    run_cli, reports: Path, postgres_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = postgres_server.new_database().replace(f":{PASSWORD}@", "@")
+    (reports / "pyproject.toml").write_text(f'[tool.junit-flaky]\nhistory-db = "{bare}"\nrecord-history = true\n')
+    assert resolve_db_path(None, {}, reports) == DatabaseUrl(bare)  # not a path relative to pyproject.toml
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # libpq's own; ~/.pgpass works the same way
+    result = run_cli("run", "flaky.xml", "--no-flakybot", "--no-rerun")
+    assert result.exit_code == 0 and f"recorded 3 attempts in the history ({bare})" in result.stdout
+
+
+def test_twenty_history_record_processes_at_once_lose_no_run(reports: Path, url: str) -> None:
+    go = reports / "go"
+    starter = "import sys, time, pathlib, runpy\nwhile not pathlib.Path(sys.argv[1]).exists(): time.sleep(0.01)\nsys.argv = ['junit-flaky', *sys.argv[2:]]\nrunpy.run_module('junit_flaky', run_name='__main__')"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", starter, str(go), "history", "record", "flaky.xml", "--commit", f"c{n}", "--db", url],
+            cwd=reports, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        )
+        for n in range(20)
+    ]
+    go.touch()  # all of them create the schema and record at the same moment
+    for writer in writers:
+        out, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err
+    with open_store(DatabaseUrl(url), create=False) as store:
+        runs = store.runs()
+        assert sorted(run.commit for _, run in runs) == sorted(f"c{n}" for n in range(20))
+        assert [len(list(store.run_attempts(run_id))) for run_id, _ in runs] == [3] * 20
+        [flaky] = store.commit_rows(since=0.0, branch=None)[:1]
+    assert flaky.name == "test_flaky[1]"
+
+
+def test_the_same_report_from_the_same_build_recorded_at_once_is_one_run(reports: Path, url: str) -> None:
+    writers = [
+        subprocess.Popen([*CLI, "history", "record", "flaky.xml", "--commit", "c1", "--db", url], cwd=reports,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        for _ in range(4)
+    ]
+    outputs = [writer.communicate(timeout=120)[0] for writer in writers]
+    assert all(writer.returncode == 0 for writer in writers)
+    assert sum("recorded 3 attempts" in out for out in outputs) == 1
+    assert sum("nothing added" in out for out in outputs) == 3
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNIT_FLAKY_", "PG")) and k != "CI"}
+    return {**env, **extra}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never says a word: a server that hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: List[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("server", ["down", "silent", "wrong password"])
+def test_an_unusable_database_is_a_warning_in_run_and_exit_2_in_the_history_commands(
+    reports: Path, postgres_server, silent_server: int, server: str
+) -> None:
+    wrong = "not-" + PASSWORD
+    target = {
+        "down": f"postgresql://postgres:{PASSWORD}@127.0.0.1:{_free_port()}/db",
+        "silent": f"postgresql://postgres:{PASSWORD}@127.0.0.1:{silent_server}/db",
+        "wrong password": postgres_server.url(password=wrong),
+    }[server]
+    env = _env(JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT="2")
+    why = {"down": "Connection refused", "silent": "timeout expired", "wrong password": "password authentication failed"}[server]
+
+    run = subprocess.run(
+        [*CLI, "run", "red.xml", "--no-flakybot", "--no-rerun", "--thresholds-from-history", "--record-history",
+         "--history-db", target, "--output", "out.xml"],
+        cwd=reports, capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert run.returncode == 1, run.stderr  # the verdict alone decides: test_flaky failed its only run
+    assert (reports / "out.xml").exists()
+    warnings = [line for line in run.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2 and all(why in w and "cannot connect to the history database" in w for w in warnings)
+
+    for command in (["history", "record", "red.xml"], ["thresholds", "compute"], ["stats"], ["history", "prune", "--keep-runs", "1"]):
+        result = subprocess.run([*CLI, *command, "--db", target], cwd=reports, capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 2, (command, result.stderr)
+        [line] = result.stderr.splitlines()
+        assert line.startswith("junit-flaky: error: postgresql://postgres:***@127.0.0.1:") and why in line
+    for output in (run.stdout, run.stderr, result.stdout, result.stderr):
+        assert PASSWORD not in output and wrong not in output
+
+
+def test_a_statement_that_waits_past_the_statement_timeout_is_exit_2(run_cli, reports: Path, url: str) -> None:
+    assert run_cli("history", "record", "flaky.xml", "--db", url).exit_code == 0
+    with psycopg.connect(url) as blocker:  # holds every table of the history until the end
+        blocker.execute("LOCK TABLE junit_flaky.runs IN ACCESS EXCLUSIVE MODE")
+        result = subprocess.run(
+            [*CLI, "history", "record", "green.xml", "--db", url], cwd=reports, capture_output=True, text=True,
+            env=_env(JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT="1"), timeout=120,
+        )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "history database did not answer within 1 s (JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT)" in line
+
+
+@pytest.mark.parametrize("value", ["0", "soon", "-3"])
+def test_a_timeout_that_is_not_a_positive_number_is_exit_2(run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT", value)
+    result = run_cli("history", "record", "flaky.xml", "--db", url)
+    assert result.exit_code == 2
+    assert f"JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT must be a number of seconds above 0, got {value!r}" in result.stderr
+
+
+def test_without_psycopg_a_postgresql_url_says_what_to_install(reports: Path) -> None:
+    hidden = "import sys, runpy; sys.modules['psycopg'] = None; sys.argv = ['junit-flaky', *sys.argv[1:]]; runpy.run_module('junit_flaky', run_name='__main__')"
+    target = f"postgresql://me:{PASSWORD}@127.0.0.1:1/db"
+    result = subprocess.run([sys.executable, "-c", hidden, "history", "record", "flaky.xml", "--db", target],
+                            cwd=reports, capture_output=True, text=True, env=_env(), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "junit-flaky: error: postgresql://me:***@127.0.0.1:1/db: a PostgreSQL history needs psycopg:"
+        " pip install 'junit-flaky[postgresql]'\n"
+    )
+    # A SQLite history does not import it.
+    local = subprocess.run([sys.executable, "-c", hidden, "history", "record", "flaky.xml"], cwd=reports, capture_output=True, text=True, env=_env(), timeout=60)
+    assert local.returncode == 0, local.stderr
+
+
+def test_copy_moves_a_history_both_ways_and_again_adds_nothing(run_cli, reports: Path, url: str) -> None:
+    for report, commit in (("flaky.xml", "c1"), ("green.xml", "c1"), ("flaky.xml", ""), ("red.xml", "c3")):
+        assert run_cli("history", "record", report, "--commit", commit, "--job", "unit").exit_code == 0
+    there = run_cli("history", "copy", "--from", ".junit-flaky/history.sqlite", "--to", url)
+    assert there.exit_code == 0, there.stderr
+    assert "copied 4 runs (10 attempts) from .junit-flaky/history.sqlite to postgresql://postgres:***@" in there.stdout
+    assert "copied 0 runs (0 attempts)" in run_cli("history", "copy", "--from", ".junit-flaky/history.sqlite", "--to", url).stdout
+    back = run_cli("history", "copy", "--from", url, "--to", "back.sqlite")
+    assert "copied 4 runs (10 attempts)" in back.stdout and "(0 there already)" in back.stdout
+    assert "copied 0 runs" in run_cli("history", "copy", "--from", url, "--to", ".junit-flaky/history.sqlite").stdout
+    no_password(there.stdout, there.stderr, back.stdout, back.stderr)
+
+    def rules(at: str) -> object:
+        result = run_cli("thresholds", "compute", "--db", at)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert rules(url) == rules("back.sqlite") == rules(".junit-flaky/history.sqlite") != {"flaky_tests": []}
+    with open_store(Path("back.sqlite")) as copied, open_store(DatabaseUrl(url)) as original:
+        assert [run for _, run in copied.runs()] == [run for _, run in original.runs()]
+        assert [list(copied.run_attempts(i)) for i, _ in copied.runs()] == [list(original.run_attempts(i)) for i, _ in original.runs()]
+
+
+def test_copy_of_a_missing_history_or_onto_itself_is_exit_2(run_cli, reports: Path, url: str) -> None:
+    missing = run_cli("history", "copy", "--from", "none.sqlite", "--to", url)
+    assert missing.exit_code == 2 and "none.sqlite: no history database here" in missing.stderr
+    same = run_cli("history", "copy", "--from", url, "--to", url)
+    assert same.exit_code == 2 and "--from and --to are the same history" in same.stderr
+    no_password(same.stderr)
+
+
+def test_a_database_without_a_history_is_an_error_when_not_creating(url: str) -> None:
+    with pytest.raises(JunitFlakyError, match="no junit-flaky history in this database"):
+        with open_store(DatabaseUrl(url), create=False):
+            pass
+
+
+def test_an_older_schema_is_migrated_and_keeps_its_data(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as raw:  # a database as version 1 left it
+        raw.execute("CREATE SCHEMA junit_flaky")
+        raw.execute("SET search_path = junit_flaky")
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        raw.execute("INSERT INTO schema_version VALUES (1)")
+        for statement in postgres.postgres_ddl(sqlite_store._SCHEMA_V1).split(";"):
+            if statement.strip():
+                raw.execute(statement)
+        raw.execute("INSERT INTO runs (started, commit_sha) VALUES (10.0, 'c1')")
+        raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (%s, 'm', 't', '', '')", (sqlite_store.identity_key("m", "t", "", ""),))
+        raw.execute("INSERT INTO attempts VALUES (1, 1, 0, 2, 5), (1, 1, 1, 0, 5)")
+    with open_store(DatabaseUrl(url)) as store:
+        assert [(r.name, r.counts.runs) for r in store.commit_rows(since=0.0, branch=None)] == [("t", 2)]
+        assert store.record(RunInfo(20.0, report_key="sha256:x"), [("m", "t", "", "", 0, 1)]) is not None
+        assert store.has_report("sha256:x")
+    with psycopg.connect(url) as raw:
+        assert raw.execute("SELECT version FROM junit_flaky.schema_version").fetchone() == (sqlite_store.SCHEMA_VERSION,)
+
+
+def test_a_newer_schema_or_another_programs_schema_is_refused_and_left_alone(url: str) -> None:
+    with open_store(DatabaseUrl(url)):
+        pass
+    with psycopg.connect(url, autocommit=True) as raw:
+        raw.execute("UPDATE junit_flaky.schema_version SET version = version + 1")
+    with pytest.raises(JunitFlakyError, match="newer than this junit-flaky knows"):
+        with open_store(DatabaseUrl(url)):
+            pass
+    with psycopg.connect(url, autocommit=True) as raw:
+        raw.execute("DROP SCHEMA junit_flaky CASCADE")
+        raw.execute("CREATE SCHEMA junit_flaky")
+        raw.execute("CREATE TABLE junit_flaky.users (name TEXT)")
+    with pytest.raises(JunitFlakyError, match="not a junit-flaky history; it was left as it is"):
+        with open_store(DatabaseUrl(url)):
+            pass
+    with psycopg.connect(url) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM junit_flaky.users").fetchone() == (0,)
