@@ -66,6 +66,19 @@ def test_commit_rows_honour_the_window_and_the_branch(history_at: Location) -> N
         assert store.commit_rows(since=2 * DAY, branch="main") == []
 
 
+def test_attempt_sequences_list_each_failing_tests_attempts_in_the_order_they_ran(history_at: Location) -> None:
+    with open_store(history_at) as store:
+        first = store.record(RunInfo(2 * DAY, "c1", "main"), [row("b", F), row("b", P), row("a", P), row("ok", P)])
+        second = store.record(RunInfo(1 * DAY, "c0", "main"), [row("b", P), row("b", S), row("a", E)])
+        store.record(RunInfo(3 * DAY, "c2", "feature"), [row("b", F)])
+        assert first is not None and second is not None
+        assert store.attempt_sequences(since=0.0, branch="main") == [
+            ("m", "a", second.run_id, 1 * DAY, 1), ("m", "a", first.run_id, 2 * DAY, 0),  # by run start
+            ("m", "b", second.run_id, 1 * DAY, 0), ("m", "b", first.run_id, 2 * DAY, 1), ("m", "b", first.run_id, 2 * DAY, 0),
+        ]  # "ok" never failed; skips are no attempt
+        assert [r[:2] for r in store.attempt_sequences(since=1.5 * DAY, branch=None)] == [("m", "b")] * 3
+
+
 def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(history_at: Location) -> None:
     with open_store(history_at) as store:
         for day in range(1, 6):

@@ -38,7 +38,9 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history import store as sqlite_store
 from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl, redact
-from junit_flaky.history.store import _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, Recorded, RunInfo, identity_key
+from junit_flaky.history.store import (
+    _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, Recorded, RunInfo, SequenceRow, identity_key,
+)
 
 SCHEMA = "junit_flaky"
 CONNECT_TIMEOUT = 10  # seconds to connect and log in (libpq counts at least 2)
@@ -51,6 +53,9 @@ INSTALL = "pip install 'junit-flaky[postgresql]'"
 _SCHEMA_LOCK = (0x4A464C4B, 1)
 _PRUNE_LOCK = (0x4A464C4B, 2)
 _DEADLOCK_RETRIES = 3
+# Names in SQLite's order (bytes of UTF-8), whatever the database's collation: both stores list
+# the tests alike.
+_BYTEWISE = 'COLLATE "C"'
 
 # SQLite's types, as PostgreSQL spells them. Integers are 64-bit in SQLite: a duration in ms may
 # exceed 32 bits.
@@ -227,6 +232,28 @@ class PostgresStore:
         return Pruned(runs, attempts, tests)
 
     @_one_line
+    def attempt_sequences(self, since: float, branch: Optional[str]) -> List[SequenceRow]:
+        """As ``HistoryStore.attempt_sequences``."""
+        return self._db.execute(
+            f"""
+            WITH recent AS MATERIALIZED (
+                SELECT id, started FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
+            ), failing AS MATERIALIZED (
+                SELECT DISTINCT failed.test_id
+                FROM recent r JOIN attempts failed ON failed.run_id = r.id
+                WHERE failed.outcome >= {_FAILED}
+            )
+            SELECT t.classname, t.name, r.id, r.started, (a.outcome >= {_FAILED})::INTEGER
+            FROM recent r CROSS JOIN failing f
+            JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
+            JOIN tests t ON t.id = f.test_id
+            WHERE a.outcome != {_SKIPPED}
+            ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.started, r.id, a.seq
+            """,
+            {"since": since, "branch": branch},
+        ).fetchall()
+
+    @_one_line
     def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
         """As ``HistoryStore.commit_rows``, in one statement (so one snapshot): the tests with a
         failure on a commit where they also passed, found from the failures (partial index),
@@ -257,7 +284,7 @@ class PostgresStore:
             JOIN tests t ON t.id = f.test_id
             WHERE a.outcome != {_SKIPPED}
             GROUP BY t.classname, t.name, r.commit_key
-            ORDER BY t.classname, t.name
+            ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}
             """,
             {"since": since, "branch": branch},
         ).fetchall()
