@@ -19,6 +19,7 @@ import os
 import re
 import warnings
 from array import array
+from bisect import bisect_left
 from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional,
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_element import Element, TreeBuilder, local_name, parse_element
+from junit_flaky.junit_element import Element, TreeBuilder, local_name, parse_childless
 from junit_flaky.model import Outcome, TestId
 
 SUITE_TAGS = frozenset({"testsuite", "testsuites"})
@@ -46,6 +47,8 @@ _START_TAG_REST = re.compile(rb"""[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
 OPEN_FILES = 32
 # Start tags of repeats parsed by one parser at a time (``Snippets.testcase_tags``).
 _TAGS_AT_ONCE = 4096
+# Start tags of repeats at most this far apart are read with one read (``Snippets._start_tags``).
+_READ_AHEAD = 1 << 16
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
 # one of the first two.
@@ -586,22 +589,38 @@ class Snippets:
             offset += len(chunk)
         return start + ends[0]
 
+    def _start_tags(self, file: int, offsets: Sequence[int]) -> Iterator[Tuple[bytes, bool]]:
+        """``start_tag`` at each of ``offsets`` (ascending), reading the tags close together
+        with one read: a read per tag took a third of confirming the repeats of merged shards."""
+        data, data_start = b"", 0
+        for n, offset in enumerate(offsets):
+            at = offset - data_start
+            match = _START_TAG_REST.match(data, at + 1) if 0 <= at < len(data) else None
+            if match is None:  # not read yet, or cut short by the end of what was read
+                last = bisect_left(offsets, offset + _READ_AHEAD, n) - 1
+                data, data_start, at = self.read(file, offset, offsets[last] - offset + 512), offset, 0
+                match = _START_TAG_REST.match(data, 1)
+                if match is None:  # longer than what was read
+                    yield self.start_tag(file, offset)
+                    continue
+            end = match.end()
+            yield data[at:end], data[end - 2] == 0x2F  # /
+
     def testcase_tags(self, places: Sequence[Tuple[int, int]]) -> List[Tuple[Element, Optional[Element], int]]:
-        """For each (file, offset): the start tag there as an element without children; that
-        same element again if the tag is self-closing (then it is the whole element), else None;
-        the tag's size. The tags of one file are parsed together, by one parser: a parser per
-        tag took most of the time of merging shards that repeat every test."""
+        """For each (file, offset), in ascending offsets per file: the start tag there as an
+        element without children; that same element again if the tag is self-closing (then it is
+        the whole element), else None; the tag's size. The tags of one file are parsed together,
+        by one parser: a parser per tag took most of the time of merging shards that repeat every
+        test."""
         found: List[Tuple[Element, Optional[Element], int]] = []
         for file, group in groupby(places, key=lambda place: place[0]):
             tags: List[bytes] = []
             closed: List[bool] = []
-            for _, offset in group:
-                tag, self_closing = self.start_tag(file, offset)
+            for tag, self_closing in self._start_tags(file, [offset for _, offset in group]):
                 tags.append(tag if self_closing else tag[:-1] + b"/>")
                 closed.append(self_closing)
             text = b"".join((b"<tags>", *tags, b"</tags>")).decode(self.files[file].encoding)
-            elements = parse_element(text).children
-            for tag, self_closing, element in zip(tags, closed, elements):
+            for tag, self_closing, element in zip(tags, closed, parse_childless(text)):
                 found.append((element, element if self_closing else None, len(tag) - (not self_closing)))
         return found
 
