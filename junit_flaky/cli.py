@@ -23,7 +23,7 @@ from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
 
 if TYPE_CHECKING:
-    from junit_flaky import config
+    from junit_flaky import codeowners, config
     from junit_flaky import thresholds as thresholds_mod
 
 app = typer.Typer(
@@ -137,9 +137,10 @@ def _targets(requested: Sequence[str]) -> List[str]:
 
 def _upload(
     paths: Sequence[Path], targets: Sequence[str], build_passed: Optional[bool], artifact_base: Optional[str],
-    timeout: Optional[float],
+    timeout: Optional[float], owners: "Optional[codeowners.OwnerLookup]" = None,
 ) -> bool:
-    """Send the reports; print one line per target. True when every upload went through."""
+    """Send the reports; print one line per target. True when every upload went through.
+    ``owners`` names each test's owners in the annotation and the job summary."""
     from junit_flaky import upload
     from junit_flaky.http_client import Http
 
@@ -147,7 +148,9 @@ def _upload(
         stdout.print("junit-flaky: no upload target fits this environment; nothing uploaded", markup=False)
         return True
     http = Http() if timeout is None else Http(deadline=timeout)
-    outcomes = upload.upload(paths, targets, os.environ, build_passed=build_passed, artifact_base=artifact_base, http=http)
+    outcomes = upload.upload(
+        paths, targets, os.environ, build_passed=build_passed, artifact_base=artifact_base, http=http, owners=owners
+    )
     for outcome in outcomes:
         console = stdout if outcome.ok else stderr
         console.print(f"junit-flaky: upload {'ok' if outcome.ok else 'FAILED'}: {outcome}", markup=False)
@@ -170,6 +173,7 @@ ArtifactBaseOpt = Annotated[Optional[str], typer.Option("--artifact-base", metav
 HistoryDbOpt = Annotated[Optional[str], typer.Option("--history-db", metavar="PATH|URL", help=history_location.HELP, show_default=False)]
 FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-history/--no-thresholds-from-history", help="Learn thresholds from the history database (below the listed sources in priority).", envvar="JUNIT_FLAKY_THRESHOLDS_FROM_HISTORY", show_default=False)]
 QuarantineFileOpt = Annotated[Optional[str], typer.Option("--quarantine-file", metavar="PATH", help=quarantine_location.HELP, show_default=False)]
+CodeownersOpt = history_commands.CodeownersOpt
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
@@ -203,6 +207,7 @@ def run(
     strict_upload: StrictUploadOpt = False,
     upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
+    codeowners_file: CodeownersOpt = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
@@ -215,7 +220,7 @@ def run(
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
     upload failed with --strict-upload.
     """
-    from junit_flaky import config, junit_read, pipeline, progress, report, reruns
+    from junit_flaky import codeowners, config, junit_read, pipeline, progress, report, reruns
 
     targets = _targets(upload or [])
     if targets and output is None:
@@ -244,12 +249,14 @@ def run(
     if outcome.recorded:
         stdout.print(f"junit-flaky: {outcome.recorded}", markup=False)
     results = outcome.results
+    owners = codeowners.configured(start, codeowners_file, os.environ, warn)
+    codeowners.assign(owners, results)
     summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
     report.print_report(stdout, results, summary, outcome.notes)
     if json_path is not None:
         report.write_json(json_path, results, summary, outcome.notes, outcome.failed)
     failed = outcome.failed
-    uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout) if output and upload else True
+    uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout, owners) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 
@@ -261,18 +268,20 @@ def upload_command(
     strict_upload: StrictUploadOpt = False,
     upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
+    codeowners_file: CodeownersOpt = None,
 ) -> None:
     """Upload reports (usually run's --output) to Buildkite, Test Engine, Aviator or CircleCI.
 
     Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
     """
     targets = _targets(to or ["auto"])
-    from junit_flaky import junit_read
+    from junit_flaky import codeowners, junit_read
     from junit_flaky.upload.reports import load
 
     # The same checks as run, once: malformed, hostile or non-JUnit XML stops here (exit 2).
     checked = [load(path) for path in junit_read.expand(reports)]
-    uploaded = _upload(checked, targets, None, artifact_base, upload_timeout)
+    owners = codeowners.configured(Path.cwd(), codeowners_file, os.environ, warn)
+    uploaded = _upload(checked, targets, None, artifact_base, upload_timeout, owners)
     raise typer.Exit(EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)
 
 

@@ -280,6 +280,31 @@ def lookup(
     return TestOwners(codeowners, root, rootdir)
 
 
+def configured(
+    start: Path, option: Optional[Path], env: Mapping[str, str], warn: Callable[[str], None]
+) -> Optional[OwnerLookup]:
+    """``--codeowners``, else ``codeowners`` in ``[tool.junit-flaky]`` (relative to that
+    pyproject.toml; a missing file there is an error), else the repository's CODEOWNERS."""
+    from junit_flaky import config
+    from junit_flaky.errors import JunitFlakyError
+
+    if option is None:
+        table, _ = config.load(start)
+        pyproject = config.find_pyproject(start)
+        if table.get("codeowners") and pyproject is not None:
+            option = pyproject.parent / table["codeowners"]
+            if not option.is_file():
+                raise JunitFlakyError(f"{pyproject}: [tool.junit-flaky] codeowners: no file {option}")
+    return lookup(start, env, option, warn)
+
+
+def owned_by(owners: Owners, name: str) -> bool:
+    """Whether ``name`` is among ``owners``: ``org/team`` or ``@org/team``, in any case, as the
+    forges compare handles."""
+    wanted = name.casefold().lstrip("@")
+    return any(owner.casefold().lstrip("@") == wanted for owner in owners)
+
+
 def assign(owners: Optional[OwnerLookup], results: Iterable[TestResult]) -> None:
     """Give each result its owners (none without a CODEOWNERS file)."""
     if owners is None:

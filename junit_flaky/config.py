@@ -10,7 +10,7 @@ from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import PYPROJECT_SOURCE, UNREADABLE, Entry, entries_from_records, tomllib, unreadable
 
 SWITCHES = {"record-history", "thresholds-from-history"}
-PATHS = {"history-db", "quarantine-file"}  # file paths, relative to the pyproject.toml
+PATHS = {"history-db", "quarantine-file", "codeowners"}  # file paths, relative to the pyproject.toml
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests"} | PATHS | SWITCHES
 # The table, and its flaky_tests as written: they become entries once the defaults of unlisted
 # tests are known (``entries``), since a value an entry leaves out is theirs.

@@ -94,6 +94,8 @@ def _print_test(console: Console, result: TestResult, name: str) -> None:
     header.append(name, style="bold")
     header.append(f"  (pass {th.min_passes} of max {th.max_runs}; from {th.source})", style="dim")
     console.print(header)
+    if result.owners:
+        console.print(Text(f"    owners: {' '.join(result.owners)}", style="cyan"))
     tally = Tally()
     for number, attempt in enumerate(result.attempts, start=1):
         tally = tally.add(attempt.outcome)
@@ -197,6 +199,7 @@ def machine_report(results: List[TestResult], summary: Summary, notes: Sequence[
                 "min_passes": r.thresholds.min_passes,
                 "max_runs": r.thresholds.max_runs,
                 "thresholds_source": r.thresholds.source,
+                "owners": list(r.owners),
                 "quarantine": _quarantine_json(r.thresholds),
                 "attempts": [
                     {"outcome": a.outcome.value, "time": round(a.time, 6), "message": a.message, "rerun": a.rerun}

@@ -12,7 +12,7 @@ import enum
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, Dict, List, Optional, Tuple
 
 import typer
 
@@ -28,7 +28,7 @@ from junit_flaky.history.settings import DAY, Settings
 from junit_flaky.limits import MAX_RUNS
 
 if TYPE_CHECKING:
-    from junit_flaky.history.learn import Computed
+    from junit_flaky.history.learn import Computed, TestHistory
 
 history_app = typer.Typer(
     add_completion=False,
@@ -47,6 +47,8 @@ DbOpt = Annotated[Optional[str], typer.Option("--db", metavar="PATH|URL", help=h
 WindowOpt = Annotated[float, typer.Option("--window-days", metavar="DAYS", help="Only runs this recent count.", min=0.01)]
 BranchOpt = Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Only runs on this branch count (default: every branch).", show_default=False)]
 PriorRateOpt = Annotated[float, typer.Option("--prior-rate", metavar="RATE", help="Prior mean flake rate of a test with flaky evidence.", min=0.0, max=1.0)]
+# Also run's and upload's option (cli.py): one definition for the three commands.
+CodeownersOpt = Annotated[Optional[Path], typer.Option("--codeowners", metavar="FILE", help="CODEOWNERS file that names each test's owners (default: the repository's, where GitHub or GitLab reads it; pyproject.toml: codeowners).", envvar="JUNIT_FLAKY_CODEOWNERS", dir_okay=False, exists=True, show_default=False)]
 PriorWeightOpt = Annotated[float, typer.Option("--prior-weight", metavar="RUNS", help="How many runs the prior weighs.", min=0.0)]
 
 
@@ -126,8 +128,6 @@ def prune_command(
     )
 
 
-@bounded
-def compute_command(
 @history_app.command("copy", cls=cli_help.Command)
 @bounded
 def copy_command(
@@ -147,6 +147,8 @@ def copy_command(
     )
 
 
+@bounded
+def compute_command(
     db: DbOpt = None,
     alpha: Annotated[float, typer.Option("--alpha", metavar="A", help="Most a correct test may fail the build.", min=0.0, max=1.0)] = Settings.alpha,
     beta: Annotated[float, typer.Option("--beta", metavar="B", help="Most a regressed test may pass the build.", min=0.0, max=1.0)] = Settings.beta,
@@ -213,6 +215,20 @@ def _unreachable(computed: "Computed", settings: Settings) -> str:
     )
 
 
+def _owners_of(tests: "List[TestHistory]", owner: Optional[str], option: Optional[Path]) -> "Dict[TestHistory, Tuple[str, ...]]":
+    """Each test's owners from CODEOWNERS (pytest classnames taken from the current directory);
+    empty without a CODEOWNERS file, which ``--owner`` needs."""
+    from junit_flaky import codeowners
+    from junit_flaky.model import TestId
+
+    lookup = codeowners.configured(Path.cwd(), option, os.environ, warn)
+    if lookup is None:
+        if owner is not None:
+            raise JunitFlakyError(f"--owner {owner} needs a CODEOWNERS file: none found (--codeowners FILE names one)")
+        return {}
+    return {t: lookup(TestId(t.classname, t.name)) for t in tests}
+
+
 class Format(str, enum.Enum):
     TABLE = "table"
     JSON = "json"
@@ -229,12 +245,15 @@ def stats_command(
     branch: BranchOpt = None,
     prior_rate: PriorRateOpt = Prior.mean,
     prior_weight: PriorWeightOpt = Prior.weight,
+    owner: Annotated[Optional[str], typer.Option("--owner", metavar="NAME", help="Only the tests CODEOWNERS gives this owner (@org/team or org/team).", show_default=False)] = None,
+    codeowners_file: CodeownersOpt = None,
 ) -> None:
     """The flakiest tests: flake rate, runs, last flaky failure, reruns and time spent rerunning."""
     import json
 
     from rich.console import Console
 
+    from junit_flaky import codeowners
     from junit_flaky.files import atomic_write
     from junit_flaky.history import html, stats
     from junit_flaky.history.learn import flaky_tests
@@ -246,19 +265,23 @@ def stats_command(
     now = time.time()
     with open_store(path, create=False) as store:
         tests = flaky_tests(store, settings, now)
+    owners = _owners_of(tests, owner, codeowners_file)
+    if owner is not None:
+        tests = [t for t in tests if codeowners.owned_by(owners.get(t, ()), owner)]
+    columns = [*stats.COLUMNS, stats.owners_column(owners)] if any(owners.values()) else stats.COLUMNS
     shown = tests[:limit]
     if output_format is Format.JSON:
-        stdout.out(json.dumps(stats.as_json(shown), indent=2), highlight=False)
+        stdout.out(json.dumps(stats.as_json(shown, owners), indent=2), highlight=False)
     elif not tests:
         stdout.out(f"No flaky test in the last {window_days:g} days.", highlight=False)
     elif output_format is Format.MARKDOWN:
-        stdout.out(stats.as_markdown(shown), end="", highlight=False)
+        stdout.out(stats.as_markdown(shown, columns), end="", highlight=False)
     else:
         shown_of = f" (showing {limit})" if len(tests) > limit else ""
         stdout.out(f"{plural(len(tests), 'flaky test')} in the last {window_days:g} days{shown_of}", highlight=False)
         # A CI log is not a terminal: rich would assume 80 columns and fold every test's name.
         wide = stdout if stdout.is_terminal else Console(file=stdout.file, width=max(stdout.width, 160), highlight=False, emoji=False)
-        wide.print(stats.as_table(shown))
+        wide.print(stats.as_table(shown, columns))
     if html_path is not None:
         with atomic_write(html_path) as handle:
             handle.write(html.page(tests, now, window_days, str(path)).encode("utf-8"))

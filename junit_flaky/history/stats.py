@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rich.table import Table
 from rich.text import Text
@@ -43,7 +43,13 @@ COLUMNS: List[Column] = [
 ]
 
 
-def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
+def owners_column(owners: Mapping[TestHistory, Tuple[str, ...]]) -> Column:
+    """The owners CODEOWNERS gives each test, as a column; only shown where a file gives some."""
+    return ("Owners", lambda t: " ".join(owners.get(t, ())), False)
+
+
+def as_json(tests: Sequence[TestHistory], owners: Optional[Mapping[TestHistory, Tuple[str, ...]]] = None) -> List[Dict[str, Any]]:
+    owners = owners or {}
     return [
         {
             "class_name": t.classname,
@@ -55,6 +61,7 @@ def as_json(tests: Sequence[TestHistory]) -> List[Dict[str, Any]]:
             "last_flaky": datetime.fromtimestamp(t.last_flaky, timezone.utc).isoformat(),
             "reruns": t.reruns,
             "rerun_seconds": round(t.rerun_seconds, 3),
+            "owners": list(owners.get(t, ())),
         }
         for t in tests
     ]

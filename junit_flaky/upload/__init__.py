@@ -21,6 +21,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from junit_flaky import tokens
 from junit_flaky.ci_env import detect
+from junit_flaky.codeowners import OwnerLookup
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload import aviator, buildkite_agent, circleci, github, reports as report_files, test_engine
 from junit_flaky.upload.context import Context, Run
@@ -89,6 +90,7 @@ def upload(
     artifact_base: Optional[str] = None,
     http: Optional[Http] = None,
     run: Run = buildkite_agent.run_process,
+    owners: Optional[OwnerLookup] = None,
 ) -> List[UploadOutcome]:
     """Send ``reports`` to each of ``targets``; one outcome per target, in ``TARGETS`` order.
 
@@ -96,14 +98,15 @@ def upload(
     runs in. ``build_passed`` is the build's verdict (Aviator's Build-Status). ``artifact_base``
     is a URL prefix under which the reports' artifacts are found, for links in the annotation;
     when this call uploads them with ``buildkite-artifact`` it is ``artifact://``.
-    ``http`` and ``run`` are the network and subprocess seams.
+    ``http`` and ``run`` are the network and subprocess seams. ``owners`` names each test's
+    owners (CODEOWNERS) in the annotation and the job summary.
     """
     ordered = sorted(dict.fromkeys(targets), key=lambda t: TARGETS.index(t) if t in TARGETS else len(TARGETS))
     try:
         loaded = _load(reports)
     except JunitFlakyError as exc:
         return [UploadOutcome(target, False, f"nothing sent: {exc}") for target in ordered]
-    ctx = Context(env, detect(env), http or Http(), run, build_passed, artifact_base)
+    ctx = Context(env, detect(env), http or Http(), run, build_passed, artifact_base, owners)
     outcomes = []
     for target in ordered:
         outcome = _send(target, loaded, ctx)

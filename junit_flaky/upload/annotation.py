@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from junit_flaky import tokens
+from junit_flaky.codeowners import OwnerLookup
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_read import Testcase
 from junit_flaky.model import TestId, Verdict
@@ -55,6 +56,7 @@ class _Test:
     attempts: List[Failure]  # in the order they ran
     link: Optional[str]
     note: str = ""  # a quarantined failure's skip message: why it is quarantined
+    owners: Tuple[str, ...] = ()  # from CODEOWNERS
 
 
 class _Kept:
@@ -63,8 +65,9 @@ class _Kept:
     fit, later ones are kept cut; once cut ones cannot, none are; past as many tests of a verdict
     as bare names could fit, they are only counted."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, owners: Optional[OwnerLookup] = None) -> None:
         self.limit = limit
+        self.owners = owners
         self.detail = Detail.FULL  # the most detail still possible
         self.full = self.cut = 0  # characters of trace seen, whole and cut
         self.tests: Dict[Verdict, List[_Test]] = {Verdict.FAILED: [], Verdict.QUARANTINED: [], Verdict.FLAKY: []}
@@ -89,14 +92,17 @@ class _Kept:
         elif self.detail is Detail.NO_TRACES:
             attempts = [replace(attempt, trace="") for attempt in attempts]
         skip = case.element.find("skipped") if test_verdict is Verdict.QUARANTINED else None
-        tests.append(_Test(case.test, test_verdict, attempts, link, skip.get("message") if skip is not None else ""))
+        owners = self.owners(case.test) if self.owners else ()
+        tests.append(_Test(case.test, test_verdict, attempts, link, skip.get("message") if skip is not None else "", owners))
 
 
 def build(
-    reports: Sequence[Tuple[Report, Optional[str]]], title: str = "junit-flaky", limit: int = MAX_BYTES
+    reports: Sequence[Tuple[Report, Optional[str]]], title: str = "junit-flaky", limit: int = MAX_BYTES,
+    owners: Optional[OwnerLookup] = None,
 ) -> Annotation:
-    """The annotation for these reports; ``limit`` is the most bytes the Markdown may take."""
-    kept = _Kept(limit)
+    """The annotation for these reports; ``limit`` is the most bytes the Markdown may take;
+    ``owners`` gives each listed test's owners (CODEOWNERS)."""
+    kept = _Kept(limit, owners)
     for report, link in reports:
         for case in report.testcases():
             kept.add(case, link)
@@ -125,7 +131,7 @@ def for_ci(reports: Sequence[Tuple[Report, Optional[str]]], ctx: Context, limit:
     (a backslash before ``_``, ``-`` or ``.`` would split a token so a plain search misses it).
     Hiding a token may lengthen the text by a few bytes; the limits leave room for that."""
     title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
-    note = build(reports, title=title, limit=limit)
+    note = build(reports, title=title, limit=limit, owners=ctx.owners)
     escaped = {var: md(ctx.env.get(var, "")) for var in tokens.TOKEN_VARS}
     return replace(note, markdown=tokens.redact(tokens.redact(note.markdown, ctx.env), escaped))
 
@@ -154,6 +160,8 @@ def _section(heading: str, tests: List[_Test], counts: Counter, detail: Detail) 
 
 def _block(test: _Test, detail: Detail) -> str:
     name = f"**{md(str(test.id))}**"
+    if test.owners:
+        name += f" ({md(' '.join(test.owners))})"
     if detail is Detail.NAMES:
         return f"- {name}"
     link = f' · <a href="{html.escape(test.link, quote=True)}">report</a>' if test.link else ""
