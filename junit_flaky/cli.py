@@ -212,6 +212,9 @@ def run(
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
     quarantine_file: QuarantineFileOpt = None,
+    new_test_runs: Annotated[Optional[int], typer.Option("--new-test-runs", metavar="N", help="Run each test the history has never seen, that passed, until it has N runs in all; a failure among them makes it flaky on arrival, which fails the build (default: 8 when a history is in use; 1 turns it off).", envvar="JUNIT_FLAKY_NEW_TEST_RUNS", show_default=False)] = None,
+    new_test_budget: Annotated[Optional[float], typer.Option("--new-test-budget", metavar="SECONDS", help="Seconds for all new tests' extra runs, by their durations in the report: slow tests get fewer runs (default: 300).", envvar="JUNIT_FLAKY_NEW_TEST_BUDGET", show_default=False)] = None,
+    allow_new_flaky: Annotated[Optional[bool], typer.Option("--allow-new-flaky/--no-allow-new-flaky", help="A new test flaky on arrival is reported, but does not fail the build.", envvar="JUNIT_FLAKY_ALLOW_NEW_FLAKY", show_default=False)] = None,
     test_exit_code: Annotated[Optional[int], typer.Option("--test-exit-code", metavar="CODE", help="The test step's exit code: any but 0 and 1 (interrupted, internal error, usage error, no tests) fails the run, since its report may be partial; so does a report without a testcase.", envvar="JUNIT_FLAKY_TEST_EXIT_CODE", show_default=False)] = None,
 ) -> None:
     """Decide every test of REPORT..., rerun the open ones, write one report.
@@ -220,7 +223,7 @@ def run(
     Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
     upload failed with --strict-upload.
     """
-    from junit_flaky import codeowners, config, junit_read, pipeline, progress, report, reruns
+    from junit_flaky import codeowners, config, junit_read, new_tests, pipeline, progress, report, reruns
 
     targets = _targets(upload or [])
     if targets and output is None:
@@ -228,8 +231,15 @@ def run(
     start = rootdir or Path.cwd()
     paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
     project = config.load(start)
-    learn_from, record_to = _history_dbs(
-        project, start, history_db, [("thresholds-from-history", thresholds_from_history), ("record-history", record_history)]
+    # --new-test-runs given (or new-test-runs in pyproject.toml) reads the history even when no
+    # switch records or learns from it; otherwise it is on wherever a history is in use.
+    learn_from, record_to, asked_db = _history_dbs(
+        project, start, history_db,
+        [("thresholds-from-history", thresholds_from_history), ("record-history", record_history),
+         ("new-test-runs", True if new_test_runs is not None else None)],
+    )
+    new_test_options = new_tests.options(
+        project[0], config.find_pyproject(start), new_test_runs, new_test_budget, allow_new_flaky, asked_db or learn_from or record_to
     )
     quarantines = _quarantines(start, quarantine_file)
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
@@ -238,7 +248,8 @@ def run(
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
     )
     outcome = pipeline.run(
-        paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code
+        paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
+        new_test_options=new_test_options,
     )
     if outcome.log_tail:
         stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)

@@ -49,6 +49,9 @@ RERUN_KEPT_NO_DETAILS = "failed (pytest-rerunfailures kept no details of this at
 # The type of the note ``run`` writes for a test that passed fewer times than required (a
 # <failure>, or a <rerunFailure> when quarantined): it records a verdict, not a failed run.
 NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
+# The type of the <failure> ``run`` writes for a flaky verdict that fails the build (a new test,
+# flaky on arrival): beside its runs (a pass, flaky children), it records a verdict, not a run.
+FLAKY_FAILS_BUILD = "junit_flaky.FlakyFailsBuild"
 # The last line of a pytest traceback: "path/to/test_x.py:44: AssertionError".
 _PYTEST_CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$", re.M)
 # The children of a <testcase> whose content its attempts hold once read: their tags are all that
@@ -162,7 +165,7 @@ def attempts_of(element: Element) -> List[Attempt]:
     final = None
     for child in element:
         outcome = FINAL_TAGS.get(child.local)
-        if outcome is not None and (final is None or final[1] is Outcome.SKIPPED):
+        if outcome is not None and child.get("type") != FLAKY_FAILS_BUILD and (final is None or final[1] is Outcome.SKIPPED):
             final = (child, outcome)
     flaky = [_interim(child) for child in element.findall(*FLAKY_TAGS)]
     rerun_children = element.findall(*RERUN_TAGS)
@@ -330,10 +333,13 @@ class Reading:
     tracked: Dict[TestId, TrackedTest]
 
 
-def read(paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None) -> Reading:
+def read(
+    paths: Sequence[Path], watch: Optional[Watch] = None, on_untracked: Optional[UntrackedSink] = None,
+    also_track: Optional[junit_read.AlsoTracker] = None,
+) -> Reading:
     """The one way reports become tests and attempts, for run, merge and the history alike
     (which takes the untracked testcases from the scan: ``junit_read.UntrackedSink``)."""
     with long_lived():
-        scan = junit_read.scan(paths, watch=watch, on_untracked=on_untracked)
+        scan = junit_read.scan(paths, watch=watch, on_untracked=on_untracked, also_track=also_track)
         with Snippets(scan.files) as snippets:
             return Reading(paths, scan, load(scan, snippets))

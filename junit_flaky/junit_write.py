@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from junit_flaky.files import atomic_write
-from junit_flaky.junit_attempts import HELD_BY_ATTEMPTS, NOT_ENOUGH_PASSES, TrackedTest, recorded_verdict, texts_read_back
+from junit_flaky.junit_attempts import (
+    FLAKY_FAILS_BUILD,
+    HELD_BY_ATTEMPTS,
+    NOT_ENOUGH_PASSES,
+    TrackedTest,
+    recorded_verdict,
+    texts_read_back,
+)
 from junit_flaky.junit_element import Element, quoted_attr
 from junit_flaky.junit_read import Occurrence, Scan, Snippets, Suite
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
@@ -69,8 +76,10 @@ def counts_of(element: Element) -> Counts:
 def written_verdict(result: TestResult) -> Verdict:
     """The verdict the XML records for a test (``recorded_verdict`` reads it back): the one every
     output gives. Quarantine shows only where it changes what readers count: a quarantined test
-    that failed; one that passed or was flaky is written as such, as it fails no build either way."""
-    return result.reported_verdict
+    that failed; one that passed or was flaky is written as such, as it fails no build either way.
+    A flaky verdict that fails the build (a new test flaky on arrival) is written failed, so that
+    readers count what the build did."""
+    return Verdict.FAILED if result.fails_build else result.reported_verdict
 
 
 def _sub(parent: Element, tag: str, text: str = "", **attrs: str) -> Element:
@@ -106,7 +115,13 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
     shown = attempts[-1]
-    if verdict is Verdict.FAILED:
+    if verdict is Verdict.FAILED and result.decision.verdict is Verdict.FLAKY:
+        # Its runs as a flaky test's, and a <failure> that says why it fails the build, which the
+        # reader takes for that verdict, not for a run (``junit_attempts.attempts_of``).
+        children += _failed_children("flaky", failed)
+        children.append(("failure", Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type=FLAKY_FAILS_BUILD)))
+        shown = [a for a in attempts if a.outcome is Outcome.PASSED][-1]
+    elif verdict is Verdict.FAILED:
         if failed:
             children.append(("failure" if failed[0].outcome is Outcome.FAILED else "error", failed[0]))
             children += _failed_children("rerun", failed[1:])

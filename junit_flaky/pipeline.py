@@ -22,6 +22,7 @@ from junit_flaky.verdicts import close, decide, plural
 
 if TYPE_CHECKING:
     from junit_flaky.history.record import RunRecorder
+    from junit_flaky.new_tests import NewTestOptions
 
 
 @dataclass
@@ -50,20 +51,32 @@ def run(
     output: Optional[Path] = None,
     record_to: Optional[Path] = None,
     test_exit_code: Optional[int] = None,
+    new_test_options: Optional[NewTestOptions] = None,
 ) -> Outcome:
     """Decide every test of ``paths``, rerun the open ones (unless ``rerun`` is None), record the
     run in the history at ``record_to``, and write the aggregated report to ``output``.
-    ``test_exit_code`` is the test step's, when known: see ``test_step_failures``."""
+    ``test_exit_code`` is the test step's, when known: see ``test_step_failures``.
+    ``new_test_options``: rerun the tests the history has never seen (``new_tests``)."""
     recorder = None
     if record_to is not None:  # sqlite3 only for runs that record
         from junit_flaky.history.record import RunRecorder
 
         recorder = RunRecorder(record_to)  # takes the untracked testcases from the one scan
-    reading = read(paths, watch=resolver.watch(), on_untracked=recorder.untracked if recorder else None)
+    arrivals = None
+    if new_test_options is not None and rerun is not None:  # looked up before the run is recorded
+        from junit_flaky import new_tests
+
+        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history))
+    sink = recorder.untracked if recorder else None
+    if arrivals is not None:
+        sink = new_tests.tee(sink, arrivals.finder.untracked)
+    reading = read(paths, watch=resolver.watch(), on_untracked=sink, also_track=arrivals.finder.also_track if arrivals else None)
     results: List[TestResult] = []
     for test, entry in reading.tracked.items():
         limits = resolver.resolve(test)
         results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
+    if arrivals is not None:
+        arrivals.apply(results)
     outcome = Outcome(reading, results, report.suite_failures(reading.scan.suites))
     outcome.step_failures = test_step_failures(test_exit_code, reading.scan.testcases)
     outcome.notes += outcome.suite_failures + outcome.step_failures
@@ -77,6 +90,8 @@ def run(
         summary = reruns.Rerunner(rerun, progress).run([r for r in still_open if r.decision.is_open])
         outcome.notes += summary.notes
         outcome.log_tail = summary.log_tail
+    if arrivals is not None:
+        outcome.notes += arrivals.notes()
     if recorder is not None:
         _record(outcome, recorder)
     if output is not None:

@@ -1,0 +1,213 @@
+"""New tests, flaky on arrival (``run --new-test-runs N``).
+
+Most flaky tests are flaky from the commit that adds them, and a test that passed once in its
+first build says little. So a test the history has never seen, that passed every run the report
+holds, is run again until it has N runs in all, in the same rerun process as every other rerun.
+The rule is verdicts.py's, expressed as the test's thresholds: pass N of N (so the first failure
+ends it), with ``new_test`` set, which makes a failure beside a pass the verdict flaky, "new test,
+flaky on arrival", and ``flaky_fails_build`` unless ``--allow-new-flaky``.
+
+Which tests are new: the reader hands on every testcase that passed once (``untracked``); after
+its pass, one query asks the history which of them (and of the tests the reader keeps anyway) it
+has never recorded (``HistoryStore.unknown_tests``), and those testcases are kept like repeats
+(``junit_read.AlsoTrack``), so their reruns are written into the report. This happens before
+``--record-history`` records the run, which would make every test of it known.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, replace
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+
+from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_read import AlsoTrack, Identity
+from junit_flaky.limits import MAX_RUNS
+from junit_flaky.model import Outcome, TestId, TestResult, Verdict
+from junit_flaky.verdicts import decide, plural
+
+if TYPE_CHECKING:
+    from junit_flaky.history.location import Location
+
+# Runs in all, the first included. Independent runs of a test that fails one run in 3 catch it in
+# 1 - (2/3)^N of the builds that add it: 86.8% for N = 5, 96.1% for N = 8, the fewest that reach
+# 95% (README, "New tests, flaky on arrival"; benchmarks/bench_new_tests_sim.py measures it).
+DEFAULT_RUNS = 8
+DEFAULT_BUDGET = 300.0  # seconds for every new test's extra runs together
+_KEY_SIZE = 16  # bytes of store.identity_key
+
+
+@dataclass(frozen=True)
+class NewTestOptions:
+    history: "Location"  # the history that says which tests are new
+    runs: int  # N: runs in all, the first included
+    budget: float  # seconds for all new tests' extra runs, from their durations in the report
+    allow_flaky: bool  # --allow-new-flaky: a flaky new test does not fail the build
+
+
+def options(
+    table: Dict[str, Any], pyproject: Optional[Path], runs: Optional[int], budget: Optional[float],
+    allow_flaky: Optional[bool], history: Optional["Location"],
+) -> Optional[NewTestOptions]:
+    """The options from the command line (or its environment variables), else ``[tool.junit-flaky]``;
+    None when off: N is 1, or no history is in use. A bad value is a one-line error."""
+    where = f"{pyproject}: [tool.junit-flaky]" if pyproject else "[tool.junit-flaky]"
+    if runs is None:
+        runs = table.get("new-test-runs", DEFAULT_RUNS)
+        if isinstance(runs, bool) or not isinstance(runs, int):
+            raise JunitFlakyError(f"{where} new-test-runs must be an integer, got {runs!r}")
+    if not 1 <= runs <= MAX_RUNS:
+        raise JunitFlakyError(f"--new-test-runs must be from 1 (off) to {MAX_RUNS}, got {runs}")
+    if budget is None:
+        budget = table.get("new-test-budget", DEFAULT_BUDGET)
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+            raise JunitFlakyError(f"{where} new-test-budget must be a number of seconds, got {budget!r}")
+    if not (budget >= 0 and math.isfinite(budget)):
+        raise JunitFlakyError(f"--new-test-budget must be a number of seconds, 0 or more, got {budget:g}")
+    if allow_flaky is None:
+        allow_flaky = table.get("allow-new-flaky", False)
+    if runs == 1 or history is None:
+        return None
+    return NewTestOptions(history, runs, float(budget), bool(allow_flaky))
+
+
+class NewTestFinder:
+    """Finds, while the reports are read, the tests the history has never seen.
+
+    Each testcase that passed once costs 24 bytes here (its identity's hash() and key), so a
+    million-test report adds 24 MB, and the history is asked once for all of them.
+    """
+
+    def __init__(self, history: "Location") -> None:
+        self.history = history
+        self._hashes = array("q")
+        self._keys = bytearray()
+        self.unknown: Optional[set] = None  # identity keys of the new tests, once asked
+        self.off: Optional[str] = None  # why no test can be told new, when it cannot
+
+    def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
+        """``junit_read.UntrackedSink``: remember each testcase that passed once."""
+        if outcome is Outcome.PASSED:
+            from junit_flaky.history.store import identity_key
+
+            self._hashes.append(hash(test))
+            self._keys += identity_key(*test)
+
+    def _untracked_keys(self) -> Iterator[bytes]:
+        view = memoryview(self._keys)
+        return (bytes(view[i : i + _KEY_SIZE]) for i in range(0, len(view), _KEY_SIZE))
+
+    def also_track(self, tracked: Iterable[Identity]) -> Optional[AlsoTrack]:
+        """After the reader's pass (``tracked``: the tests it keeps anyway): the testcases to keep
+        because they are new. A history that cannot be read turns the option off, with ``off``
+        saying why: a broken history never stops a build."""
+        from junit_flaky.history.store import identity_key, open_store
+
+        try:
+            with open_store(self.history, create=False) as store:
+                if not store.has_tests():
+                    self.off = f"the history ({self.history}) holds no test yet"
+                    return None
+                asked = chain(self._untracked_keys(), (identity_key(*test) for test in tracked))
+                self.unknown = unknown = store.unknown_tests(asked)
+        except JunitFlakyError as exc:
+            self.off = str(exc)
+            return None
+        hashes = {digest for digest, key in zip(self._hashes, self._untracked_keys()) if key in unknown} if unknown else set()
+        return AlsoTrack(hashes, lambda test: identity_key(*test) in unknown)
+
+    def is_new(self, test: TestId) -> bool:
+        from junit_flaky.history.store import identity_key
+
+        return self.unknown is not None and identity_key(test.classname, test.name, test.file, test.suite) in self.unknown
+
+
+def extra_runs(durations: Sequence[float], caps: Sequence[int], budget: float) -> List[int]:
+    """How many more runs each new test gets: ``min(cap, floor(T / duration))``, with the same
+    time ``T`` for every test, the largest at which the runs' total time (by the durations in the
+    report) fits ``budget``. So slow tests get fewer runs, fast ones all of theirs, as Datadog's
+    Early Flake Detection gives slower tests fewer retries; a test of no recorded duration costs
+    nothing and gets all of its runs."""
+    # Floating point: T / d of T = j * d may come out just under j.
+    def runs_within(time: float, duration: float, cap: int) -> int:
+        return cap if duration <= 0 else min(cap, int(time / duration + 1e-9))
+
+    def cost(time: float) -> float:
+        return sum(runs_within(time, d, c) * d for d, c in zip(durations, caps) if d > 0)
+
+    # T need only be one of the times at which some test gains a run.
+    times = sorted({j * d for d, c in zip(durations, caps) if d > 0 for j in range(1, c + 1)})
+    low, high = 0, len(times)  # times[:low] fit; times[high:] do not
+    while low < high:
+        middle = (low + high) // 2
+        if cost(times[middle]) <= budget:
+            low = middle + 1
+        else:
+            high = middle
+    chosen = times[low - 1] if low else 0.0
+    return [runs_within(chosen, d, c) for d, c in zip(durations, caps)]
+
+
+class NewTests:
+    """The new tests of one run: their thresholds before the reruns, the notes after them."""
+
+    def __init__(self, options: NewTestOptions, finder: NewTestFinder) -> None:
+        self.options = options
+        self.finder = finder
+        self.chosen: List[TestResult] = []
+        self.shortened = 0  # new tests the budget gave fewer runs
+
+    def apply(self, results: Sequence[TestResult]) -> None:
+        """Give every new test that passed each run it had (and is not quarantined) the rule
+        "pass N of N" for the N runs the budget allows it, and decide it by that rule."""
+        self.chosen = [r for r in results if _passed_every_run(r) and not r.thresholds.quarantined and self.finder.is_new(r.test)]
+        have = [len(r.attempts) for r in self.chosen]
+        caps = [max(0, self.options.runs - n) for n in have]
+        durations = [sum(a.time for a in r.attempts) / n for r, n in zip(self.chosen, have)]
+        extra = extra_runs(durations, caps, self.options.budget)
+        self.shortened = sum(1 for e, c in zip(extra, caps) if e < c)
+        source = f"new test (--new-test-runs {self.options.runs})"
+        for result, n, more in zip(self.chosen, have, extra):
+            runs = max(n + more, result.thresholds.min_passes)  # a listed rule may ask for more
+            result.thresholds = replace(
+                result.thresholds, min_passes=runs, max_runs=runs, source=source,
+                new_test=True, flaky_fails_build=not self.options.allow_flaky,
+            )
+            result.decision = decide([a.outcome for a in result.attempts], result.thresholds)
+
+    def notes(self) -> List[str]:
+        """What the report says of the new tests, once their reruns are over."""
+        if self.finder.off is not None:
+            return [f"--new-test-runs is off: no history to tell new tests by ({self.finder.off})"]
+        if not self.chosen:
+            return []
+        runs = self.options.runs
+        line = f"{plural(len(self.chosen), 'new test')} (never seen by the history): run up to {runs} times each (--new-test-runs {runs})"
+        if self.shortened:
+            line += f"; {self.shortened} of them fewer, to fit --new-test-budget {self.options.budget:g}s"
+        notes = [line]
+        flaky = [r for r in self.chosen if r.decision.verdict is Verdict.FLAKY]
+        if flaky:
+            fails = "does not fail the build (--allow-new-flaky)" if self.options.allow_flaky else "fails the build (--allow-new-flaky would let it pass)"
+            notes.append(f"{plural(len(flaky), 'new test is', 'new tests are')} flaky on arrival, which {fails}")
+        return notes
+
+
+def _passed_every_run(result: TestResult) -> bool:
+    return bool(result.attempts) and all(a.outcome is Outcome.PASSED for a in result.attempts)
+
+
+def tee(*sinks: Optional[Callable[..., None]]) -> Optional[Callable[..., None]]:
+    """One ``UntrackedSink`` that tells each of ``sinks`` (None ones left out)."""
+    present = [sink for sink in sinks if sink is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def both(*args: Any) -> None:
+        for sink in present:
+            sink(*args)
+
+    return both

@@ -1,0 +1,152 @@
+"""New tests, flaky on arrival (``run --new-test-runs N``): real pytest projects, a real history.
+
+Build 1 records the suite as it was; build 2 adds tests, which the history has never seen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky import junit_read
+from junit_flaky.limits import MAX_RUNS
+from junit_flaky.model import Verdict
+from junit_flaky.new_tests import extra_runs
+from tests.projects import Project, flaky_body
+
+RECORD = {"JUNIT_FLAKY_RECORD_HISTORY": "1"}
+OLD_TESTS = f"def test_old():\n{flaky_body('old', [])}\n"
+
+
+def counted(name: str, fail_on=(), sleep: float = 0.0) -> str:
+    pause = f"    import time; time.sleep({sleep})\n" if sleep else ""
+    return f"\n\ndef test_{name}():\n{pause}{flaky_body(name, fail_on)}"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A project whose first build (test_old alone) is in the history."""
+    project = Project(tmp_path)
+    project.write("test_mod.py", OLD_TESTS)
+    first = project.junit_flaky("run", str(project.pytest()), env=RECORD)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "recorded 1 attempt in the history" in first.stdout
+    return project
+
+
+def second_build(project: Project, *args: str, added: str, env: Optional[Dict[str, str]] = None):
+    project.write("test_mod.py", OLD_TESTS + added)
+    return project.junit_flaky("run", str(project.pytest()), "-o", "out.xml", "--json", "out.json", *args, env={**RECORD, **(env or {})})
+
+
+@pytest.mark.reruns
+def test_a_new_test_that_fails_its_second_run_is_flaky_on_arrival_and_fails_the_build(project: Project) -> None:
+    result = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "test_new: FLAKY - new test, flaky on arrival: failed 1 of 2 runs" in result.stdout
+    assert "1 new test is flaky on arrival, which fails the build" in result.stdout
+    assert project.runs("new") == 2  # it stops at the first failure
+    assert project.runs("old") == 2  # one run per build: the history knows it
+    report = json.loads((project.root / "out.json").read_text())
+    [new] = [t for t in report["tests"] if t["name"] == "test_new"]
+    assert report["failed"] is True
+    assert (new["verdict"], new["reason"]) == ("flaky", "new test, flaky on arrival: failed 1 of 2 runs")
+    # The XML says failed, so every reader (merge, the annotation, Test Engine) counts what the
+    # build did; its failed run stays a flaky child and the reason is the failure's message.
+    [case] = [c for c in junit_read.testcases(project.root / "out.xml") if c.test.name == "test_new"]
+    assert recorded_verdict(case.element) is Verdict.FAILED
+    assert case.element.find("failure").get("message") == "junit-flaky: new test, flaky on arrival: failed 1 of 2 runs"
+    assert [c.local for c in case.element.children if c.local.startswith("flaky")] == ["flakyFailure"]
+
+
+@pytest.mark.reruns
+def test_allow_new_flaky_reports_it_without_failing_the_build(project: Project) -> None:
+    result = second_build(project, "--new-test-runs", "5", "--allow-new-flaky", added=counted("new", fail_on=[2]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_new: FLAKY - new test, flaky on arrival" in result.stdout
+    assert "which does not fail the build (--allow-new-flaky)" in result.stdout
+
+
+@pytest.mark.reruns
+def test_a_stable_new_test_runs_n_times_and_passes_and_the_history_knows_it_next_time(project: Project) -> None:
+    result = second_build(project, "--new-test-runs", "5", added=counted("new"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("new") == 5 and project.runs("old") == 2
+    assert "1 new test (never seen by the history): run up to 5 times each (--new-test-runs 5)" in result.stdout
+    assert "recorded 6 attempts in the history" in result.stdout  # looked up before it was recorded
+    third = project.junit_flaky("run", str(project.pytest()), "--new-test-runs", "5", env=RECORD)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert project.runs("new") == 6 and "new test" not in third.stdout
+
+
+@pytest.mark.reruns
+def test_the_default_is_8_runs_wherever_a_history_is_in_use(project: Project) -> None:
+    result = second_build(project, added=counted("new"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("new") == 8
+
+
+@pytest.mark.reruns
+@pytest.mark.parametrize("how", ["first build", "no history in use", "damaged"])
+def test_without_a_history_the_option_is_off_and_the_report_says_so(tmp_path: Path, how: str) -> None:
+    project = Project(tmp_path)
+    project.write("test_mod.py", OLD_TESTS + counted("new"))
+    env = {} if how == "no history in use" else RECORD
+    if how == "damaged":
+        (tmp_path / "h.sqlite").write_bytes(b"not a database " * 100)
+        env = {"JUNIT_FLAKY_HISTORY_DB": str(tmp_path / "h.sqlite")}
+    result = project.junit_flaky("run", str(project.pytest()), "--new-test-runs", "5", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--new-test-runs is off: no history to tell new tests by" in result.stdout
+    assert project.runs("new") == 1
+
+
+@pytest.mark.reruns
+def test_the_budget_gives_a_slow_new_test_fewer_runs(project: Project) -> None:
+    # test_slow takes 0.4 s a run: a budget of 0.6 s leaves it at most one more run.
+    result = second_build(project, "--new-test-runs", "5", "--new-test-budget", "0.6", added=counted("fast") + counted("slow", sleep=0.4))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert project.runs("fast") == 5
+    assert project.runs("slow") <= 2
+    assert "2 new tests (never seen by the history): run up to 5 times each (--new-test-runs 5); 1 of them fewer, to fit --new-test-budget 0.6s" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--new-test-runs", "0"], f"--new-test-runs must be from 1 (off) to {MAX_RUNS}, got 0"),
+        (["--new-test-runs", str(MAX_RUNS + 1)], f"--new-test-runs must be from 1 (off) to {MAX_RUNS}, got {MAX_RUNS + 1}"),
+        (["--new-test-budget", "-1"], "--new-test-budget must be a number of seconds, 0 or more, got -1"),
+    ],
+)
+def test_bad_values_are_a_one_line_error(run_cli, clean_env: Path, args, error: str) -> None:
+    (clean_env / "r.xml").write_text('<testsuite name="s"><testcase classname="m" name="t"/></testsuite>')
+    result = run_cli("run", "r.xml", "--no-flakybot", *args)
+    assert result.exit_code == 2
+    assert result.stderr == f"junit-flaky: error: {error}\n"
+
+
+def test_a_bad_pyproject_value_is_a_one_line_error(run_cli, clean_env: Path) -> None:
+    (clean_env / "r.xml").write_text('<testsuite name="s"><testcase classname="m" name="t"/></testsuite>')
+    (clean_env / "pyproject.toml").write_text('[tool.junit-flaky]\nnew-test-runs = "5"\n')
+    result = run_cli("run", "r.xml", "--no-flakybot")
+    assert result.exit_code == 2
+    assert result.stderr == f"junit-flaky: error: {clean_env / 'pyproject.toml'}: [tool.junit-flaky] new-test-runs must be an integer, got '5'\n"
+
+
+@pytest.mark.parametrize(
+    "durations, caps, budget, runs",
+    [
+        ([1.0, 1.0], [4, 4], 100.0, [4, 4]),  # enough for all
+        ([0.1, 10.0], [4, 4], 5.0, [4, 0]),  # 0.4 s for the fast one; none of the slow one fits
+        ([0.1, 2.0], [7, 7], 4.7, [7, 2]),  # the same time T = 4 s each: 7 fast runs (0.7 s), 2 slow
+        ([0.0, 5.0], [7, 7], 0.0, [7, 0]),  # no recorded duration costs nothing
+        ([], [], 10.0, []),
+    ],
+)
+def test_each_new_test_gets_the_same_time_for_its_extra_runs_within_the_budget(durations, caps, budget, runs) -> None:
+    assert extra_runs(durations, caps, budget) == runs
+    assert sum(r * d for r, d in zip(runs, durations)) <= budget
