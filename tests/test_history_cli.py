@@ -68,7 +68,9 @@ def test_stats_as_json_markdown_and_table(run_cli, recorded: Path) -> None:
         ("test_flaky[1]", 4, 6, 2, 2, 6.0)  # four builds, two of them with a failure and its rerun
     ]
     markdown = run_cli("stats", "--format", "markdown").stdout
-    assert markdown.splitlines()[0] == "| Test | Flake rate | Builds | Runs | Flaky failures | Last flaky | Reruns | Rerun time |"
+    assert markdown.splitlines()[0] == (
+        "| Test | Flake rate | Builds | Runs | Flaky failures | Last flaky | Reruns | Rerun time | Retried commits | Rate rose |"
+    )
     assert "| pkg.TestA::test_flaky[1] | 18.8% | 4 | 6 | 2 |" in markdown
     table = run_cli("stats").stdout
     assert "1 flaky test in the last 30 days" in table and "pkg.TestA::test_flaky[1]" in table

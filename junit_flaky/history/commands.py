@@ -255,7 +255,7 @@ def stats_command(
 
     from junit_flaky import codeowners
     from junit_flaky.files import atomic_write
-    from junit_flaky.history import html, stats
+    from junit_flaky.history import html, regression, stats
     from junit_flaky.history.learn import flaky_tests
     from junit_flaky.history.store import open_store
     from junit_flaky.verdicts import plural
@@ -264,7 +264,7 @@ def stats_command(
     settings = Settings(window_days=window_days, prior=Prior(prior_rate, prior_weight), branch=branch)
     now = time.time()
     with open_store(path, create=False) as store:
-        tests = flaky_tests(store, settings, now)
+        tests = regression.with_rises(store, flaky_tests(store, settings, now), settings, now)
     owners = _owners_of(tests, owner, codeowners_file)
     if owner is not None:
         tests = [t for t in tests if codeowners.owned_by(owners.get(t, ()), owner)]

@@ -40,6 +40,8 @@ COLUMNS: List[Column] = [
     ("Last flaky", lambda t: when(t.last_flaky), False),
     ("Reruns", lambda t: str(t.reruns), True),
     ("Rerun time", lambda t: duration(t.rerun_seconds), True),
+    ("Retried commits", lambda t: str(t.retried_commits), True),
+    ("Rate rose", lambda t: "" if t.rate_rose is None else when(t.rate_rose), False),
 ]
 
 
@@ -61,6 +63,8 @@ def as_json(tests: Sequence[TestHistory], owners: Optional[Mapping[TestHistory, 
             "last_flaky": datetime.fromtimestamp(t.last_flaky, timezone.utc).isoformat(),
             "reruns": t.reruns,
             "rerun_seconds": round(t.rerun_seconds, 3),
+            "retried_commits": t.retried_commits,
+            "rate_rose": None if t.rate_rose is None else datetime.fromtimestamp(t.rate_rose, timezone.utc).isoformat(),
             "owners": list(owners.get(t, ())),
         }
         for t in tests
