@@ -208,6 +208,7 @@ def run(
     upload_timeout: UploadTimeoutOpt = None,
     artifact_base: ArtifactBaseOpt = None,
     codeowners_file: CodeownersOpt = None,
+    fail_on_flaky: Annotated[Optional[bool], typer.Option("--fail-on-flaky/--no-fail-on-flaky", help="A flaky verdict fails the build (exit 1), e.g. on release branches; quarantined tests still do not.", envvar="JUNIT_FLAKY_FAIL_ON_FLAKY", show_default=False)] = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
@@ -250,6 +251,7 @@ def run(
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
         new_test_options=new_test_options,
+        fail_on_flaky=config.switch(project[0], "fail-on-flaky", fail_on_flaky),
     )
     if outcome.log_tail:
         stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
@@ -17,7 +17,7 @@ from junit_flaky import ci_env, junit_attempts, junit_write, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import Reading, read
-from junit_flaky.model import TestResult
+from junit_flaky.model import TestResult, Verdict
 from junit_flaky.verdicts import close, decide, plural
 
 if TYPE_CHECKING:
@@ -52,10 +52,12 @@ def run(
     record_to: Optional[Path] = None,
     test_exit_code: Optional[int] = None,
     new_test_options: Optional[NewTestOptions] = None,
+    fail_on_flaky: bool = False,
 ) -> Outcome:
     """Decide every test of ``paths``, rerun the open ones (unless ``rerun`` is None), record the
     run in the history at ``record_to``, and write the aggregated report to ``output``.
     ``test_exit_code`` is the test step's, when known: see ``test_step_failures``.
+    ``fail_on_flaky``: every flaky verdict fails the build (``strict_about_flaky``).
     ``new_test_options``: rerun the tests the history has never seen (``new_tests``)."""
     recorder = None
     if record_to is not None:  # sqlite3 only for runs that record
@@ -77,6 +79,8 @@ def run(
         results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
     if arrivals is not None:
         arrivals.apply(results)
+    if fail_on_flaky:
+        strict_about_flaky(results)
     outcome = Outcome(reading, results, report.suite_failures(reading.scan.suites))
     outcome.step_failures = test_step_failures(test_exit_code, reading.scan.testcases)
     outcome.notes += outcome.suite_failures + outcome.step_failures
@@ -92,11 +96,29 @@ def run(
         outcome.log_tail = summary.log_tail
     if arrivals is not None:
         outcome.notes += arrivals.notes()
+    if fail_on_flaky:
+        outcome.notes += flaky_failures_note(results)
     if recorder is not None:
         _record(outcome, recorder)
     if output is not None:
         junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return outcome
+
+
+def strict_about_flaky(results: Sequence[TestResult]) -> None:
+    """--fail-on-flaky, for release branches (Gradle test-retry's failOnPassedAfterRetry): a flaky
+    verdict fails the build. It is the thresholds' ``flaky_fails_build``, so the one rule of what
+    fails a build (``TestResult.fails_build``, quarantine included) and the XML follow from it."""
+    for result in results:
+        result.thresholds = replace(result.thresholds, flaky_fails_build=True)
+
+
+def flaky_failures_note(results: Sequence[TestResult]) -> List[str]:
+    """The report's line saying why a build with --fail-on-flaky failed on its flaky tests."""
+    count = sum(1 for r in results if r.reported_verdict is Verdict.FLAKY and r.fails_build)
+    if not count:
+        return []
+    return [f"the build fails on {plural(count, 'flaky test')}: --fail-on-flaky makes a flaky verdict fail the build"]
 
 
 def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
