@@ -22,6 +22,7 @@ from junit_flaky.verdicts import close, decide, plural
 
 if TYPE_CHECKING:
     from junit_flaky.history.record import RunRecorder
+    from junit_flaky.history.regression import FlakeRegression
     from junit_flaky.new_tests import NewTestOptions
 
 
@@ -37,10 +38,15 @@ class Outcome:
     warnings: List[str] = field(default_factory=list)  # problems that did not stop the run
     log_tail: List[str] = field(default_factory=list)  # the rerun's last output lines when it went wrong
     recorded: Optional[str] = None  # what --record-history recorded, in one line
+    flake_regressions: List[FlakeRegression] = field(default_factory=list)  # flagged by the history's check
+    fail_on_flake_regression: bool = False
 
     @property
     def failed(self) -> bool:
-        return any(r.fails_build for r in self.results) or bool(self.suite_failures or self.step_failures)
+        return (
+            any(r.fails_build for r in self.results) or bool(self.suite_failures or self.step_failures)
+            or (self.fail_on_flake_regression and bool(self.flake_regressions))
+        )
 
 
 def run(
@@ -53,12 +59,14 @@ def run(
     test_exit_code: Optional[int] = None,
     new_test_options: Optional[NewTestOptions] = None,
     fail_on_flaky: bool = False,
+    fail_on_flake_regression: bool = False,
 ) -> Outcome:
     """Decide every test of ``paths``, rerun the open ones (unless ``rerun`` is None), record the
     run in the history at ``record_to``, and write the aggregated report to ``output``.
     ``test_exit_code`` is the test step's, when known: see ``test_step_failures``.
     ``fail_on_flaky``: every flaky verdict fails the build (``strict_about_flaky``).
-    ``new_test_options``: rerun the tests the history has never seen (``new_tests``)."""
+    ``new_test_options``: rerun the tests the history has never seen (``new_tests``). A recorded
+    run is checked for flake-rate regressions; ``fail_on_flake_regression``: one fails the build."""
     recorder = None
     if record_to is not None:  # sqlite3 only for runs that record
         from junit_flaky.history.record import RunRecorder
@@ -100,6 +108,9 @@ def run(
         outcome.notes += flaky_failures_note(results)
     if recorder is not None:
         _record(outcome, recorder)
+        if outcome.recorded:
+            outcome.fail_on_flake_regression = fail_on_flake_regression
+            _check_regressions(outcome, recorder.db_path)
     if output is not None:
         junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return outcome
@@ -149,6 +160,19 @@ def _record(outcome: Outcome, recorder: RunRecorder) -> None:
         outcome.warnings.append(f"history not recorded: {exc}")
     else:
         outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({recorder.db_path})"
+
+
+def _check_regressions(outcome: Outcome, db_path: Path) -> None:
+    """The history's check of this run's tests, the run just recorded: each test flagged is a
+    note. A history that cannot be read is a warning, as for recording."""
+    from junit_flaky.history import regression
+
+    try:
+        outcome.flake_regressions = regression.check(db_path, ((r.test.classname, r.test.name) for r in outcome.results))
+    except JunitFlakyError as exc:
+        outcome.warnings.append(f"no flake-rate regression check: {exc}")
+    fails = " (fails the build: --fail-on-flake-regression)" if outcome.fail_on_flake_regression else ""
+    outcome.notes += [found.describe() + fails for found in outcome.flake_regressions]
 
 
 def merge(paths: Sequence[Path], output: Path) -> Outcome:
