@@ -89,6 +89,35 @@ def _quarantines(start: Path, option: Optional[str]) -> "List[thresholds_mod.Thr
     return [thresholds_mod.ThresholdTable(quarantine_file.threshold_entries(entries, f"quarantine file {path}", today))]
 
 
+def _auto_quarantines(
+    db: Optional[Path], by_hand: "Sequence[thresholds_mod.ThresholdTable]"
+) -> "List[thresholds_mod.ThresholdTable]":
+    """``--auto-quarantine``: start and end quarantines by the history's policy (a test listed
+    ``by_hand`` is left to its file), and say so; the ones that hold now. A history that cannot
+    be read is a warning: the build goes on with the quarantines listed by hand."""
+    if db is None:
+        return []
+    import time
+
+    from junit_flaky import thresholds as thresholds_mod
+    from junit_flaky.history import auto_quarantine
+    from junit_flaky.history.store import open_store
+
+    try:
+        with open_store(db, create=False) as store:
+            changes = auto_quarantine.refresh(
+                store, auto_quarantine.Policy(), time.time(), lambda test: any(t.match(test) for t in by_hand)
+            )
+    except JunitFlakyError as exc:
+        warn(f"no automatic quarantine: {exc}")
+        return []
+    for q in changes.started:
+        stdout.print(f"junit-flaky: quarantined {auto_quarantine.label(q)} automatically: {q.reason}", markup=False)
+    for q in changes.released:
+        stdout.print(f"junit-flaky: released {auto_quarantine.label(q)} from quarantine: {q.release_reason}", markup=False)
+    return [thresholds_mod.ThresholdTable(auto_quarantine.threshold_entries(changes.active, f"history {db}"))]
+
+
 def _learned(db: Path) -> "List[thresholds_mod.Entry]":
     """Thresholds from the history; one that cannot be read is a warning, as the Flakybot API
     being down is: the other sources still decide."""
@@ -211,9 +240,9 @@ def run(
     fail_on_flaky: Annotated[Optional[bool], typer.Option("--fail-on-flaky/--no-fail-on-flaky", help="A flaky verdict fails the build (exit 1), e.g. on release branches; quarantined tests still do not.", envvar="JUNIT_FLAKY_FAIL_ON_FLAKY", show_default=False)] = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
-    fail_on_flake_regression: Annotated[Optional[bool], typer.Option("--fail-on-flake-regression/--no-fail-on-flake-regression", help="Fail the build when the history flags a test whose flake rate rose (needs --record-history: the check reads this run in the history).", envvar="JUNIT_FLAKY_FAIL_ON_FLAKE_REGRESSION", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
     quarantine_file: QuarantineFileOpt = None,
+    auto_quarantine: Annotated[Optional[bool], typer.Option("--auto-quarantine/--no-auto-quarantine", help="Quarantine the tests the history shows flaky beyond the policy, and release them after clean builds (README: Managing flaky tests).", envvar="JUNIT_FLAKY_AUTO_QUARANTINE", show_default=False)] = None,
     new_test_runs: Annotated[Optional[int], typer.Option("--new-test-runs", metavar="N", help="Run each test the history has never seen, that passed, until it has N runs in all; a failure among them makes it flaky on arrival, which fails the build (default: 8 when a history is in use; 1 turns it off).", envvar="JUNIT_FLAKY_NEW_TEST_RUNS", show_default=False)] = None,
     new_test_budget: Annotated[Optional[float], typer.Option("--new-test-budget", metavar="SECONDS", help="Seconds for all new tests' extra runs, by their durations in the report: slow tests get fewer runs (default: 300).", envvar="JUNIT_FLAKY_NEW_TEST_BUDGET", show_default=False)] = None,
     allow_new_flaky: Annotated[Optional[bool], typer.Option("--allow-new-flaky/--no-allow-new-flaky", help="A new test flaky on arrival is reported, but does not fail the build.", envvar="JUNIT_FLAKY_ALLOW_NEW_FLAKY", show_default=False)] = None,
@@ -235,26 +264,25 @@ def run(
     project = config.load(start)
     # --new-test-runs given (or new-test-runs in pyproject.toml) reads the history even when no
     # switch records or learns from it; otherwise it is on wherever a history is in use.
-    learn_from, record_to, asked_db = _history_dbs(
+    learn_from, record_to, quarantine_from, asked_db = _history_dbs(
         project, start, history_db,
-        [("thresholds-from-history", thresholds_from_history), ("record-history", record_history),
+        [("thresholds-from-history", thresholds_from_history), ("record-history", record_history), ("auto-quarantine", auto_quarantine),
          ("new-test-runs", True if new_test_runs is not None else None)],
     )
     new_test_options = new_tests.options(
-        project[0], config.find_pyproject(start), new_test_runs, new_test_budget, allow_new_flaky, asked_db or learn_from or record_to
+        project[0], config.find_pyproject(start), new_test_runs, new_test_budget, allow_new_flaky,
+        asked_db or learn_from or record_to or quarantine_from,
     )
     quarantines = _quarantines(start, quarantine_file)
+    quarantines += _auto_quarantines(quarantine_from, quarantines)
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
-    fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
-    if fail_regressions and record_to is None:
-        warn("--fail-on-flake-regression does nothing without --record-history: the check reads this run in the history")
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
     )
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
-        new_test_options=new_test_options, fail_on_flake_regression=fail_regressions,
+        new_test_options=new_test_options,
         fail_on_flaky=config.switch(project[0], "fail-on-flaky", fail_on_flaky),
     )
     if outcome.log_tail:
@@ -271,9 +299,7 @@ def run(
     summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
     report.print_report(stdout, results, summary, outcome.notes)
     if json_path is not None:
-        report.write_json(
-            json_path, results, summary, outcome.notes, outcome.failed, [r.as_json() for r in outcome.flake_regressions]
-        )
+        report.write_json(json_path, results, summary, outcome.notes, outcome.failed)
     failed = outcome.failed
     uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout, owners) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 
 class Outcome(str, enum.Enum):
@@ -104,6 +104,10 @@ class Quarantine:
         if self.until:
             parts.append(f"until {self.until}")
         return ", ".join(parts) + f": {self.reason}"
+
+    def as_json(self) -> Dict[str, Optional[str]]:
+        """As ``--json``, ``stats --format json`` and ``quarantine list --format json`` give it."""
+        return {"source": self.origin, "reason": self.reason, "since": self.since, "owner": self.owner or None, "until": self.until or None}
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ import typer
 
 from junit_flaky import cli_help
 from junit_flaky import quarantine_location as location
-from junit_flaky.console import bounded, stdout
+from junit_flaky.console import bounded, stdout, warn
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.commands import Format
+from junit_flaky.history.commands import DbOpt, Format
 
 if TYPE_CHECKING:
+    from junit_flaky.history.location import Location
+    from junit_flaky.history.store import QuarantineRow
     from junit_flaky.model import Quarantine
 
 quarantine_app = typer.Typer(
@@ -65,17 +67,52 @@ def add_command(
 
 @quarantine_app.command("remove", cls=cli_help.Command)
 @bounded
-def remove_command(tests: TestsArg, file: FileOpt = None) -> None:
-    """Take tests out of the quarantine file: their failures fail the build again."""
+def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> None:
+    """Release tests: take them out of the quarantine file, or end their automatic quarantine in
+    the history. Their failures fail the build again."""
+    import time
+
     from junit_flaky import quarantine_file as qf
+    from junit_flaky.history import auto_quarantine
+    from junit_flaky.history.store import open_store
     from junit_flaky.verdicts import plural
 
     path = _path(file)
-    edit = qf.remove(path, tests)
-    for entry in edit.removed:
-        stdout.print(f"junit-flaky: released {entry.test} from {path}", markup=False)
-    if edit.comments_removed:
-        stdout.print(f"junit-flaky: removed {plural(edit.comments_removed, 'comment line')} that belonged to them", markup=False)
+    listed = {entry.identity for entry in qf.load(path)}
+    by_hand = [test for test in tests if qf.parse_test(test) in listed]
+    automatic = [test for test in tests if test not in by_hand]
+    if automatic:
+        db_path = _db(db)
+        held = {(q.classname, q.name): q for q in _held(db_path)}
+        for test in automatic:
+            if qf.parse_test(test) not in held:
+                raise JunitFlakyError(f"{test!r} is not in {path}, nor quarantined automatically in {db_path}; nothing removed")
+    if by_hand:
+        edit = qf.remove(path, by_hand)
+        for entry in edit.removed:
+            stdout.print(f"junit-flaky: released {entry.test} from {path}", markup=False)
+        if edit.comments_removed:
+            stdout.print(f"junit-flaky: removed {plural(edit.comments_removed, 'comment line')} that belonged to them", markup=False)
+    if automatic:
+        with open_store(db_path, create=False) as store:
+            store.release_quarantines([(held[qf.parse_test(test)].id, "released by hand") for test in automatic], time.time())
+        for test in automatic:
+            stdout.print(f"junit-flaky: released {auto_quarantine.label(held[qf.parse_test(test)])} from its automatic quarantine in {db_path}", markup=False)
+
+
+def _db(option: Optional[str]) -> "Location":
+    from junit_flaky.history.location import resolve_db_path
+
+    return resolve_db_path(option, os.environ, Path.cwd())
+
+
+def _held(db: "Location") -> "List[QuarantineRow]":
+    """The automatic quarantines in the history; none without a history."""
+    from junit_flaky.history import auto_quarantine
+
+    if isinstance(db, Path) and not db.exists():  # a PostgreSQL history is asked, always
+        return []
+    return auto_quarantine.held(db)
 
 
 @dataclass(frozen=True)
@@ -102,18 +139,7 @@ COLUMNS = [
 
 
 def as_json(items: List[Listed]) -> List[Dict[str, Any]]:
-    return [
-        {
-            "test": item.test,
-            "source": item.quarantine.origin,
-            "since": item.quarantine.since,
-            "until": item.quarantine.until or None,
-            "owner": item.quarantine.owner or None,
-            "reason": item.quarantine.reason,
-            "expired": item.expired,
-        }
-        for item in items
-    ]
+    return [{"test": item.test, **item.quarantine.as_json(), "expired": item.expired} for item in items]
 
 
 def manual_listing(path: Path) -> List[Listed]:
@@ -123,19 +149,49 @@ def manual_listing(path: Path) -> List[Listed]:
     return [Listed(e.test, e.quarantine(), e.expired(today)) for e in qf.load(path)]
 
 
+def _owned(items: List[Listed]) -> List[Listed]:
+    """A quarantine that names no owner shows the test's owners from CODEOWNERS, marked so, since
+    someone has to look after it."""
+    from dataclasses import replace
+
+    from junit_flaky import codeowners
+    from junit_flaky import quarantine_file as qf
+    from junit_flaky.model import TestId
+
+    lookup = codeowners.configured(Path.cwd(), None, os.environ, warn)
+    if lookup is None:
+        return items
+    owned = []
+    for item in items:
+        if not item.quarantine.owner:
+            try:
+                owners = lookup(TestId(*qf.parse_test(item.test)))
+            except JunitFlakyError:  # a bare name (no class): no file to look up
+                owners = ()
+            if owners:
+                item = replace(item, quarantine=replace(item.quarantine, owner=f"{' '.join(owners)} (CODEOWNERS)"))
+        owned.append(item)
+    return owned
+
+
 @quarantine_app.command("list", cls=cli_help.Command)
 @bounded
 def list_command(
     output_format: Annotated[Format, typer.Option("--format", metavar="table|json|markdown", help="How to show them.")] = Format.TABLE,
     file: FileOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """The quarantined tests: by hand (the quarantine file) and automatic (the history)."""
     from rich.console import Console
 
-    from junit_flaky.history import stats
+    from junit_flaky.history import auto_quarantine, stats
 
-    path = _path(file)
-    items = manual_listing(path)
+    items = manual_listing(_path(file))
+    try:
+        items += [Listed(auto_quarantine.label(q), auto_quarantine.as_quarantine(q)) for q in _held(_db(db))]
+    except JunitFlakyError as exc:  # the file's quarantines are still worth showing
+        warn(f"no automatic quarantines: {exc}")
+    items = _owned(items)
     if output_format is Format.JSON:
         stdout.out(json.dumps(as_json(items), indent=2), highlight=False)
     elif not items:

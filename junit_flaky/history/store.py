@@ -1,6 +1,6 @@
 """The history database: one SQLite file, one row per attempt, safe with several writers at once.
 
-Layout (schema version 2):
+Layout (schema version 3):
 
 - ``runs``: one per recorded run (a build, a shard, an imported report): time, commit, branch, job,
   build id, and for imported and ``history record``-ed reports a key of their content (and
@@ -11,6 +11,7 @@ Layout (schema version 2):
 - ``attempts``: (run, test, seq, outcome, duration in ms), clustered by run: recording a build
   appends at the end of the table instead of touching every page. Failed attempts are rare, so a
   partial index over them finds the tests worth a closer look without reading the passes.
+- ``quarantines``: the automatic quarantines (``run --auto-quarantine``), held and released.
 
 Writers: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for every write, so parallel shards
 on one machine queue for the lock instead of failing. A slow report is staged in a temporary table
@@ -77,6 +78,21 @@ MIGRATIONS: List[str] = [
     ALTER TABLE runs ADD COLUMN report_key TEXT;
     CREATE UNIQUE INDEX runs_report_key ON runs (report_key) WHERE report_key IS NOT NULL;
     """,
+    # 3: `run --auto-quarantine` keeps each automatic quarantine, while it holds and after its
+    # release (evidence after a release starts afresh). By (classname, name), as a threshold
+    # entry names a test.
+    """
+    CREATE TABLE quarantines (
+        id INTEGER PRIMARY KEY,
+        classname TEXT NOT NULL,
+        name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since REAL NOT NULL,
+        released REAL,
+        release_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX quarantines_active ON quarantines (classname, name) WHERE released IS NULL;
+    """,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 LOCK_TIMEOUT = 60.0  # seconds a writer waits for another's lock
@@ -124,6 +140,32 @@ class Recorded:
 # One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
 # run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
 SequenceRow = Tuple[str, str, int, float, int]
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """An automatic quarantine: held while ``released`` is None."""
+
+    id: int
+    classname: str
+    name: str
+    reason: str
+    since: float  # Unix time
+    released: Optional[float] = None
+    release_reason: str = ""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One test's passed and failed attempts in one run (skips left out)."""
+
+    classname: str
+    name: str
+    run_id: int
+    started: float
+    commit_key: str  # "commit SHA", or "run ID" for a run without a commit
+    passes: int
+    failures: int
 
 
 @dataclass(frozen=True)
@@ -342,6 +384,109 @@ class HistoryStore:
                 for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
             ]
 
+    def runs(self) -> List[Tuple[int, RunInfo]]:
+        """Every run, oldest first, with its id."""
+        return [
+            (run_id, RunInfo(*facts))
+            for run_id, *facts in self._db.execute(
+                "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id"
+            )
+        ]
+
+    def run_attempts(self, run_id: int) -> Iterator[AttemptRow]:
+        """A run's attempts, each test's in the order they ran (as ``record`` numbered them),
+        read as they are consumed."""
+        return self._db.execute(
+            "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
+            " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
+            (run_id,),
+        )
+
+    def quarantines(self) -> List[QuarantineRow]:
+        """Every automatic quarantine, held or released, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, classname, name, reason, since, released, release_reason FROM quarantines ORDER BY since, id"
+        )
+        return [QuarantineRow(*row) for row in rows]
+
+    def quarantine_evidence(self, since: float, mass_share: float, mass_min: int) -> List[RunSummary]:
+        """Per run since ``since`` that was no mass failure, the attempts of each test that
+        failed in such a run or is quarantined now; ordered by test, then run start.
+
+        A mass failure (a broken build) is a run where at least ``mass_min`` tests, and more than
+        ``mass_share`` of the tests it ran, failed: it says nothing about any one test. Failing
+        tests are found by the partial index; each run's count of tests is read only for a run
+        with ``mass_min`` failing tests or more.
+        """
+        db = self._db
+        with self._transaction("BEGIN"):
+            for table in ("recent", "failing_tests", "candidates"):
+                db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            db.execute(
+                "CREATE TEMP TABLE recent AS SELECT id, started,"
+                " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
+                " FROM runs WHERE started >= ?",
+                (since,),
+            )
+            db.execute(
+                f"""
+                CREATE TEMP TABLE failing_tests AS
+                SELECT DISTINCT a.run_id, a.test_id FROM temp.recent r
+                JOIN attempts a INDEXED BY attempts_failed ON a.run_id = r.id WHERE a.outcome >= {_FAILED}
+                """
+            )
+            db.execute(
+                """
+                DELETE FROM temp.recent WHERE id IN (
+                    SELECT f.run_id FROM temp.failing_tests f GROUP BY f.run_id
+                    HAVING COUNT(*) >= :min
+                       AND COUNT(*) > :share * (SELECT COUNT(DISTINCT test_id) FROM attempts WHERE run_id = f.run_id)
+                )
+                """,
+                {"min": mass_min, "share": mass_share},
+            )
+            db.execute(
+                """
+                CREATE TEMP TABLE candidates AS
+                SELECT f.test_id FROM temp.failing_tests f WHERE f.run_id IN (SELECT id FROM temp.recent)
+                UNION
+                SELECT t.id FROM quarantines q JOIN tests t ON t.classname = q.classname AND t.name = q.name
+                WHERE q.released IS NULL
+                """
+            )
+            rows = db.execute(
+                f"""
+                SELECT t.classname, t.name, r.id, r.started, r.commit_key,
+                       SUM(a.outcome = {_PASSED}), SUM(a.outcome >= {_FAILED})
+                FROM temp.recent r CROSS JOIN temp.candidates c
+                JOIN attempts a ON a.run_id = r.id AND a.test_id = c.test_id
+                JOIN tests t ON t.id = c.test_id
+                WHERE a.outcome != {_SKIPPED}
+                GROUP BY t.classname, t.name, r.id
+                ORDER BY t.classname, t.name, r.started, r.id
+                """
+            ).fetchall()
+            for table in ("recent", "failing_tests", "candidates"):
+                db.execute(f"DROP TABLE temp.{table}")
+        return [RunSummary(*row) for row in rows]
+
+    def start_quarantines(self, tests: Iterable[Tuple[str, str, str]], when: float) -> int:
+        """Quarantine each (classname, name, reason) from ``when``; one held already stays as
+        it is (another shard may have started it). Returns how many were started."""
+        with self._transaction("BEGIN IMMEDIATE"):
+            return self._db.executemany(
+                "INSERT OR IGNORE INTO quarantines (classname, name, reason, since) VALUES (?, ?, ?, ?)",
+                ((classname, name, reason, when) for classname, name, reason in tests),
+            ).rowcount
+
+    def release_quarantines(self, releases: Iterable[Tuple[int, str]], when: float) -> int:
+        """Release each held quarantine (id, why) at ``when``; returns how many were held."""
+        with self._transaction("BEGIN IMMEDIATE"):
+            return self._db.executemany(
+                "UPDATE quarantines SET released = ?, release_reason = ? WHERE id = ? AND released IS NULL",
+                ((when, why, quarantine_id) for quarantine_id, why in releases),
+            ).rowcount
+
 
 def explain(path: Path, error: sqlite3.Error, timeout: float = LOCK_TIMEOUT) -> JunitFlakyError:
     """One line that says what is wrong with the database file and what to do."""
@@ -368,24 +513,6 @@ def _header(db: sqlite3.Connection) -> Tuple[int, int, int]:
         "SELECT (SELECT application_id FROM pragma_application_id),"
         " (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master)"
     ).fetchone()
-
-    def runs(self) -> List[Tuple[int, RunInfo]]:
-        """Every run, oldest first, with its id."""
-        return [
-            (run_id, RunInfo(*facts))
-            for run_id, *facts in self._db.execute(
-                "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id"
-            )
-        ]
-
-    def run_attempts(self, run_id: int) -> Iterator[AttemptRow]:
-        """A run's attempts, each test's in the order they ran (as ``record`` numbered them),
-        read as they are consumed."""
-        return self._db.execute(
-            "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
-            " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
-            (run_id,),
-        )
 
 
 def _initialize(db: sqlite3.Connection, path: Path) -> None:

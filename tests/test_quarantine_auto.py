@@ -1,0 +1,177 @@
+"""Automatic quarantine (``run --auto-quarantine``): the history's policy starts a quarantine and
+releases it; a mass failure never starts one. Real history databases filled by ``history record``
+and ``run --record-history``, real CLI invocations, a real pytest project for the whole lifecycle."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Dict, Sequence
+
+import pytest
+
+from tests.projects import Project, flaky_body
+
+DB = Path(".junit-flaky") / "history.sqlite"
+NEIGHBOURS = [f"test_{i}" for i in range(10)]
+
+
+def build_report(path: Path, attempts: Dict[str, Sequence[bool]]) -> Path:
+    """A report of 10 passing neighbours and, per test named, its attempts (True: failed)."""
+    cases = [f'<testcase classname="m.T" name="{name}" time="0.1"/>' for name in NEIGHBOURS if name not in attempts]
+    for name, failed in attempts.items():
+        for fail in failed:
+            body = '<failure message="boom">trace</failure>' if fail else ""
+            cases.append(f'<testcase classname="m.T" name="{name}" time="0.1">{body}</testcase>')
+    path.write_text('<testsuite name="s">' + "".join(cases) + "</testsuite>")
+    return path
+
+
+def record(run_cli, clean_env: Path, commit: str, attempts: Dict[str, Sequence[bool]]) -> None:
+    report = build_report(clean_env / "past.xml", attempts)
+    result = run_cli("history", "record", report, "--commit", commit)
+    assert result.exit_code == 0, result.stderr
+
+
+def run_auto(run_cli, clean_env: Path, attempts: Dict[str, Sequence[bool]], *args: str):
+    report = build_report(clean_env / "now.xml", attempts)
+    return run_cli("run", report, "--no-rerun", "--no-flakybot", "--json", "now.json", *args)
+
+
+def verdict(clean_env: Path, name: str) -> str:
+    tests = json.loads((clean_env / "now.json").read_text())["tests"]
+    return next(t["verdict"] for t in tests if t["name"] == name)
+
+
+def held(clean_env: Path) -> list:
+    db = sqlite3.connect(str(clean_env / DB))
+    return db.execute("SELECT classname, name FROM quarantines WHERE released IS NULL").fetchall()
+
+
+def failed_builds_history(run_cli, clean_env: Path, mass: bool = False) -> None:
+    """test_x failed its build 3 times in 5 (passing in between); with ``mass``, 8 of the 10
+    neighbours failed with it in those builds."""
+    for number, red in enumerate([True, False, True, False, True]):
+        attempts: Dict[str, Sequence[bool]] = {"test_x": [red, red]}
+        if mass and red:
+            attempts.update({name: [True] for name in NEIGHBOURS[:8]})
+        record(run_cli, clean_env, f"c{number}", attempts)
+
+
+def test_a_test_failing_its_build_in_several_recent_builds_is_quarantined(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env)
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "quarantined m.T::test_x automatically: failed 3 of its last 5 builds (policy: 3 of 10)" in result.stdout
+    assert verdict(clean_env, "test_x") == "quarantined"
+    quarantine = json.loads((clean_env / "now.json").read_text())["tests"][0]["quarantine"]
+    assert quarantine["source"] == "auto" and quarantine["reason"].startswith("failed 3 of its last 5 builds")
+
+    listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
+    assert [(q["test"], q["source"]) for q in listed] == [("m.T::test_x", "auto")]
+    again = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert again.exit_code == 0 and "automatically" not in again.stdout  # held, not started again
+
+
+def test_a_mass_failure_quarantines_nothing(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env, mass=True)
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1
+    assert "automatically" not in result.stdout and held(clean_env) == []
+
+
+def test_a_test_that_failed_every_recent_build_is_broken_and_never_quarantined(run_cli, clean_env: Path) -> None:
+    for number in range(5):
+        record(run_cli, clean_env, f"c{number}", {"test_x": [True, True]})
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1 and held(clean_env) == []
+
+
+def test_a_high_flake_rate_over_enough_runs_is_quarantined(run_cli, clean_env: Path) -> None:
+    """Builds that each fail once and pass on rerun: it never failed a build, but after six its
+    flake rate (7/22 = 32% with the prior) over 12 runs passes the policy's 30% over at least 10;
+    after four, 8 runs are too few."""
+    for number in range(4):
+        record(run_cli, clean_env, f"c{number}", {"test_x": [True, False]})
+    fewer = run_auto(run_cli, clean_env, {"test_x": [False]}, "--auto-quarantine")
+    assert fewer.exit_code == 0 and "automatically" not in fewer.stdout
+    for number in range(4, 6):
+        record(run_cli, clean_env, f"c{number}", {"test_x": [True, False]})
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "quarantined m.T::test_x automatically: flake rate 32% over 12 runs (policy: 30% over at least 10)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "option, env, pyproject, on",
+    [
+        ("--auto-quarantine", None, None, True),
+        (None, "1", None, True),
+        (None, None, "true", True),
+        (None, None, None, False),
+        ("--no-auto-quarantine", "1", "true", False),
+    ],
+)
+def test_auto_quarantine_is_switched_by_option_env_or_pyproject(
+    run_cli, clean_env: Path, monkeypatch: pytest.MonkeyPatch, option, env, pyproject, on: bool
+) -> None:
+    failed_builds_history(run_cli, clean_env)
+    if env is not None:
+        monkeypatch.setenv("JUNIT_FLAKY_AUTO_QUARANTINE", env)
+    if pyproject is not None:
+        (clean_env / "pyproject.toml").write_text(f"[tool.junit-flaky]\nauto-quarantine = {pyproject}\n")
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, *([option] if option else []))
+    assert result.exit_code == (0 if on else 1)
+    assert ("quarantined m.T::test_x automatically" in result.stdout) == on
+
+
+def test_a_test_quarantined_by_hand_is_left_to_its_file(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env)
+    assert run_cli("quarantine", "add", "m.T::test_x", "--reason", "known").exit_code == 0
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 0 and "automatically" not in result.stdout
+    assert held(clean_env) == []
+
+
+def test_without_a_history_auto_quarantine_is_a_warning_and_the_run_goes_on(run_cli, clean_env: Path) -> None:
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1
+    assert "warning: no automatic quarantine: " in result.stderr and "no history database here" in result.stderr
+
+
+def test_remove_releases_an_automatic_quarantine_and_old_evidence_does_not_start_it_again(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env)
+    run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    removed = run_cli("quarantine", "remove", "m.T::test_x")
+    assert removed.exit_code == 0, removed.stderr
+    assert "released m.T::test_x from its automatic quarantine" in removed.stdout
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1 and held(clean_env) == []
+
+
+@pytest.mark.reruns
+def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds(clean_env: Path) -> None:
+    """Each build: pytest, then run --record-history --auto-quarantine --max-runs 2 (one rerun).
+    test_flaky fails both runs of builds 1, 3 and 4 and passes build 2: build 5 starts by
+    quarantining it, so its failure there fails nothing. Builds 6 to 10 pass; build 11 starts by
+    releasing it, and its failure there fails the build again."""
+    project = Project(clean_env)
+    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1, 2, 4, 5, 6, 7, 8, 14, 15])}\n\ndef test_stable():\n    pass\n")
+
+    def build():
+        return project.junit_flaky("run", str(project.pytest()), "--max-runs", "2", "--record-history", "--auto-quarantine", "--json", "b.json")
+
+    codes = [build().returncode for _ in range(4)]
+    assert codes == [1, 0, 1, 1]
+    fifth = build()
+    assert fifth.returncode == 0, fifth.stdout + fifth.stderr
+    assert "quarantined test_mod::test_flaky automatically: failed 3 of its last 4 builds" in fifth.stdout
+    assert "QUARANTINED test_mod::test_flaky" in fifth.stdout
+    assert project.runs("flaky") == 8  # a quarantined test is not rerun
+    for _ in range(5):
+        clean = build()
+        assert clean.returncode == 0 and "released" not in clean.stdout
+    eleventh = build()
+    assert "released test_mod::test_flaky from quarantine: 5 builds in a row without a failure" in eleventh.stdout
+    assert eleventh.returncode == 1  # its failure counts again, after its rerun failed too
