@@ -137,18 +137,28 @@ class Suite:
     identity_name: str = ""  # the suite part of the identity of a testcase in it (see identity_of)
 
 
-@dataclass
 class Occurrence:
-    """One <testcase> element of a tracked test."""
+    """One <testcase> element of a tracked test. A class with slots, not a dataclass: there is
+    one per testcase of every tracked test (200,000 when two shards repeat 100,000 tests), and
+    slots take a third of the memory and of the time to make one."""
 
-    file: int
-    suite: int  # -1 when the testcase is outside any suite
-    start: int
-    end_event: Optional[int]  # expat's offset at the end event; None if not recorded
-    # The whole testcase when it is one self-closing tag (seen when its repeat was confirmed): a
-    # pass with nothing inside, which needs no reading again.
-    bare: Optional[Element] = None
-    end: Optional[int] = None  # just past the element, once known (``Snippets.end_of``)
+    __slots__ = ("file", "suite", "start", "end_event", "bare", "end")
+
+    def __init__(
+        self, file: int, suite: int, start: int, end_event: Optional[int],
+        bare: Optional[Element] = None, end: Optional[int] = None,
+    ) -> None:
+        self.file = file
+        self.suite = suite  # -1 when the testcase is outside any suite
+        self.start = start
+        self.end_event = end_event  # expat's offset at the end event; None if not recorded
+        # The whole testcase when it is one self-closing tag (seen when its repeat was
+        # confirmed): a pass with nothing inside, which needs no reading again.
+        self.bare = bare
+        self.end = end  # just past the element, once known (``Snippets.end_of``)
+
+    def __repr__(self) -> str:
+        return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
 
 
 @dataclass
@@ -468,38 +478,41 @@ class _Scanner:
         wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
             return
-        found: Dict[Identity, List[Tuple[int, Optional[Element], int]]] = {}
+        suites, tracked = self.suites, self.tracked
+        where_of, start_of, end_of, kind_of = self.plain_where, self.plain_start, self.plain_end, self.plain_kind
+        found: Dict[Identity, List[Tuple[int, Occurrence]]] = {}  # with each one's index in the arrays
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
         for first in range(0, len(candidates), _TAGS_AT_ONCE):
             batch = candidates[first : first + _TAGS_AT_ONCE]
-            places = []
-            for i in batch:
-                where = self.plain_where[i]
-                places.append((self.suites[where].file if where >= 0 else -1 - where, self.plain_start[i]))
-            for i, (tag, bare, size) in zip(batch, snippets.testcase_tags(places)):
-                where = self.plain_where[i]
-                suite_name = self.suites[where].identity_name if where >= 0 else ""
-                found.setdefault(identity_of(tag.attrib, suite_name), []).append((i, bare, size))
-        for key, indexes in found.items():
-            if key not in self.tracked and len(indexes) < 2 and not (also is not None and also.wants(key)):
+            wheres = [where_of[i] for i in batch]
+            files = [suites[where].file if where >= 0 else -1 - where for where in wheres]
+            tags = snippets.testcase_tags(list(zip(files, map(start_of.__getitem__, batch))))
+            for i, where, file, (tag, bare, size) in zip(batch, wheres, files, tags):
+                start, end = start_of[i], end_of[i]
+                occurrence = Occurrence(
+                    file, where if where >= 0 else -1, start, None if end == _NO_END else start + end,
+                    bare, start + size if bare is not None else None,
+                )
+                key = identity_of(tag.attrib, suites[where].identity_name if where >= 0 else "")
+                found.setdefault(key, []).append((i, occurrence))
+        for key, indexed in found.items():
+            known = tracked.get(key)
+            if known is None and len(indexed) < 2 and not (also is not None and also.wants(key)):
                 continue  # a hash collision, not a repeat
-            occurrences = self.tracked.setdefault(key, [])
-            for i, bare, size in indexes:
-                where = self.plain_where[i]
-                suite, file = (where, self.suites[where].file) if where >= 0 else (-1, -1 - where)
-                start, end = self.plain_start[i], self.plain_end[i]
-                occurrence = Occurrence(file, suite, start, None if end == _NO_END else start + end, bare)
-                if bare is not None:
-                    occurrence.end = start + size
-                occurrences.append(occurrence)
-                kind = self.plain_kind[i]
-                if suite < 0:
+            occurrences = [occurrence for _, occurrence in indexed]
+            for i, occurrence in indexed:
+                kind = kind_of[i]
+                if occurrence.suite < 0:
                     self.loose[kind] -= 1
                 elif kind == _SKIPPED:
-                    self.suites[suite].skipped -= 1
+                    suites[occurrence.suite].skipped -= 1
                 else:
-                    self.suites[suite].passed -= 1
-            occurrences.sort(key=lambda o: (o.file, o.start))
+                    suites[occurrence.suite].passed -= 1
+            if known is None:  # read in document order
+                tracked[key] = occurrences
+            else:
+                known.extend(occurrences)
+                known.sort(key=lambda o: (o.file, o.start))
 
 
 class Snippets:
