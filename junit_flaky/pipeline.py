@@ -17,6 +17,7 @@ from junit_flaky import ci_env, junit_attempts, junit_write, report, reruns
 from junit_flaky import thresholds as thresholds_mod
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import Reading, read
+from junit_flaky.junit_element import long_lived
 from junit_flaky.model import TestResult, Verdict
 from junit_flaky.verdicts import close, decide, plural
 
@@ -82,9 +83,10 @@ def run(
         sink = new_tests.tee(sink, arrivals.finder.untracked)
     reading = read(paths, watch=resolver.watch(), on_untracked=sink, also_track=arrivals.finder.also_track if arrivals else None)
     results: List[TestResult] = []
-    for test, entry in reading.tracked.items():
-        limits = resolver.resolve(test)
-        results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
+    with long_lived():  # one per tracked test, kept to the end: collecting them freed nothing
+        for test, entry in reading.tracked.items():
+            limits = resolver.resolve(test)
+            results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
     if arrivals is not None:
         arrivals.apply(results)
     if fail_on_flaky:
