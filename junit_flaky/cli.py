@@ -240,6 +240,7 @@ def run(
     fail_on_flaky: Annotated[Optional[bool], typer.Option("--fail-on-flaky/--no-fail-on-flaky", help="A flaky verdict fails the build (exit 1), e.g. on release branches; quarantined tests still do not.", envvar="JUNIT_FLAKY_FAIL_ON_FLAKY", show_default=False)] = None,
     thresholds_from_history: FromHistoryOpt = None,
     record_history: Annotated[Optional[bool], typer.Option("--record-history/--no-record-history", help="Record every attempt of this run, reruns included, in the history database.", envvar="JUNIT_FLAKY_RECORD_HISTORY", show_default=False)] = None,
+    fail_on_flake_regression: Annotated[Optional[bool], typer.Option("--fail-on-flake-regression/--no-fail-on-flake-regression", help="Fail the build when the history flags a test whose flake rate rose (needs --record-history: the check reads this run in the history).", envvar="JUNIT_FLAKY_FAIL_ON_FLAKE_REGRESSION", show_default=False)] = None,
     history_db: HistoryDbOpt = None,
     quarantine_file: QuarantineFileOpt = None,
     auto_quarantine: Annotated[Optional[bool], typer.Option("--auto-quarantine/--no-auto-quarantine", help="Quarantine the tests the history shows flaky beyond the policy, and release them after clean builds (README: Managing flaky tests).", envvar="JUNIT_FLAKY_AUTO_QUARANTINE", show_default=False)] = None,
@@ -276,13 +277,16 @@ def run(
     quarantines = _quarantines(start, quarantine_file)
     quarantines += _auto_quarantines(quarantine_from, quarantines)
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
+    fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
+    if fail_regressions and record_to is None:
+        warn("--fail-on-flake-regression does nothing without --record-history: the check reads this run in the history")
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
     )
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
-        new_test_options=new_test_options,
+        new_test_options=new_test_options, fail_on_flake_regression=fail_regressions,
         fail_on_flaky=config.switch(project[0], "fail-on-flaky", fail_on_flaky),
     )
     if outcome.log_tail:
@@ -299,7 +303,9 @@ def run(
     summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
     report.print_report(stdout, results, summary, outcome.notes)
     if json_path is not None:
-        report.write_json(json_path, results, summary, outcome.notes, outcome.failed)
+        report.write_json(
+            json_path, results, summary, outcome.notes, outcome.failed, [r.as_json() for r in outcome.flake_regressions]
+        )
     failed = outcome.failed
     uploaded = _upload([output], targets, not failed, artifact_base, upload_timeout, owners) if output and upload else True
     raise typer.Exit(EXIT_FAILED if failed else EXIT_UPLOAD if strict_upload and not uploaded else EXIT_OK)

@@ -9,7 +9,7 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import PYPROJECT_SOURCE, UNREADABLE, Entry, entries_from_records, tomllib, unreadable
 
-SWITCHES = {"record-history", "thresholds-from-history", "allow-new-flaky", "fail-on-flaky", "auto-quarantine"}
+SWITCHES = {"record-history", "thresholds-from-history", "auto-quarantine", "fail-on-flake-regression", "allow-new-flaky", "fail-on-flaky"}
 NEW_TEST_KEYS = {"new-test-runs", "new-test-budget"}  # checked by new_tests.options
 PATHS = {"history-db", "quarantine-file", "codeowners"}  # file paths, relative to the pyproject.toml
 KNOWN_KEYS = {"min-passes", "max-runs", "flaky_tests"} | PATHS | SWITCHES | NEW_TEST_KEYS

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -181,13 +181,17 @@ def print_resolved(console: Console, resolved: Iterable[Tuple[TestId, Thresholds
         console.print(Text(f"{test}: pass {th.min_passes} of max {th.max_runs}{quarantined} (from {th.source})"))
 
 
-def machine_report(results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False) -> Dict:
+def machine_report(
+    results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False,
+    flake_regressions: Sequence[Dict[str, Any]] = (),
+) -> Dict:
     """The ``--json`` report: whether the build fails and what the report said beside the tests
     (a suite that failed outside its tests, a test step cut short, reruns that went wrong), every
     tracked test (any that did not simply pass once) and the totals."""
     return {
         "failed": failed,
         "notes": list(notes),
+        "flake_regressions": list(flake_regressions),  # flagged by the history's check (FlakeRegression.as_json)
         "tests": [
             {
                 "classname": r.test.classname,
@@ -227,9 +231,12 @@ def _quarantine_json(thresholds: Thresholds) -> Optional[Dict[str, Optional[str]
     return thresholds.quarantine.as_json()
 
 
-def write_json(path: Path, results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False) -> None:
+def write_json(
+    path: Path, results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False,
+    flake_regressions: Sequence[Dict[str, Any]] = (),
+) -> None:
     # Redacted as the consoles are: a failure message can quote the environment a test saw.
-    report = machine_report(results, summary, notes, failed)
+    report = machine_report(results, summary, notes, failed, flake_regressions)
     text = tokens.redact(json.dumps(report, indent=2, ensure_ascii=False), os.environ)
     with atomic_write(path) as out:
         out.write(text.encode("utf-8"))
