@@ -88,6 +88,12 @@ def test_configuration_is_a_strict_json_schema():
         ({"reports": "r.xml", "annotation_scope": "step"}, "is not one of ['build', 'job']"),
         ({"reports": "r.xml", "min_tests": 0}, "less than the minimum of 1"),
         ({"reports": "r.xml", "debug": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "fail_on_flaky": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "allow_new_flaky": 1}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "new_test_runs": 101}, "greater than the maximum of 100"),
+        ({"reports": "r.xml", "new_test_budget": -1}, "less than the minimum of 0"),
+        ({"reports": "r.xml", "codeowners": ""}, "should be non-empty"),
+        ({"reports": "r.xml", "quarantine_file": ""}, "should be non-empty"),
     ],
 )
 def test_configuration_rejects_mistakes(config, problem):

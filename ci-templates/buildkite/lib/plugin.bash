@@ -150,6 +150,17 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_option --history-db HISTORY_DB
+  add_option --quarantine-file QUARANTINE_FILE
+  add_option --new-test-runs NEW_TEST_RUNS
+  add_option --new-test-budget NEW_TEST_BUDGET
+  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
+  if plugin_config_is_true ALLOW_NEW_FLAKY false; then
+    run_args+=(--allow-new-flaky)
+  fi
+  if plugin_config_is_true FAIL_ON_FLAKY false; then
+    run_args+=(--fail-on-flaky)
+  fi
+  add_option --codeowners CODEOWNERS
   while IFS= read -r item; do
     run_args+=(--upload "$item")
   done < <(plugin_config_list UPLOAD)

@@ -43,6 +43,12 @@ setup() {
   plugin_option THRESHOLDS_FROM_HISTORY "true"
   plugin_option RECORD_HISTORY "true"
   plugin_option HISTORY_DB "ci cache/history.sqlite"
+  plugin_option QUARANTINE_FILE "ci/quarantine.toml"
+  plugin_option NEW_TEST_RUNS "8"
+  plugin_option NEW_TEST_BUDGET "120.5"
+  plugin_option ALLOW_NEW_FLAKY "true"
+  plugin_option FAIL_ON_FLAKY "true"
+  plugin_option CODEOWNERS ".github/OWNERS"
   plugin_option UPLOAD_0 "buildkite-test-engine"
   plugin_option UPLOAD_1 "buildkite-annotation"
   plugin_option STRICT_UPLOAD "true"
@@ -59,6 +65,8 @@ setup() {
     --max-runs 5 --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
     --max-reruns-total 50 --no-rerun --no-flakybot \
     --thresholds-from-history --record-history --history-db "ci cache/history.sqlite" \
+    --quarantine-file ci/quarantine.toml --new-test-runs 8 --new-test-budget 120.5 \
+    --allow-new-flaky --fail-on-flaky --codeowners .github/OWNERS \
     --upload buildkite-test-engine --upload buildkite-annotation --strict-upload \
     -- python -m pytest "-k not slow"
 }
@@ -80,6 +88,8 @@ setup() {
   given_tests_that_write_a_report_and_exit 0
   plugin_option THRESHOLDS_FROM_HISTORY "false"
   plugin_option RECORD_HISTORY "false"
+  plugin_option ALLOW_NEW_FLAKY "false"
+  plugin_option FAIL_ON_FLAKY "false"
 
   run "${PLUGIN_DIR}/hooks/command"
 
