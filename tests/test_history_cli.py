@@ -37,20 +37,26 @@ def test_compute_writes_thresholds_that_run_reads(run_cli, recorded: Path, clean
     assert result.exit_code == 0, result.stderr
     assert "thresholds for 1 test with flaky evidence to t.json" in result.stderr
     entries = thresholds.load_file(clean_env / "t.json", thresholds.BUILTIN)
-    # 2 flaky failures in 6 runs: (2 + 1) / (6 + 10) = 0.1875. 3 passes within 8 runs fail a
-    # correct test with P(Bin(8, 0.8125) < 3) = 8.6e-4 <= 0.001 (within 7 runs: 3.7e-3).
+    # 2 flaky failures in 6 runs: (2 + 1) / (6 + 10) = 0.1875. With no target for a regressed test
+    # (the history's check catches those), 1 pass within 6 runs: a correct test fails all six with
+    # 0.1875^6 = 4.3e-5 <= 0.0001 (all five: 2.3e-4).
     assert [(e.test_name, e.class_name, e.thresholds.min_passes, e.thresholds.max_runs) for e in entries] == [
-        ("test_flaky[1]", "pkg.TestA", 3, 8)
+        ("test_flaky[1]", "pkg.TestA", 1, 6)
     ]
     record = json.loads((clean_env / "t.json").read_text())["flaky_tests"][0]
     assert record["flake_rate"] == 0.1875 and record["runs"] == 6 and record["flaky_failures"] == 2
-    assert [(e.test_name, e.thresholds.max_runs) for e in thresholds_from_history(recorded)] == [("test_flaky[1]", 8)]
+    assert [(e.test_name, e.thresholds.max_runs) for e in thresholds_from_history(recorded)] == [("test_flaky[1]", 6)]
+    # A target within each build too: 3 passes within 8 runs fail a correct test with
+    # P(Bin(8, 0.8125) < 3) = 8.6e-4 <= 0.001 (within 7 runs: 3.7e-3) and pass a regressed one
+    # with at most 0.05.
+    per_build = json.loads(run_cli("thresholds", "compute", "--alpha", "0.001", "--beta", "0.05").stdout)["flaky_tests"][0]
+    assert (per_build["min_passes"], per_build["max_runs"]) == (3, 8)
 
 
 def test_compute_warns_when_the_cap_makes_a_target_unreachable(run_cli, recorded: Path) -> None:
     # 1 of 5 fails a correct test with 0.1875^5 = 2.3e-4 but passes a regressed one (q1 = 0.91875)
     # with 1 - 0.91875^5 = 0.35; 2 of 5 fails a correct one with 5.3e-3.
-    result = run_cli("thresholds", "compute", "--max-runs", "5")
+    result = run_cli("thresholds", "compute", "--max-runs", "5", "--alpha", "0.001", "--beta", "0.05")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["flaky_tests"][0]["max_runs"] == 5
     assert (
@@ -58,7 +64,7 @@ def test_compute_warns_when_the_cap_makes_a_target_unreachable(run_cli, recorded
         " with p=0.35 > beta=0.05; using 1 of 5, which meets alpha"
     ) in result.stderr
     # Within 4 runs even a correct test fails too often: 0.1875^4 = 1.2e-3.
-    result = run_cli("thresholds", "compute", "--max-runs", "4")
+    result = run_cli("thresholds", "compute", "--max-runs", "4", "--alpha", "0.001")
     assert "within 4 runs it still fails the build with p=0.0012 > alpha=0.001; using 1 of 4" in result.stderr
 
 
@@ -154,7 +160,8 @@ def test_a_pyproject_mistake_is_reported_even_when_no_history_is_asked_for(run_c
 
 
 def test_settings_defaults_are_the_documented_ones() -> None:
-    assert Settings() == Settings(0.001, 0.05, 10.0, 10, 30.0)
+    assert Settings() == Settings(0.0001, 1.0, 10.0, 10, 30.0)
+    assert (Settings().false_alarms, Settings().regression_days) == (0.001, 7.0)
 
 
 def test_the_same_report_is_recorded_once(run_cli, clean_env: Path) -> None:

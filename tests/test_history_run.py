@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from junit_flaky.history.learn import thresholds_from_history
+from junit_flaky.verdicts import plural
 from tests.history_samples import FLAKY_RUN, RED_RUN
 from tests.projects import Project, flaky_body
 
@@ -64,7 +65,7 @@ def test_recorded_run_is_flaky_evidence_for_the_next_one(run_cli, reports: Path)
 
     result = run_offline(run_cli, "red.xml", "--thresholds-from-history")
     assert f"pkg.TestA::test_flaky[1]  ({rule}; from history {DEFAULT_DB})" in result.stdout
-    assert f"needs {entry.thresholds.min_passes} more runs" in result.stdout
+    assert f"needs {plural(entry.thresholds.min_passes, 'more run')}" in result.stdout
 
 
 def test_output_replacing_an_input_records_each_attempt_once(run_cli, reports: Path) -> None:

@@ -15,8 +15,12 @@ DAY = 86400.0
 
 @dataclass(frozen=True)
 class Settings:
-    alpha: float = 0.001  # most a correct test may fail the build
-    beta: float = 0.05  # most a regressed test may pass it
+    # A 1-of-n rule stops at the first pass, so a correct test pays for a small alpha only in the
+    # rare build where it keeps failing: 1 in 10,000 costs about what 1 in 1,000 does.
+    alpha: float = 0.0001  # most a correct test may fail the build
+    # No target within a build by default: the regression check (regression.py) catches a
+    # regressed test across builds, so each build can keep the cheapest rule.
+    beta: float = 1.0  # most a regressed test may pass it
     regression_factor: float = 10.0  # a regressed test passes this many times less often
     max_runs: int = 10  # the cap
     window_days: float = 30.0  # only runs this recent count
