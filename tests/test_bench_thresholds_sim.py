@@ -30,24 +30,29 @@ def test_seed_lists() -> None:
     assert sim.seed_list("1-3,7") == [1, 2, 3, 7]
 
 
-def test_a_small_simulation_keeps_its_books(capsys: pytest.CaptureFixture) -> None:
-    sim.main(["--tests", "60", "--flaky", "6", "--regressions", "2", "--flaky-regressions", "1",
-              "--warmup", "30", "--builds", "40", "--seed", "3"])
+@pytest.mark.parametrize("population", ["default", "flaky-heavy"])
+def test_a_small_simulation_keeps_its_books(capsys: pytest.CaptureFixture, population: str) -> None:
+    sim.main(["--population", population, "--tests", "60", "--flaky", "6" if population == "default" else "45",
+              "--regressions", "2", "--flaky-regressions", "2", "--warmup", "30", "--builds", "40", "--seed", "3"])
     out = capsys.readouterr().out
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in out.splitlines() if line.startswith("| (")}
     assert set(rows) == {"(a) no reruns", "(b) 1 of 3 (--reruns 2)", "(c) thresholds from history"}
     no_reruns, fixed, learned = rows.values()
-    assert (no_reruns[3], no_reruns[4]) == (str(60 * 40), "0")  # every test once in every build
+    assert (no_reruns[4], no_reruns[5]) == (str(60 * 40), "0")  # every test once in every build
     assert int(fixed[1]) <= int(no_reruns[1])  # more chances never turn more builds red
-    assert int(learned[3]) == 60 * 40 + int(learned[4])  # runs = first runs + reruns
-    assert "red builds, (b) / (c):" in out and "runs, (c) / (b):" in out
+    assert int(learned[4]) == 60 * 40 + int(learned[5])  # runs = first runs + reruns
+    for row in rows.values():
+        assert 0 <= int(row[3]) <= 4  # caught within 5 builds, of the 4 regressions
+    for goal in ("red builds, (b) / (c):", "regressed builds green, (c) - (b):", "runs, (c) / (b):", "caught within 5 builds, (c):"):
+        assert goal in out
 
 
-def test_a_seed_meets_the_goals_only_when_it_meets_all_three() -> None:
-    met = sim.SeedResult(5, red_b=518, red_c=24, slipped_b=8, slipped_c=5, runs_ratio=1.069)
+def test_a_seed_meets_the_goals_only_when_it_meets_all_four() -> None:
+    met = sim.SeedResult(5, red_b=518, red_c=24, green_b=8, green_c=5, runs_ratio=1.069, caught_c=19, regressions=20)
     assert met.meets_goals
-    assert not sim.SeedResult(7, 259, 29, 6, 5, 1.082).meets_goals  # 8.9x fewer red builds
-    assert not sim.SeedResult(1, 500, 20, 4, 5, 1.05).meets_goals  # one more regression slipped
-    assert not sim.SeedResult(1, 500, 20, 5, 5, 1.11).meets_goals  # 11% more runs
-    table = sim.seeds_table([met, sim.SeedResult(7, 259, 29, 6, 5, 1.082)])
+    assert not sim.SeedResult(7, 259, 29, 6, 5, 1.082, 20, 20).meets_goals  # 8.9x fewer red builds
+    assert not sim.SeedResult(1, 500, 20, 4, 5, 1.05, 20, 20).meets_goals  # one more regressed build green
+    assert not sim.SeedResult(1, 500, 20, 5, 5, 1.11, 20, 20).meets_goals  # 11% more runs
+    assert not sim.SeedResult(1, 500, 20, 5, 5, 1.05, 18, 20).meets_goals  # 90% caught within 5 builds
+    table = sim.seeds_table([met, sim.SeedResult(7, 259, 29, 6, 5, 1.082, 20, 20)])
     assert "all goals met on 1 of 2 seeds" in table and "| 7 | 259 / 29 = 8.9x |" in table
