@@ -85,6 +85,17 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_path_option --history-db "$PARAM_HISTORY_DB"
+  add_path_option --quarantine-file "$PARAM_QUARANTINE_FILE"
+  add_number_option --new-test-runs "$PARAM_NEW_TEST_RUNS" 0
+  add_path_option --new-test-budget "$PARAM_NEW_TEST_BUDGET"
+  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
+  if [[ "$PARAM_ALLOW_NEW_FLAKY" == "true" ]]; then
+    run_args+=(--allow-new-flaky)
+  fi
+  if [[ "$PARAM_FAIL_ON_FLAKY" == "true" ]]; then
+    run_args+=(--fail-on-flaky)
+  fi
+  add_path_option --codeowners "$PARAM_CODEOWNERS"
   for target in $PARAM_UPLOAD; do
     run_args+=(--upload "$target")
   done
