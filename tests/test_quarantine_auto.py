@@ -175,3 +175,17 @@ def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds
     eleventh = build()
     assert "released test_mod::test_flaky from quarantine: 5 builds in a row without a failure" in eleventh.stdout
     assert eleventh.returncode == 1  # its failure counts again, after its rerun failed too
+
+
+def test_stats_shows_which_flaky_tests_are_quarantined_and_why(run_cli, clean_env: Path) -> None:
+    for number in range(6):
+        record(run_cli, clean_env, f"c{number}", {"test_x": [True, False], "test_y": [True, False]})
+    assert run_cli("quarantine", "add", "m.T::test_y", "--reason", "dns", "--owner", "bob").exit_code == 0
+    run_auto(run_cli, clean_env, {}, "--auto-quarantine")
+
+    listed = {t["test_name"]: t["quarantine"] for t in json.loads(run_cli("stats", "--format", "json").stdout)}
+    assert listed["test_x"]["source"] == "auto" and listed["test_x"]["reason"].startswith("flake rate 32% over 12 runs")
+    assert listed["test_y"] == {"source": "manual", "reason": "dns", "since": listed["test_y"]["since"], "owner": "bob", "until": None}
+    table = run_cli("stats").stdout
+    assert "Quarantine" in table and "manual since" in table and "owner bob: dns" in table
+    assert "| auto since " in run_cli("stats", "--format", "markdown").stdout

@@ -29,7 +29,7 @@ from junit_flaky.history.estimate import CommitRuns, Prior, evidence, flake_rate
 from junit_flaky.history.settings import DAY
 from junit_flaky.history.store import HistoryStore, QuarantineRow, RunSummary, open_store
 from junit_flaky.model import Quarantine, TestId, Thresholds
-from junit_flaky.thresholds import Entry
+from junit_flaky.thresholds import BUILTIN, Entry, Resolver, ThresholdTable
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,16 @@ def threshold_entries(rows: Sequence[QuarantineRow], source: str) -> List[Entry]
         Entry(q.name, q.classname, Thresholds(quarantined=True, source=source, quarantine=as_quarantine(q)))
         for q in rows
     ]
+
+
+def in_force(store: HistoryStore, quarantine_file: Path) -> Resolver:
+    """The quarantines that hold now, the file's over the history's, matched as ``run`` matches
+    them (for ``stats``; nothing is started or released)."""
+    from junit_flaky import quarantine_file as qf
+
+    manual = qf.threshold_entries(qf.load(quarantine_file), f"quarantine file {quarantine_file}", qf.today())
+    automatic = threshold_entries([q for q in store.quarantines() if q.released is None], "history")
+    return Resolver(BUILTIN, [], [ThresholdTable(manual), ThresholdTable(automatic)])
 
 
 def held(db: Path) -> List[QuarantineRow]:

@@ -255,7 +255,9 @@ def stats_command(
 
     from junit_flaky import codeowners
     from junit_flaky.files import atomic_write
-    from junit_flaky.history import html, regression, stats
+    from junit_flaky.history import auto_quarantine, html, regression, stats
+    from junit_flaky.model import TestId
+    from junit_flaky.quarantine_location import resolve_path as resolve_quarantine_path
     from junit_flaky.history.learn import flaky_tests
     from junit_flaky.history.store import open_store
     from junit_flaky.verdicts import plural
@@ -265,13 +267,17 @@ def stats_command(
     now = time.time()
     with open_store(path, create=False) as store:
         tests = regression.with_rises(store, flaky_tests(store, settings, now), settings, now)
+        in_force = auto_quarantine.in_force(store, resolve_quarantine_path(None, os.environ, Path.cwd()))
+    quarantines = {t: q for t in tests for q in [in_force.resolve(TestId(t.classname, t.name)).quarantine] if q}
     owners = _owners_of(tests, owner, codeowners_file)
     if owner is not None:
         tests = [t for t in tests if codeowners.owned_by(owners.get(t, ()), owner)]
     columns = [*stats.COLUMNS, stats.owners_column(owners)] if any(owners.values()) else stats.COLUMNS
+    if quarantines:
+        columns = [*columns, stats.quarantine_column(quarantines)]
     shown = tests[:limit]
     if output_format is Format.JSON:
-        stdout.out(json.dumps(stats.as_json(shown, owners), indent=2), highlight=False)
+        stdout.out(json.dumps(stats.as_json(shown, owners, quarantines), indent=2), highlight=False)
     elif not tests:
         stdout.out(f"No flaky test in the last {window_days:g} days.", highlight=False)
     elif output_format is Format.MARKDOWN:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from junit_flaky.history.learn import DAY, TestHistory
+from junit_flaky.model import Quarantine
 
 
 def day_of(moment: float) -> str:
@@ -50,8 +51,17 @@ def owners_column(owners: Mapping[TestHistory, Tuple[str, ...]]) -> Column:
     return ("Owners", lambda t: " ".join(owners.get(t, ())), False)
 
 
-def as_json(tests: Sequence[TestHistory], owners: Optional[Mapping[TestHistory, Tuple[str, ...]]] = None) -> List[Dict[str, Any]]:
+def quarantine_column(quarantines: Mapping[TestHistory, Quarantine]) -> Column:
+    """Each quarantined test's quarantine and why; only shown where a test is quarantined."""
+    return ("Quarantine", lambda t: quarantines[t].describe() if t in quarantines else "", False)
+
+
+def as_json(
+    tests: Sequence[TestHistory], owners: Optional[Mapping[TestHistory, Tuple[str, ...]]] = None,
+    quarantines: Optional[Mapping[TestHistory, Quarantine]] = None,
+) -> List[Dict[str, Any]]:
     owners = owners or {}
+    quarantines = quarantines or {}
     return [
         {
             "class_name": t.classname,
@@ -66,6 +76,7 @@ def as_json(tests: Sequence[TestHistory], owners: Optional[Mapping[TestHistory, 
             "retried_commits": t.retried_commits,
             "rate_rose": None if t.rate_rose is None else datetime.fromtimestamp(t.rate_rose, timezone.utc).isoformat(),
             "owners": list(owners.get(t, ())),
+            "quarantine": quarantines[t].as_json() if t in quarantines else None,
         }
         for t in tests
     ]
