@@ -479,6 +479,12 @@ def test_every_input_reaches_junit_flaky(tmp_path, project):
         "thresholds-from-history": "true",
         "record-history": "true",
         "history-db": "ci/history.sqlite",
+        "quarantine-file": "ci/quarantine.toml",
+        "new-test-runs": "8",
+        "new-test-budget": "120.5",
+        "allow-new-flaky": "true",
+        "fail-on-flaky": "true",
+        "codeowners": ".github/OWNERS",
         "aviator-api-token": "from-input-aviator",
         "buildkite-analytics-token": "from-input-test-engine",
     }
@@ -489,7 +495,9 @@ def test_every_input_reaches_junit_flaky(tmp_path, project):
         "--thresholds", "ci/thresholds.toml", "--min-passes", "2", "--max-runs", "5",
         "--json", "out/verdicts.json", "--rootdir", "src", "--workers", "4", "--rerun-timeout", "120",
         "--max-reruns-total", "0", "--no-rerun", "--no-flakybot", "--thresholds-from-history",
-        "--record-history", "--history-db", "ci/history.sqlite", "--upload", "github-actions",
+        "--record-history", "--history-db", "ci/history.sqlite",
+        "--quarantine-file", "ci/quarantine.toml", "--new-test-runs", "8", "--new-test-budget", "120.5",
+        "--allow-new-flaky", "--fail-on-flaky", "--codeowners", ".github/OWNERS", "--upload", "github-actions",
         "--upload", "aviator", "--strict-upload", "--", "python", "-m", "pytest", "-p", "no:cacheprovider",
         # junit-flaky's own names: its reruns never see them, as the tests never saw the inputs.
         "JUNIT_FLAKY_AVIATOR_API_TOKEN=from-input-aviator", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN=from-input-test-engine",

@@ -70,6 +70,17 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_option --history-db "$INPUT_HISTORY_DB"
+  add_option --quarantine-file "$INPUT_QUARANTINE_FILE"
+  add_option --new-test-runs "$INPUT_NEW_TEST_RUNS"
+  add_option --new-test-budget "$INPUT_NEW_TEST_BUDGET"
+  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
+  if [[ "$INPUT_ALLOW_NEW_FLAKY" == "true" ]]; then
+    run_args+=(--allow-new-flaky)
+  fi
+  if [[ "$INPUT_FAIL_ON_FLAKY" == "true" ]]; then
+    run_args+=(--fail-on-flaky)
+  fi
+  add_option --codeowners "$INPUT_CODEOWNERS"
   while IFS= read -r target; do
     run_args+=(--upload "$target")
   done < <(words "$INPUT_UPLOAD")
