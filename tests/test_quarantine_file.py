@@ -238,3 +238,14 @@ def test_thresholds_show_names_each_quarantine_and_why(run_cli, clean_env: Path)
     run_cli("quarantine", "add", "m.T::t", "--reason", "dns", "--owner", "bob")
     result = run_cli("thresholds", "show", "--no-flakybot")
     assert f"quarantine file {clean_env / FILE}: m.T::t: quarantined manual since {TODAY}, owner bob: dns" in result.stdout
+
+
+def test_merging_overlapping_shards_keeps_the_quarantine_reason(run_cli, clean_env: Path) -> None:
+    (clean_env / FILE).write_text('[[quarantine]]\ntest = "m.T::t"\nreason = "dns"\nsince = 2026-01-01\n')
+    report = jb.write(clean_env / "in.xml", jb.testsuite(jb.testcase("t", "failed", classname="m.T"), jb.testcase("ok", classname="m.T")))
+    for shard in ("s1.xml", "s2.xml"):
+        assert run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", shard).exit_code == 0
+    merged = run_cli("merge", "s1.xml", "s2.xml", "-o", "merged.xml")
+    assert merged.exit_code == 0, merged.stdout + merged.stderr
+    message = parse(clean_env / "merged.xml").find(".//testcase[@name='t']/skipped").get("message")
+    assert message == "quarantined: failed 2 of 2 runs (manual since 2026-01-01: dns)"
