@@ -147,3 +147,18 @@ def test_stats_owner_without_codeowners_is_a_usage_error(run_cli, history: Path)
     result = run_cli("stats", "--owner", "org/web")
     assert result.exit_code == 2
     assert "--owner org/web needs a CODEOWNERS file" in result.stderr
+
+
+def test_quarantine_list_falls_back_to_the_codeowners_owner(run_cli, clean_env: Path) -> None:
+    (clean_env / "tests").mkdir()
+    (clean_env / "tests" / "test_x.py").write_text("")
+    (clean_env / "CODEOWNERS").write_text("/tests/ @org/qa\n")
+    for extra in ([], ["--owner", "alice"]):
+        name = "test_y" if not extra else "test_z"
+        added = run_cli("quarantine", "add", f"tests/test_x.py::TestC::{name}", "--reason", "flaky", *extra)
+        assert added.exit_code == 0, added.stderr
+    listed = {item["test"]: item["owner"] for item in json.loads(run_cli("quarantine", "list", "--format", "json").stdout)}
+    assert listed == {"tests/test_x.py::TestC::test_y": "@org/qa (CODEOWNERS)", "tests/test_x.py::TestC::test_z": "alice"}
+    (clean_env / "CODEOWNERS").unlink()
+    listed = {item["test"]: item["owner"] for item in json.loads(run_cli("quarantine", "list", "--format", "json").stdout)}
+    assert listed["tests/test_x.py::TestC::test_y"] in ("", None)
