@@ -302,3 +302,21 @@ def test_a_newer_schema_or_another_programs_schema_is_refused_and_left_alone(url
             pass
     with psycopg.connect(url) as raw:
         assert raw.execute("SELECT COUNT(*) FROM junit_flaky.users").fetchone() == (0,)
+
+
+def test_auto_quarantine_and_flake_regressions_read_and_write_a_postgresql_history(
+    run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_quarantine_auto import build_report
+
+    monkeypatch.setenv("JUNIT_FLAKY_HISTORY_DB", url)
+    for number, red in enumerate([True, False, True, False, True]):  # test_x failed 3 of its 5 builds
+        past = build_report(reports / "past.xml", {"test_x": [red, red]})
+        assert run_cli("history", "record", past, "--commit", f"c{number}").exit_code == 0
+    now = build_report(reports / "now.xml", {"test_x": [True]})
+    result = run_cli("run", now, "--no-rerun", "--no-flakybot", "--auto-quarantine", "--fail-on-flake-regression")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "quarantined m.T::test_x automatically: failed 3 of its last 5 builds" in result.stdout
+    listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
+    assert [(q["test"], q["source"]) for q in listed] == [("m.T::test_x", "auto")]
+    no_password(result.stdout, result.stderr)

@@ -79,6 +79,29 @@ def test_attempt_sequences_list_each_failing_tests_attempts_in_the_order_they_ra
         assert [r[:2] for r in store.attempt_sequences(since=1.5 * DAY, branch=None)] == [("m", "b")] * 3
 
 
+def test_quarantines_start_once_release_and_their_evidence_leaves_out_mass_failures(history_at: Location) -> None:
+    with open_store(history_at) as store:
+        ok = [row(f"n{i}", P) for i in range(4)]
+        flaky = store.record(RunInfo(1 * DAY, "c1"), [row("x", F), row("x", P), *ok])
+        mass = store.record(RunInfo(2 * DAY, "c2"), [row("x", F), *(row(f"n{i}", F) for i in range(4))])
+        store.record(RunInfo(3 * DAY, "c3"), [row("held", P), row("x", S), *ok])
+        assert flaky is not None and mass is not None
+        assert store.start_quarantines([("m", "held", "by policy"), ("m", "x", "flaky")], when=4 * DAY) == 2
+        assert store.start_quarantines([("m", "held", "again")], when=5 * DAY) == 0  # held already
+        [first, second] = store.quarantines()
+        assert (first.name, first.reason, first.since, first.released) == ("held", "by policy", 4 * DAY, None)
+        # c2 is a mass failure (5 of 5 tests failed): it is left out, and n0..n3 with it.
+        evidence = store.quarantine_evidence(since=0.0, mass_share=0.5, mass_min=3)
+        assert [(e.name, e.started, e.commit_key, e.passes, e.failures) for e in evidence] == [
+            ("held", 3 * DAY, "commit c3", 1, 0), ("x", 1 * DAY, "commit c1", 1, 1),  # the skip is no attempt
+        ]
+        assert store.release_quarantines([(second.id, "clean builds"), (second.id, "twice")], when=6 * DAY) == 1
+        assert [(q.name, q.released, q.release_reason) for q in store.quarantines()] == [
+            ("held", None, ""), ("x", 6 * DAY, "clean builds")
+        ]
+        assert store.start_quarantines([("m", "x", "again")], when=7 * DAY) == 1  # a released one may start anew
+
+
 def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(history_at: Location) -> None:
     with open_store(history_at) as store:
         for day in range(1, 6):
@@ -215,3 +238,16 @@ def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Loca
         asked = [key("m", "seen", "", ""), key("m", "new", "", ""), key("other.Class", "seen", "f.py", "s"), key("m", "seen", "", "other suite")]
         assert store.unknown_tests(asked + asked) == {key("m", "new", "", ""), key("m", "seen", "", "other suite")}
         assert store.unknown_tests([]) == set()
+
+
+def test_each_record_takes_only_the_rows_staged_since_the_last(history_at: Location) -> None:
+    with open_store(history_at) as store:
+        store.stage([row("a", P), row("b", F)])
+        first = store.record(RunInfo(1.0), [row("b", P)])
+        store.stage([row("c", P)])
+        second = store.record(RunInfo(2.0), [])
+        third = store.record(RunInfo(3.0), [row("d", S)])
+        assert first is not None and second is not None and third is not None
+        assert (first.attempts, second.attempts, third.attempts) == (3, 1, 1)
+        assert [a[1] for a in store.run_attempts(second.run_id)] == ["c"]
+        assert [a[1] for a in store.run_attempts(third.run_id)] == ["d"]

@@ -39,7 +39,8 @@ from junit_flaky.history import store as sqlite_store
 from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl, redact
 from junit_flaky.history.store import (
-    _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, Recorded, RunInfo, SequenceRow, identity_key,
+    _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
+    SequenceRow, identity_key,
 )
 
 SCHEMA = "junit_flaky"
@@ -296,6 +297,73 @@ class PostgresStore:
             CommitRow(classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0, tuple(times or ()))
             for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
         ]
+
+    @_one_line
+    def quarantines(self) -> List[QuarantineRow]:
+        rows = self._db.execute(
+            "SELECT id, classname, name, reason, since, released, release_reason FROM quarantines ORDER BY since, id"
+        )
+        return [QuarantineRow(*row) for row in rows]
+
+    @_one_line
+    def quarantine_evidence(self, since: float, mass_share: float, mass_min: int) -> List[RunSummary]:
+        """As ``HistoryStore.quarantine_evidence``, in one statement; the attempts are looked up
+        by primary key as in ``commit_rows``."""
+        rows = self._db.execute(
+            f"""
+            WITH recent AS MATERIALIZED (
+                SELECT id, started,
+                       CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key
+                FROM runs WHERE started >= %(since)s
+            ), failing_tests AS MATERIALIZED (
+                SELECT DISTINCT a.run_id, a.test_id FROM recent r
+                JOIN attempts a ON a.run_id = r.id WHERE a.outcome >= {_FAILED}
+            ), kept AS MATERIALIZED (
+                SELECT * FROM recent WHERE id NOT IN (
+                    SELECT f.run_id FROM failing_tests f GROUP BY f.run_id
+                    HAVING COUNT(*) >= %(min)s
+                       AND COUNT(*) > %(share)s * (SELECT COUNT(DISTINCT test_id) FROM attempts WHERE run_id = f.run_id)
+                )
+            ), candidates AS MATERIALIZED (
+                SELECT f.test_id FROM failing_tests f WHERE f.run_id IN (SELECT id FROM kept)
+                UNION
+                SELECT t.id FROM quarantines q JOIN tests t ON t.classname = q.classname AND t.name = q.name
+                WHERE q.released IS NULL
+            )
+            SELECT t.classname, t.name, r.id, r.started, r.commit_key,
+                   COUNT(*) FILTER (WHERE a.outcome = {_PASSED}), COUNT(*) FILTER (WHERE a.outcome >= {_FAILED})
+            FROM kept r CROSS JOIN candidates c CROSS JOIN LATERAL (
+                SELECT outcome FROM attempts WHERE run_id = r.id AND test_id = c.test_id AND outcome != {_SKIPPED} OFFSET 0
+            ) a
+            JOIN tests t ON t.id = c.test_id
+            GROUP BY t.classname, t.name, r.id, r.started, r.commit_key
+            ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.started, r.id
+            """,
+            {"since": since, "min": mass_min, "share": mass_share},
+        ).fetchall()
+        return [RunSummary(*row) for row in rows]
+
+    @_one_line
+    def start_quarantines(self, tests: Iterable[Tuple[str, str, str]], when: float) -> int:
+        """As ``HistoryStore.start_quarantines``: a quarantine another build holds already stays."""
+        with self._db.transaction():
+            cursor = self._db.cursor()
+            cursor.executemany(
+                "INSERT INTO quarantines (classname, name, reason, since) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (classname, name) WHERE released IS NULL DO NOTHING",
+                [(classname, name, reason, when) for classname, name, reason in tests],
+            )
+            return max(cursor.rowcount, 0)
+
+    @_one_line
+    def release_quarantines(self, releases: Iterable[Tuple[int, str]], when: float) -> int:
+        with self._db.transaction():
+            cursor = self._db.cursor()
+            cursor.executemany(
+                "UPDATE quarantines SET released = %s, release_reason = %s WHERE id = %s AND released IS NULL",
+                [(when, why, quarantine_id) for quarantine_id, why in releases],
+            )
+            return max(cursor.rowcount, 0)
 
     @_one_line
     def runs(self) -> List[Tuple[int, RunInfo]]:
