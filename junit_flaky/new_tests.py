@@ -82,7 +82,10 @@ class NewTestFinder:
     """
 
     def __init__(self, history: "Location") -> None:
+        from junit_flaky.history.store import identity_key  # sqlite3 only for runs that use a history
+
         self.history = history
+        self._identity_key = identity_key  # called for each testcase: no import statement there
         self._hashes = array("q")
         self._keys = bytearray()
         self.unknown: Optional[set] = None  # identity keys of the new tests, once asked
@@ -91,10 +94,8 @@ class NewTestFinder:
     def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
         """``junit_read.UntrackedSink``: remember each testcase that passed once."""
         if outcome is Outcome.PASSED:
-            from junit_flaky.history.store import identity_key
-
             self._hashes.append(hash(test))
-            self._keys += identity_key(*test)
+            self._keys += self._identity_key(*test)
 
     def _untracked_keys(self) -> Iterator[bytes]:
         view = memoryview(self._keys)
