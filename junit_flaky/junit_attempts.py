@@ -103,6 +103,19 @@ def recorded_verdict(element: Element) -> Verdict:
     return Verdict.FLAKY if tags.intersection(FLAKY_TAGS) else Verdict.PASSED
 
 
+# How ``run`` begins the skip message of a quarantined failure: "quarantined: failed 2 of 3 runs",
+# then " (why)" when its quarantine says why (README, "The XML it writes").
+QUARANTINE_PREFIX = "quarantined: failed "
+_QUARANTINE_WHY = re.compile(re.escape(QUARANTINE_PREFIX) + r"\d+ of \d+ runs?( \(.*\))$", re.S)
+
+
+def quarantine_why(testcase: Element) -> str:
+    """`` (why)`` from the skip message ``run`` gave a quarantined failure, else ``""``."""
+    skipped = testcase.find("skipped")
+    match = _QUARANTINE_WHY.match(skipped.get("message") or "") if skipped is not None else None
+    return match.group(1) if match else ""
+
+
 # How the recorded verdicts of several copies of one test (overlapping shards) combine: the first
 # of these that any copy has; skipped only when every copy was skipped.
 _COMBINED_ORDER = (Verdict.FAILED, Verdict.QUARANTINED, Verdict.FLAKY, Verdict.PASSED)

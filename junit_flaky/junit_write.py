@@ -22,7 +22,9 @@ from junit_flaky.junit_attempts import (
     FLAKY_FAILS_BUILD,
     HELD_BY_ATTEMPTS,
     NOT_ENOUGH_PASSES,
+    QUARANTINE_PREFIX,
     TrackedTest,
+    quarantine_why,
     recorded_verdict,
     texts_read_back,
 )
@@ -104,17 +106,6 @@ def _failed_children(prefix: str, attempts: List[Attempt]) -> List[Tuple[str, At
     return [(prefix + ("Failure" if a.outcome is Outcome.FAILED else "Error"), a) for a in attempts]
 
 
-QUARANTINE_PREFIX = "quarantined: failed "
-_QUARANTINE_WHY = re.compile(re.escape(QUARANTINE_PREFIX) + r"\d+ of \d+ runs?( \(.*\))$", re.S)
-
-
-def _quarantine_why(testcase: Element) -> str:
-    """`` (why)`` from the skip message this writer gave a quarantined failure, else ``""``."""
-    skipped = testcase.find("skipped")
-    match = _QUARANTINE_WHY.match(skipped.get("message") or "") if skipped is not None else None
-    return match.group(1) if match else ""
-
-
 def build_testcase(first: Element, result: TestResult) -> Element:
     """The one <testcase> for a test with all its attempts, children in the Surefire XSD order.
     What each verdict looks like is described in README's "The XML it writes"."""
@@ -148,7 +139,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
             children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type=NOT_ENOUGH_PASSES)))
         why = result.thresholds.quarantine
         # Readers show the message: say why there. A merge knows why only from its input.
-        because = f" ({why.describe()})" if why else _quarantine_why(first)
+        because = f" ({why.describe()})" if why else quarantine_why(first)
         message = f"{QUARANTINE_PREFIX}{len(failed)} of {plural(runs, 'run')}{because}"
         children.append(("skipped", Attempt(Outcome.SKIPPED, message=message)))
     elif verdict is Verdict.SKIPPED:

@@ -166,6 +166,8 @@ def test_a_manually_quarantined_failing_test_exits_0_with_its_reason_everywhere(
     annotated = run_cli("upload", "final.xml", "--to", "github-actions")
     assert annotated.exit_code == 0, annotated.stderr
     assert "races with the cache warmer" in (clean_env / "summary.md").read_text()
+    [warning] = [line for line in annotated.stdout.splitlines() if line.startswith("::warning")]
+    assert f"::quarantined ({why}) (1 failed attempt): AssertionError: boom" in warning
 
 
 def test_a_quarantine_with_its_reason_is_written_as_valid_surefire(run_cli, clean_env: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_attempts import quarantine_why, recorded_verdict
 from junit_flaky.junit_read import Testcase
 from junit_flaky.model import Verdict
 from junit_flaky.upload import annotation
@@ -128,7 +128,7 @@ def _annotation(case: Testcase, verdict: Verdict, command: str, workspace: str) 
         message = first.message if first.message.startswith(kind) else f"{kind}: {first.message}"
         problem = f": {message}" if first.message else f": {kind}"
     count = plural(len(attempts), "failed attempt")
-    message = f"{verdict.value} ({count}){problem}"
+    message = f"{verdict.value}{quarantine_why(case.element)} ({count}){problem}"
     if len(message) > MESSAGE_CUT:
         message = message[: MESSAGE_CUT - 1] + "…"
     traces = "\n".join(attempt.trace for attempt in attempts)
