@@ -320,3 +320,22 @@ def test_auto_quarantine_and_flake_regressions_read_and_write_a_postgresql_histo
     listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
     assert [(q["test"], q["source"]) for q in listed] == [("m.T::test_x", "auto")]
     no_password(result.stdout, result.stderr)
+
+
+def test_a_connection_lost_while_staging_is_one_error_kept_for_the_end(url: str) -> None:
+    """The scan hands testcases to the recorder as it reads; a server lost meanwhile must not
+    stop the scan (run goes on, and warns at the end)."""
+    from junit_flaky.history.record import RunRecorder
+    from junit_flaky.model import Outcome
+
+    recorder = RunRecorder(DatabaseUrl(url))
+    recorder.BATCH = 1  # every testcase staged at once, so the store is open before the loss
+    recorder.untracked(("m", "before", "", ""), Outcome.PASSED, "1")
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'junit-flaky'")
+    recorder.untracked(("m", "after", "", ""), Outcome.PASSED, "1")  # must not raise
+    recorder.untracked(("m", "later", "", ""), Outcome.PASSED, "1")
+    assert recorder.error is not None and str(recorder.error).startswith("postgresql://postgres:***@")
+    with pytest.raises(JunitFlakyError) as caught:
+        recorder.finish([], RunInfo(1.0))
+    assert caught.value is recorder.error

@@ -159,6 +159,8 @@ class PostgresStore:
 
     @_one_line
     def discard_staged(self) -> None:
+        if self._db.closed or self._db.broken:
+            return  # a temporary table ends with its session: a lost connection staged nothing
         self._db.execute("DROP TABLE IF EXISTS pg_temp.staged")
 
     @_one_line
