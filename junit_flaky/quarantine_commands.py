@@ -92,7 +92,7 @@ def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> N
         for entry in edit.removed:
             stdout.print(f"junit-flaky: released {entry.test} from {path}", markup=False)
         if edit.comments_removed:
-            stdout.print(f"junit-flaky: removed {plural(edit.comments_removed, 'comment line')} that belonged to them", markup=False)
+            stdout.print(f"junit-flaky: removed {plural(edit.comments_removed, 'comment')} that belonged to them", markup=False)
     if automatic:
         with open_store(db_path, create=False) as store:
             store.release_quarantines([(held[qf.parse_test(test)].id, "released by hand") for test in automatic], time.time())

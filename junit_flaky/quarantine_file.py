@@ -238,10 +238,28 @@ def _render(entry: ManualEntry) -> List[str]:
     return lines
 
 
+def _trailing_comment(line: str) -> Optional[str]:
+    """The comment after a key's value (``reason = "x"  # ticket 12``), as a line of its own: the
+    first ``#`` before which the line reads as TOML (a ``#`` inside a string does not)."""
+    for index, char in enumerate(line):
+        if char == "#":
+            try:
+                tomllib.loads(line[:index])
+            except UNREADABLE:
+                continue
+            return line[index:].strip()
+    return None
+
+
 def _comments(block: List[str]) -> Tuple[List[str], List[str]]:
-    """An entry's comment lines above its header, and those among its keys."""
+    """An entry's comment lines above its header, and those among its keys (a comment after a
+    value becomes a line of its own, since the values are written anew)."""
     header = next(i for i, line in enumerate(block) if _TABLE.match(line))
-    inside = [line for line in block[header + 1 :] if line.lstrip().startswith("#")]
+    inside = []
+    for line in block[header + 1 :]:
+        comment = line.strip() if line.lstrip().startswith("#") else _trailing_comment(line)
+        if comment:
+            inside.append(comment)
     return block[:header], inside
 
 

@@ -91,7 +91,7 @@ def test_comments_stay_with_their_entry_and_a_removal_says_how_many_went(run_cli
         '[[quarantine]]\ntest = "z.T::late"\nreason = "runner"  # ticket 12\nsince = 2026-01-02\n# check again in March\n'
     )
     removed = run_cli("quarantine", "remove", "z.T::late")
-    assert "removed 2 comment lines that belonged to them" in removed.stdout
+    assert "removed 3 comments that belonged to them" in removed.stdout  # "# ticket 12" too
     assert path.read_text() == f'# Reviewed weekly by the QA guild.\n\n[[quarantine]]\ntest = "a.T::early"\nreason = "dns"\nsince = {TODAY}\n'
 
 
@@ -251,3 +251,12 @@ def test_merging_overlapping_shards_keeps_the_quarantine_reason(run_cli, clean_e
     assert merged.exit_code == 0, merged.stdout + merged.stderr
     message = parse(clean_env / "merged.xml").find(".//testcase[@name='t']/skipped").get("message")
     assert message == "quarantined: failed 2 of 2 runs (manual since 2026-01-01: dns)"
+
+
+def test_an_update_keeps_the_comments_written_after_an_entrys_values(run_cli, clean_env: Path) -> None:
+    path = clean_env / FILE
+    path.write_text('[[quarantine]]\ntest = "m.T::t"\nreason = "old # not a comment"  # ticket 12\nsince = 2020-01-01 # first seen\n')
+    assert run_cli("quarantine", "add", "m.T::t", "--reason", "new").exit_code == 0
+    assert path.read_text() == '[[quarantine]]\ntest = "m.T::t"\nreason = "new"\nsince = 2020-01-01\n# ticket 12\n# first seen\n'
+    removed = run_cli("quarantine", "remove", "m.T::t")
+    assert "removed 2 comments that belonged to them" in removed.stdout
