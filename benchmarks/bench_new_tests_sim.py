@@ -99,7 +99,7 @@ def simulate(runs: int, args: argparse.Namespace, folder: Path) -> Counts:
         also = finder.also_track(tracked)
         assert also is not None and finder.off is None, finder.off
         kept = [(r, f) for r, f in results if r.attempts[0].outcome is not Outcome.PASSED or also.wants(_identity(r.test))]
-        arrivals.apply([r for r, _ in kept])
+        arrivals.apply([r for r, _ in kept], testcases=len(known) + len(new))
         for result, fail_rate in kept:  # the rerun driver: one attempt at a time, decided by verdicts.py
             so_far = Tally.of(a.outcome for a in result.attempts)
             while result.decision.is_open:

@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 # 95% (README, "New tests, flaky on arrival"; benchmarks/bench_new_tests_sim.py measures it).
 DEFAULT_RUNS = 8
 DEFAULT_BUDGET = 300.0  # seconds for every new test's extra runs together
+# More new tests than this share of the report's testcases (and more than TOO_NEW_MIN) says the
+# history is another suite's, or the tests were renamed, rather than that they are new: none is
+# rerun then (Datadog's Early Flake Detection likewise gives up on a session where too many
+# tests look new), instead of rerunning a whole suite N times.
+TOO_NEW_SHARE = 0.3
+TOO_NEW_MIN = 100
 _KEY_SIZE = 16  # bytes of store.identity_key
 
 
@@ -160,11 +166,20 @@ class NewTests:
         self.finder = finder
         self.chosen: List[TestResult] = []
         self.shortened = 0  # new tests the budget gave fewer runs
+        self.too_many: Optional[str] = None  # why no new test is rerun, when too many look new
 
-    def apply(self, results: Sequence[TestResult]) -> None:
+    def apply(self, results: Sequence[TestResult], testcases: int) -> None:
         """Give every new test that passed each run it had (and is not quarantined) the rule
-        "pass N of N" for the N runs the budget allows it, and decide it by that rule."""
-        self.chosen = [r for r in results if _passed_every_run(r) and not r.thresholds.quarantined and self.finder.is_new(r.test)]
+        "pass N of N" for the N runs the budget allows it, and decide it by that rule.
+        ``testcases``: how many the reports hold."""
+        chosen = [r for r in results if _passed_every_run(r) and not r.thresholds.quarantined and self.finder.is_new(r.test)]
+        if len(chosen) > max(TOO_NEW_MIN, TOO_NEW_SHARE * testcases):
+            self.too_many = (
+                f"--new-test-runs reran no test: {len(chosen)} of the {testcases} testcases are new to the history,"
+                f" more than {TOO_NEW_SHARE:.0%} (is the history another suite's, or were the tests renamed?)"
+            )
+            return
+        self.chosen = chosen
         have = [len(r.attempts) for r in self.chosen]
         caps = [max(0, self.options.runs - n) for n in have]
         durations = [sum(a.time for a in r.attempts) / n for r, n in zip(self.chosen, have)]
@@ -183,6 +198,8 @@ class NewTests:
         """What the report says of the new tests, once their reruns are over."""
         if self.finder.off is not None:
             return [f"--new-test-runs is off: no history to tell new tests by ({self.finder.off})"]
+        if self.too_many is not None:
+            return [self.too_many]
         if not self.chosen:
             return []
         runs = self.options.runs

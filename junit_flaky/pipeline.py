@@ -88,7 +88,7 @@ def run(
             limits = resolver.resolve(test)
             results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
     if arrivals is not None:
-        arrivals.apply(results)
+        arrivals.apply(results, reading.scan.testcases)
     if fail_on_flaky:
         strict_about_flaky(results)
     outcome = Outcome(reading, results, report.suite_failures(reading.scan.suites))

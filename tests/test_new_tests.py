@@ -150,3 +150,13 @@ def test_a_bad_pyproject_value_is_a_one_line_error(run_cli, clean_env: Path) -> 
 def test_each_new_test_gets_the_same_time_for_its_extra_runs_within_the_budget(durations, caps, budget, runs) -> None:
     assert extra_runs(durations, caps, budget) == runs
     assert sum(r * d for r, d in zip(runs, durations)) <= budget
+
+
+@pytest.mark.reruns
+def test_when_too_many_tests_look_new_none_is_rerun(project: Project) -> None:
+    # 101 new of 102: the history is another suite's, or the tests were renamed.
+    many = '\n\nimport pytest\n\n@pytest.mark.parametrize("i", range(101))\ndef test_many(i):\n' + flaky_body("many", [], key="f'many{i}'")
+    result = second_build(project, "--new-test-runs", "5", added=many)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--new-test-runs reran no test: 101 of the 102 testcases are new to the history, more than 30%" in result.stdout
+    assert project.runs("many0") == 1 and project.runs("many100") == 1
