@@ -68,11 +68,16 @@ class Element:
     def get(self, key: str, default: str = "") -> str:
         return self.attrib.get(key, default)
 
+    # find and findall loop over the children themselves: through __iter__'s generator they
+    # took a fifth of the time of reading 20,000 failures.
     def find(self, local: str) -> Optional["Element"]:
-        return next((child for child in self if child.local == local), None)
+        for child in self.children:
+            if child.tag not in _NOT_ELEMENTS and local_name(child.tag) == local:
+                return child
+        return None
 
     def findall(self, *locals_: str) -> List["Element"]:
-        return [child for child in self if child.local in locals_]
+        return [child for child in self.children if child.tag not in _NOT_ELEMENTS and local_name(child.tag) in locals_]
 
     def findtext(self, local: str) -> str:
         child = self.find(local)

@@ -643,6 +643,22 @@ class Snippets:
             occurrence.end = self.element_end(occurrence.file, occurrence.start, occurrence.end_event)
         return occurrence.end
 
+    def testcase(self, occurrence: Occurrence) -> bytes:
+        """A tracked testcase's bytes; its end is found (``end_of``) in the same read where the
+        scan recorded its end event: a read for its start tag, one for its end tag and one for
+        the element took a third of the time of reading 20,000 failures."""
+        start, end_event = occurrence.start, occurrence.end_event
+        if occurrence.end is None and end_event is not None:
+            data = self.read(occurrence.file, start, end_event - start + 256)
+            tag = _START_TAG_REST.match(data, 1)  # whole: the start tag ends before the end event
+            if tag is not None:
+                self_closing = data[tag.end() - 2] == 0x2F  # /
+                size = tag.end() if self_closing else data.find(b">", end_event - start) + 1
+                if size > 0:  # else an end tag with more blanks in it than read
+                    occurrence.end = start + size
+                    return data[:size]
+        return self.read(occurrence.file, start, self.end_of(occurrence) - start)
+
 
 def _total_size(paths: Sequence[Path]) -> int:
     total = 0

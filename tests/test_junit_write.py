@@ -149,6 +149,18 @@ def test_skipped_every_time_stays_one_skipped_testcase(run) -> None:
     assert report["summary"]["skipped"] == 1
 
 
+def test_a_failure_is_shown_at_the_last_crash_line_of_its_trace(tmp_path: Path, run_cli) -> None:
+    # pytest's long traceback names every frame "path:line: in f"; the failing line is the last
+    # "path:line: Type", whatever blank or indented lines follow it.
+    trace = (
+        "tests/helpers.py:3: in check\n    helper()\ntests/a.py:5: ValueError\n    more context\n"
+        "tests/b.py:9: AssertionError  \n\n   \n"
+    )
+    report = jb.write(tmp_path / "r.xml", jb.pytest_report(jb.testcase("test_x", "failed", message="", text=trace)))
+    result = run_cli("run", report, "--no-rerun", "--no-flakybot")
+    assert "at tests/b.py:9" in result.stdout and "at tests/a.py" not in result.stdout
+
+
 def test_a_skip_rewritten_keeps_its_text(run) -> None:
     skip = jb.testcase("test_s", children='<skipped type="pytest.skip" message="no GPU">tests/test_mod.py:3: no GPU</skipped>')
     root, _ = run(jb.pytest_report(skip, skip))
