@@ -5,6 +5,8 @@ Build 1 records the suite as it was; build 2 adds tests, which the history has n
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -15,6 +17,8 @@ from junit_flaky import junit_read
 from junit_flaky.limits import MAX_RUNS
 from junit_flaky.model import Verdict
 from junit_flaky.new_tests import extra_runs
+from junit_flaky.upload import annotation
+from junit_flaky.upload.reports import Report
 from tests.projects import Project, flaky_body
 
 RECORD = {"JUNIT_FLAKY_RECORD_HISTORY": "1"}
@@ -35,6 +39,12 @@ def project(tmp_path: Path) -> Project:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "recorded 1 attempt in the history" in first.stdout
     return project
+
+
+def tool(project: Project, *args: str) -> subprocess.CompletedProcess:
+    """A junit-flaky command other than run, in the project."""
+    command = [sys.executable, "-m", "junit_flaky", *args]
+    return subprocess.run(command, cwd=project.root, env=project.env(), capture_output=True, text=True, timeout=60)
 
 
 def second_build(project: Project, *args: str, added: str, env: Optional[Dict[str, str]] = None):
@@ -60,6 +70,12 @@ def test_a_new_test_that_fails_its_second_run_is_flaky_on_arrival_and_fails_the_
     assert recorded_verdict(case.element) is Verdict.FAILED
     assert case.element.find("failure").get("message") == "junit-flaky: new test, flaky on arrival: failed 1 of 2 runs"
     assert [c.local for c in case.element.children if c.local.startswith("flaky")] == ["flakyFailure"]
+    note = annotation.build([(Report(project.root / "out.xml"), None)])
+    assert note.style == "error" and annotation.md("new test, flaky on arrival: failed 1 of 2 runs") in note.markdown
+    merged = tool(project, "merge", "out.xml", "-o", "merged.xml")
+    assert merged.returncode == 1 and "1 failed" in merged.stdout
+    recorded = tool(project, "history", "record", "out.xml", "--db", "again.sqlite")
+    assert "recorded 3 attempts" in recorded.stdout  # old, and the new test's failed run and its pass
 
 
 @pytest.mark.reruns
