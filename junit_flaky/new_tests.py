@@ -60,19 +60,20 @@ def options(
 ) -> Optional[NewTestOptions]:
     """The options from the command line (or its environment variables), else ``[tool.junit-flaky]``;
     None when off: N is 1, or no history is in use. A bad value is a one-line error."""
-    where = f"{pyproject}: [tool.junit-flaky]" if pyproject else "[tool.junit-flaky]"
+    where = f"{pyproject}: [tool.junit-flaky] " if pyproject else "[tool.junit-flaky] "
+    runs_from, budget_from = ("--" if runs is not None else where), ("--" if budget is not None else where)
     if runs is None:
         runs = table.get("new-test-runs", DEFAULT_RUNS)
         if isinstance(runs, bool) or not isinstance(runs, int):
-            raise JunitFlakyError(f"{where} new-test-runs must be an integer, got {runs!r}")
+            raise JunitFlakyError(f"{where}new-test-runs must be an integer, got {runs!r}")
     if not 1 <= runs <= MAX_RUNS:
-        raise JunitFlakyError(f"--new-test-runs must be from 1 (off) to {MAX_RUNS}, got {runs}")
+        raise JunitFlakyError(f"{runs_from}new-test-runs must be from 1 (off) to {MAX_RUNS}, got {runs}")
     if budget is None:
         budget = table.get("new-test-budget", DEFAULT_BUDGET)
         if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-            raise JunitFlakyError(f"{where} new-test-budget must be a number of seconds, got {budget!r}")
+            raise JunitFlakyError(f"{where}new-test-budget must be a number of seconds, got {budget!r}")
     if not (budget >= 0 and math.isfinite(budget)):
-        raise JunitFlakyError(f"--new-test-budget must be a number of seconds, 0 or more, got {budget:g}")
+        raise JunitFlakyError(f"{budget_from}new-test-budget must be a number of seconds, 0 or more, got {budget:g}")
     if allow_flaky is None:
         allow_flaky = table.get("allow-new-flaky", False)
     if runs == 1 or history is None:

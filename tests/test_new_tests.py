@@ -145,12 +145,21 @@ def test_bad_values_are_a_one_line_error(run_cli, clean_env: Path, args, error: 
     assert result.stderr == f"junit-flaky: error: {error}\n"
 
 
-def test_a_bad_pyproject_value_is_a_one_line_error(run_cli, clean_env: Path) -> None:
+@pytest.mark.parametrize(
+    "table, error",
+    [
+        ('new-test-runs = "5"', "new-test-runs must be an integer, got '5'"),
+        ("new-test-runs = 0", f"new-test-runs must be from 1 (off) to {MAX_RUNS}, got 0"),
+        ("new-test-budget = -5", "new-test-budget must be a number of seconds, 0 or more, got -5"),
+        ("allow-new-flaky = 1", "allow-new-flaky must be true or false, got 1"),
+    ],
+)
+def test_a_bad_pyproject_value_is_a_one_line_error_naming_the_file(run_cli, clean_env: Path, table: str, error: str) -> None:
     (clean_env / "r.xml").write_text('<testsuite name="s"><testcase classname="m" name="t"/></testsuite>')
-    (clean_env / "pyproject.toml").write_text('[tool.junit-flaky]\nnew-test-runs = "5"\n')
+    (clean_env / "pyproject.toml").write_text(f"[tool.junit-flaky]\n{table}\n")
     result = run_cli("run", "r.xml", "--no-flakybot")
     assert result.exit_code == 2
-    assert result.stderr == f"junit-flaky: error: {clean_env / 'pyproject.toml'}: [tool.junit-flaky] new-test-runs must be an integer, got '5'\n"
+    assert result.stderr == f"junit-flaky: error: {clean_env / 'pyproject.toml'}: [tool.junit-flaky] {error}\n"
 
 
 @pytest.mark.parametrize(
