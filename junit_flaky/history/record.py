@@ -43,6 +43,7 @@ class RunRecorder:
         self.error: Optional[JunitFlakyError] = None
         self._exit = contextlib.ExitStack()
         self._store = store
+        self._callers_store = store is not None
         self._rows: List[AttemptRow] = []
         # hash() of each staged row's identity, by ordinal - 1: a test the scan tracks after all
         # (a repeat found after its first testcase was staged) is found among these by hash.
@@ -103,10 +104,11 @@ class RunRecorder:
                 yield index + 1, key
 
     def close(self) -> None:
-        """Leave nothing staged (a store the caller opened records other runs next)."""
+        """Leave nothing staged (a store the caller opened records other runs next); a store
+        opened here is closed, which drops what it staged at no cost."""
         store, self._store = self._store, None
         try:
-            if store is not None:
+            if store is not None and self._callers_store:
                 store.discard_staged()
         except sqlite3.Error:
             pass  # a database that failed is closed below, or by the caller that opened it
