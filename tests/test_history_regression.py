@@ -55,6 +55,28 @@ def test_a_regression_factor_of_one_looks_for_no_rise() -> None:
     assert regression.alarms(runs_of("FFFFFFFFFF"), 0.3, 1.0, 1.0) == []
 
 
+def test_only_tests_with_flaky_evidence_are_checked_and_each_against_its_own_rate(tmp_path: Path) -> None:
+    from junit_flaky.history.learn import flaky_tests
+    from junit_flaky.history.settings import Settings
+
+    now = time.time()
+    with open_store(tmp_path / "h.sqlite") as store:
+        for build in range(40):
+            rows = [("pkg", "test_broken", "", "", F, 10)]  # never passed: no flake rate, its red builds say enough
+            rising = [F] * 5 + [P] if build >= 37 else [F, P] if build % 4 == 0 else [P]
+            rows += [("pkg", "test_rising", "", "", code, 10) for code in rising]
+            rows += [("pkg", "test_often", "", "", code, 10) for code in ([F, F, P] if build % 2 else [P])]
+            store.record(RunInfo(now - (40 - build) * 3600, commit=f"c{build}"), rows)
+        settings = Settings()
+        rates = {(t.classname, t.name): t.flake_rate for t in flaky_tests(store, settings, now)}
+        assert set(rates) == {("pkg", "test_rising"), ("pkg", "test_often")}
+        found = regression.find(store, rates, settings, now)
+    # test_often fails two runs before it passes in every other build, as it always did: its own
+    # rate (46%) makes that ordinary. test_rising, at 1 build in 4, then failed five runs in each
+    # of the last three builds.
+    assert [(r.name, r.alarm.failures, r.latest) for r in found] == [("test_rising", 15, True)]
+
+
 # --- run and stats on a real history ------------------------------------------------------------
 
 def report(tests: Sequence[Tuple[str, str]]) -> str:
