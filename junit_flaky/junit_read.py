@@ -418,19 +418,25 @@ class _Scanner:
             if tc_depth:
                 tc_depth -= 1
                 if tc_depth == 0:
-                    occurrences = tracked.get(tc_key)
-                    if occurrences is not None:  # one more testcase of a tracked test
-                        self.tracked_occurrences += 1
-                        occurrences.append(Occurrence(file_index, current, tc_start, parser.CurrentByteIndex))
-                        return
-                    # The first testcase of its identity that is tracked, or an untracked one: an
-                    # untracked testcase of the same identity, before or after, is a repeat.
+                    # Every tracked identity has its bit set in the filter, so only a testcase
+                    # whose bit is set can be one more of a tracked test: most testcases need no
+                    # look-up in the tracked tests.
                     digest = hash(tc_key)
                     bit = digest & seen_mask
-                    if seen[bit >> 3] & (1 << (bit & 7)):
+                    index, flag = bit >> 3, 1 << (bit & 7)
+                    bits = seen[index]
+                    if bits & flag:
+                        occurrences = tracked.get(tc_key)
+                        if occurrences is not None:  # one more testcase of a tracked test
+                            self.tracked_occurrences += 1
+                            occurrences.append(Occurrence(file_index, current, tc_start, parser.CurrentByteIndex))
+                            return
+                        # An untracked testcase of the same identity may have been read before.
                         maybe_repeated.add(digest)
                     else:
-                        seen[bit >> 3] |= 1 << (bit & 7)
+                        seen[index] = bits | flag
+                    # The first testcase of its identity that is tracked, or an untracked one: an
+                    # untracked testcase of the same identity read later is a repeat.
                     if (
                         tc_outcome >= _FAILED
                         or tc_interim
