@@ -74,9 +74,11 @@ def start(durable: bool = False) -> Server:
     """A running server; ``durable`` False turns fsync off (tests), True keeps PostgreSQL's
     defaults (the benchmark)."""
     binaries = bindir()
-    folder = Path(tempfile.mkdtemp(prefix="junit-flaky-pg-"))
+    as_root = os.geteuid() == 0
+    # As root the server's user must reach the folder: /tmp, whatever TMPDIR says (/root is closed).
+    folder = Path(tempfile.mkdtemp(prefix="junit-flaky-pg-", dir="/tmp" if as_root else None))
     runas: List[str] = []
-    if os.geteuid() == 0:
+    if as_root:
         try:
             owner = pwd.getpwnam(USER)
         except KeyError:

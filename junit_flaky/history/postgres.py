@@ -69,6 +69,10 @@ _TYPES = [
 ]
 
 
+# store.SHARED_SQL with PostgreSQL's placeholders (none of them has a ? elsewhere).
+_SHARED = {name: statement.replace("?", "%s") for name, statement in sqlite_store.SHARED_SQL.items()}
+
+
 def postgres_ddl(script: str) -> str:
     """A schema script of ``store.py`` in PostgreSQL's words: the statements are the same."""
     for sqlite_words, postgres_words in _TYPES:
@@ -369,23 +373,13 @@ class PostgresStore:
 
     @_one_line
     def runs(self) -> List[Tuple[int, RunInfo]]:
-        """Every run, oldest first, with its id."""
-        return [
-            (run_id, RunInfo(*facts))
-            for run_id, *facts in self._db.execute(
-                "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id"
-            )
-        ]
+        return [(run_id, RunInfo(*facts)) for run_id, *facts in self._db.execute(_SHARED["runs"])]
 
     def run_attempts(self, run_id: int) -> Iterator[AttemptRow]:
         """A run's attempts, each test's in the order they ran (as ``record`` numbered them),
         streamed."""
         try:
-            yield from self._db.cursor().stream(
-                "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
-                " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = %s ORDER BY a.test_id, a.seq",
-                (run_id,),
-            )
+            yield from self._db.cursor().stream(_SHARED["run_attempts"], (run_id,))
         except psycopg.Error as exc:
             raise _explained(self._url, exc) from None
 

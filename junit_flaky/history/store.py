@@ -109,6 +109,15 @@ class RunInfo:
 
 
 # One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
+# Statements that the SQLite and the PostgreSQL store (postgres.py) both run as written here, with
+# ? for each parameter (PostgreSQL's driver takes %s).
+SHARED_SQL = {
+    "runs": "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id",
+    "run_attempts": "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
+    " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
+}
+
+
 # duration in ms. A tuple because a million of them stream through executemany.
 AttemptRow = Tuple[str, str, str, str, int, int]
 
@@ -393,21 +402,12 @@ class HistoryStore:
 
     def runs(self) -> List[Tuple[int, RunInfo]]:
         """Every run, oldest first, with its id."""
-        return [
-            (run_id, RunInfo(*facts))
-            for run_id, *facts in self._db.execute(
-                "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id"
-            )
-        ]
+        return [(run_id, RunInfo(*facts)) for run_id, *facts in self._db.execute(SHARED_SQL["runs"])]
 
     def run_attempts(self, run_id: int) -> Iterator[AttemptRow]:
         """A run's attempts, each test's in the order they ran (as ``record`` numbered them),
         read as they are consumed."""
-        return self._db.execute(
-            "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
-            " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
-            (run_id,),
-        )
+        return self._db.execute(SHARED_SQL["run_attempts"], (run_id,))
 
     def quarantines(self) -> List[QuarantineRow]:
         """Every automatic quarantine, held or released, oldest first."""
