@@ -132,7 +132,7 @@ class Element:
             elif node.tag == PI:
                 out.append(f"<?{node.text}?>")
             else:
-                attrs = "".join(f" {key}={quoted_attr(value)}" for key, value in node.attrib.items())
+                attrs = "".join([f" {key}={quoted_attr(value)}" for key, value in node.attrib.items()])
                 if not node.children and not node.text:
                     out.append(f"<{node.tag}{attrs}/>")
                     continue
