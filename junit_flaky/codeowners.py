@@ -30,7 +30,6 @@ means no owners and no warning.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -246,12 +245,15 @@ class TestOwners:
         self.codeowners = codeowners
         self.root = root.resolve()
         self.rootdir = rootdir.resolve()
+        self._owners: Dict[Tuple[str, str], Owners] = {}  # the tests of one file share a classname
 
     def __call__(self, test: TestId) -> Owners:
-        path = self._path(test.classname, test.file)
-        return self.codeowners.owners_of(path) if path else ()
+        key = (test.classname, test.file)
+        if key not in self._owners:
+            path = self._path(*key)
+            self._owners[key] = self.codeowners.owners_of(path) if path else ()
+        return self._owners[key]
 
-    @functools.lru_cache(maxsize=4096)
     def _path(self, classname: str, file: str) -> Optional[str]:
         from junit_flaky.reruns import guess_file
 
