@@ -89,6 +89,8 @@ def test_configuration_is_a_strict_json_schema():
         ({"reports": "r.xml", "min_tests": 0}, "less than the minimum of 1"),
         ({"reports": "r.xml", "debug": "yes"}, "is not of type 'boolean'"),
         ({"reports": "r.xml", "fail_on_flaky": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "auto_quarantine": "yes"}, "is not of type 'boolean'"),
+        ({"reports": "r.xml", "fail_on_flake_regression": 1}, "is not of type 'boolean'"),
         ({"reports": "r.xml", "allow_new_flaky": 1}, "is not of type 'boolean'"),
         ({"reports": "r.xml", "new_test_runs": 101}, "greater than the maximum of 100"),
         ({"reports": "r.xml", "new_test_budget": -1}, "less than the minimum of 0"),

@@ -478,6 +478,8 @@ def test_check_passes_every_parameter(job):
         "record_history": True,
         "history_db": "ci/history.sqlite",
         "quarantine_file": "ci/quarantine.toml",
+        "auto_quarantine": True,
+        "fail_on_flake_regression": True,
         "new_test_runs": 8,
         "new_test_budget": "120.5",
         "allow_new_flaky": True,
@@ -499,7 +501,7 @@ def test_check_passes_every_parameter(job):
         "--json", "out/verdicts.json", "--rootdir", "src", "--workers", "4",
         "--rerun-timeout", "120", "--max-reruns-total", "0", "--no-rerun", "--no-flakybot",
         "--thresholds-from-history", "--record-history", "--history-db", "ci/history.sqlite",
-        "--quarantine-file", "ci/quarantine.toml", "--new-test-runs", "8", "--new-test-budget", "120.5",
+        "--quarantine-file", "ci/quarantine.toml", "--auto-quarantine", "--fail-on-flake-regression", "--new-test-runs", "8", "--new-test-budget", "120.5",
         "--allow-new-flaky", "--fail-on-flaky", "--codeowners", ".github/OWNERS",
         "--upload", "circleci", "--upload", "aviator", "--strict-upload",
         "--", "python", "-m", "pytest", "-p", "no:cacheprovider",
@@ -510,7 +512,8 @@ def test_check_passes_every_parameter(job):
 @pytest.mark.parametrize(
     "arguments, expected",
     [
-        ({"thresholds_from_history": False, "record_history": False, "allow_new_flaky": False, "fail_on_flaky": False}, []),
+        ({"thresholds_from_history": False, "record_history": False, "allow_new_flaky": False, "fail_on_flaky": False,
+          "auto_quarantine": False, "fail_on_flake_regression": False}, []),
         ({"fail_on_flaky": True}, ["--fail-on-flaky"]),
         ({"record_history": True}, ["--record-history"]),
         ({"thresholds_from_history": True, "history_db": "h.sqlite"},

@@ -480,6 +480,8 @@ def test_every_input_reaches_junit_flaky(tmp_path, project):
         "record-history": "true",
         "history-db": "ci/history.sqlite",
         "quarantine-file": "ci/quarantine.toml",
+        "auto-quarantine": "true",
+        "fail-on-flake-regression": "true",
         "new-test-runs": "8",
         "new-test-budget": "120.5",
         "allow-new-flaky": "true",
@@ -496,7 +498,7 @@ def test_every_input_reaches_junit_flaky(tmp_path, project):
         "--json", "out/verdicts.json", "--rootdir", "src", "--workers", "4", "--rerun-timeout", "120",
         "--max-reruns-total", "0", "--no-rerun", "--no-flakybot", "--thresholds-from-history",
         "--record-history", "--history-db", "ci/history.sqlite",
-        "--quarantine-file", "ci/quarantine.toml", "--new-test-runs", "8", "--new-test-budget", "120.5",
+        "--quarantine-file", "ci/quarantine.toml", "--auto-quarantine", "--fail-on-flake-regression", "--new-test-runs", "8", "--new-test-budget", "120.5",
         "--allow-new-flaky", "--fail-on-flaky", "--codeowners", ".github/OWNERS", "--upload", "github-actions",
         "--upload", "aviator", "--strict-upload", "--", "python", "-m", "pytest", "-p", "no:cacheprovider",
         # junit-flaky's own names: its reruns never see them, as the tests never saw the inputs.

@@ -70,10 +70,16 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_option --history-db "$INPUT_HISTORY_DB"
+  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_option --quarantine-file "$INPUT_QUARANTINE_FILE"
+  if [[ "$INPUT_AUTO_QUARANTINE" == "true" ]]; then
+    run_args+=(--auto-quarantine)
+  fi
+  if [[ "$INPUT_FAIL_ON_FLAKE_REGRESSION" == "true" ]]; then
+    run_args+=(--fail-on-flake-regression)
+  fi
   add_option --new-test-runs "$INPUT_NEW_TEST_RUNS"
   add_option --new-test-budget "$INPUT_NEW_TEST_BUDGET"
-  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   if [[ "$INPUT_ALLOW_NEW_FLAKY" == "true" ]]; then
     run_args+=(--allow-new-flaky)
   fi

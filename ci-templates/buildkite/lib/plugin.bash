@@ -150,10 +150,16 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_option --history-db HISTORY_DB
+  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_option --quarantine-file QUARANTINE_FILE
+  if plugin_config_is_true AUTO_QUARANTINE false; then
+    run_args+=(--auto-quarantine)
+  fi
+  if plugin_config_is_true FAIL_ON_FLAKE_REGRESSION false; then
+    run_args+=(--fail-on-flake-regression)
+  fi
   add_option --new-test-runs NEW_TEST_RUNS
   add_option --new-test-budget NEW_TEST_BUDGET
-  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   if plugin_config_is_true ALLOW_NEW_FLAKY false; then
     run_args+=(--allow-new-flaky)
   fi

@@ -44,6 +44,8 @@ setup() {
   plugin_option RECORD_HISTORY "true"
   plugin_option HISTORY_DB "ci cache/history.sqlite"
   plugin_option QUARANTINE_FILE "ci/quarantine.toml"
+  plugin_option AUTO_QUARANTINE "true"
+  plugin_option FAIL_ON_FLAKE_REGRESSION "true"
   plugin_option NEW_TEST_RUNS "8"
   plugin_option NEW_TEST_BUDGET "120.5"
   plugin_option ALLOW_NEW_FLAKY "true"
@@ -65,7 +67,7 @@ setup() {
     --max-runs 5 --json out/verdicts.json --rootdir src --workers 4 --rerun-timeout 120 \
     --max-reruns-total 50 --no-rerun --no-flakybot \
     --thresholds-from-history --record-history --history-db "ci cache/history.sqlite" \
-    --quarantine-file ci/quarantine.toml --new-test-runs 8 --new-test-budget 120.5 \
+    --quarantine-file ci/quarantine.toml --auto-quarantine --fail-on-flake-regression --new-test-runs 8 --new-test-budget 120.5 \
     --allow-new-flaky --fail-on-flaky --codeowners .github/OWNERS \
     --upload buildkite-test-engine --upload buildkite-annotation --strict-upload \
     -- python -m pytest "-k not slow"
@@ -90,6 +92,8 @@ setup() {
   plugin_option RECORD_HISTORY "false"
   plugin_option ALLOW_NEW_FLAKY "false"
   plugin_option FAIL_ON_FLAKY "false"
+  plugin_option AUTO_QUARANTINE "false"
+  plugin_option FAIL_ON_FLAKE_REGRESSION "false"
 
   run "${PLUGIN_DIR}/hooks/command"
 

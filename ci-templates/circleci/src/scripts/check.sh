@@ -85,10 +85,16 @@ build_run_args() {
     run_args+=(--record-history)
   fi
   add_path_option --history-db "$PARAM_HISTORY_DB"
+  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_path_option --quarantine-file "$PARAM_QUARANTINE_FILE"
+  if [[ "$PARAM_AUTO_QUARANTINE" == "true" ]]; then
+    run_args+=(--auto-quarantine)
+  fi
+  if [[ "$PARAM_FAIL_ON_FLAKE_REGRESSION" == "true" ]]; then
+    run_args+=(--fail-on-flake-regression)
+  fi
   add_number_option --new-test-runs "$PARAM_NEW_TEST_RUNS" 0
   add_path_option --new-test-budget "$PARAM_NEW_TEST_BUDGET"
-  # false passes nothing here too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   if [[ "$PARAM_ALLOW_NEW_FLAKY" == "true" ]]; then
     run_args+=(--allow-new-flaky)
   fi
