@@ -8,12 +8,14 @@ import re
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import List
 
 import pytest
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.junit_attempts import read
 from junit_flaky.junit_read import expand, scan
 from tests import junit_builders as jb
 from tests.junit_checks import assert_rewrite_keeps_every_test_once, category
@@ -358,6 +360,21 @@ def test_thousands_of_different_tests_stay_untracked_and_a_pass_before_a_failure
     result = scan([jb.write(tmp_path / "r.xml", jb.pytest_report(*cases))])
     assert [(t.name, len(o)) for t, o in result.tracked.items()] == [("test_later_failing", 2)]
     assert (result.untracked_passed, result.testcases) == (30000, 30002)
+
+
+def test_reading_a_report_holds_nothing_per_passing_testcase_once_done(tmp_path: Path) -> None:
+    # The scan's arrays and repeat filter take ~30 bytes per testcase while it reads: a million
+    # passing testcases must not keep ~40 MB held through the rerun and the writing.
+    cases = [jb.testcase(f"test_{i}") for i in range(50000)] + [jb.testcase("test_failing", "failed")]
+    report = jb.write(tmp_path / "r.xml", jb.pytest_report(*cases))
+    tracemalloc.start()
+    try:
+        reading = read([report])
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [test.name for test in reading.tracked] == ["test_failing"]
+    assert held < 200_000 < peak
 
 
 def test_scan_error_is_our_error_not_a_crash(tmp_path: Path) -> None:
