@@ -119,6 +119,8 @@ def _print_test(console: Console, result: TestResult, name: str) -> None:
     outcome.append(f" - {result.decision.reason}")
     if verdict is Verdict.QUARANTINED:
         outcome.append(f" (verdict {result.decision.verdict.value}; quarantined tests never fail the build)")
+    elif verdict is Verdict.FLAKY and result.fails_build:
+        outcome.append(" (this flaky verdict fails the build)", style=_STYLE[Verdict.FAILED])
     console.print(outcome)
     if th.quarantine:
         console.print(Text(f"    quarantined {th.quarantine.describe()}", style=_STYLE[Verdict.QUARANTINED]))

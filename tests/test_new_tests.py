@@ -56,7 +56,7 @@ def second_build(project: Project, *args: str, added: str, env: Optional[Dict[st
 def test_a_new_test_that_fails_its_second_run_is_flaky_on_arrival_and_fails_the_build(project: Project) -> None:
     result = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "test_new: FLAKY - new test, flaky on arrival: failed 1 of 2 runs" in result.stdout
+    assert "test_new: FLAKY - new test, flaky on arrival: failed 1 of 2 runs (this flaky verdict fails the build)" in result.stdout
     assert "1 new test is flaky on arrival, which fails the build" in result.stdout
     assert project.runs("new") == 2  # it stops at the first failure
     assert project.runs("old") == 2  # one run per build: the history knows it
@@ -82,7 +82,7 @@ def test_a_new_test_that_fails_its_second_run_is_flaky_on_arrival_and_fails_the_
 def test_allow_new_flaky_reports_it_without_failing_the_build(project: Project) -> None:
     result = second_build(project, "--new-test-runs", "5", "--allow-new-flaky", added=counted("new", fail_on=[2]))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "test_new: FLAKY - new test, flaky on arrival" in result.stdout
+    assert "test_new: FLAKY - new test, flaky on arrival: failed 1 of 2 runs\n" in result.stdout
     assert "which does not fail the build (--allow-new-flaky)" in result.stdout
 
 
