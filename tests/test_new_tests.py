@@ -185,3 +185,18 @@ def test_when_too_many_tests_look_new_none_is_rerun(project: Project) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--new-test-runs reran no test: 101 of the 102 testcases are new to the history, more than 30%" in result.stdout
     assert project.runs("many0") == 1 and project.runs("many100") == 1
+
+
+@pytest.mark.reruns
+def test_a_new_test_pytest_cannot_rerun_passes_saying_why(project: Project) -> None:
+    # A report of another runner's tests (or a test since deleted): its reruns cannot happen,
+    # which is no evidence against it.
+    (project.root / "other.xml").write_text(
+        '<testsuites><testsuite name="pytest"><testcase classname="test_mod" name="test_old" time="0.01"/></testsuite>'
+        '<testsuite name="maven"><testcase classname="com.example.FooTest" name="testBar" time="0.1"/></testsuite></testsuites>'
+    )
+    result = project.junit_flaky("run", "other.xml", "--new-test-runs", "3", "--json", "out.json", env=RECORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [new] = json.loads((project.root / "out.json").read_text())["tests"]
+    assert (new["name"], new["verdict"]) == ("testBar", "passed")
+    assert new["reason"].startswith("new test, passed 1 run (could not be rerun: ")
