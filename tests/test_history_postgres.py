@@ -339,3 +339,10 @@ def test_a_connection_lost_while_staging_is_one_error_kept_for_the_end(url: str)
     with pytest.raises(JunitFlakyError) as caught:
         recorder.finish([], RunInfo(1.0))
     assert caught.value is recorder.error
+
+
+def test_a_bad_timeout_is_exit_2_in_run_too_not_a_history_that_is_down(run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT", "1m")
+    result = run_cli("run", "red.xml", "--no-flakybot", "--no-rerun", "--record-history", "--history-db", url)
+    assert result.exit_code == 2
+    assert "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT must be a number of seconds above 0, got '1m'" in result.stderr

@@ -110,6 +110,13 @@ def _one_line(method: _Method) -> _Method:
     return wrapper  # type: ignore[return-value]
 
 
+def timeouts() -> Tuple[float, float]:
+    """The connect and statement timeouts in seconds, from the environment or the defaults; a
+    value that is not a positive number is bad input (exit 2), in ``run`` as in the history
+    commands."""
+    return _seconds(CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT), _seconds(STATEMENT_TIMEOUT_ENV, STATEMENT_TIMEOUT)
+
+
 class PostgresStore:
     """An open PostgreSQL history; see ``open_store``. The methods are those of
     ``store.HistoryStore``, with the same meaning."""
@@ -404,8 +411,7 @@ def _connect(url: DatabaseUrl) -> Any:
         raise JunitFlakyError(f"{url}: a PostgreSQL history needs psycopg: {INSTALL}")
     from psycopg.conninfo import conninfo_to_dict
 
-    connect_timeout = _seconds(CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT)
-    statement_timeout = _seconds(STATEMENT_TIMEOUT_ENV, STATEMENT_TIMEOUT)
+    connect_timeout, statement_timeout = timeouts()
     try:
         params = conninfo_to_dict(url.secret)
     except psycopg.ProgrammingError as exc:
