@@ -200,3 +200,15 @@ def test_a_new_test_pytest_cannot_rerun_passes_saying_why(project: Project) -> N
     [new] = json.loads((project.root / "out.json").read_text())["tests"]
     assert (new["name"], new["verdict"]) == ("testBar", "passed")
     assert new["reason"].startswith("new test, passed 1 run (could not be rerun: ")
+
+
+@pytest.mark.reruns
+def test_new_tests_rerun_in_the_same_pytest_process_as_the_other_reruns(project: Project) -> None:
+    project.write("test_mod.py", f"def test_old():\n{flaky_body('old', [2])}\n" + counted("new"))
+    result = project.junit_flaky(
+        "run", str(project.pytest()), "--new-test-runs", "4", "--max-runs", "3", "--rerun-log", "rerun.log", env=RECORD
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_old: FLAKY" in result.stdout and project.runs("new") == 4
+    started = [line for line in (project.root / "rerun.log").read_text().splitlines() if line.startswith("$ ")]
+    assert len(started) == 1  # one pytest for the failed test's reruns and the new test's
