@@ -265,15 +265,16 @@ def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[
         end = snippets.end_of(occurrence)
         elements.append(element)
         found = attempts_of(element)
+        teardown = _is_pytest_teardown_error(found)
         if last_in_suite[occurrence.suite] > index and _holds_no_result(element):
             maybe_reran.append((occurrence.suite, found[0]))
-        elif _is_pytest_teardown_error(found):
+        elif teardown:
             teardown_errors.append(occurrence.suite)
         merge = (
-            index > 0
+            teardown
+            and index > 0
             and attempts
             and attempts[-1].outcome is Outcome.FAILED
-            and _is_pytest_teardown_error(found)
             and _adjacent(snippets, occurrences[index - 1], previous_end, occurrence)
         )
         if merge:
@@ -297,18 +298,22 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
     report may hold thousands of failures with pages of each): ``texts_read_back`` reads them
     again from the input for the one test being written."""
     loaded: Dict[TestId, TrackedTest] = {}
-    tracked_in = Counter(occurrence.suite for occurrences in scan.tracked.values() for occurrence in occurrences)
     reran: Dict[int, List[Attempt]] = {}  # per suite: the passes that may be attempts rerun
     teardown_errors: Counter = Counter()  # per suite
+    # Per test, only what it needs (most merged repeats: no children, no teardown errors).
     for test, occurrences in scan.tracked.items():
         elements, attempts, maybe_reran, teardowns = _read_test(snippets, occurrences)
         for element in elements:
-            _drop_what_attempts_hold(element)
+            if element.children:
+                _drop_what_attempts_hold(element)
         _drop_texts(attempts)
         for suite, attempt in maybe_reran:
             reran.setdefault(suite, []).append(attempt)
-        teardown_errors.update(teardowns)
+        if teardowns:
+            teardown_errors.update(teardowns)
         loaded[test] = TrackedTest(test, occurrences, elements, attempts)
+    if reran:
+        tracked_in = Counter(occurrence.suite for occurrences in scan.tracked.values() for occurrence in occurrences)
     for suite, passes in reran.items():
         if _counts_out_reruns(scan, suite, tracked_in[suite], len(passes), teardown_errors[suite]):
             for attempt in passes:  # the very objects in the tests' attempts above
