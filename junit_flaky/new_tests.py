@@ -112,8 +112,9 @@ class NewTestFinder:
         """After the reader's pass (``tracked``: the tests it keeps anyway): the testcases to keep
         because they are new. A history that cannot be read turns the option off, with ``off``
         saying why: a broken history never stops a build."""
-        from junit_flaky.history.store import identity_key, open_store
+        from junit_flaky.history.store import open_store
 
+        identity_key = self._identity_key
         try:
             with open_store(self.history, create=False) as store:
                 if not store.has_tests():
@@ -128,9 +129,8 @@ class NewTestFinder:
         return AlsoTrack(hashes, lambda test: identity_key(*test) in unknown)
 
     def is_new(self, test: TestId) -> bool:
-        from junit_flaky.history.store import identity_key
-
-        return self.unknown is not None and identity_key(test.classname, test.name, test.file, test.suite) in self.unknown
+        key = self._identity_key(test.classname, test.name, test.file, test.suite)
+        return self.unknown is not None and key in self.unknown
 
 
 def extra_runs(durations: Sequence[float], caps: Sequence[int], budget: float) -> List[int]:
