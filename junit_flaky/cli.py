@@ -267,6 +267,7 @@ def run(
     start = rootdir or Path.cwd()
     paths = junit_read.expand(reports)  # before asking Flakybot: a missing report fails fast
     project = config.load(start)
+    owners = codeowners.configured(start, codeowners_file, os.environ, warn)  # before the reruns: a bad file fails fast
     # --new-test-runs given (or new-test-runs in pyproject.toml) reads the history even when no
     # switch records or learns from it; otherwise it is on wherever a history is in use.
     learn_from, record_to, quarantine_from, asked_db = _history_dbs(
@@ -302,7 +303,6 @@ def run(
     if outcome.recorded:
         stdout.print(f"junit-flaky: {outcome.recorded}", markup=False)
     results = outcome.results
-    owners = codeowners.configured(start, codeowners_file, os.environ, warn)
     codeowners.assign(owners, results)
     summary = report.summarize(results, outcome.reading.scan.untracked_passed, outcome.reading.scan.untracked_skipped)
     report.print_report(stdout, results, summary, outcome.notes)

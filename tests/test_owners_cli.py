@@ -83,8 +83,11 @@ def test_codeowners_in_pyproject_is_relative_to_it_and_must_exist(repo: Project)
     repo.pytest()
     assert "owners: @from-pyproject\n" in repo.junit_flaky("run", "result.xml", "--max-runs", "3").stdout
     repo.write("pyproject.toml", '[tool.junit-flaky]\ncodeowners = "ci/MISSING"\n')
-    missing = repo.junit_flaky("run", "result.xml", "--max-runs", "3")
+    runs_before = repo.runs("retry")
+    missing = repo.junit_flaky("run", "result.xml", "--max-runs", "3", "-o", "final.xml")
     assert missing.returncode == 2
+    # stopped before it reran or wrote anything
+    assert repo.runs("retry") == runs_before and not (repo.root / "final.xml").exists()
     assert missing.stderr.strip().splitlines()[-1].endswith("codeowners: no file " + str(repo.root / "ci" / "MISSING"))
 
 
