@@ -325,11 +325,15 @@ def texts_read_back(entry: TrackedTest, snippets: Snippets) -> ContextManager[No
     """The traces and output of ``entry``'s attempts, read again from the input, in its very
     attempt objects while the block runs (a result's attempts start with them), then dropped:
     the writer holds one test's texts at a time."""
-    if all(occurrence.bare is not None for occurrence in entry.occurrences):
-        # Self-closing testcases: there is no text to read (and no generator to run, a tenth of
-        # the time of writing 100,000 merged repeats).
-        return nullcontext()
-    return _texts_read_back(entry, snippets)
+    for occurrence in entry.occurrences:
+        if occurrence.bare is None:
+            return _texts_read_back(entry, snippets)
+    # Self-closing testcases: there is no text to read (and no generator to run, a tenth of the
+    # time of writing 100,000 merged repeats).
+    return _NOTHING_TO_READ
+
+
+_NOTHING_TO_READ = nullcontext()  # reusable: it holds nothing
 
 
 @contextmanager
