@@ -91,12 +91,13 @@ def _quarantines(start: Path, option: Optional[str]) -> "List[thresholds_mod.Thr
 
 def _auto_quarantines(
     db: Optional[Path], by_hand: "Sequence[thresholds_mod.ThresholdTable]"
-) -> "List[thresholds_mod.ThresholdTable]":
+) -> "Tuple[List[thresholds_mod.ThresholdTable], List[str]]":
     """``--auto-quarantine``: start and end quarantines by the history's policy (a test listed
-    ``by_hand`` is left to its file), and say so; the ones that hold now. A history that cannot
-    be read is a warning: the build goes on with the quarantines listed by hand."""
+    ``by_hand`` is left to its file); the ones that hold now, and a note for the report on each
+    it started or ended. A history that cannot be read is a warning: the build goes on with the
+    quarantines listed by hand."""
     if db is None:
-        return []
+        return [], []
     import time
 
     from junit_flaky import thresholds as thresholds_mod
@@ -110,12 +111,10 @@ def _auto_quarantines(
             )
     except JunitFlakyError as exc:
         warn(f"no automatic quarantine: {exc}")
-        return []
-    for q in changes.started:
-        stdout.print(f"junit-flaky: quarantined {auto_quarantine.label(q)} automatically: {q.reason}", markup=False)
-    for q in changes.released:
-        stdout.print(f"junit-flaky: released {auto_quarantine.label(q)} from quarantine: {q.release_reason}", markup=False)
-    return [thresholds_mod.ThresholdTable(auto_quarantine.threshold_entries(changes.active, f"history {db}"))]
+        return [], []
+    notes = [f"quarantined {auto_quarantine.label(q)} automatically: {q.reason}" for q in changes.started]
+    notes += [f"released {auto_quarantine.label(q)} from quarantine: {q.release_reason}" for q in changes.released]
+    return [thresholds_mod.ThresholdTable(auto_quarantine.threshold_entries(changes.active, f"history {db}"))], notes
 
 
 def _learned(db: Path) -> "List[thresholds_mod.Entry]":
@@ -280,7 +279,8 @@ def run(
         asked_db or learn_from or record_to or quarantine_from,
     )
     quarantines = _quarantines(start, quarantine_file)
-    quarantines += _auto_quarantines(quarantine_from, quarantines)
+    automatic, quarantine_notes = _auto_quarantines(quarantine_from, quarantines)
+    quarantines += automatic
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
     fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
     if fail_regressions and record_to is None:
@@ -294,6 +294,7 @@ def run(
         new_test_options=new_test_options, fail_on_flake_regression=fail_regressions,
         fail_on_flaky=config.switch(project[0], "fail-on-flaky", fail_on_flaky),
     )
+    outcome.notes[:0] = quarantine_notes
     if outcome.log_tail:
         stderr.print("junit-flaky: last lines of the rerun's output:", markup=False)
         for line in outcome.log_tail:

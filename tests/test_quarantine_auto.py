@@ -65,7 +65,9 @@ def test_a_test_failing_its_build_in_several_recent_builds_is_quarantined(run_cl
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "quarantined m.T::test_x automatically: failed 3 of its last 5 builds (policy: 3 of 10)" in result.stdout
     assert verdict(clean_env, "test_x") == "quarantined"
-    quarantine = json.loads((clean_env / "now.json").read_text())["tests"][0]["quarantine"]
+    report = json.loads((clean_env / "now.json").read_text())
+    assert report["notes"] == ["quarantined m.T::test_x automatically: failed 3 of its last 5 builds (policy: 3 of 10)"]
+    quarantine = report["tests"][0]["quarantine"]
     assert quarantine["source"] == "auto" and quarantine["reason"].startswith("failed 3 of its last 5 builds")
 
     listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
