@@ -191,3 +191,17 @@ def test_stats_shows_which_flaky_tests_are_quarantined_and_why(run_cli, clean_en
     table = run_cli("stats").stdout
     assert "Quarantine" in table and "manual since" in table and "owner bob: dns" in table
     assert "| auto since " in run_cli("stats", "--format", "markdown").stdout
+
+
+def test_a_quarantine_whose_test_did_not_run_for_the_window_is_released(run_cli, clean_env: Path) -> None:
+    """A test removed or renamed while quarantined: nothing could release it by clean builds."""
+    import time
+
+    from junit_flaky.history.store import open_store
+
+    record(run_cli, clean_env, "c0", {})  # a build without it
+    with open_store(clean_env / DB) as store:
+        store.start_quarantines([("m.T", "test_gone", "failed 3 of its last 4 builds")], when=time.time() - 31 * 86400)
+    result = run_auto(run_cli, clean_env, {}, "--auto-quarantine")
+    assert "released m.T::test_gone from quarantine: did not run in the last 30 days" in result.stdout
+    assert held(clean_env) == []
