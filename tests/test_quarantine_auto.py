@@ -205,3 +205,20 @@ def test_a_quarantine_whose_test_did_not_run_for_the_window_is_released(run_cli,
     result = run_auto(run_cli, clean_env, {}, "--auto-quarantine")
     assert "released m.T::test_gone from quarantine: did not run in the last 30 days" in result.stdout
     assert held(clean_env) == []
+
+
+def test_history_copy_takes_the_automatic_quarantines_along(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env)
+    run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert run_cli("quarantine", "remove", "m.T::test_x").exit_code == 0  # released by hand
+    for number in range(5, 10):  # new evidence, after the release: quarantined again
+        record(run_cli, clean_env, f"c{number}", {"test_x": [number % 2 == 1] * 2})
+    assert "automatically" in run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine").stdout
+
+    copied = run_cli("history", "copy", "--from", str(DB), "--to", "copy.sqlite")
+    assert copied.exit_code == 0, copied.stderr
+    assert "and 2 automatic quarantines" in copied.stdout
+    rows = "SELECT classname, name, reason, since, released, release_reason FROM quarantines ORDER BY id"
+    assert sqlite3.connect("copy.sqlite").execute(rows).fetchall() == sqlite3.connect(str(clean_env / DB)).execute(rows).fetchall()
+    again = run_cli("history", "copy", "--from", str(DB), "--to", "copy.sqlite")
+    assert "and 0 automatic quarantines" in again.stdout

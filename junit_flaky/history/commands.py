@@ -142,7 +142,7 @@ def copy_command(
     copied = copy_history(source_at, target_at)
     stdout.print(
         f"junit-flaky: copied {plural(copied.runs, 'run')} ({plural(copied.attempts, 'attempt')}) from {source_at}"
-        f" to {target_at} ({copied.already_there} there already)",
+        f" to {target_at} ({copied.already_there} there already), and {plural(copied.quarantines, 'automatic quarantine')}",
         markup=False,
     )
 
