@@ -251,3 +251,14 @@ def test_each_record_takes_only_the_rows_staged_since_the_last(history_at: Locat
         assert (first.attempts, second.attempts, third.attempts) == (3, 1, 1)
         assert [a[1] for a in store.run_attempts(second.run_id)] == ["c"]
         assert [a[1] for a in store.run_attempts(third.run_id)] == ["d"]
+
+
+def test_the_postgresql_store_has_every_method_of_the_sqlite_store() -> None:
+    """One interface, two stores: a method added to one is added to the other (the tests above
+    that take ``history_at`` then check that they agree)."""
+    from junit_flaky.history.postgres import PostgresStore
+
+    def methods(cls: type) -> set:
+        return {name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")}
+
+    assert methods(store_mod.HistoryStore) - methods(PostgresStore) == set()
