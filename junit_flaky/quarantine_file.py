@@ -254,8 +254,8 @@ def _trailing_comment(line: str) -> Optional[str]:
 def _comments(block: List[str]) -> Tuple[List[str], List[str]]:
     """An entry's comment lines above its header, and those among its keys (a comment after a
     value becomes a line of its own, since the values are written anew)."""
-    header = next(i for i, line in enumerate(block) if _TABLE.match(line))
-    inside = []
+    header, table = next((i, match) for i, match in enumerate(map(_TABLE.match, block)) if match)
+    inside = [table.group(1).strip()] if table.group(1) else []  # [[quarantine]]  # why
     for line in block[header + 1 :]:
         comment = line.strip() if line.lstrip().startswith("#") else _trailing_comment(line)
         if comment:
