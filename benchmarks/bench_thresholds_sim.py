@@ -274,7 +274,8 @@ def measure(args: argparse.Namespace, seed: int) -> Tuple[Population, List[World
     regressions = (args.regressions, args.flaky_regressions)
     pop = population(random.Random(seed), args.tests, args.flaky, regressions, args.warmup, args.warmup + args.builds)
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(alpha=args.alpha, beta=args.beta, regression_factor=args.regression_factor)
+        settings = Settings(alpha=args.alpha, beta=args.beta, regression_factor=args.regression_factor,
+                            false_alarms=args.false_alarms)
         return pop, simulate(pop, seed, args.warmup, args.builds, settings, Path(folder), args.red_catches)
 
 
@@ -333,6 +334,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--red-catches", action="store_true",
                         help="a red build catches a regression even when its retry passes (default: only a second red does)")
     parser.add_argument("--alpha", type=float, default=Settings.alpha, help="as in thresholds compute")
+    parser.add_argument("--false-alarms", type=float, default=Settings.false_alarms,
+                        help="the regression check's false alarms per build (Settings.false_alarms)")
     parser.add_argument("--beta", type=float, default=Settings.beta, help="as in thresholds compute (1: no target)")
     args = parser.parse_args(argv)
     for name, value in zip(("tests", "flaky", "regressions", "flaky_regressions"), POPULATIONS[args.population]):
@@ -343,7 +346,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         f"{args.population} population: {args.tests} tests ({args.flaky} flaky),"
         f" {args.regressions + args.flaky_regressions} regressions,"
         f" {args.warmup} warm-up + {args.builds} measured builds,"
-        f" alpha {args.alpha:g}, beta {args.beta:g}, regression factor {args.regression_factor:g}"
+        f" alpha {args.alpha:g}, beta {args.beta:g}, regression factor {args.regression_factor:g},"
+        f" false alarms {args.false_alarms:g}"
         + (", a red build catches a regression" if args.red_catches else "")
     )
     if args.seeds:
