@@ -210,7 +210,11 @@ class NewTests:
         notes = [line]
         flaky = [r for r in self.chosen if r.decision.verdict is Verdict.FLAKY]
         if flaky:
-            fails = "does not fail the build (--allow-new-flaky)" if self.options.allow_flaky else "fails the build (--allow-new-flaky would let it pass)"
+            # What the build did, by the one rule (--fail-on-flaky fails it even with --allow-new-flaky).
+            if not any(r.fails_build for r in flaky):
+                fails = "does not fail the build (--allow-new-flaky)"
+            else:
+                fails = "fails the build" + ("" if self.options.allow_flaky else " (--allow-new-flaky would let it pass)")
             notes.append(f"{plural(len(flaky), 'new test is', 'new tests are')} flaky on arrival, which {fails}")
         return notes
 

@@ -212,3 +212,10 @@ def test_new_tests_rerun_in_the_same_pytest_process_as_the_other_reruns(project:
     assert "test_old: FLAKY" in result.stdout and project.runs("new") == 4
     started = [line for line in (project.root / "rerun.log").read_text().splitlines() if line.startswith("$ ")]
     assert len(started) == 1  # one pytest for the failed test's reruns and the new test's
+
+
+@pytest.mark.reruns
+def test_fail_on_flaky_wins_over_allow_new_flaky_and_the_note_says_what_happened(project: Project) -> None:
+    result = second_build(project, "--new-test-runs", "5", "--allow-new-flaky", "--fail-on-flaky", added=counted("new", fail_on=[2]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 new test is flaky on arrival, which fails the build\n" in result.stdout
