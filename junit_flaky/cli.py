@@ -23,7 +23,7 @@ from junit_flaky.history import commands as history_commands
 from junit_flaky.history import location as history_location
 
 if TYPE_CHECKING:
-    from junit_flaky import codeowners, config
+    from junit_flaky import codeowners, config, rerun_prestart
     from junit_flaky import thresholds as thresholds_mod
 
 app = typer.Typer(
@@ -214,6 +214,7 @@ class _Invocation:
     """What main() took from the command line before click saw it."""
 
     rerun_command: List[str]
+    rerun_ahead: "Optional[rerun_prestart.Prestart]" = None  # the reruns' interpreter, started meanwhile
 
 
 @app.command(cls=cli_help.RunCommand)
@@ -288,6 +289,7 @@ def run(
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
+        ahead=ctx.obj.rerun_ahead if isinstance(ctx.obj, _Invocation) else None,
     )
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
@@ -422,4 +424,15 @@ def _options(
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args, rerun_command = split_rerun_command(sys.argv[1:] if argv is None else argv)
-    app(args=args, prog_name="junit-flaky", obj=_Invocation(rerun_command))
+    ahead = None
+    if args[:1] == ["run"] and not {"--no-rerun", "--help"} & set(args):
+        # Started before the options are parsed, which takes longer than the interpreter needs
+        # to import pytest: a guess from the command line alone, which the reruns check.
+        from junit_flaky import rerun_prestart
+
+        ahead = rerun_prestart.start(rerun_command)
+    try:
+        app(args=args, prog_name="junit-flaky", obj=_Invocation(rerun_command, ahead))
+    finally:
+        if ahead is not None:
+            ahead.close()

@@ -48,6 +48,13 @@ def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) ->
     """Start ``command`` in ``cwd`` under a watchdog: output to ``log``, stdin empty.
 
     Returns once the command runs; raises RerunStartError when it cannot be started."""
+    process = launch(command, cwd, env, log)
+    process.started()
+    return process
+
+
+def launch(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) -> "RerunProcess":
+    """``start`` without waiting for the command to run: ``started`` says whether it does."""
     try:
         watchdog = subprocess.Popen(
             [*_WATCHDOG, _PACKAGE_PARENT, str(cwd), *command],
@@ -56,14 +63,7 @@ def start(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) ->
         )
     except OSError as exc:  # the command's arguments are the watchdog's: too long for one, too long for both
         raise RerunStartError(_cannot_start(command, exc.strerror or str(exc))) from None
-    process = RerunProcess(watchdog, command)
-    line = process._next_line(None)
-    if not line.startswith("started "):
-        process.kill()  # it failed, or died: it is ending, or ends now
-        why = line[len("failed ") :] if line.startswith("failed ") else f"its watchdog exited with code {watchdog.returncode}"
-        raise RerunStartError(_cannot_start(command, why))
-    process.pid = int(line.split()[1])
-    return process
+    return RerunProcess(watchdog, command)
 
 
 def _cannot_start(command: List[str], why: str) -> str:
@@ -80,6 +80,15 @@ class RerunProcess:
         self._received = b""
         self.pid = 0  # the command's own
         self.returncode: Optional[int] = None
+
+    def started(self) -> None:
+        """Wait until the command runs; RerunStartError (and nothing left running) when it cannot."""
+        line = self._next_line(None)
+        if not line.startswith("started "):
+            self.kill()  # it failed, or died: it is ending, or ends now
+            why = line[len("failed ") :] if line.startswith("failed ") else f"its watchdog exited with code {self._watchdog.returncode}"
+            raise RerunStartError(_cannot_start(self._command, why))
+        self.pid = int(line.split()[1])
 
     def poll(self) -> Optional[int]:
         with contextlib.suppress(subprocess.TimeoutExpired):

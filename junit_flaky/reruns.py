@@ -24,12 +24,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional, Sequence, Set
+from typing import IO, TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 from junit_flaky import rerun_process, tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
 from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure, plural
+
+if TYPE_CHECKING:
+    from junit_flaky.rerun_prestart import Prestart
 
 PLUGIN_MODULE = "junit_flaky_rerun"
 PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never imported, so both say it
@@ -47,6 +50,26 @@ class RerunOptions:
     max_tests: int = 50  # more failing open tests than this is a broken build, not a flaky one
     log: Optional[Path] = None
     budget: Optional[float] = None  # seconds for the whole rerun step; None: no limit
+    # The first round's process, started while the reports were read (rerun_prestart), if any:
+    # its folder is the reruns' and it is used if it was started as the round would start it.
+    ahead: Optional["Prestart"] = None
+
+
+def base_command(command: Sequence[str]) -> List[str]:
+    """The command the reruns start, before the plugin's options and the test files."""
+    return list(command) or [sys.executable, "-m", "pytest"]
+
+
+def environment(workdir: Path) -> Dict[str, str]:
+    """The reruns' environment, with the plugin copied into ``workdir``."""
+    # Only the plugin file goes on the path, so the user's interpreter needs nothing of ours.
+    plugin_dir = workdir / "plugin"
+    plugin_dir.mkdir(exist_ok=True)
+    shutil.copyfile(Path(__file__).with_name("pytest_plugin.py"), plugin_dir / f"{PLUGIN_MODULE}.py")
+    # The reruns see what the test step saw: not the tokens handed to junit-flaky alone.
+    env = {name: value for name, value in os.environ.items() if name not in tokens.OWN_VARS}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH", "")]))
+    return env
 
 
 @dataclass
@@ -200,7 +223,7 @@ class Rerunner:
         return path
 
     def _command(self, plan: Path, results: Dict[str, TestResult], workdir: Path) -> List[str]:
-        base = list(self.options.command) or [sys.executable, "-m", "pytest"]
+        base = base_command(self.options.command)
         files = [guess_file(r.test, self.options.rootdir) for r in results.values()]
         # One unknown file means we cannot limit collection without risking a miss; so many files
         # that the command line could not hold them (Linux: 2 MiB, the environment included) means
@@ -225,15 +248,14 @@ class Rerunner:
             *selection,
         ]
 
-    def _environment(self, workdir: Path) -> Dict[str, str]:
-        # Only the plugin file goes on the path, so the user's interpreter needs nothing of ours.
-        plugin_dir = workdir / "plugin"
-        plugin_dir.mkdir(exist_ok=True)
-        shutil.copyfile(Path(__file__).with_name("pytest_plugin.py"), plugin_dir / f"{PLUGIN_MODULE}.py")
-        # The reruns see what the test step saw: not the tokens handed to junit-flaky alone.
-        env = {name: value for name, value in os.environ.items() if name not in tokens.OWN_VARS}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH", "")]))
-        return env
+    @contextlib.contextmanager
+    def _workdir(self) -> Iterator[Path]:
+        """The reruns' temporary folder: the process started ahead's, which it removes itself."""
+        if self.options.ahead is not None:
+            yield self.options.ahead.workdir
+            return
+        with tempfile.TemporaryDirectory(prefix="junit-flaky-") as temp:
+            yield Path(temp)
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -260,9 +282,8 @@ class Rerunner:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         try:
-            with tempfile.TemporaryDirectory(prefix="junit-flaky-") as temp:
-                workdir = Path(temp)
-                env = self._environment(workdir)
+            with self._workdir() as workdir:
+                env = environment(workdir)
                 number = 0
                 # Finite: a round that records no attempt for a test closes it, unless the round
                 # was cut short (a crash, a timeout) after recording another test's attempt. So
@@ -308,8 +329,11 @@ class Rerunner:
         with open(log_path, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()
+            ahead = self.options.ahead
             try:
-                process = self.starter(command, self.options.rootdir, env, log)
+                process = ahead.take(command, self.options.rootdir, env, log_path) if ahead is not None else None
+                if process is None:
+                    process = self.starter(command, self.options.rootdir, env, log)
             except rerun_process.RerunStartError as exc:
                 self.summary.notes.append(str(exc))
                 self._close(state.results, str(exc))
