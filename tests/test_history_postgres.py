@@ -207,12 +207,15 @@ def test_a_statement_that_waits_past_the_statement_timeout_is_exit_2(run_cli, re
     assert "history database did not answer within 1 s (JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT)" in line
 
 
-@pytest.mark.parametrize("value", ["0", "soon", "-3"])
-def test_a_timeout_that_is_not_a_positive_number_is_exit_2(run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT", value)
+@pytest.mark.parametrize("variable", ["JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT", "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT"])
+@pytest.mark.parametrize("value", ["0", "soon", "-3", "nan", "inf", "1e12"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_exit_2(
+    run_cli, reports: Path, url: str, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
     result = run_cli("history", "record", "flaky.xml", "--db", url)
     assert result.exit_code == 2
-    assert f"JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT must be a number of seconds above 0, got {value!r}" in result.stderr
+    assert result.stderr == f"junit-flaky: error: {variable} must be a number of seconds above 0, at most 86400, got {value!r}\n"
 
 
 def test_without_psycopg_a_postgresql_url_says_what_to_install(reports: Path) -> None:
@@ -347,4 +350,4 @@ def test_a_bad_timeout_is_exit_2_in_run_too_not_a_history_that_is_down(run_cli, 
     monkeypatch.setenv("JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT", "1m")
     result = run_cli("run", "red.xml", "--no-flakybot", "--no-rerun", "--record-history", "--history-db", url)
     assert result.exit_code == 2
-    assert "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT must be a number of seconds above 0, got '1m'" in result.stderr
+    assert "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT must be a number of seconds above 0, at most 86400, got '1m'" in result.stderr

@@ -46,6 +46,7 @@ from junit_flaky.history.store import (
 SCHEMA = "junit_flaky"
 CONNECT_TIMEOUT = 10  # seconds to connect and log in (libpq counts at least 2)
 STATEMENT_TIMEOUT = 300  # seconds one statement may take, waiting for locks included
+MAX_TIMEOUT = 86400
 CONNECT_TIMEOUT_ENV = "JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT"
 STATEMENT_TIMEOUT_ENV = "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT"
 INSTALL = "pip install 'junit-flaky[postgresql]'"
@@ -84,6 +85,8 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _seconds(env_var: str, default: float) -> float:
+    """A timeout from the environment: at most a day, which libpq's and the server's integer
+    settings hold (and NaN and infinity are no timeouts)."""
     text = os.environ.get(env_var, "")
     if not text:
         return default
@@ -91,8 +94,8 @@ def _seconds(env_var: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise JunitFlakyError(f"{env_var} must be a number of seconds above 0, got {text!r}")
+    if not 0 < value <= MAX_TIMEOUT:
+        raise JunitFlakyError(f"{env_var} must be a number of seconds above 0, at most {MAX_TIMEOUT}, got {text!r}")
     return value
 
 
