@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Iterator, List
 
@@ -351,3 +352,44 @@ def test_a_bad_timeout_is_exit_2_in_run_too_not_a_history_that_is_down(run_cli, 
     result = run_cli("run", "red.xml", "--no-flakybot", "--no-rerun", "--record-history", "--history-db", url)
     assert result.exit_code == 2
     assert "JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT must be a number of seconds above 0, at most 86400, got '1m'" in result.stderr
+
+
+
+def test_two_builds_starting_the_same_quarantines_in_opposite_orders_do_not_deadlock(url: str) -> None:
+    """Another session holds test a's new quarantine while two builds start theirs, one as (a, b),
+    the other as (b, a); when it lets go, whichever build gets a first must not end up waiting for
+    b while the other waits for a. Each round both finish and each quarantine is started once;
+    in another order than one they share, about every second round would deadlock."""
+    with open_store(DatabaseUrl(url)):
+        pass  # the schema
+    for round_ in range(6):
+        a, b = f"a{round_}", f"b{round_}"
+        results: List[object] = []
+
+        def start(order: List[str]) -> None:
+            try:
+                with open_store(DatabaseUrl(url)) as store:
+                    results.append(store.start_quarantines([("m", name, "policy") for name in order], when=1.0))
+            except BaseException as exc:  # reported in the test's thread
+                results.append(exc)
+
+        with psycopg.connect(url) as holder:
+            holder.execute("INSERT INTO junit_flaky.quarantines (classname, name, reason, since) VALUES ('m', %s, 'held', 0)", (a,))
+            builds = [threading.Thread(target=start, args=(order,)) for order in ([a, b], [b, a])]
+            for build in builds:
+                build.start()
+            with psycopg.connect(url, autocommit=True) as watcher:
+                for _ in range(600):  # until both builds wait on a lock (a minute at most)
+                    waiting = watcher.execute(
+                        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'junit-flaky' AND wait_event_type = 'Lock'"
+                    ).fetchone()[0]
+                    if waiting == 2:
+                        break
+                    time.sleep(0.1)
+                assert waiting == 2
+            holder.rollback()  # a was never quarantined: one of the builds starts it
+        for build in builds:
+            build.join(timeout=60)
+        assert sorted(map(str, results)) in (["0", "2"], ["1", "1"]), results
+    with open_store(DatabaseUrl(url)) as store:
+        assert len([q for q in store.quarantines() if q.released is None]) == 12
