@@ -8,7 +8,7 @@ command, in the same folder, with the same environment and log (``take``); any o
 any difference, starts a process as usual, and the one started ahead is killed. What pytest sees
 is what ``python -m pytest`` shows it (sys.argv, sys.path, __main__); only ``sys.orig_argv``
 (Python 3.10+) tells the bootstrap's ``-c`` from ``-m``. When no test needs a rerun, the
-interpreter, which ran no code of the user's, is killed as ``run`` ends.
+interpreter, which ran no code of the user's, is killed by its watchdog as ``run`` ends.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Prestart:
         if process is None:
             return None
         if list(command[: len(self._prefix)]) != self._prefix or cwd != self._cwd or env != self._env or log != self._log:
-            process.kill()
+            process.abandon()
             return None
         try:
             process.started()
@@ -85,7 +85,7 @@ class Prestart:
     def close(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            process.kill()
+            process.abandon()  # the watchdog kills it as junit-flaky goes on: it ran no user code
         self._folder.cleanup()
 
 

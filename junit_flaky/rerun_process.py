@@ -118,6 +118,11 @@ class RerunProcess:
         self.wait()  # the watchdog said it before exiting
         self._close()
 
+    def abandon(self) -> None:
+        """Have the watchdog kill the command and everything it started, without waiting: for a
+        command that ran nothing of the user's yet, so nothing it did needs to be over."""
+        self._close()
+
     def _next_line(self, timeout: Optional[float]) -> str:
         """The watchdog's next report ("" once it has closed the pipe). Other lines on its stdout
         are not reports (an interpreter that prints as it starts, whatever the cause): skipped."""
