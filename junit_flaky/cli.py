@@ -143,10 +143,10 @@ def _history_dbs(
             warn(f"--history-db {history_location.redact(option)} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
         return [None] * len(switches)
     db = history_location.resolve_db_path(option, os.environ, start)  # once, however many switches are on
-    if isinstance(db, history_location.DatabaseUrl):  # a bad timeout is bad input, not a history that is down
+    if isinstance(db, history_location.DatabaseUrl):  # bad set-up, not a history that is down
         from junit_flaky.history import postgres
 
-        postgres.timeouts()
+        postgres.check_setup(db)
     return [db if is_on else None for is_on in on]
 
 

@@ -113,10 +113,17 @@ def _one_line(method: _Method) -> _Method:
 
 
 def timeouts() -> Tuple[float, float]:
-    """The connect and statement timeouts in seconds, from the environment or the defaults; a
-    value that is not a positive number is bad input (exit 2), in ``run`` as in the history
-    commands."""
+    """The connect and statement timeouts in seconds, from the environment or the defaults."""
     return _seconds(CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT), _seconds(STATEMENT_TIMEOUT_ENV, STATEMENT_TIMEOUT)
+
+
+def check_setup(url: DatabaseUrl) -> None:
+    """What must be right before any connection: psycopg installed, the timeouts valid. Either
+    wrong is bad set-up (exit 2), in ``run`` as in the history commands, where a server that is
+    down is a warning in ``run``."""
+    if psycopg is None:
+        raise JunitFlakyError(f"{url}: a PostgreSQL history needs psycopg: {INSTALL}")
+    timeouts()
 
 
 class PostgresStore:
@@ -404,8 +411,7 @@ def _text(exc: Exception) -> str:
 
 
 def _connect(url: DatabaseUrl) -> Any:
-    if psycopg is None:
-        raise JunitFlakyError(f"{url}: a PostgreSQL history needs psycopg: {INSTALL}")
+    check_setup(url)
     from psycopg.conninfo import conninfo_to_dict
 
     connect_timeout, statement_timeout = timeouts()
