@@ -1,7 +1,7 @@
 """The history in PostgreSQL against the SQLite file, in the same run: many builds recording at
 once, and `thresholds compute` on a month of history.
 
-    python benchmarks/bench_history_postgres.py [--recorders N] [--tests T] [--runs R] [--repeat K]
+    python benchmarks/bench_history_postgres.py [--recorders N] [--tests T] [--runs R] [--repeat K] [--out DIR]
 
 Needs PostgreSQL's binaries (Debian's `postgresql` package, as .ci/run installs) and psycopg
 (`pip install -e '.[test]'`): it starts its own server (tests/postgres_server.py) on loopback with
@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
-from common import OUT, alternate, cached, junit_flaky, table
+from common import add_out_option, alternate, cached, junit_flaky, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postgres_server.py
 from bench_history import build  # noqa: E402
@@ -60,21 +60,23 @@ def recorders(target: str, xml: Path, count: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recorders", type=int, default=50)
     parser.add_argument("--tests", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=720)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    xml = cached(OUT / f"report-{args.tests}.xml", lambda path: report(path, args.tests))
-    history = cached(OUT / f"history-{args.tests}x{args.runs}.sqlite", lambda path: build(path, args.tests, args.runs))
+    add_out_option(parser)
+    args = parser.parse_args(argv)
+    out = args.out
+    xml = cached(out / f"report-{args.tests}.xml", lambda path: report(path, args.tests))
+    history = cached(out / f"history-{args.tests}x{args.runs}.sqlite", lambda path: build(path, args.tests, args.runs))
     with postgres_server.running(durable=True) as server:
         print(f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1:{server.port}; SQLite {__import__('sqlite3').sqlite_version}")
 
         walls: Dict[str, List[float]] = {"SQLite file": [], "PostgreSQL": []}
         for n in range(args.repeat):
-            fresh = OUT / f"recorders-{n}.sqlite"
+            fresh = out / f"recorders-{n}.sqlite"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{fresh}{suffix}").unlink(missing_ok=True)
             walls["SQLite file"].append(recorders(str(fresh), xml, args.recorders))
@@ -93,12 +95,12 @@ def main() -> None:
         oldest = __import__("sqlite3").connect(history).execute("SELECT MIN(started) FROM runs").fetchone()[0]
         window = f"{(time.time() - oldest) / 86400 + 0.01:.3f}"
         commands = {
-            "thresholds compute, SQLite file": junit_flaky("thresholds", "compute", "--db", str(history), "--window-days", window, "--output", str(OUT / "t-sqlite.json")),
-            "thresholds compute, PostgreSQL": junit_flaky("thresholds", "compute", "--db", database, "--window-days", window, "--output", str(OUT / "t-postgres.json")),
+            "thresholds compute, SQLite file": junit_flaky("thresholds", "compute", "--db", str(history), "--window-days", window, "--output", str(out / "t-sqlite.json")),
+            "thresholds compute, PostgreSQL": junit_flaky("thresholds", "compute", "--db", database, "--window-days", window, "--output", str(out / "t-postgres.json")),
         }
         print(f"\n`thresholds compute` on {args.tests} tests x {args.runs} builds:")
         print(table(alternate(commands, args.repeat), "thresholds compute, SQLite file"))
-        same = (OUT / "t-sqlite.json").read_text() == (OUT / "t-postgres.json").read_text()
+        same = (out / "t-sqlite.json").read_text() == (out / "t-postgres.json").read_text()
         print(f"the two thresholds files are {'identical' if same else 'DIFFERENT'}")
 
 

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import bench_failing_report  # noqa: E402 - the benchmarks folder is not a package
+import bench_history_postgres  # noqa: E402
 import bench_large_report  # noqa: E402
 import bench_reruns  # noqa: E402
 import bench_shards  # noqa: E402
@@ -69,3 +70,13 @@ def test_rerun_project_has_twelve_flaky_tests_that_the_run_turns_green(tmp_path:
 def test_startup_compares_the_installed_command_with_an_empty_python(capsys: pytest.CaptureFixture) -> None:
     bench_startup.main(["--repeat", "1"])
     assert set(ratios(capsys.readouterr().out)) == {"python -c pass (baseline)", "junit-flaky --version"}
+
+
+@pytest.mark.usefixtures("postgres_server")  # it starts a server of its own; this skips where none can start
+def test_history_postgres_compares_both_stores_on_the_same_history(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_history_postgres.main(["--recorders", "3", "--tests", "200", "--runs", "4", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert re.search(r"3 concurrent `history record` of a 200-test report.*\n  SQLite file .*ratio  1\.00.*\n  PostgreSQL .*ratio", out)
+    assert "`history copy` of history-200x4.sqlite into PostgreSQL" in out
+    assert ratios(out).keys() == {"thresholds compute, SQLite file", "thresholds compute, PostgreSQL"}
+    assert "the two thresholds files are identical" in out
