@@ -5,7 +5,9 @@ first build says little. So a test the history has never seen, that passed every
 holds, is run again until it has N runs in all, in the same rerun process as every other rerun.
 The rule is verdicts.py's, expressed as the test's thresholds: pass N of N (so the first failure
 ends it), with ``new_test`` set, which makes a failure beside a pass the verdict flaky, "new test,
-flaky on arrival", and ``flaky_fails_build`` unless ``--allow-new-flaky``.
+flaky on arrival", and ``flaky_fails_build`` unless ``--allow-new-flaky``. A new test that failed
+a run in the report gets ``new_test`` and ``flaky_fails_build`` on its usual thresholds: its usual
+reruns tell flaky on arrival (one passes) from broken (none does), and either fails the build.
 
 Which tests are new: the reader hands on every testcase that passed once (``untracked``); after
 its pass, one query asks the history which of them (and of the tests the reader keeps anyway) it
@@ -165,34 +167,38 @@ class NewTests:
     def __init__(self, options: NewTestOptions, finder: NewTestFinder) -> None:
         self.options = options
         self.finder = finder
-        self.chosen: List[TestResult] = []
+        self.chosen: List[TestResult] = []  # new tests that passed every run: rerun up to N runs
+        self.failed: List[TestResult] = []  # new tests that failed a run: their usual reruns
         self.shortened = 0  # new tests the budget gave fewer runs
         self.too_many: Optional[str] = None  # why no new test is rerun, when too many look new
 
     def apply(self, results: Sequence[TestResult], testcases: int) -> None:
-        """Give every new test that passed each run it had (and is not quarantined) the rule
-        "pass N of N" for the N runs the budget allows it, and decide it by that rule.
-        ``testcases``: how many the reports hold."""
-        chosen = [r for r in results if _passed_every_run(r) and not r.thresholds.quarantined and self.finder.is_new(r.test)]
-        if len(chosen) > max(TOO_NEW_MIN, TOO_NEW_SHARE * testcases):
+        """Give every new test (that is not quarantined) the new-test rule, and decide it by it:
+        one that passed each run it had must pass N of N, within the runs the budget allows it;
+        one that failed a run keeps its usual reruns, which tell flaky (a pass beside that failure:
+        flaky on arrival) from broken. ``testcases``: how many the reports hold."""
+        new = [r for r in results if not r.thresholds.quarantined and self.finder.is_new(r.test)]
+        if len(new) > max(TOO_NEW_MIN, TOO_NEW_SHARE * testcases):
             self.too_many = (
-                f"--new-test-runs reran no test: {len(chosen)} of the {testcases} testcases are new to the history,"
+                f"--new-test-runs reran no test: {len(new)} of the {testcases} testcases are new to the history,"
                 f" more than {TOO_NEW_SHARE:.0%} (is the history another suite's, or were the tests renamed?)"
             )
             return
-        self.chosen = chosen
+        self.chosen = [r for r in new if _passed_every_run(r)]
+        self.failed = [r for r in new if not _passed_every_run(r)]
         have = [len(r.attempts) for r in self.chosen]
         caps = [max(0, self.options.runs - n) for n in have]
         durations = [sum(a.time for a in r.attempts) / n for r, n in zip(self.chosen, have)]
         extra = extra_runs(durations, caps, self.options.budget)
         self.shortened = sum(1 for e, c in zip(extra, caps) if e < c)
         source = f"new test (--new-test-runs {self.options.runs})"
+        rule = {"new_test": True, "flaky_fails_build": not self.options.allow_flaky}
         for result, n, more in zip(self.chosen, have, extra):
             runs = max(n + more, result.thresholds.min_passes)  # a listed rule may ask for more
-            result.thresholds = replace(
-                result.thresholds, min_passes=runs, max_runs=runs, source=source,
-                new_test=True, flaky_fails_build=not self.options.allow_flaky,
-            )
+            result.thresholds = replace(result.thresholds, min_passes=runs, max_runs=runs, source=source, **rule)
+        for result in self.failed:
+            result.thresholds = replace(result.thresholds, **rule)
+        for result in chain(self.chosen, self.failed):
             result.decision = decide([a.outcome for a in result.attempts], result.thresholds)
 
     def notes(self) -> List[str]:
@@ -201,14 +207,14 @@ class NewTests:
             return [f"--new-test-runs is off: no history to tell new tests by ({self.finder.off})"]
         if self.too_many is not None:
             return [self.too_many]
-        if not self.chosen:
-            return []
+        notes = []
         runs = self.options.runs
-        line = f"{plural(len(self.chosen), 'new test')} (never seen by the history): run up to {runs} times each (--new-test-runs {runs})"
-        if self.shortened:
-            line += f"; {self.shortened} of them fewer, to fit --new-test-budget {self.options.budget:g}s"
-        notes = [line]
-        flaky = [r for r in self.chosen if r.decision.verdict is Verdict.FLAKY]
+        if self.chosen:
+            line = f"{plural(len(self.chosen), 'new test')} (never seen by the history): run up to {runs} times each (--new-test-runs {runs})"
+            if self.shortened:
+                line += f"; {self.shortened} of them fewer, to fit --new-test-budget {self.options.budget:g}s"
+            notes.append(line)
+        flaky = [r for r in chain(self.chosen, self.failed) if r.decision.verdict is Verdict.FLAKY]
         if flaky:
             # What the build did, by the one rule (--fail-on-flaky fails it even with --allow-new-flaky).
             if not any(r.fails_build for r in flaky):

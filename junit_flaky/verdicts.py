@@ -99,6 +99,8 @@ def judge(tally: Tally, thresholds: Thresholds) -> Decision:
     # when it is closed without more runs its reason becomes the reason the test failed.
     required = f"passed {passes} out of the required {plural(need, 'time')}"
     if passes >= need:
+        if tally.failures and thresholds.new_test:  # a new test that failed its first run, then passed
+            return Decision(Verdict.FLAKY, passes, runs, f"{FLAKY_ON_ARRIVAL}: failed {tally.failures} of {plural(runs, 'run')}")
         if tally.failures:
             return Decision(Verdict.FLAKY, passes, runs, f"{required}; failed {plural(tally.failures, 'time')}")
         return Decision(Verdict.PASSED, passes, runs, required)

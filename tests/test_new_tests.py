@@ -219,3 +219,26 @@ def test_fail_on_flaky_wins_over_allow_new_flaky_and_the_note_says_what_happened
     result = second_build(project, "--new-test-runs", "5", "--allow-new-flaky", "--fail-on-flaky", added=counted("new", fail_on=[2]))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 new test is flaky on arrival, which fails the build\n" in result.stdout
+
+
+@pytest.mark.reruns
+def test_a_new_test_that_fails_its_first_run_and_passes_a_rerun_is_flaky_on_arrival_and_fails_the_build(project: Project) -> None:
+    result = second_build(project, "--max-runs", "3", "--thresholds-from-history", added=counted("new", fail_on=[1]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "test_new: FLAKY - new test, flaky on arrival: failed 1 of 2 runs (this flaky verdict fails the build)" in result.stdout
+    assert "1 new test is flaky on arrival, which fails the build" in result.stdout
+    assert project.runs("new") == 2  # its usual reruns, stopped at the first pass
+    report = json.loads((project.root / "out.json").read_text())
+    [new] = [t for t in report["tests"] if t["name"] == "test_new"]
+    assert (new["verdict"], report["failed"]) == ("flaky", True)
+    allowed = second_build(project, "--max-runs", "3", "--allow-new-flaky", added=counted("other", fail_on=[1]))
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "test_other: FLAKY - new test, flaky on arrival: failed 1 of 2 runs\n" in allowed.stdout
+
+
+@pytest.mark.reruns
+def test_a_new_test_that_fails_every_run_stays_failed(project: Project) -> None:
+    result = second_build(project, "--max-runs", "3", added=counted("new", fail_on=[1, 2, 3]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "test_new: FAILED - passed 0 out of the required 1 time in 3 runs (max 3)" in result.stdout
+    assert "flaky on arrival" not in result.stdout and project.runs("new") == 3
