@@ -55,10 +55,10 @@ _READ_AHEAD = 1 << 16
 _PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
 _CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
 _NO_END = (1 << 32) - 1
-# Bits of the filter that finds identities seen before (``_Scanner.seen``): one per 2 bytes of the
-# reports, at most 2**28 (32 MB). A testcase takes at least ~30 bytes, so about one in 30 of the
-# bits is set at the end and a new identity hits a set bit that rarely; each such false hit costs
-# one start tag read again (``track_repeats``).
+# Bits of the filter that finds identities seen before (``_Scanner.seen``): at least one per 2
+# bytes of the reports (a power of two), at most 2**28 (32 MB). A testcase takes at least ~30
+# bytes, so at most one in 15 of the bits is set at the end and a new identity hits a set bit
+# that rarely; each such false hit costs one start tag read again (``track_repeats``).
 _SEEN_BITS_PER_BYTE = 0.5
 _SEEN_BITS_MAX = 1 << 28
 
@@ -328,7 +328,7 @@ class _Scanner:
         # Bloom filter with one hash) says "maybe seen before", and the hashes that hit a set bit
         # are ``maybe_repeated``; only those are confirmed by identity (``track_repeats``). This
         # replaced sorting every hash after the scan: 0.5 s of CPU for a million testcases.
-        bits = 1 << max(16, min(int(size * _SEEN_BITS_PER_BYTE), _SEEN_BITS_MAX).bit_length())
+        bits = min(1 << max(16, int(size * _SEEN_BITS_PER_BYTE).bit_length()), _SEEN_BITS_MAX)
         self.seen = bytearray(bits >> 3)
         self.seen_mask = bits - 1
         self.maybe_repeated: set = set()
