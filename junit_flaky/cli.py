@@ -140,7 +140,7 @@ def _history_dbs(
     if not any(on):
         if option:
             off = " and ".join(f"--{key}" for key, _ in switches)
-            warn(f"--history-db {history_location.redact(option)} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
+            warn(f"--history-db {history_location.shown(option)} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
         return [None] * len(switches)
     db = history_location.resolve_db_path(option, os.environ, start)  # once, however many switches are on
     if isinstance(db, history_location.DatabaseUrl):  # bad set-up, not a history that is down

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import List, Mapping, Optional, Union
+from urllib.parse import unquote
+
+from junit_flaky import tokens
 
 ENV_VAR = "JUNIT_FLAKY_HISTORY_DB"
 CONFIG_KEY = "history-db"
@@ -21,13 +24,34 @@ URL_SCHEMES = ("postgresql://", "postgres://")  # libpq's two spellings
 
 class DatabaseUrl:
     """A PostgreSQL history's URL. Its text (``str``, ``repr``, f-strings) hides the password,
-    so every message that names the history names it safely; ``secret`` is what to connect with."""
+    so every message that names the history names it safely; ``secret`` is what to connect with.
+
+    The password, and PGPASSWORD, are registered with ``tokens`` as well: libpq's errors may
+    quote the URL in their own way (the part of it they could not parse), and the consoles hide
+    a registered secret wherever it appears."""
 
     def __init__(self, url: str) -> None:
         self.secret = url
+        for password in _passwords(url) + [os.environ.get("PGPASSWORD", "")]:
+            tokens.register(password)
+            tokens.register(unquote(password))  # as libpq reads it, which is what it may quote
 
     def __str__(self) -> str:
-        return redact(self.secret)
+        """Everything between ``://`` and the last ``@`` but the user name is hidden (a
+        password pasted unescaped may hold ``/``, ``@`` or spaces), and so is a password
+        given in the query."""
+        scheme, _, rest = _QUERY_PASSWORD.sub(r"\1***", self.secret).partition("://")
+        login, at, host = rest.rpartition("@")
+        if at and ":" in login:
+            rest = f"{login.partition(':')[0]}:***@{host}"
+        return f"{scheme}://{rest}"
+
+    def unescaped(self) -> Optional[str]:
+        """A character of the user name or password that the URL must percent-encode and does
+        not: libpq would read the URL otherwise than meant (another host, part of the password
+        as the host's name, which its errors then quote) or not at all."""
+        found = _NEEDS_ESCAPING.search(_login(self.secret))
+        return found.group() if found else None
 
     def __repr__(self) -> str:
         return f"DatabaseUrl({str(self)!r})"
@@ -39,13 +63,28 @@ class DatabaseUrl:
         return hash(self.secret)
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
+_NEEDS_ESCAPING = re.compile(r"[@/?#\s]")
+
+
+def _passwords(url: str) -> List[str]:
+    """The passwords written in ``url``, as written: the query's, then the login's."""
+    found = [match.group(2) for match in _QUERY_PASSWORD.finditer(url)]
+    return found + [_login(url).partition(":")[2]]
+
+
+def _login(url: str) -> str:
+    """``user:password`` of ``url``: all between ``://`` and the last ``@`` (a query's password
+    may hold one too)."""
+    return _QUERY_PASSWORD.sub("", url).partition("://")[2].rpartition("@")[0]
+
+
+def shown(text: str) -> str:
+    """A ``--db`` value as messages may show it."""
+    return str(DatabaseUrl(text)) if text.startswith(URL_SCHEMES) else text
+
+
 Location = Union[Path, DatabaseUrl]  # where a history is: a SQLite file or a PostgreSQL database
-
-
-def redact(text: str) -> str:
-    """``text`` with the password of a URL in it (``user:PASSWORD@``, ``password=PASSWORD``) hidden."""
-    text = re.sub(r"(://[^:/@\s]*):[^@/\s]*@", r"\1:***@", text)
-    return re.sub(r"(?i)(\bpassword=)[^&\s]*", r"\1***", text)
 
 
 def resolve_db_path(option: Optional[str], env: Mapping[str, str], start: Path) -> Location:

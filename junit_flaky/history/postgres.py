@@ -15,8 +15,8 @@ and ``store.MIGRATIONS``, their SQLite types mapped by ``postgres_ddl``), in a s
   database may all start at once.
 
 psycopg (3) is imported only here, and only this module is imported for a postgresql:// URL: a
-SQLite history needs nothing more than Python. Every psycopg error becomes one line with the URL's
-password hidden; the connection and every statement have a time limit (``CONNECT_TIMEOUT``,
+SQLite history needs nothing more than Python. Every psycopg error becomes one line (the URL's
+password hidden by the consoles, see ``location.DatabaseUrl``); the connection and every statement have a time limit (``CONNECT_TIMEOUT``,
 ``STATEMENT_TIMEOUT``, or their environment variables), so an unreachable or stuck server is an
 error, never a hang.
 """
@@ -28,6 +28,7 @@ import functools
 import os
 import re
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from urllib.parse import quote
 
 try:
     import psycopg
@@ -37,7 +38,7 @@ except ImportError:  # an optional extra: only a postgresql:// history needs it
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history import store as sqlite_store
 from junit_flaky.history.estimate import CommitRuns
-from junit_flaky.history.location import DatabaseUrl, redact
+from junit_flaky.history.location import DatabaseUrl
 from junit_flaky.history.store import (
     _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
     SequenceRow, identity_key,
@@ -118,9 +119,12 @@ def timeouts() -> Tuple[float, float]:
 
 
 def check_setup(url: DatabaseUrl) -> None:
-    """What must be right before any connection: psycopg installed, the timeouts valid. Either
-    wrong is bad set-up (exit 2), in ``run`` as in the history commands, where a server that is
+    """What must be right before any connection: the URL's login escaped, psycopg installed, the
+    timeouts valid. Any wrong is bad set-up (exit 2), in ``run`` as in the history commands, where a server that is
     down is a warning in ``run``."""
+    unescaped = url.unescaped()
+    if unescaped:
+        raise JunitFlakyError(f"{url}: the URL's user name or password holds {unescaped!r}: write it percent-encoded ({quote(unescaped, safe='')})")
     if psycopg is None:
         raise JunitFlakyError(f"{url}: a PostgreSQL history needs psycopg: {INSTALL}")
     timeouts()
@@ -405,9 +409,9 @@ def _explained(url: DatabaseUrl, exc: Exception) -> JunitFlakyError:
 
 def _text(exc: Exception) -> str:
     """A psycopg error's first two lines (libpq's own are "connection to ... failed:" and why),
-    as one, with any password hidden."""
+    as one. It may quote the URL's password: the consoles hide it (DatabaseUrl registered it)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return redact(" ".join(lines[:2]) or type(exc).__name__)
+    return " ".join(lines[:2]) or type(exc).__name__
 
 
 def _connect(url: DatabaseUrl) -> Any:
