@@ -222,3 +222,33 @@ def test_history_copy_takes_the_automatic_quarantines_along(run_cli, clean_env: 
     assert sqlite3.connect("copy.sqlite").execute(rows).fetchall() == sqlite3.connect(str(clean_env / DB)).execute(rows).fetchall()
     again = run_cli("history", "copy", "--from", str(DB), "--to", "copy.sqlite")
     assert "and 0 automatic quarantines" in again.stdout
+
+
+def test_a_test_a_commit_broke_is_not_quarantined_and_fails_the_build(run_cli, clean_env: Path) -> None:
+    """Seven builds passed, then the last three (each its own commit) failed: a break, not flakiness."""
+    for number in range(10):
+        record(run_cli, clean_env, f"c{number}", {"test_flip": [number >= 7]})
+    result = run_auto(run_cli, clean_env, {"test_flip": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "automatically" not in result.stdout and held(clean_env) == []
+    assert verdict(clean_env, "test_flip") == "failed"
+
+
+def test_ci_retries_of_one_bad_commit_count_as_one_failed_build(run_cli, clean_env: Path) -> None:
+    """One flaky failure on c3 (it passed again on c4), then c5, which broke it, built three times."""
+    builds = [("c0", False), ("c1", False), ("c2", False), ("c3", True), ("c4", False), ("c5", True), ("c5", True), ("c5", True)]
+    for number, (commit, red) in enumerate(builds):  # test_build<n>: each build's report its own
+        record(run_cli, clean_env, commit, {"test_x": [red], f"test_build{number}": [False]})
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "automatically" not in result.stdout and held(clean_env) == []
+
+
+def test_failing_and_passing_on_the_same_commit_is_flaky_and_quarantined(run_cli, clean_env: Path) -> None:
+    """Each of three commits failed its build once and passed when built again: flaky, however the builds end."""
+    for commit in ["c0", "c1", "c2"]:
+        record(run_cli, clean_env, commit, {"test_x": [False]})
+        record(run_cli, clean_env, commit, {"test_x": [True]})
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "quarantined m.T::test_x automatically: failed 3 of its last 6 builds (policy: 3 of 10)" in result.stdout

@@ -6,8 +6,9 @@ no mass failure, and for a test released before only over the runs since its rel
 
 - quarantine a test whose flake rate (the estimate ``stats`` shows) is at least ``flake_rate``
   over at least ``min_runs`` runs on commits where it passed; or that failed (no pass in the run)
-  in at least ``failed_builds`` of its last ``recent_builds`` runs while passing in another of
-  them: a test that failed all of them is broken, not flaky, and stays failing;
+  on at least ``failed_builds`` commits in its last ``recent_builds`` runs, which also show it
+  flaky (``shows_flakiness``): a test that failed all of them, or every run since some commit,
+  is broken, not flaky, and stays failing;
 - release it once its last ``release_after`` runs since the quarantine began passed without a
   failure, or when it did not run at all in the window (the test is gone or renamed);
 - a mass failure (at least ``mass_failure_min`` tests and more than ``mass_failure_share`` of the
@@ -70,10 +71,28 @@ def why_quarantine(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
     if rate is not None and rate >= policy.flake_rate and proof.runs >= policy.min_runs:
         return f"flake rate {rate:.0%} over {proof.runs} runs (policy: {policy.flake_rate:.0%} over at least {policy.min_runs})"
     recent = [run for run in runs if run.passes or run.failures][-policy.recent_builds :]
-    failed = sum(1 for run in recent if run.failures and not run.passes)
-    if failed >= policy.failed_builds and failed < len(recent):
-        return f"failed {failed} of its last {len(recent)} builds (policy: {policy.failed_builds} of {policy.recent_builds})"
+    failed = [run for run in recent if run.failures and not run.passes]
+    failed_commits = len({run.commit_key for run in failed})  # CI retrying one bad commit is one failure
+    if failed_commits >= policy.failed_builds and shows_flakiness(recent):
+        on = "" if failed_commits == len(failed) else f", on {failed_commits} commits"
+        return f"failed {len(failed)} of its last {len(recent)} builds{on} (policy: {policy.failed_builds} of {policy.recent_builds})"
     return None
+
+
+def shows_flakiness(runs: Sequence[RunSummary]) -> bool:
+    """Whether these runs (oldest first) show the test flaky rather than broken: a failure and a
+    pass in one build (its reruns) or on one commit, or a pass in a build after a failed one.
+    Failing builds that only follow passing ones are a test some commit broke: it stays failing."""
+    failed_before, passed_on = False, set()
+    for run in runs:
+        if run.passes and (run.failures or failed_before):
+            return True
+        if run.failures and run.commit_key in passed_on:
+            return True
+        if run.passes:
+            passed_on.add(run.commit_key)
+        failed_before = failed_before or bool(run.failures)
+    return False
 
 
 def why_release(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
