@@ -30,6 +30,7 @@ quarantine_app = typer.Typer(
     help="Quarantine tests: they still run and are reported, but never fail the build.",
 )
 
+NEVER = "never"  # --until never: an update clears the entry's until
 FileOpt = Annotated[Optional[str], typer.Option("--file", metavar="PATH", help=location.HELP, show_default=False)]
 TestsArg = Annotated[List[str], typer.Argument(metavar="TEST...", help="pytest node ids (tests/test_x.py::TestC::test_y) or CLASSNAME::NAME as junit-flaky prints them.", show_default=False)]
 
@@ -43,26 +44,31 @@ def _path(option: Optional[str]) -> Path:
 def add_command(
     tests: TestsArg,
     reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (shown wherever the test is reported).", show_default=False)],
-    owner: Annotated[str, typer.Option("--owner", metavar="NAME", help="Who looks after it.", show_default=False)] = "",
-    until: Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The last day (YYYY-MM-DD, UTC) it is quarantined; from the next day its failures fail the build again.", show_default=False)] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", metavar="NAME", help="Who looks after it (an update keeps the owner unless given; --owner '' clears it).", show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="The last day (YYYY-MM-DD, UTC) it is quarantined; from the next day its failures fail the build again (an update keeps it unless given; --until never clears it).", show_default=False)] = None,
     file: FileOpt = None,
 ) -> None:
-    """Quarantine tests by hand, in the quarantine file (add again to change reason, owner or until)."""
+    """Quarantine tests by hand, in the quarantine file (add again to change the reason, and the owner or until where given)."""
     from junit_flaky import quarantine_file as qf
 
     if not reason.strip():
         raise JunitFlakyError("--reason is empty: say why the test is quarantined")
     today = qf.today()
-    last_day = None if until is None else qf.parse_date(until, "--until")
+    last_day = None if until in (None, NEVER) else qf.parse_date(until, "--until")
     if last_day is not None and last_day < today:
         raise JunitFlakyError(f"--until {until} is in the past (today is {today.isoformat()} UTC)")
-    entries = [qf.ManualEntry(test, *qf.parse_test(test), reason.strip(), today, owner.strip(), last_day) for test in tests]
+    entries = [qf.ManualEntry(test, *qf.parse_test(test), reason.strip(), today, (owner or "").strip(), last_day) for test in tests]
     path = _path(file)
-    edit = qf.add(path, entries)
+    keep = [field for field, given in (("owner", owner), ("until", until)) if given is None]  # not given: kept
+    edit = qf.add(path, entries, keep)
     for entry in edit.added:
         stdout.print(f"junit-flaky: quarantined {entry.test} in {path}", markup=False)
-    for entry in edit.updated:
-        stdout.print(f"junit-flaky: updated the quarantine of {entry.test} in {path}", markup=False)
+    for old, entry in edit.updated:
+        changed = qf.changes(old, entry)
+        if changed:
+            stdout.print(f"junit-flaky: updated the quarantine of {entry.test} in {path}: {', '.join(changed)}", markup=False)
+        else:
+            stdout.print(f"junit-flaky: {entry.test} is quarantined as it was already, in {path}", markup=False)
 
 
 @quarantine_app.command("remove", cls=cli_help.Command)

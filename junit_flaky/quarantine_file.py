@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -274,7 +274,7 @@ def _join(head: List[str], blocks: List[List[str]]) -> str:
 @dataclass(frozen=True)
 class Edit:
     added: List[ManualEntry]
-    updated: List[ManualEntry]
+    updated: List[Tuple[ManualEntry, ManualEntry]]  # (as it was, as it is now)
     removed: List[ManualEntry]
     comments_removed: int = 0
 
@@ -288,8 +288,9 @@ def _write(path: Path, text: str, expected: List[ManualEntry]) -> None:
         handle.write(text.encode("utf-8"))
 
 
-def add(path: Path, new: Sequence[ManualEntry]) -> Edit:
-    """Add entries (or update an entry of the same test, keeping its ``since`` and comments)."""
+def add(path: Path, new: Sequence[ManualEntry], keep: Sequence[str] = ()) -> Edit:
+    """Add entries (or update an entry of the same test, keeping its ``since`` and comments, and
+    the fields named in ``keep``, "owner" or "until": the ones the command was not given)."""
     text = _read(path)
     current = [] if text is None else parse(text, str(path))
     head, blocks = _editable(path, HEADER if text is None else text, current)
@@ -300,11 +301,12 @@ def add(path: Path, new: Sequence[ManualEntry]) -> Edit:
         index = by_identity.get(entry.identity)
         if index is not None:
             old = entries[index]
-            entry = ManualEntry(old.test, old.class_name, old.test_name, entry.reason, old.since, entry.owner, entry.until)
+            kept = {field: getattr(old, field) for field in keep}
+            entry = replace(entry, test=old.test, class_name=old.class_name, test_name=old.test_name, since=old.since, **kept)
             above, inside = _comments(blocks[index])
             blocks[index] = above + _render(entry) + inside
             entries[index] = entry
-            updated.append(entry)
+            updated.append((old, entry))
             continue
         position = next((i for i, e in enumerate(entries) if e.test > entry.test), len(entries))
         blocks.insert(position, _render(entry))
@@ -313,6 +315,18 @@ def add(path: Path, new: Sequence[ManualEntry]) -> Edit:
         added.append(entry)
     _write(path, _join(head, blocks), entries)
     return Edit(added, updated, [])
+
+
+def changes(old: ManualEntry, new: ManualEntry) -> List[str]:
+    """What an update changed, as ``reason 'a' -> 'b'``, ``owner 'bob' -> none``, ``until X -> never``."""
+    said = []
+    if old.reason != new.reason:
+        said.append(f"reason {old.reason!r} -> {new.reason!r}")
+    if old.owner != new.owner:
+        said.append(f"owner {repr(old.owner) if old.owner else 'none'} -> {repr(new.owner) if new.owner else 'none'}")
+    if old.until != new.until:
+        said.append(f"until {old.until or 'never'} -> {new.until or 'never'}")
+    return said
 
 
 def remove(path: Path, tests: Sequence[str]) -> Edit:

@@ -262,3 +262,19 @@ def test_an_update_keeps_the_comments_written_after_an_entrys_values(run_cli, cl
     )
     removed = run_cli("quarantine", "remove", "m.T::t")
     assert "removed 3 comments that belonged to them" in removed.stdout
+
+
+def test_adding_again_keeps_the_owner_and_until_it_is_not_given_and_says_what_changed(run_cli, clean_env: Path) -> None:
+    path = clean_env / FILE
+    first = run_cli("quarantine", "add", "m.T::t", "--reason", "r", "--owner", "bob", "--until", "2099-12-31")
+    assert first.exit_code == 0, first.stderr
+    again = run_cli("quarantine", "add", "m.T::t", "--reason", "r, ticket 7")
+    assert again.exit_code == 0, again.stderr
+    assert f'reason = "r, ticket 7"\nowner = "bob"\nsince = {TODAY}\nuntil = 2099-12-31\n' in path.read_text()
+    assert "updated the quarantine of m.T::t in" in again.stdout and ": reason 'r' -> 'r, ticket 7'\n" in again.stdout
+    cleared = run_cli("quarantine", "add", "m.T::t", "--reason", "r, ticket 7", "--owner", "", "--until", "never")
+    assert cleared.exit_code == 0, cleared.stderr
+    assert path.read_text().endswith(f'reason = "r, ticket 7"\nsince = {TODAY}\n')
+    assert ": owner 'bob' -> none, until 2099-12-31 -> never\n" in cleared.stdout
+    same = run_cli("quarantine", "add", "m.T::t", "--reason", "r, ticket 7")
+    assert same.exit_code == 0 and "m.T::t is quarantined as it was already, in" in same.stdout
