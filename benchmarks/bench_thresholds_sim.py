@@ -156,7 +156,7 @@ class World:
         if self.store is None or not self.rates:
             return set()
         found = regression.find(self.store, self.rates, self.settings, START + build * HOUR)
-        return {int(r.name[5:]) for r in found if r.latest and r.alarm.run_id == run_id}
+        return {int(r.name[5:]) for r in found if r.alarm.run_id == run_id}
 
     def step(self, seed: int, pop: Population, build: int, measured: bool) -> None:
         active = self.active(pop, build)
