@@ -275,6 +275,9 @@ def run(
         [("thresholds-from-history", thresholds_from_history), ("record-history", record_history), ("auto-quarantine", auto_quarantine),
          ("new-test-runs", True if new_test_runs is not None else None)],
     )
+    fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
+    if fail_regressions and record_to is None:  # a gate that could never close must not look like one that passed
+        raise JunitFlakyError("--fail-on-flake-regression needs --record-history: the check reads this run in the history")
     new_test_options = new_tests.options(
         project[0], config.find_pyproject(start), new_test_runs, new_test_budget, allow_new_flaky,
         asked_db or learn_from or record_to or quarantine_from,
@@ -283,9 +286,6 @@ def run(
     automatic, quarantine_notes = _auto_quarantines(quarantine_from, quarantines)
     quarantines += automatic
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
-    fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
-    if fail_regressions and record_to is None:
-        warn("--fail-on-flake-regression does nothing without --record-history: the check reads this run in the history")
     rerun = None if no_rerun else reruns.RerunOptions(
         command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,

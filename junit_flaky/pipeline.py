@@ -24,6 +24,7 @@ from junit_flaky.verdicts import close, decide, plural
 if TYPE_CHECKING:
     from junit_flaky.history.record import RunRecorder
     from junit_flaky.history.regression import FlakeRegression
+    from junit_flaky.history.store import Recorded
     from junit_flaky.new_tests import NewTestOptions
 
 
@@ -46,7 +47,15 @@ class Outcome:
     def failed(self) -> bool:
         return (
             any(r.fails_build for r in self.results) or bool(self.suite_failures or self.step_failures)
-            or (self.fail_on_flake_regression and bool(self.flake_regressions))
+            or any(self.regression_fails_build(found) for found in self.flake_regressions)
+        )
+
+    def regression_fails_build(self, found: FlakeRegression) -> bool:
+        """With --fail-on-flake-regression, unless the test is quarantined: a quarantined test's
+        failures fail no build, however often they come."""
+        key = (found.classname, found.name)
+        return self.fail_on_flake_regression and not any(
+            r.thresholds.quarantined for r in self.results if (r.test.classname, r.test.name) == key
         )
 
 
@@ -109,10 +118,10 @@ def run(
     if fail_on_flaky:
         outcome.notes += flaky_failures_note(results)
     if recorder is not None:
-        _record(outcome, recorder)
-        if outcome.recorded:
+        recorded = _record(outcome, recorder)
+        if recorded is not None:
             outcome.fail_on_flake_regression = fail_on_flake_regression
-            _check_regressions(outcome, recorder.db_path)
+            _check_regressions(outcome, recorder.db_path, recorded.run_id)
     if output is not None:
         junit_write.write(reading.scan, reading.tracked, {r.test: r for r in results}, output)
     return outcome
@@ -150,9 +159,9 @@ def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
     return []
 
 
-def _record(outcome: Outcome, recorder: RunRecorder) -> None:
+def _record(outcome: Outcome, recorder: RunRecorder) -> Optional[Recorded]:
     """This run, reruns included, as one run of the history. A history that cannot be written is
-    a warning: the verdicts and the report do not depend on it."""
+    a warning (and None): the verdicts and the report do not depend on it."""
     from junit_flaky.history.record import run_info
 
     try:
@@ -160,21 +169,27 @@ def _record(outcome: Outcome, recorder: RunRecorder) -> None:
         assert recorded is not None  # only a run with a report key can be known already
     except JunitFlakyError as exc:
         outcome.warnings.append(f"history not recorded: {exc}")
-    else:
-        outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({recorder.db_path})"
+        return None
+    outcome.recorded = f"recorded {plural(recorded.attempts, 'attempt')} in the history ({recorder.db_path})"
+    return recorded
 
 
-def _check_regressions(outcome: Outcome, db_path: Path) -> None:
-    """The history's check of this run's tests, the run just recorded: each test flagged is a
-    note. A history that cannot be read is a warning, as for recording."""
+def _check_regressions(outcome: Outcome, db_path: Path, run_id: int) -> None:
+    """The history's check of this run's tests, in ``run_id``, the run just recorded: each test
+    flagged is a note. A history that cannot be read is a warning, as for recording."""
     from junit_flaky.history import regression
 
     try:
-        outcome.flake_regressions = regression.check(db_path, ((r.test.classname, r.test.name) for r in outcome.results))
+        outcome.flake_regressions = regression.check(db_path, run_id, ((r.test.classname, r.test.name) for r in outcome.results))
     except JunitFlakyError as exc:
         outcome.warnings.append(f"no flake-rate regression check: {exc}")
-    fails = " (fails the build: --fail-on-flake-regression)" if outcome.fail_on_flake_regression else ""
-    outcome.notes += [found.describe() + fails for found in outcome.flake_regressions]
+    for found in outcome.flake_regressions:
+        if outcome.regression_fails_build(found):
+            outcome.notes.append(found.describe() + " (fails the build: --fail-on-flake-regression)")
+        elif outcome.fail_on_flake_regression:
+            outcome.notes.append(found.describe() + " (quarantined: does not fail the build)")
+        else:
+            outcome.notes.append(found.describe())
 
 
 def merge(paths: Sequence[Path], output: Path) -> Outcome:

@@ -71,7 +71,6 @@ class FlakeRegression:
     name: str
     flake_rate: float  # the rate the test was checked against
     alarm: Alarm
-    latest: bool  # flagged in the test's latest run
 
     def as_json(self) -> Dict[str, Any]:
         a = self.alarm
@@ -135,7 +134,7 @@ def find(store: HistoryStore, rates: Dict[TestKey, float], settings: Settings, n
         if rate is None:
             continue  # no flaky evidence: a failure of such a test fails its build by itself
         for alarm in alarms(runs, rate, settings.regression_factor, h):
-            found.append(FlakeRegression(key[0], key[1], rate, alarm, alarm.run_id == runs[-1].run_id))
+            found.append(FlakeRegression(key[0], key[1], rate, alarm))
     return found
 
 
@@ -149,14 +148,18 @@ def _runs_by_test(rows: Iterable[SequenceRow]) -> Iterator[Tuple[TestKey, List[R
         yield key, runs
 
 
-def check(db_path: Path, tests: Iterable[TestKey], settings: Settings = Settings(), now: Optional[float] = None) -> List[FlakeRegression]:
-    """``run``'s check, after it recorded its run: the ``tests`` flagged in their latest run."""
+def check(
+    db_path: Path, run_id: int, tests: Iterable[TestKey], settings: Settings = Settings(), now: Optional[float] = None
+) -> List[FlakeRegression]:
+    """``run``'s check, after it recorded its run ``run_id``: the ``tests`` flagged in that run.
+    Not in the test's latest run: on a shared history another build may have recorded since, and
+    its alarm is that build's to report."""
     moment = time.time() if now is None else now
     wanted: Set[TestKey] = set(tests)
     with open_store(db_path, create=False) as store:
         rates = {(t.classname, t.name): t.flake_rate for t in flaky_tests(store, settings, moment)}
         found = find(store, rates, settings, moment)
-    return [r for r in found if r.latest and (r.classname, r.name) in wanted]
+    return [r for r in found if r.alarm.run_id == run_id and (r.classname, r.name) in wanted]
 
 
 def with_rises(store: HistoryStore, tests: Sequence[TestHistory], settings: Settings, now: float) -> List[TestHistory]:
