@@ -6,16 +6,18 @@ Every build adds ``--new-per-build`` tests (default 4) to a suite of ``--known``
 already holds; a share of the new tests (``--flaky-share``, default 0.25) fails each run with
 probability ``--fail-rate`` (default 1/3), the others never fail. Durations are log-uniform within
 ``--durations`` (default 0.01-2 s, where the budget never binds; ``0.01-600`` shows it binding).
+Every test's usual rule is ``run --max-runs`` (default 3, as README's quick start runs it).
 
 Each build goes through the real parts, as ``run`` puts them together: the SQLite history tells
 the new tests (``new_tests.NewTestFinder``: the reader's sink and the store's ``unknown_tests``),
-``new_tests.NewTests.apply`` gives them their rule within ``--budget``, and every rerun is decided
-by verdicts.py, one attempt at a time, as the rerun driver does; then the build is recorded in the
+``new_tests.NewTests.apply`` gives them their rule within ``--budget`` (a new test that failed its
+first run: its usual reruns, flaky on arrival if one passes), and every rerun is decided by
+verdicts.py, one attempt at a time, as the rerun driver does; then the build is recorded in the
 history, so the next build knows its tests. Known tests run once and are never rerun.
 
 Columns, per N:
-- caught at arrival: flaky new tests whose first build failed because of them (a failed first
-  run, or flaky on arrival), with a 95% Wilson interval;
+- caught at arrival: flaky new tests whose first build failed because of them (``fails_build``:
+  flaky on arrival, or failed every run), with a 95% Wilson interval;
 - stable new tests: the most runs one took, the mean, and builds a stable new test failed (the
   goal: at most N, and none);
 - shortened: new tests the budget gave fewer than N runs.
@@ -34,8 +36,9 @@ from typing import List, Sequence, Tuple
 
 from junit_flaky.history.reports import attempt_row
 from junit_flaky.history.store import RunInfo, open_store
-from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds, Verdict
+from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.new_tests import DEFAULT_BUDGET, NewTestFinder, NewTestOptions, NewTests
+from junit_flaky.thresholds import defaults
 from junit_flaky.verdicts import Tally, decide, judge
 
 SUITE = "pytest"
@@ -70,6 +73,7 @@ def simulate(runs: int, args: argparse.Namespace, folder: Path) -> Counts:
     with open_store(db) as store:
         store.record(RunInfo(0.0), [attempt_row((t.classname, t.name, t.file, t.suite), Outcome.PASSED, 0.01) for t in known])
     options = NewTestOptions(db, runs, args.budget, allow_flaky=False)
+    usual = defaults({}, None, args.max_runs)  # every test's rule before run tells the new ones
     tally = Counts()
     for build in range(args.builds):
         started = time.perf_counter()
@@ -95,7 +99,7 @@ def simulate(runs: int, args: argparse.Namespace, folder: Path) -> Counts:
             else:
                 tracked.append(identity)
             # Tracked: a failure always; a pass once the reader has been told to keep it (below).
-            results.append((TestResult(test, Thresholds(), [Attempt(outcome, duration)], decide([outcome], Thresholds())), fail_rate))
+            results.append((TestResult(test, usual, [Attempt(outcome, duration)], decide([outcome], usual)), fail_rate))
         also = finder.also_track(tracked)
         assert also is not None and finder.off is None, finder.off
         kept = [(r, f) for r, f in results if r.attempts[0].outcome is not Outcome.PASSED or also.wants(_identity(r.test))]
@@ -140,10 +144,11 @@ def main(argv: Sequence[str] = ()) -> None:
     parser.add_argument("--fail-rate", type=float, default=1 / 3)
     parser.add_argument("--durations", default="0.01-2", help="seconds, LOW-HIGH, log-uniform")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET)
+    parser.add_argument("--max-runs", type=int, default=3, help="run --max-runs: every test's usual rule")
     args = parser.parse_args(list(argv) or None)
     print(
         f"seed {args.seed}, {args.builds} builds, {args.new_per_build} new tests each ({args.flaky_share:g} flaky,"
-        f" failing {args.fail_rate:.3f} of runs), durations {args.durations} s, budget {args.budget:g} s"
+        f" failing {args.fail_rate:.3f} of runs), durations {args.durations} s, budget {args.budget:g} s, --max-runs {args.max_runs}"
     )
     print()
     print("| N | flaky new tests | caught at arrival | 95% interval | 1-(1-p)^N | stable new tests | most runs | mean runs | builds a stable one failed | shortened |")

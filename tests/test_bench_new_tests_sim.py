@@ -24,3 +24,14 @@ def test_a_small_simulation_keeps_its_books(capsys: pytest.CaptureFixture) -> No
         assert red == 0  # a stable new test never fails a build
     # One run catches a flaky test only by its first run failing; three catch at least as many.
     assert float(by_runs[3][2].rstrip("%")) >= float(by_runs[1][2].rstrip("%"))
+
+
+def test_a_flaky_new_test_whose_first_run_failed_is_caught_whatever_its_reruns(capsys: pytest.CaptureFixture) -> None:
+    # With N = 1 only a failed first run can catch a flaky new test; its usual reruns (--max-runs
+    # 3) may pass, which makes it flaky on arrival: the build fails as with no rerun at all.
+    caught = {}
+    for max_runs in ("1", "3"):
+        sim.main(["--builds", "12", "--runs", "1", "--known", "5", "--flaky-share", "1", "--seed", "3", "--max-runs", max_runs])
+        [row] = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 |")]
+        caught[max_runs] = row[3].strip()
+    assert caught["3"] == caught["1"] != "**0.0%**"
