@@ -53,7 +53,13 @@ class TestId:
         return self.name[:bracket] if bracket > 0 and self.name.endswith("]") else self.name
 
     def __str__(self) -> str:
-        return f"{self.classname}::{self.name}" if self.classname else self.name
+        return test_label(self.classname, self.name)
+
+
+def test_label(classname: str, name: str) -> str:
+    """How every message names a test: CLASSNAME::NAME, or NAME alone when its report gives no
+    classname."""
+    return f"{classname}::{name}" if classname else name
 
 
 def shared_names(tests: Iterable[TestId]) -> Set[str]:

@@ -15,7 +15,7 @@ from rich.text import Text
 from junit_flaky import tokens
 from junit_flaky.files import atomic_write
 from junit_flaky.junit_read import Suite
-from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict, labelled, shared_names
+from junit_flaky.model import Outcome, TestId, TestResult, Thresholds, Verdict, labelled, shared_names, test_label
 from junit_flaky.thresholds import Resolver
 from junit_flaky.verdicts import Tally, plural, runs_left
 
@@ -164,12 +164,12 @@ def print_thresholds(console: Console, resolver: Resolver) -> None:
     for table in resolver.tables:
         for entry in table.entries:
             th = entry.thresholds
-            where = f"{entry.class_name}::{entry.test_name}" if entry.class_name else entry.test_name
+            where = test_label(entry.class_name, entry.test_name)
             quarantined = ", quarantined" if th.quarantined else ""
             console.print(Text(f"{th.source}: {where}: pass {th.min_passes} of max {th.max_runs}{quarantined}"))
     for table in resolver.quarantines:
         for entry in table.entries:
-            where = f"{entry.class_name}::{entry.test_name}"
+            where = test_label(entry.class_name, entry.test_name)
             assert entry.thresholds.quarantine is not None  # every quarantine entry says why
             console.print(Text(f"{entry.thresholds.source}: {where}: quarantined {entry.thresholds.quarantine.describe()}"))
 

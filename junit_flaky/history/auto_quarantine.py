@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from junit_flaky.history.estimate import CommitRuns, Prior, evidence, flake_rate
 from junit_flaky.history.settings import DAY
 from junit_flaky.history.store import HistoryStore, QuarantineRow, RunSummary, open_store
-from junit_flaky.model import Quarantine, TestId, Thresholds
+from junit_flaky.model import Quarantine, TestId, Thresholds, test_label
 from junit_flaky.thresholds import BUILTIN, Entry, Resolver, ThresholdTable
 
 
@@ -174,4 +174,4 @@ def held(db: Path) -> List[QuarantineRow]:
 
 
 def label(row: QuarantineRow) -> str:
-    return f"{row.classname}::{row.name}" if row.classname else row.name
+    return test_label(row.classname, row.name)

@@ -41,6 +41,7 @@ from junit_flaky.history.choose import regressed_rate
 from junit_flaky.history.learn import TestHistory, flaky_tests
 from junit_flaky.history.settings import DAY, Settings
 from junit_flaky.history.store import HistoryStore, SequenceRow, open_store
+from junit_flaky.model import test_label
 
 TestKey = Tuple[str, str]  # (classname, name), as the flake rates are grouped
 
@@ -85,10 +86,9 @@ class FlakeRegression:
         }
 
     def describe(self) -> str:
-        test = f"{self.classname}::{self.name}" if self.classname else self.name
         a = self.alarm
         return (
-            f"flake-rate regression: {test} failed {a.failures} of {a.runs} runs since"
+            f"flake-rate regression: {test_label(self.classname, self.name)} failed {a.failures} of {a.runs} runs since"
             f" {_when(a.since)}, against its flake rate of {self.flake_rate:.1%}"
         )
 

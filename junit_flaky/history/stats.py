@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from rich.table import Table
 from rich.text import Text
 
+from junit_flaky import model
 from junit_flaky.history.learn import DAY, TestHistory
 from junit_flaky.model import Quarantine
 
@@ -27,7 +28,7 @@ def duration(seconds: float) -> str:
 
 
 def test_label(test: TestHistory) -> str:
-    return f"{test.classname}::{test.name}" if test.classname else test.name
+    return model.test_label(test.classname, test.name)
 
 
 # One list of columns for the table and the markdown: header, cell text, right-aligned.
