@@ -24,6 +24,16 @@ CLI = [sys.executable, "-m", "junit_flaky"]
 RAW_PASSWORDS = ["Zm9v/YmFy", "p@ssw0rd", "p ss", "a:b@c/d e"]
 
 
+@pytest.fixture(autouse=True)
+def registered_secrets():
+    """What a test registered in this process (a DatabaseUrl made here) is forgotten after it:
+    other tests' output is theirs to check."""
+    saved = set(tokens._registered)
+    yield
+    tokens._registered.clear()
+    tokens._registered.update(saved)
+
+
 def _env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNIT_FLAKY_", "PG")) and k != "CI"}
     return {**env, **extra}
