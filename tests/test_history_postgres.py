@@ -322,7 +322,7 @@ def test_auto_quarantine_and_flake_regressions_read_and_write_a_postgresql_histo
         past = build_report(reports / "past.xml", {"test_x": [red, red]})
         assert run_cli("history", "record", past, "--commit", f"c{number}").exit_code == 0
     now = build_report(reports / "now.xml", {"test_x": [True]})
-    result = run_cli("run", now, "--no-rerun", "--no-flakybot", "--auto-quarantine", "--fail-on-flake-regression")
+    result = run_cli("run", now, "--no-rerun", "--no-flakybot", "--auto-quarantine", "--record-history", "--fail-on-flake-regression")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "quarantined m.T::test_x automatically: failed 3 of its last 5 builds" in result.stdout
     listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
