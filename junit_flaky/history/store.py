@@ -109,7 +109,6 @@ class RunInfo:
     report_key: Optional[str] = None  # set by imports and history record: the same report is recorded once
 
 
-# One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
 # Statements that the SQLite and the PostgreSQL store (postgres.py) both run as written here, with
 # ? for each parameter (PostgreSQL's driver takes %s).
 SHARED_SQL = {
@@ -119,6 +118,7 @@ SHARED_SQL = {
 }
 
 
+# One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
 # duration in ms. A tuple because a million of them stream through executemany.
 AttemptRow = Tuple[str, str, str, str, int, int]
 
@@ -141,15 +141,15 @@ class CommitRow:
     failure_times: Tuple[float, ...]  # start time of the run of each failed attempt
 
 
+# One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
+# run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
+SequenceRow = Tuple[str, str, int, float, int]
+
+
 @dataclass(frozen=True)
 class Recorded:
     run_id: int
     attempts: int
-
-
-# One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
-# run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
-SequenceRow = Tuple[str, str, int, float, int]
 
 
 @dataclass(frozen=True)
