@@ -26,13 +26,9 @@ if TYPE_CHECKING:
     from junit_flaky import codeowners, config, rerun_prestart
     from junit_flaky import thresholds as thresholds_mod
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the open ones "
-    "with pytest, and write one aggregated JUnit report.",
+app = cli_help.command_group(
+    "Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the open ones "
+    "with pytest, and write one aggregated JUnit report."
 )
 
 
@@ -367,10 +363,7 @@ def merge(
     raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
 
 
-thresholds_app = typer.Typer(
-    no_args_is_help=True,
-    help="Show the thresholds in force, or compute them from the history.",
-)
+thresholds_app = cli_help.command_group("Show the thresholds in force, or compute them from the history.")
 app.add_typer(thresholds_app, name="thresholds")
 
 

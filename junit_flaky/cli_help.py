@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
+import typer
 from typer.core import TyperCommand
+
+
+def command_group(help: str) -> typer.Typer:
+    """A group of commands as every junit-flaky group reads: help when called bare, no shell
+    completion to install, no rich tracebacks (errors are one line), help text as written."""
+    return typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None, help=help)
 
 
 class Command(TyperCommand):

@@ -22,12 +22,8 @@ if TYPE_CHECKING:
     from junit_flaky.history.store import QuarantineRow
     from junit_flaky.model import Quarantine
 
-quarantine_app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Quarantine tests: they still run and are reported, but never fail the build.",
+quarantine_app = cli_help.command_group(
+    "Quarantine tests: they still run and are reported, but never fail the build."
 )
 
 NEVER = "never"  # --until never: an update clears the entry's until

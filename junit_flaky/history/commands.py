@@ -30,12 +30,8 @@ from junit_flaky.limits import MAX_RUNS
 if TYPE_CHECKING:
     from junit_flaky.history.learn import Computed, TestHistory
 
-history_app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Keep every test attempt in a SQLite file or a PostgreSQL database, to learn thresholds and flakiness from.",
+history_app = cli_help.command_group(
+    "Keep every test attempt in a SQLite file or a PostgreSQL database, to learn thresholds and flakiness from."
 )
 
 
