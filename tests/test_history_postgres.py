@@ -5,8 +5,10 @@ stores in test_history_store.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -395,3 +397,75 @@ def test_two_builds_starting_the_same_quarantines_in_opposite_orders_do_not_dead
         assert sorted(map(str, results)) in (["0", "2"], ["1", "1"]), results
     with open_store(DatabaseUrl(url)) as store:
         assert len([q for q in store.quarantines() if q.released is None]) == 12
+
+
+@pytest.fixture
+def own_server(postgres_server) -> Iterator[object]:
+    """A server of this test's own, which it may freeze (the session's one skips or fails first
+    where none can be started)."""
+    from tests import postgres_server as servers
+
+    with servers.running() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def frozen(server) -> Iterator[None]:
+    """Every process of the server's cluster stopped (SIGSTOP), the postmaster and its backends:
+    the host's kernel still answers TCP, so keepalives succeed, but nothing else does; the
+    server enforces no statement timeout. Thawed at the end."""
+    postmaster = int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    pids = [postmaster, *map(int, children)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("command", ["history record", "run --record-history"])
+def test_a_server_frozen_mid_statement_is_a_warning_in_run_and_exit_2_in_history_record_not_a_hang(
+    reports: Path, own_server, command: str
+) -> None:
+    url = own_server.new_database()
+    assert subprocess.run([*CLI, "history", "record", "flaky.xml", "--db", url], cwd=reports, env=_env(), timeout=60).returncode == 0
+    args = {
+        "history record": ["history", "record", "red.xml", "--db", url],
+        "run --record-history": ["run", "red.xml", "--no-flakybot", "--no-rerun", "--record-history", "--history-db", url, "--output", "out.xml"],
+    }[command]
+    env = _env(JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT="3", JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT="2")
+    with psycopg.connect(url) as blocker, psycopg.connect(url, autocommit=True) as watcher:
+        blocker.execute("LOCK TABLE junit_flaky.runs IN ACCESS EXCLUSIVE MODE")  # the command waits on it...
+        build = subprocess.Popen([*CLI, *args], cwd=reports, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            for _ in range(300):
+                waiting = watcher.execute(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'junit-flaky' AND wait_event_type = 'Lock'"
+                ).fetchone()[0]
+                if waiting or build.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert waiting == 1, build.communicate()
+            with frozen(own_server):  # ...and now its server will never answer
+                try:
+                    out, err = build.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    pytest.fail(f"{command} still waits for a frozen server after a minute")
+        finally:
+            if build.poll() is None:
+                build.kill()
+                build.communicate()
+    said = "history database did not answer within 5 s (JUNIT_FLAKY_HISTORY_STATEMENT_TIMEOUT + JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT)"
+    if command == "history record":
+        assert build.returncode == 2
+        [line] = err.splitlines()
+        assert line.startswith("junit-flaky: error: postgresql://postgres:***@127.0.0.1:") and said in line
+    else:
+        assert build.returncode == 1, err  # the verdict alone decides: test_flaky failed its only run
+        assert (reports / "out.xml").exists()
+        [warning] = [line for line in err.splitlines() if "warning" in line]
+        assert said in warning
+    no_password(out, err)

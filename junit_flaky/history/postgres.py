@@ -18,7 +18,9 @@ psycopg (3) is imported only here, and only this module is imported for a postgr
 SQLite history needs nothing more than Python. Every psycopg error becomes one line (the URL's
 password hidden by the consoles, see ``location.DatabaseUrl``); the connection and every statement have a time limit (``CONNECT_TIMEOUT``,
 ``STATEMENT_TIMEOUT``, or their environment variables), so an unreachable or stuck server is an
-error, never a hang.
+error, never a hang. A server whose processes are frozen while its host still answers TCP
+enforces no statement timeout and passes TCP's keepalives: for it every wait for an answer has a
+deadline of the client's own as well (``_Watchdog``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import contextlib
 import functools
 import os
 import re
+import socket
+import threading
+import time
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
 from urllib.parse import quote
 
@@ -108,7 +113,7 @@ def _one_line(method: _Method) -> _Method:
         try:
             return method(self, *args, **kwargs)
         except psycopg.Error as exc:
-            raise _explained(self._url, exc) from None
+            raise _explained(self._url, exc, self._db) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -396,11 +401,78 @@ class PostgresStore:
         try:
             yield from self._db.cursor().stream(_SHARED["run_attempts"], (run_id,))
         except psycopg.Error as exc:
-            raise _explained(self._url, exc) from None
+            raise _explained(self._url, exc, self._db) from None
 
 
-def _explained(url: DatabaseUrl, exc: Exception) -> JunitFlakyError:
+class _Watchdog:
+    """A deadline of the client's own for each wait for the server: past it, the connection's
+    socket is shut down from this side, so that the wait ends in psycopg's error. One daemon
+    thread per connection; arming it is setting a time, cheap enough for every row streamed.
+
+    A healthy server answers within the statement timeout (with its cancellation at worst); the
+    deadline adds the connect timeout, the time the network is given, so it fires only for a
+    server that cannot answer at all."""
+
+    def __init__(self, fileno: int, limit: float) -> None:
+        self.limit = limit
+        self.fired = False
+        self._fileno = fileno
+        self._deadline: Optional[float] = None
+        self._stopped = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._watch, name="junit-flaky history deadline", daemon=True).start()
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator[None]:
+        with self._changed:
+            self._deadline = time.monotonic() + self.limit
+            self._changed.notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._deadline = None
+
+    def stop(self) -> None:
+        """Before the connection closes: its descriptor's number may be another file's then."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        with self._changed:
+            while not self._stopped:
+                left = None if self._deadline is None else self._deadline - time.monotonic()
+                if left is None or left > 0:
+                    self._changed.wait(left)
+                    continue
+                self.fired, self._deadline = True, None
+                # Through a duplicate of the descriptor: psycopg's own stays open until it closes it.
+                with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._fileno)) as duplicate:
+                    duplicate.shutdown(socket.SHUT_RDWR)
+
+
+if psycopg is not None:
+
+    class _WatchedConnection(psycopg.Connection):
+        """A connection whose every wait for the server (a statement, a COPY's flush, a streamed
+        row, a COMMIT: psycopg waits in ``Connection.wait`` for all of them) has the
+        ``_Watchdog``'s deadline."""
+
+        watchdog: Optional[_Watchdog] = None  # from just after connecting, which has its own timeout
+
+        def wait(self, *args: Any, **kwargs: Any) -> Any:
+            with self.watchdog.armed() if self.watchdog else contextlib.nullcontext():
+                return super().wait(*args, **kwargs)
+
+
+def _explained(url: DatabaseUrl, exc: Exception, db: Any = None) -> JunitFlakyError:
     """One line for a psycopg error, with the URL's password hidden wherever it appears."""
+    if db is not None and db.watchdog is not None and db.watchdog.fired:
+        return JunitFlakyError(
+            f"{url}: history database did not answer within {db.watchdog.limit:g} s"
+            f" ({STATEMENT_TIMEOUT_ENV} + {CONNECT_TIMEOUT_ENV}): the connection was given up"
+        )
     if isinstance(exc, psycopg.errors.QueryCanceled):
         limit = _seconds(STATEMENT_TIMEOUT_ENV, STATEMENT_TIMEOUT)
         return JunitFlakyError(f"{url}: history database did not answer within {limit:g} s ({STATEMENT_TIMEOUT_ENV}): {_text(exc)}")
@@ -426,7 +498,7 @@ def _connect(url: DatabaseUrl) -> Any:
     # Our settings after any the URL gives: the tables are found in our schema, temporary ones first.
     options = f"{params.get('options', '')} -c search_path={SCHEMA} -c statement_timeout={round(statement_timeout * 1000)}"
     try:
-        return psycopg.connect(
+        db = _WatchedConnection.connect(
             url.secret,
             autocommit=True,  # transactions are explicit, as in store.py
             connect_timeout=max(1, round(connect_timeout)),
@@ -439,6 +511,8 @@ def _connect(url: DatabaseUrl) -> Any:
         )
     except psycopg.Error as exc:
         raise JunitFlakyError(f"{url}: cannot connect to the history database: {_text(exc)}") from None
+    db.watchdog = _Watchdog(db.fileno(), statement_timeout + connect_timeout)
+    return db
 
 
 def _version(db: Any) -> Optional[int]:
@@ -499,6 +573,7 @@ def open_store(url: DatabaseUrl, create: bool = True) -> Iterator[PostgresStore]
         _initialize(db, url, create)
         yield PostgresStore(db, url)
     except psycopg.Error as exc:
-        raise _explained(url, exc) from None
+        raise _explained(url, exc, db) from None
     finally:
+        db.watchdog.stop()
         db.close()
