@@ -155,28 +155,28 @@ def test_remove_releases_an_automatic_quarantine_and_old_evidence_does_not_start
 @pytest.mark.reruns
 def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds(clean_env: Path) -> None:
     """Each build: pytest, then run --record-history --auto-quarantine --max-runs 2 (one rerun).
-    test_flaky fails both runs of builds 1, 3 and 4 and passes build 2: build 5 starts by
-    quarantining it, so its failure there fails nothing. Builds 6 to 10 pass; build 11 starts by
+    test_flaky fails both runs of builds 1, 3 and 5 and passes builds 2 and 4: build 6 starts by
+    quarantining it, so its failure there fails nothing. Builds 7 to 11 pass; build 12 starts by
     releasing it, and its failure there fails the build again."""
     project = Project(clean_env)
-    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1, 2, 4, 5, 6, 7, 8, 14, 15])}\n\ndef test_stable():\n    pass\n")
+    project.write("test_mod.py", f"def test_flaky():\n{flaky_body('flaky', [1, 2, 4, 5, 7, 8, 9, 15, 16])}\n\ndef test_stable():\n    pass\n")
 
     def build():
         return project.junit_flaky("run", str(project.pytest()), "--max-runs", "2", "--record-history", "--auto-quarantine", "--json", "b.json")
 
-    codes = [build().returncode for _ in range(4)]
-    assert codes == [1, 0, 1, 1]
-    fifth = build()
-    assert fifth.returncode == 0, fifth.stdout + fifth.stderr
-    assert "quarantined test_mod::test_flaky automatically: failed 3 of its last 4 builds" in fifth.stdout
-    assert "QUARANTINED test_mod::test_flaky" in fifth.stdout
-    assert project.runs("flaky") == 8  # a quarantined test is not rerun
+    codes = [build().returncode for _ in range(5)]
+    assert codes == [1, 0, 1, 0, 1]
+    sixth = build()
+    assert sixth.returncode == 0, sixth.stdout + sixth.stderr
+    assert "quarantined test_mod::test_flaky automatically: failed 3 of its last 5 builds" in sixth.stdout
+    assert "QUARANTINED test_mod::test_flaky" in sixth.stdout
+    assert project.runs("flaky") == 9  # a quarantined test is not rerun
     for _ in range(5):
         clean = build()
         assert clean.returncode == 0 and "released" not in clean.stdout
-    eleventh = build()
-    assert "released test_mod::test_flaky from quarantine: 5 builds in a row without a failure" in eleventh.stdout
-    assert eleventh.returncode == 1  # its failure counts again, after its rerun failed too
+    twelfth = build()
+    assert "released test_mod::test_flaky from quarantine: 5 builds in a row without a failure" in twelfth.stdout
+    assert twelfth.returncode == 1  # its failure counts again, after its rerun failed too
 
 
 def test_stats_shows_which_flaky_tests_are_quarantined_and_why(run_cli, clean_env: Path) -> None:
@@ -252,3 +252,19 @@ def test_failing_and_passing_on_the_same_commit_is_flaky_and_quarantined(run_cli
     result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "quarantined m.T::test_x automatically: failed 3 of its last 6 builds (policy: 3 of 10)" in result.stdout
+
+
+def test_a_test_broken_fixed_and_broken_again_is_not_quarantined(run_cli, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI builds of seven commits, each run --record-history --auto-quarantine: test_x passes on
+    c1, a commit breaks it (c2-c4), a fix makes it pass (c5), another commit breaks it again
+    (c6, c7). One fix between two breaks is no flakiness: every red build stays red."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    codes = []
+    for number, red in enumerate([False, True, True, True, False, True, True], start=1):
+        monkeypatch.setenv("GITHUB_SHA", f"c{number}")
+        monkeypatch.setenv("GITHUB_RUN_ID", str(number))
+        result = run_auto(run_cli, clean_env, {"test_x": [red]}, "--record-history", "--auto-quarantine")
+        assert "automatically" not in result.stdout, result.stdout
+        codes.append(result.exit_code)
+    assert codes == [0, 1, 1, 1, 0, 1, 1]
+    assert held(clean_env) == [] and verdict(clean_env, "test_x") == "failed"

@@ -7,8 +7,9 @@ no mass failure, and for a test released before only over the runs since its rel
 - quarantine a test whose flake rate (the estimate ``stats`` shows) is at least ``flake_rate``
   over at least ``min_runs`` runs on commits where it passed; or that failed (no pass in the run)
   on at least ``failed_builds`` commits in its last ``recent_builds`` runs, which also show it
-  flaky (``shows_flakiness``): a test that failed all of them, or every run since some commit,
-  is broken, not flaky, and stays failing;
+  flaky (``shows_flakiness``): a failure and a pass in one build or on one commit, or passes
+  after failed builds at least twice; a test that failed all of them, every run since some
+  commit, or was broken, fixed and broken again, is broken, not flaky, and stays failing;
 - release it once its last ``release_after`` runs since the quarantine began passed without a
   failure, or when it did not run at all in the window (the test is gone or renamed);
 - a mass failure (at least ``mass_failure_min`` tests and more than ``mass_failure_share`` of the
@@ -31,6 +32,9 @@ from junit_flaky.history.settings import DAY
 from junit_flaky.history.store import HistoryStore, QuarantineRow, RunSummary, open_store
 from junit_flaky.model import Quarantine, TestId, Thresholds, test_label
 from junit_flaky.thresholds import BUILTIN, Entry, Resolver, ThresholdTable
+
+
+SWINGS = 2  # passes after a failed build, on other commits, that show a test flaky
 
 
 @dataclass(frozen=True)
@@ -81,18 +85,22 @@ def why_quarantine(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
 
 def shows_flakiness(runs: Sequence[RunSummary]) -> bool:
     """Whether these runs (oldest first) show the test flaky rather than broken: a failure and a
-    pass in one build (its reruns) or on one commit, or a pass in a build after a failed one.
-    Failing builds that only follow passing ones are a test some commit broke: it stays failing."""
-    failed_before, passed_on = False, set()
+    pass in one build (its reruns) or on one commit, or, across commits, a pass after a failed
+    build at least ``SWINGS`` times. One pass between failing builds is what a fix looks like:
+    a test broken, fixed and broken again is broken, and stays failing."""
+    failed_before, passed_on, failed_on, swings = False, set(), set(), 0
     for run in runs:
-        if run.passes and (run.failures or failed_before):
+        if run.passes and run.failures:
             return True
-        if run.failures and run.commit_key in passed_on:
+        if (run.failures and run.commit_key in passed_on) or (run.passes and run.commit_key in failed_on):
             return True
         if run.passes:
             passed_on.add(run.commit_key)
-        failed_before = failed_before or bool(run.failures)
-    return False
+            swings += failed_before
+        else:
+            failed_on.add(run.commit_key)
+        failed_before = bool(run.failures)
+    return swings >= SWINGS
 
 
 def why_release(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
