@@ -237,9 +237,10 @@ def write_json(
     path: Path, results: List[TestResult], summary: Summary, notes: Sequence[str] = (), failed: bool = False,
     flake_regressions: Sequence[Dict[str, Any]] = (),
 ) -> None:
-    # Redacted as the consoles are: a failure message can quote the environment a test saw.
-    report = machine_report(results, summary, notes, failed, flake_regressions)
-    text = tokens.redact(json.dumps(report, indent=2, ensure_ascii=False), os.environ)
+    # Redacted as the consoles are (a failure message can quote the environment a test saw), on
+    # the values: redacting the JSON text could cut an escape in two and leave the file invalid.
+    report = tokens.redact_values(machine_report(results, summary, notes, failed, flake_regressions), os.environ)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
     with atomic_write(path) as out:
         out.write(text.encode("utf-8"))
         out.write(b"\n")

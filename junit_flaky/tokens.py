@@ -7,15 +7,22 @@ two writes can split a token, so a piece that holds its first or its last ``MIN_
 characters is masked as well.
 
 Besides the tokens of the environment, the secrets of a PostgreSQL history's URL (its password,
-and PGPASSWORD, which libpq logs in with) are ``register``ed here when the URL is read: then
-every message, the driver's errors that quote the URL included, is redacted the same way.
+and PGPASSWORD, which libpq logs in with) are ``register``ed here when the URL is read. One of
+``MIN_LENGTH`` characters or more is then redacted in every message as a token is. A shorter one,
+or one the URL spells in the open (``postgres`` in ``postgresql://postgres@...``), is not masked
+as a free piece of text: that would garble every word holding it and hide nothing. It is masked
+where it can be told apart as a secret: in the URL's login (``DatabaseUrl`` shows ``user:***@``)
+and, quoted, in the driver's errors (``redact_quoted``).
+
+Structured outputs (the --json file) are redacted on their values (``redact_values``) before they
+are serialised, never on the serialised text, so that they stay valid.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import List, Mapping, Pattern, Set, Tuple
+from typing import Any, List, Mapping, Pattern, Set, Tuple
 
 AVIATOR = "AVIATOR_API_TOKEN"  # the Flakybot API and Aviator's uploads
 TEST_ENGINE = "BUILDKITE_ANALYTICS_TOKEN"  # Buildkite Test Engine's uploads
@@ -39,14 +46,40 @@ def value(env: Mapping[str, str], var: str) -> str:
     return env.get(OWN_PREFIX + var, "").strip() or env.get(var, "").strip()
 
 
-# Passwords of this process's history URL: secret at any length (a password is no placeholder).
+# Passwords of this process's history URL long enough to mask in any text, as tokens are.
 _registered: Set[str] = set()
+# Every spelling of those passwords, whatever its length: masked where a driver's error quotes it.
+_spellings: Set[str] = set()
 
 
-def register(secret: str) -> None:
-    """Mask ``secret`` in everything printed from now on, as a token is."""
+def register(secret: str, in_text: bool = True) -> None:
+    """Mask ``secret`` in everything printed from now on, as a token is, if it is ``MIN_LENGTH``
+    characters or more and ``in_text`` (it is no word the output writes in the open); and, at
+    any length, wherever a driver's error quotes it."""
     if secret:
-        _registered.add(secret)
+        _spellings.add(secret)
+        if in_text and len(secret) >= MIN_LENGTH:
+            _registered.add(secret)
+
+
+def redact_quoted(text: str) -> str:
+    """A driver's error ``text`` with every registered spelling it quotes ("...", '...')
+    replaced by MASK: libpq quotes the part of a URL it could not read."""
+    for secret in sorted(_spellings, key=len, reverse=True):
+        text = re.sub(rf"([\"'])({re.escape(secret)})\1", rf"\1{MASK}\1", text)
+    return text
+
+
+def redact_values(data: Any, env: Mapping[str, str]) -> Any:
+    """``data`` (JSON-like: dicts, lists, strings) with every string value redacted, keys kept:
+    what is serialised from it stays valid, which redacting its text would not guarantee."""
+    if isinstance(data, str):
+        return redact(data, env)
+    if isinstance(data, dict):
+        return {key: redact_values(item, env) for key, item in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redact_values(item, env) for item in data]
+    return data
 
 
 def secrets(env: Mapping[str, str]) -> List[str]:

@@ -28,13 +28,16 @@ class DatabaseUrl:
 
     The password, and PGPASSWORD, are registered with ``tokens`` as well: libpq's errors may
     quote the URL in their own way (the part of it they could not parse), and the consoles hide
-    a registered secret wherever it appears."""
+    a registered secret long enough to tell apart from the words around it wherever it appears.
+    One the shown URL spells in the open (PGPASSWORD=postgres in ``postgresql://postgres@h``)
+    is masked only where it is quoted: masking it in all text would mask the URL itself."""
 
     def __init__(self, url: str) -> None:
         self.secret = url
+        shown = str(self)
         for password in _passwords(url) + [os.environ.get("PGPASSWORD", "")]:
-            tokens.register(password)
-            tokens.register(unquote(password))  # as libpq reads it, which is what it may quote
+            for spelling in (password, unquote(password)):  # as written; as libpq reads it, which it may quote
+                tokens.register(spelling, in_text=spelling not in shown)
 
     def __str__(self) -> str:
         """Everything between ``://`` and the last ``@`` but the user name is hidden (a

@@ -40,6 +40,7 @@ try:
 except ImportError:  # an optional extra: only a postgresql:// history needs it
     psycopg = None
 
+from junit_flaky import tokens
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.history import store as sqlite_store
 from junit_flaky.history.estimate import CommitRuns
@@ -481,8 +482,9 @@ def _explained(url: DatabaseUrl, exc: Exception, db: Any = None) -> JunitFlakyEr
 
 def _text(exc: Exception) -> str:
     """A psycopg error's first two lines (libpq's own are "connection to ... failed:" and why),
-    as one. It may quote the URL's password: the consoles hide it (DatabaseUrl registered it)."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    as one. It may quote the URL's password: masked here by its exact spellings, whatever their
+    length (DatabaseUrl registered them), and a long one by the consoles too."""
+    lines = [line.strip() for line in tokens.redact_quoted(str(exc)).strip().splitlines() if line.strip()]
     return " ".join(lines[:2]) or type(exc).__name__
 
 
