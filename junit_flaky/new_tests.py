@@ -11,7 +11,8 @@ reruns tell flaky on arrival (one passes) from broken (none does), and either fa
 
 Which tests are new: the reader hands on every testcase that passed once (``untracked``); after
 its pass, one query asks the history which of them (and of the tests the reader keeps anyway) it
-has never recorded (``HistoryStore.unknown_tests``), and those testcases are kept like repeats
+has never recorded, or only in runs of this same commit (CI building it again), in
+``HistoryStore.unknown_tests``, and those testcases are kept like repeats
 (``junit_read.AlsoTrack``), so their reruns are written into the report. This happens before
 ``--record-history`` records the run, which would make every test of it known.
 """
@@ -90,10 +91,11 @@ class NewTestFinder:
     million-test report adds 24 MB, and the history is asked once for all of them.
     """
 
-    def __init__(self, history: "Location") -> None:
+    def __init__(self, history: "Location", commit: str = "") -> None:
         from junit_flaky.history.store import identity_key  # sqlite3 only for runs that use a history
 
         self.history = history
+        self.commit = commit  # this build's: tests only its earlier attempts saw are still new
         self._identity_key = identity_key  # called for each testcase: no import statement there
         self._hashes = array("q")
         self._keys = bytearray()
@@ -123,7 +125,7 @@ class NewTestFinder:
                     self.off = f"the history ({self.history}) holds no test yet"
                     return None
                 asked = chain(self._untracked_keys(), (identity_key(*test) for test in tracked))
-                self.unknown = unknown = store.unknown_tests(asked)
+                self.unknown = unknown = store.unknown_tests(asked, self.commit)
         except JunitFlakyError as exc:
             self.off = str(exc)
             return None

@@ -86,7 +86,7 @@ def run(
     if new_test_options is not None and rerun is not None:  # looked up before the run is recorded
         from junit_flaky import new_tests
 
-        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history))
+        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci_env.detect(os.environ).commit))
     sink = recorder.untracked if recorder else None
     if arrivals is not None:
         sink = new_tests.tee(sink, arrivals.finder.untracked)

@@ -240,6 +240,19 @@ def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Loca
         assert store.unknown_tests([]) == set()
 
 
+def test_unknown_tests_of_a_commit_include_those_only_its_earlier_runs_saw(history_at: Location) -> None:
+    key = store_mod.identity_key
+    with open_store(history_at) as store:
+        store.record(RunInfo(1000.0, "old"), [row("kept", P)])
+        store.record(RunInfo(1001.0, "abc"), [row("kept", P), row("added", F)])
+        store.record(RunInfo(1002.0, "abc"), [row("added", P)])  # CI retried commit abc
+        asked = [key("m", "kept", "", ""), key("m", "added", "", ""), key("m", "never", "", "")]
+        assert store.unknown_tests(asked, "abc") == {key("m", "added", "", ""), key("m", "never", "", "")}
+        assert store.unknown_tests(asked, "def") == {key("m", "never", "", "")}
+        assert store.unknown_tests(asked) == {key("m", "never", "", "")}
+        assert store.unknown_tests(asked[:1], "abc") == set()  # only the keys asked
+
+
 def test_each_record_takes_only_the_rows_staged_since_the_last(history_at: Location) -> None:
     with open_store(history_at) as store:
         store.stage([row("a", P), row("b", F)])

@@ -242,3 +242,19 @@ def test_a_new_test_that_fails_every_run_stays_failed(project: Project) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "test_new: FAILED - passed 0 out of the required 1 time in 3 runs (max 3)" in result.stdout
     assert "flaky on arrival" not in result.stdout and project.runs("new") == 3
+
+
+@pytest.mark.reruns
+def test_a_ci_retry_of_the_same_commit_checks_its_new_tests_again(project: Project) -> None:
+    """The first attempt of commit abc failed (flaky on arrival) and was recorded; retrying the
+    build must not count that attempt as the history having seen the test. Another commit does."""
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_SHA": "abc", "GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "1"}
+    first = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]), env=ci)
+    assert first.returncode == 1 and "flaky on arrival" in first.stdout, first.stdout + first.stderr
+    retry = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]), env={**ci, "GITHUB_RUN_ATTEMPT": "2"})
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "1 new test (never seen by the history): run up to 5 times each" in retry.stdout
+    assert project.runs("new") == 2 + 5
+    later = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]), env={**ci, "GITHUB_SHA": "def", "GITHUB_RUN_ID": "8"})
+    assert later.returncode == 0 and "new test" not in later.stdout, later.stdout + later.stderr
+    assert project.runs("new") == 2 + 5 + 1

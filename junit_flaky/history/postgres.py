@@ -153,7 +153,7 @@ class PostgresStore:
         return bool(self._db.execute("SELECT EXISTS (SELECT 1 FROM tests)").fetchone()[0])
 
     @_one_line
-    def unknown_tests(self, keys: Iterable[bytes]) -> set[bytes]:
+    def unknown_tests(self, keys: Iterable[bytes], commit: str = "") -> set[bytes]:
         """As ``HistoryStore.unknown_tests``: the keys go to a temporary table by COPY."""
         db = self._db
         db.execute("DROP TABLE IF EXISTS pg_temp.asked")
@@ -164,7 +164,11 @@ class PostgresStore:
                     copy.write_row((key,))
             db.execute("ANALYZE pg_temp.asked")  # a temporary table has no statistics otherwise
             rows = db.execute("SELECT DISTINCT key FROM pg_temp.asked a WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.key = a.key)")
-            return {bytes(key) for key, in rows}
+            unknown = {bytes(key) for key, in rows}
+            if commit:
+                only_here = f"SELECT key FROM ({_SHARED['seen_only_on_commit']}) o WHERE key IN (SELECT key FROM pg_temp.asked)"
+                unknown.update(bytes(key) for key, in db.execute(only_here, (commit,)))
+            return unknown
         finally:
             db.execute("DROP TABLE IF EXISTS pg_temp.asked")
 

@@ -113,6 +113,13 @@ class RunInfo:
 # ? for each parameter (PostgreSQL's driver takes %s).
 SHARED_SQL = {
     "runs": "SELECT id, started, commit_sha, branch, job, build_id, report_key FROM runs ORDER BY started, id",
+    # The tests that runs of one commit saw and no other run did (``unknown_tests``).
+    "seen_only_on_commit": """
+        WITH here AS (SELECT id FROM runs WHERE commit_sha = ?)
+        SELECT t.key FROM tests t
+        WHERE t.id IN (SELECT test_id FROM attempts WHERE run_id IN (SELECT id FROM here))
+          AND t.id NOT IN (SELECT test_id FROM attempts WHERE run_id NOT IN (SELECT id FROM here))
+    """,
     "run_attempts": "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
     " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
 }
@@ -213,11 +220,13 @@ class HistoryStore:
         """Whether any run recorded a test: a history with none knows no test from a new one."""
         return self._db.execute("SELECT EXISTS (SELECT 1 FROM tests)").fetchone()[0] == 1
 
-    def unknown_tests(self, keys: Iterable[bytes]) -> set[bytes]:
+    def unknown_tests(self, keys: Iterable[bytes], commit: str = "") -> set[bytes]:
         """The identity keys (``identity_key``) among ``keys`` that no recorded test has: the
-        tests the history has never seen. Asked in key order, 500 at a time, so the tests' unique
-        index is read page by page, not at random: 1.5 s for a million keys, where filling a
-        temporary table with them took 4 s before any lookup."""
+        tests the history has never seen; with ``commit``, also those that only runs of that
+        commit saw (CI building it again: its earlier attempts are no history of the test).
+        Asked in key order, 500 at a time, so the tests' unique index is read page by page, not
+        at random: 1.5 s for a million keys, where filling a temporary table with them took 4 s
+        before any lookup."""
         ordered = sorted(keys)
         unknown: set[bytes] = set()
         with self._transaction("BEGIN"):  # one snapshot, even while other processes record
@@ -226,6 +235,9 @@ class HistoryStore:
                 sql = f"SELECT key FROM tests WHERE key IN ({', '.join('?' * len(batch))})"
                 known = {key for key, in self._db.execute(sql, batch)}
                 unknown.update(key for key in batch if key not in known)
+            if commit:  # CI building a commit again: one scan of the attempts
+                only_here = {key for key, in self._db.execute(SHARED_SQL["seen_only_on_commit"], (commit,))}
+                unknown.update(only_here.intersection(ordered))
         return unknown
 
     def stage(self, attempts: Iterable[AttemptRow]) -> None:
