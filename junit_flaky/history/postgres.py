@@ -32,7 +32,7 @@ import re
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
 from urllib.parse import quote
 
 try:
@@ -126,14 +126,25 @@ def timeouts() -> Tuple[float, float]:
 
 def check_setup(url: DatabaseUrl) -> None:
     """What must be right before any connection: the URL's login escaped, psycopg installed, the
-    timeouts valid. Any wrong is bad set-up (exit 2), in ``run`` as in the history commands, where a server that is
-    down is a warning in ``run``."""
+    URL one libpq can read, the timeouts valid. Any wrong is bad set-up (exit 2), in ``run`` as
+    in the history commands, where a server that is down is a warning in ``run``."""
     unescaped = url.unescaped()
     if unescaped:
         raise JunitFlakyError(f"{url}: the URL's user name or password holds {unescaped!r}: write it percent-encoded ({quote(unescaped, safe='')})")
     if psycopg is None:
         raise JunitFlakyError(f"{url}: a PostgreSQL history needs psycopg: {INSTALL}")
+    _params(url)
     timeouts()
+
+
+def _params(url: DatabaseUrl) -> Dict[str, Any]:
+    """The URL's connection parameters as libpq reads them."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(url.secret)
+    except psycopg.ProgrammingError as exc:
+        raise JunitFlakyError(f"{url}: not a valid PostgreSQL URL: {_text(exc)}") from None
 
 
 class PostgresStore:
@@ -494,13 +505,8 @@ def _text(exc: Exception) -> str:
 
 def _connect(url: DatabaseUrl) -> Any:
     check_setup(url)
-    from psycopg.conninfo import conninfo_to_dict
-
     connect_timeout, statement_timeout = timeouts()
-    try:
-        params = conninfo_to_dict(url.secret)
-    except psycopg.ProgrammingError as exc:
-        raise JunitFlakyError(f"{url}: not a valid PostgreSQL URL: {_text(exc)}") from None
+    params = _params(url)
     # Our settings after any the URL gives: the tables are found in our schema, temporary ones first.
     options = f"{params.get('options', '')} -c search_path={SCHEMA} -c statement_timeout={round(statement_timeout * 1000)}"
     try:
