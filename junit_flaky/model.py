@@ -133,6 +133,9 @@ class Thresholds:
     # (verdicts.judge), and ``flaky_fails_build`` makes that flaky verdict fail the build.
     new_test: bool = False
     flaky_fails_build: bool = False
+    # Listed by a person (a thresholds file, [tool.junit-flaky], Flakybot), not learned or a
+    # default: that rule stands, so --new-test-runs leaves the test to it.
+    listed: bool = False
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,12 @@ class NewTests:
         self.too_many: Optional[str] = None  # why no new test is rerun, when too many look new
 
     def apply(self, results: Sequence[TestResult], testcases: int) -> None:
-        """Give every new test (that is not quarantined) the new-test rule, and decide it by it:
+        """Give every new test (that is not quarantined, nor listed with its own rule by a thresholds
+        file, ``[tool.junit-flaky]`` or Flakybot) the new-test rule, and decide it by it:
         one that passed each run it had must pass N of N, within the runs the budget allows it;
         one that failed a run keeps its usual reruns, which tell flaky (a pass beside that failure:
         flaky on arrival) from broken. ``testcases``: how many the reports hold."""
-        new = [r for r in results if not r.thresholds.quarantined and self.finder.is_new(r.test)]
+        new = [r for r in results if not (r.thresholds.quarantined or r.thresholds.listed) and self.finder.is_new(r.test)]
         if len(new) > max(TOO_NEW_MIN, TOO_NEW_SHARE * testcases):
             self.too_many = (
                 f"--new-test-runs reran no test: {len(new)} of the {testcases} testcases are new to the history,"

@@ -101,7 +101,7 @@ def _entry(record: Dict[str, Any], where: str, source: str, default: Thresholds)
         if value is None:  # written as null: given and wrong, not left out
             raise JunitFlakyError(f"{where}: {key} must be an integer, got None")
     thresholds = combine(
-        default, given.get("min_passes"), given.get("max_runs"), where, quarantined=quarantined, source=source
+        default, given.get("min_passes"), given.get("max_runs"), where, quarantined=quarantined, source=source, listed=True
     )
     return Entry(record["test_name"], class_name, thresholds)
 

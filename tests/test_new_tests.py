@@ -258,3 +258,15 @@ def test_a_ci_retry_of_the_same_commit_checks_its_new_tests_again(project: Proje
     later = second_build(project, "--new-test-runs", "5", added=counted("new", fail_on=[2]), env={**ci, "GITHUB_SHA": "def", "GITHUB_RUN_ID": "8"})
     assert later.returncode == 0 and "new test" not in later.stdout, later.stdout + later.stderr
     assert project.runs("new") == 2 + 5 + 1
+
+
+@pytest.mark.reruns
+def test_a_new_test_the_user_listed_keeps_its_listed_rule(project: Project) -> None:
+    """A --thresholds file lists test_listed (max_runs 3): the user's rule decides it, as it does
+    without a history: flaky, which fails no build, and a passing listed test is not rerun."""
+    (project.root / "th.toml").write_text('[[flaky_tests]]\ntest_name = "test_listed"\nmax_runs = 3\n\n[[flaky_tests]]\ntest_name = "test_calm"\nmax_runs = 3\n')
+    result = second_build(project, "--thresholds", "th.toml", added=counted("listed", fail_on=[1]) + counted("calm"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_listed: FLAKY" in result.stdout and "flaky on arrival" not in result.stdout
+    assert "new test" not in result.stdout
+    assert project.runs("listed") == 2 and project.runs("calm") == 1
