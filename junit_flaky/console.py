@@ -66,6 +66,22 @@ class _Stream:
         return self._stream.encoding
 
 
+def _reopen_closed(name: str, fd: int) -> None:
+    """A descriptor the caller closed (``junit-flaky run ... >&-``) leaves ``sys.<name>`` None:
+    it is pointed at /dev/null, so what would be printed there is dropped, as after a reader
+    closes a pipe, while the files are still written and the exit code is still the verdict's.
+    The descriptor itself is reopened too: the next file opened would take its number, and the
+    reruns, which inherit it, would write into that file."""
+    if getattr(sys, name) is None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))
+
+
+_reopen_closed("stdout", 1)
+_reopen_closed("stderr", 2)
 # No emoji codes: what is printed holds names of files and tests, and rich would turn a file named
 # shard:x:.xml into "shard❌.xml".
 stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]

@@ -3,6 +3,10 @@ name such as ``shard:x:.xml`` must not come out as ``shard❌.xml``."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.test_cli_core import real_cli
@@ -20,3 +24,25 @@ def test_an_error_names_the_test_as_given_without_emoji_codes_replaced(tmp_path:
     done = real_cli("thresholds", "show", "--no-flakybot", "--thresholds", thresholds, cwd=tmp_path)
     assert done.returncode == 2
     assert "test_name='test_ok:tada:'" in done.stderr, done.stderr
+
+
+RED = '<testsuite name="s" tests="1"><testcase classname="pkg.T" name="test_bad"><failure message="boom">boom</failure></testcase></testsuite>'
+
+
+def _closed(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``script`` run by bash, where ``>&-`` closes a descriptor (subprocess's DEVNULL would not)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AVIATOR_", "BUILDKITE", "GITHUB_", "JUNIT_FLAKY_")) and k != "CI"}
+    return subprocess.run(["bash", "-c", script], cwd=cwd, env={**env, "PY": sys.executable}, capture_output=True, text=True, timeout=60)
+
+
+def test_a_closed_stdout_or_stderr_is_no_crash(tmp_path: Path) -> None:
+    for closed in (">&-", "2>&-", ">&- 2>&-"):
+        version = _closed(f'exec 3>&1; "$PY" -m junit_flaky --version {closed}; echo "rc=$?" >&3', tmp_path)
+        assert version.stdout.strip().endswith("rc=0") and "Traceback" not in version.stderr, (closed, version.stdout, version.stderr)
+
+
+def test_run_with_stdout_closed_still_writes_its_files_and_exits_with_the_verdict(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_text(RED)
+    ran = _closed('exec 3>&1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun --json o.json >&-; echo "rc=$?" >&3', tmp_path)
+    assert ran.stdout.strip() == "rc=1" and "Traceback" not in ran.stderr, (ran.stdout, ran.stderr)
+    assert json.loads((tmp_path / "o.json").read_text())["summary"]["failed"] == 1
