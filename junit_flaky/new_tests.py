@@ -30,7 +30,7 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_read import AlsoTrack, Identity
 from junit_flaky.limits import MAX_RUNS
 from junit_flaky.model import Outcome, TestId, TestResult, Verdict
-from junit_flaky.verdicts import decide, plural
+from junit_flaky.verdicts import decide, failed_a_run, plural
 
 if TYPE_CHECKING:
     from junit_flaky.history.location import Location
@@ -187,11 +187,12 @@ class NewTests:
                 f" more than {TOO_NEW_SHARE:.0%} (is the history another suite's, or were the tests renamed?)"
             )
             return
-        self.chosen = [r for r in new if _passed_every_run(r)]
-        self.failed = [r for r in new if not _passed_every_run(r)]
-        have = [len(r.attempts) for r in self.chosen]
+        # By the decision's tally, as every verdict counts: a skipped attempt is no run.
+        self.chosen = [r for r in new if r.decision.runs and not failed_a_run(r.decision)]
+        self.failed = [r for r in new if failed_a_run(r.decision)]
+        have = [r.decision.runs for r in self.chosen]
         caps = [max(0, self.options.runs - n) for n in have]
-        durations = [sum(a.time for a in r.attempts) / n for r, n in zip(self.chosen, have)]
+        durations = [sum(a.time for a in r.attempts) / len(r.attempts) for r in self.chosen]
         extra = extra_runs(durations, caps, self.options.budget)
         self.shortened = sum(1 for e, c in zip(extra, caps) if e < c)
         source = f"new test (--new-test-runs {self.options.runs})"
@@ -226,10 +227,6 @@ class NewTests:
                 fails = "fails the build" + ("" if self.options.allow_flaky else " (--allow-new-flaky would let it pass)")
             notes.append(f"{plural(len(flaky), 'new test is', 'new tests are')} flaky on arrival, which {fails}")
         return notes
-
-
-def _passed_every_run(result: TestResult) -> bool:
-    return bool(result.attempts) and all(a.outcome is Outcome.PASSED for a in result.attempts)
 
 
 def tee(*sinks: Optional[Callable[..., None]]) -> Optional[Callable[..., None]]:

@@ -135,6 +135,11 @@ def closed(decision: Decision, why: str, thresholds: Thresholds = Thresholds()) 
     return Decision(Verdict.FAILED, decision.passes, decision.runs, f"{decision.reason} ({why})")
 
 
+def failed_a_run(decision: Decision) -> bool:
+    """Whether the test failed a run (a skipped attempt is no run)."""
+    return decision.runs > decision.passes
+
+
 def opened_by_a_failure(decision: Decision) -> bool:
     """An open verdict of a test that failed a run, unlike one that only needs more passes."""
-    return decision.is_open and decision.runs > decision.passes
+    return decision.is_open and failed_a_run(decision)

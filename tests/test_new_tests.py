@@ -270,3 +270,21 @@ def test_a_new_test_the_user_listed_keeps_its_listed_rule(project: Project) -> N
     assert "test_listed: FLAKY" in result.stdout and "flaky on arrival" not in result.stdout
     assert "new test" not in result.stdout
     assert project.runs("listed") == 2 and project.runs("calm") == 1
+
+
+@pytest.mark.reruns
+def test_a_new_test_skipped_once_and_passed_once_failed_no_run(project: Project) -> None:
+    """A skipped attempt is no run (the verdicts' tally): it failed no run, so it is a new test
+    that passed, under the new-test rule; and a skip ends a test's runs, as in every verdict."""
+    project.write("test_mod.py", OLD_TESTS + counted("new"))
+    (project.root / "skipped.xml").write_text(
+        '<testsuite name="pytest"><testcase classname="test_mod" name="test_old" time="0.01"/>'
+        '<testcase classname="test_mod" name="test_new" time="0.01"><skipped message="not yet"/></testcase>'
+        '<testcase classname="test_mod" name="test_new" time="0.01"/></testsuite>'
+    )
+    result = project.junit_flaky("run", "skipped.xml", "--new-test-runs", "4", "--json", "out.json", env=RECORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [new] = [t for t in json.loads((project.root / "out.json").read_text())["tests"] if t["name"] == "test_new"]
+    assert (new["verdict"], new["thresholds_source"]) == ("passed", "new test (--new-test-runs 4)")
+    assert new["reason"] == "passed 1 out of the required 4 times; skipped, never failed"
+    assert project.runs("new") == 0
