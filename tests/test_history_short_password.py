@@ -76,3 +76,25 @@ def test_a_short_password_the_driver_quotes_is_masked_there(clean_env: Path) -> 
     assert result.stderr == (
         'junit-flaky: error: postgresql://alice:***@127.0.0.1:1/db: not a valid PostgreSQL URL: invalid percent-encoded token: "[redacted]"\n'
     )
+
+
+def test_the_history_password_a_test_printed_is_hidden_in_the_job_summary_as_markdown_escapes_it(clean_env: Path) -> None:
+    """The summary escapes ``_`` as ``\\_``, which splits the password for a search of the text:
+    it is hidden in the value before it becomes Markdown."""
+    password = "my_secret_pw0"
+    (clean_env / "r.xml").write_text(
+        '<testsuite name="s"><testcase classname="t" name="a"><failure message="login my_secret_pw0">my_secret_pw0</failure></testcase></testsuite>'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNIT_FLAKY_", "PG", "GITHUB_", "BUILDKITE", "CIRCLE", "GITLAB")) and k != "CI"}
+    env.update(GITHUB_ACTIONS="true", GITHUB_JOB="tests", GITHUB_WORKSPACE=str(clean_env), GITHUB_OUTPUT=str(clean_env / "out"),
+               GITHUB_STEP_SUMMARY=str(clean_env / "summary"), JUNIT_FLAKY_HISTORY_CONNECT_TIMEOUT="2")
+    ran = subprocess.run(
+        [*CLI, "run", "r.xml", "--no-flakybot", "--no-rerun", "--record-history", "--history-db",
+         f"postgresql://alice:{password}@127.0.0.1:1/db", "--upload", "github-actions", "--output", "final.xml"],
+        cwd=clean_env, capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert ran.returncode == 1, ran.stderr
+    summary = (clean_env / "summary").read_text()
+    assert "login \\[redacted\\]" in summary, summary  # the mask, escaped as any text is
+    plain = summary.replace("\\", "")
+    assert not [password[i : i + 4] for i in range(len(password) - 3) if password[i : i + 4] in plain], summary

@@ -11,17 +11,19 @@ names as fit and "N more".
 from __future__ import annotations
 
 import enum
+import functools
 import html
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Sequence, Tuple
+from types import MappingProxyType
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from junit_flaky import tokens
 from junit_flaky.codeowners import OwnerLookup
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_read import Testcase
-from junit_flaky.model import TestId, Verdict
+from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.reports import Failure, Report, failed_attempts
 from junit_flaky.verdicts import plural
@@ -51,7 +53,7 @@ class Annotation:
 
 @dataclass(frozen=True)
 class _Test:
-    id: TestId
+    name: str  # the test's id as shown, secrets hidden
     verdict: Verdict
     attempts: List[Failure]  # in the order they ran
     link: Optional[str]
@@ -63,11 +65,14 @@ class _Kept:
     """The tests an annotation can show, kept within what it could ever hold, so a run where
     every test failed costs no more memory than the annotation: once full traces can no longer
     fit, later ones are kept cut; once cut ones cannot, none are; past as many tests of a verdict
-    as bare names could fit, they are only counted."""
+    as bare names could fit, they are only counted. The texts kept have every secret of ``env``
+    (tokens.redact) hidden: in the values, before Markdown escapes them (``_`` as ``\_``) or a
+    cut splits them, where a search of the finished text would miss them."""
 
-    def __init__(self, limit: int, owners: Optional[OwnerLookup] = None) -> None:
+    def __init__(self, limit: int, owners: Optional[OwnerLookup] = None, env: Mapping[str, str] = MappingProxyType({})) -> None:
         self.limit = limit
         self.owners = owners
+        self.env = env
         self.detail = Detail.FULL  # the most detail still possible
         self.full = self.cut = 0  # characters of trace seen, whole and cut
         self.tests: Dict[Verdict, List[_Test]] = {Verdict.FAILED: [], Verdict.QUARANTINED: [], Verdict.FLAKY: []}
@@ -79,7 +84,8 @@ class _Kept:
         tests = self.tests.get(test_verdict)
         if tests is None or len(tests) > self.limit // _NAME_ONLY:
             return
-        attempts = failed_attempts(case.element)
+        hide = functools.partial(tokens.redact, env=self.env)
+        attempts = [Failure(a.tag, hide(a.type), hide(a.message), hide(a.trace)) for a in failed_attempts(case.element)]
         for attempt in attempts:
             self.full += len(attempt.trace)
             self.cut += min(len(attempt.trace), TRACE_CUT)
@@ -93,16 +99,17 @@ class _Kept:
             attempts = [replace(attempt, trace="") for attempt in attempts]
         skip = case.element.find("skipped") if test_verdict is Verdict.QUARANTINED else None
         owners = self.owners(case.test) if self.owners else ()
-        tests.append(_Test(case.test, test_verdict, attempts, link, skip.get("message") if skip is not None else "", owners))
+        note = hide(skip.get("message", "")) if skip is not None else ""
+        tests.append(_Test(hide(str(case.test)), test_verdict, attempts, link, note, owners))
 
 
 def build(
     reports: Sequence[Tuple[Report, Optional[str]]], title: str = "junit-flaky", limit: int = MAX_BYTES,
-    owners: Optional[OwnerLookup] = None,
+    owners: Optional[OwnerLookup] = None, env: Mapping[str, str] = MappingProxyType({}),
 ) -> Annotation:
     """The annotation for these reports; ``limit`` is the most bytes the Markdown may take;
-    ``owners`` gives each listed test's owners (CODEOWNERS)."""
-    kept = _Kept(limit, owners)
+    ``owners`` gives each listed test's owners (CODEOWNERS); ``env``'s tokens are hidden."""
+    kept = _Kept(limit, owners, env)
     for report, link in reports:
         for case in report.testcases():
             kept.add(case, link)
@@ -113,7 +120,7 @@ def build(
         style = "warning"
     else:
         style = "success"
-    head = _summary(title, counts, sum(counts.values()))
+    head = _summary(tokens.redact(title, env), counts, sum(counts.values()))
     shown = counts[Verdict.FAILED] + counts[Verdict.QUARANTINED] + counts[Verdict.FLAKY]
     for detail in (d for d in Detail if d >= kept.detail):
         blocks = _section("Failed", kept.tests[Verdict.FAILED], counts, detail)
@@ -127,13 +134,9 @@ def build(
 
 def for_ci(reports: Sequence[Tuple[Report, Optional[str]]], ctx: Context, limit: int = MAX_BYTES) -> Annotation:
     """The annotation as a CI page shows it (Buildkite's annotation, GitHub's job summary): titled
-    with the job, and with every configured token hidden, also as Markdown escaping spells it
-    (a backslash before ``_``, ``-`` or ``.`` would split a token so a plain search misses it).
-    Hiding a token may lengthen the text by a few bytes; the limits leave room for that."""
+    with the job, and with every configured token hidden."""
     title = f"junit-flaky · {ctx.ci.label}" if ctx.ci.label else "junit-flaky"
-    note = build(reports, title=title, limit=limit, owners=ctx.owners)
-    escaped = {var: md(ctx.env.get(var, "")) for var in tokens.TOKEN_VARS}
-    return replace(note, markdown=tokens.redact(tokens.redact(note.markdown, ctx.env), escaped))
+    return build(reports, title=title, limit=limit, owners=ctx.owners, env=ctx.env)
 
 
 def md(text: str) -> str:
@@ -159,7 +162,7 @@ def _section(heading: str, tests: List[_Test], counts: Counter, detail: Detail) 
 
 
 def _block(test: _Test, detail: Detail) -> str:
-    name = f"**{md(str(test.id))}**"
+    name = f"**{md(test.name)}**"
     if test.owners:
         name += f" ({md(' '.join(test.owners))})"
     if detail is Detail.NAMES:
