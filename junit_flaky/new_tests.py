@@ -24,7 +24,7 @@ from array import array
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_read import AlsoTrack, Identity
@@ -172,6 +172,7 @@ class NewTests:
         self.chosen: List[TestResult] = []  # new tests that passed every run: rerun up to N runs
         self.failed: List[TestResult] = []  # new tests that failed a run: their usual reruns
         self.shortened = 0  # new tests the budget gave fewer runs
+        self.planned: List[Tuple[TestResult, int]] = []  # chosen tests given extra runs, with the attempts they had
         self.too_many: Optional[str] = None  # why no new test is rerun, when too many look new
 
     def apply(self, results: Sequence[TestResult], testcases: int) -> None:
@@ -195,6 +196,7 @@ class NewTests:
         durations = [sum(a.time for a in r.attempts) / len(r.attempts) for r in self.chosen]
         extra = extra_runs(durations, caps, self.options.budget)
         self.shortened = sum(1 for e, c in zip(extra, caps) if e < c)
+        self.planned = [(r, len(r.attempts)) for r, more in zip(self.chosen, extra) if more]
         source = f"new test (--new-test-runs {self.options.runs})"
         rule = {"new_test": True, "flaky_fails_build": not self.options.allow_flaky}
         for result, n, more in zip(self.chosen, have, extra):
@@ -213,8 +215,15 @@ class NewTests:
             return [self.too_many]
         notes = []
         runs = self.options.runs
-        if self.chosen:
+        # What the rerun step did: it may rerun nothing (--max-reruns-total, --rerun-budget).
+        missed = sum(1 for result, had in self.planned if len(result.attempts) == had)
+        says = "its verdict says" if missed == 1 else "their verdicts say"
+        if self.planned and missed == len(self.planned):
+            notes.append(f"{plural(missed, 'new test')} (never seen by the history): not rerun (--new-test-runs {runs}), as {says}")
+        elif self.chosen:
             line = f"{plural(len(self.chosen), 'new test')} (never seen by the history): run up to {runs} times each (--new-test-runs {runs})"
+            if missed:
+                line += f"; {missed} of them not rerun, as {says}"
             if self.shortened:
                 line += f"; {self.shortened} of them fewer, to fit --new-test-budget {self.options.budget:g}s"
             notes.append(line)

@@ -288,3 +288,15 @@ def test_a_new_test_skipped_once_and_passed_once_failed_no_run(project: Project)
     assert (new["verdict"], new["thresholds_source"]) == ("passed", "new test (--new-test-runs 4)")
     assert new["reason"] == "passed 1 out of the required 4 times; skipped, never failed"
     assert project.runs("new") == 0
+
+
+@pytest.mark.reruns
+def test_when_the_rerun_step_reruns_nothing_the_note_says_the_new_test_was_not_rerun(project: Project) -> None:
+    """test_old fails, more failing tests than --max-reruns-total 0: nothing is rerun, the new
+    test included, and the note must not claim runs that did not happen."""
+    project.write("test_mod.py", f"def test_old():\n{flaky_body('old', [2])}\n" + counted("new"))
+    result = project.junit_flaky("run", str(project.pytest()), "--max-reruns-total", "0", "--max-runs", "3", env=RECORD)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert project.runs("new") == 1
+    assert "run up to" not in result.stdout
+    assert "1 new test (never seen by the history): not rerun (--new-test-runs 8), as its verdict says" in result.stdout
