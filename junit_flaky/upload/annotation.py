@@ -66,7 +66,7 @@ class _Kept:
     every test failed costs no more memory than the annotation: once full traces can no longer
     fit, later ones are kept cut; once cut ones cannot, none are; past as many tests of a verdict
     as bare names could fit, they are only counted. The texts kept have every secret of ``env``
-    (tokens.redact) hidden: in the values, before Markdown escapes them (``_`` as ``\_``) or a
+    (tokens.redact) hidden: in the values, before Markdown escapes them (``_`` as ``\\_``) or a
     cut splits them, where a search of the finished text would miss them."""
 
     def __init__(self, limit: int, owners: Optional[OwnerLookup] = None, env: Mapping[str, str] = MappingProxyType({})) -> None:
