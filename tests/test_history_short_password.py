@@ -98,3 +98,16 @@ def test_the_history_password_a_test_printed_is_hidden_in_the_job_summary_as_mar
     assert "login \\[redacted\\]" in summary, summary  # the mask, escaped as any text is
     plain = summary.replace("\\", "")
     assert not [password[i : i + 4] for i in range(len(password) - 3) if password[i : i + 4] in plain], summary
+
+
+def test_a_token_workflow_command_escaping_would_split_is_hidden_in_githubs_annotations(clean_env: Path) -> None:
+    """``::error`` lines escape ``%`` as ``%25``: a token is hidden before, not searched for after."""
+    token = "a%b%c%d%e%f%g%h%i%j"
+    (clean_env / "r.xml").write_text(
+        f'<testsuite name="s"><testcase classname="t" name="a"><failure message="sent {token}">x</failure></testcase></testsuite>'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNIT_FLAKY_", "AVIATOR", "GITHUB_", "BUILDKITE", "CIRCLE", "GITLAB")) and k != "CI"}
+    env.update(GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(clean_env), GITHUB_OUTPUT=str(clean_env / "out"), AVIATOR_API_TOKEN=token)
+    done = subprocess.run([*CLI, "upload", "r.xml", "--to", "github-actions"], cwd=clean_env, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "sent [redacted]" in done.stdout and token.replace("%", "%25") not in done.stdout, done.stdout

@@ -15,7 +15,7 @@ import re
 import sys
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -78,7 +78,9 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     cases = (case for report in reports for case in report.testcases())
     counts, shown = annotations(cases, ctx.env.get("GITHUB_WORKSPACE", ""))
     for note in shown:
-        sys.stdout.write(tokens.redact(str(note), ctx.env) + "\n")
+        # Hidden in the values: the escaping (% as %25) would split a token for a search of the line.
+        hidden = replace(note, title=tokens.redact(note.title, ctx.env), message=tokens.redact(note.message, ctx.env))
+        sys.stdout.write(str(hidden) + "\n")
     sys.stdout.flush()
     done = [f"{plural(len(shown), 'annotation')}"]
     if summary_file:
