@@ -1,6 +1,7 @@
 """A PostgreSQL history's password that is short or a common word: the output stays readable and
 the --json file valid, while the password still never shows where it can be told apart (the URL's
-login, the driver's errors that quote it)."""
+login, the driver's errors that quote it). And structured outputs (the --json file, the job
+summary, GitHub's workflow commands) hide secrets in their values, before escaping could split one."""
 
 from __future__ import annotations
 
