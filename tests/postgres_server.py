@@ -84,7 +84,11 @@ def start(durable: bool = False) -> Server:
         except KeyError:
             raise Unavailable(f"running as root and there is no {USER!r} user to run the server as") from None
         os.chown(folder, owner.pw_uid, owner.pw_gid)
-        runas = ["runuser", "-u", USER, "--"]
+        # runuser lives in /usr/sbin, which a root shell's PATH may lack (env -i, some CI images).
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if runuser is None:
+            raise Unavailable("running as root and there is no runuser to start the server as another user")
+        runas = [runuser, "-u", USER, "--"]
     (folder / "password").write_text(PASSWORD + "\n")
     if runas:
         os.chown(folder / "password", pwd.getpwnam(USER).pw_uid, -1)
