@@ -188,7 +188,7 @@ def test_every_option_is_read_by_the_hooks_and_documented():
     table = readme()
     for option in plugin_yml()["configuration"]["properties"]:
         key = option.upper()
-        assert re.search(rf"\b(plugin_config\w*|add_option [-\w]+|add_token_env \w+) {key}\b", shell), (
+        assert re.search(rf"\b(plugin_config\w*|add_(?:option|switch) [-\w]+|add_token_env \w+) {key}\b", shell), (
             f"no hook reads the {option} option (BUILDKITE_PLUGIN_<NAME>_{key})"
         )
         assert f"| `{option}`" in table, f"{option} is missing from the README's option table"

@@ -41,6 +41,14 @@ add_option() {
   fi
 }
 
+# add_switch FLAG VALUE: append FLAG when VALUE is true. False passes nothing, so JUNIT_FLAKY_* or
+# pyproject.toml can still turn the switch on.
+add_switch() {
+  if [[ "$2" == "true" ]]; then
+    run_args+=("$1")
+  fi
+}
+
 # build_run_args TEST_STATUS PATTERN...: fill the global array run_args with junit-flaky's
 # command line.
 build_run_args() {
@@ -62,37 +70,21 @@ build_run_args() {
   if [[ "$INPUT_FLAKYBOT" == "false" ]]; then
     run_args+=(--no-flakybot)
   fi
-  # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn these on.
-  if [[ "$INPUT_THRESHOLDS_FROM_HISTORY" == "true" ]]; then
-    run_args+=(--thresholds-from-history)
-  fi
-  if [[ "$INPUT_RECORD_HISTORY" == "true" ]]; then
-    run_args+=(--record-history)
-  fi
+  add_switch --thresholds-from-history "$INPUT_THRESHOLDS_FROM_HISTORY"
+  add_switch --record-history "$INPUT_RECORD_HISTORY"
   add_option --history-db "$INPUT_HISTORY_DB"
-  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_option --quarantine-file "$INPUT_QUARANTINE_FILE"
-  if [[ "$INPUT_AUTO_QUARANTINE" == "true" ]]; then
-    run_args+=(--auto-quarantine)
-  fi
-  if [[ "$INPUT_FAIL_ON_FLAKE_REGRESSION" == "true" ]]; then
-    run_args+=(--fail-on-flake-regression)
-  fi
+  add_switch --auto-quarantine "$INPUT_AUTO_QUARANTINE"
+  add_switch --fail-on-flake-regression "$INPUT_FAIL_ON_FLAKE_REGRESSION"
   add_option --new-test-runs "$INPUT_NEW_TEST_RUNS"
   add_option --new-test-budget "$INPUT_NEW_TEST_BUDGET"
-  if [[ "$INPUT_ALLOW_NEW_FLAKY" == "true" ]]; then
-    run_args+=(--allow-new-flaky)
-  fi
-  if [[ "$INPUT_FAIL_ON_FLAKY" == "true" ]]; then
-    run_args+=(--fail-on-flaky)
-  fi
+  add_switch --allow-new-flaky "$INPUT_ALLOW_NEW_FLAKY"
+  add_switch --fail-on-flaky "$INPUT_FAIL_ON_FLAKY"
   add_option --codeowners "$INPUT_CODEOWNERS"
   while IFS= read -r target; do
     run_args+=(--upload "$target")
   done < <(words "$INPUT_UPLOAD")
-  if [[ "$INPUT_STRICT_UPLOAD" == "true" ]]; then
-    run_args+=(--strict-upload)
-  fi
+  add_switch --strict-upload "$INPUT_STRICT_UPLOAD"
   while IFS= read -r target; do
     rerun_command+=("$target")
   done < <(words "$INPUT_RERUN_COMMAND")

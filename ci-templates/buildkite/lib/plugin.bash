@@ -106,6 +106,14 @@ add_option() {
   fi
 }
 
+# add_switch FLAG KEY: append FLAG when the key is true. False passes nothing, so JUNIT_FLAKY_* or
+# pyproject.toml can still turn the switch on.
+add_switch() {
+  if plugin_config_is_true "$2" false; then
+    run_args+=("$1")
+  fi
+}
+
 # build_run_args [TEST_STATUS]: fill the global array run_args with
 # `run REPORT... [options] [-- COMMAND...]`, and summary_json with where the --json summary goes
 # (empty when none is written). TEST_STATUS, the test command's exit status (empty when
@@ -142,37 +150,21 @@ build_run_args() {
   if ! plugin_config_is_true FLAKYBOT true; then
     run_args+=(--no-flakybot)
   fi
-  # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn these on.
-  if plugin_config_is_true THRESHOLDS_FROM_HISTORY false; then
-    run_args+=(--thresholds-from-history)
-  fi
-  if plugin_config_is_true RECORD_HISTORY false; then
-    run_args+=(--record-history)
-  fi
+  add_switch --thresholds-from-history THRESHOLDS_FROM_HISTORY
+  add_switch --record-history RECORD_HISTORY
   add_option --history-db HISTORY_DB
-  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_option --quarantine-file QUARANTINE_FILE
-  if plugin_config_is_true AUTO_QUARANTINE false; then
-    run_args+=(--auto-quarantine)
-  fi
-  if plugin_config_is_true FAIL_ON_FLAKE_REGRESSION false; then
-    run_args+=(--fail-on-flake-regression)
-  fi
+  add_switch --auto-quarantine AUTO_QUARANTINE
+  add_switch --fail-on-flake-regression FAIL_ON_FLAKE_REGRESSION
   add_option --new-test-runs NEW_TEST_RUNS
   add_option --new-test-budget NEW_TEST_BUDGET
-  if plugin_config_is_true ALLOW_NEW_FLAKY false; then
-    run_args+=(--allow-new-flaky)
-  fi
-  if plugin_config_is_true FAIL_ON_FLAKY false; then
-    run_args+=(--fail-on-flaky)
-  fi
+  add_switch --allow-new-flaky ALLOW_NEW_FLAKY
+  add_switch --fail-on-flaky FAIL_ON_FLAKY
   add_option --codeowners CODEOWNERS
   while IFS= read -r item; do
     run_args+=(--upload "$item")
   done < <(plugin_config_list UPLOAD)
-  if plugin_config_is_true STRICT_UPLOAD false; then
-    run_args+=(--strict-upload)
-  fi
+  add_switch --strict-upload STRICT_UPLOAD
 
   while IFS= read -r item; do
     rerun_command+=("$item")

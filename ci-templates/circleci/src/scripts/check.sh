@@ -52,6 +52,14 @@ add_path_option() {
   fi
 }
 
+# add_switch FLAG VALUE: append FLAG when VALUE is true. False passes nothing, so JUNIT_FLAKY_* or
+# pyproject.toml can still turn the switch on.
+add_switch() {
+  if [[ "$2" == "true" ]]; then
+    run_args+=("$1")
+  fi
+}
+
 # build_run_args TEST_STATUS PATTERN...: fill the global array run_args with junit-flaky's command
 # line. TEST_STATUS, the test command's exit status (empty when this step ran none), reaches
 # junit-flaky, which fails the step on any but 0 and 1: the tests were interrupted or never
@@ -77,37 +85,21 @@ build_run_args() {
   if [[ "$PARAM_FLAKYBOT" != "true" ]]; then
     run_args+=(--no-flakybot)
   fi
-  # false passes nothing, so JUNIT_FLAKY_*_HISTORY or pyproject.toml can still turn these on.
-  if [[ "$PARAM_THRESHOLDS_FROM_HISTORY" == "true" ]]; then
-    run_args+=(--thresholds-from-history)
-  fi
-  if [[ "$PARAM_RECORD_HISTORY" == "true" ]]; then
-    run_args+=(--record-history)
-  fi
+  add_switch --thresholds-from-history "$PARAM_THRESHOLDS_FROM_HISTORY"
+  add_switch --record-history "$PARAM_RECORD_HISTORY"
   add_path_option --history-db "$PARAM_HISTORY_DB"
-  # The switches below pass nothing when false too: JUNIT_FLAKY_* or pyproject.toml keep their say.
   add_path_option --quarantine-file "$PARAM_QUARANTINE_FILE"
-  if [[ "$PARAM_AUTO_QUARANTINE" == "true" ]]; then
-    run_args+=(--auto-quarantine)
-  fi
-  if [[ "$PARAM_FAIL_ON_FLAKE_REGRESSION" == "true" ]]; then
-    run_args+=(--fail-on-flake-regression)
-  fi
+  add_switch --auto-quarantine "$PARAM_AUTO_QUARANTINE"
+  add_switch --fail-on-flake-regression "$PARAM_FAIL_ON_FLAKE_REGRESSION"
   add_number_option --new-test-runs "$PARAM_NEW_TEST_RUNS" 0
   add_path_option --new-test-budget "$PARAM_NEW_TEST_BUDGET"
-  if [[ "$PARAM_ALLOW_NEW_FLAKY" == "true" ]]; then
-    run_args+=(--allow-new-flaky)
-  fi
-  if [[ "$PARAM_FAIL_ON_FLAKY" == "true" ]]; then
-    run_args+=(--fail-on-flaky)
-  fi
+  add_switch --allow-new-flaky "$PARAM_ALLOW_NEW_FLAKY"
+  add_switch --fail-on-flaky "$PARAM_FAIL_ON_FLAKY"
   add_path_option --codeowners "$PARAM_CODEOWNERS"
   for target in $PARAM_UPLOAD; do
     run_args+=(--upload "$target")
   done
-  if [[ "$PARAM_STRICT_UPLOAD" == "true" ]]; then
-    run_args+=(--strict-upload)
-  fi
+  add_switch --strict-upload "$PARAM_STRICT_UPLOAD"
   read -r -a rerun_command < <(printf '%s\n' "$PARAM_RERUN_COMMAND")
   if [[ ${#rerun_command[@]} -eq 0 && -n "${JUNIT_FLAKY_ORB_RERUN_PYTHON:-}" ]]; then
     # Set by install.sh: junit-flaky sits in a venv without pytest or the project's dependencies,
