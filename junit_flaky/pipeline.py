@@ -77,6 +77,7 @@ def run(
     ``fail_on_flaky``: every flaky verdict fails the build (``strict_about_flaky``).
     ``new_test_options``: rerun the tests the history has never seen (``new_tests``). A recorded
     run is checked for flake-rate regressions; ``fail_on_flake_regression``: one fails the build."""
+    ci = ci_env.detect(os.environ)  # once: the new tests' commit and the recorded run agree
     recorder = None
     if record_to is not None:  # sqlite3 only for runs that record
         from junit_flaky.history.record import RunRecorder
@@ -86,7 +87,7 @@ def run(
     if new_test_options is not None and rerun is not None:  # looked up before the run is recorded
         from junit_flaky import new_tests
 
-        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci_env.detect(os.environ).commit))
+        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci.commit))
     sink = recorder.untracked if recorder else None
     if arrivals is not None:
         sink = new_tests.tee(sink, arrivals.finder.untracked)
@@ -118,7 +119,7 @@ def run(
     if fail_on_flaky:
         outcome.notes += flaky_failures_note(results)
     if recorder is not None:
-        recorded = _record(outcome, recorder)
+        recorded = _record(outcome, recorder, ci)
         if recorded is not None:
             outcome.fail_on_flake_regression = fail_on_flake_regression
             _check_regressions(outcome, recorder.db_path, recorded.run_id)
@@ -159,13 +160,13 @@ def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
     return []
 
 
-def _record(outcome: Outcome, recorder: RunRecorder) -> Optional[Recorded]:
+def _record(outcome: Outcome, recorder: RunRecorder, ci: ci_env.CIInfo) -> Optional[Recorded]:
     """This run, reruns included, as one run of the history. A history that cannot be written is
     a warning (and None): the verdicts and the report do not depend on it."""
     from junit_flaky.history.record import run_info
 
     try:
-        recorded = recorder.finish(((r.test, r.attempts) for r in outcome.results), run_info(ci_env.detect(os.environ), time.time()))
+        recorded = recorder.finish(((r.test, r.attempts) for r in outcome.results), run_info(ci, time.time()))
         assert recorded is not None  # only a run with a report key can be known already
     except JunitFlakyError as exc:
         outcome.warnings.append(f"history not recorded: {exc}")
