@@ -275,7 +275,8 @@ def run(
     if fail_regressions and record_to is None:  # a gate that could never close must not look like one that passed
         raise JunitFlakyError("--fail-on-flake-regression needs --record-history: the check reads this run in the history")
     new_test_options = new_tests.options(
-        project[0], config.find_pyproject(start), new_test_runs, new_test_budget, allow_new_flaky,
+        project[0], config.find_pyproject(start), new_test_runs, new_test_budget,
+        config.switch(project[0], "allow-new-flaky", allow_new_flaky),
         asked_db or learn_from or record_to or quarantine_from,
     )
     quarantines = _quarantines(start, quarantine_file)

@@ -59,10 +59,10 @@ class NewTestOptions:
 
 def options(
     table: Dict[str, Any], pyproject: Optional[Path], runs: Optional[int], budget: Optional[float],
-    allow_flaky: Optional[bool], history: Optional["Location"],
+    allow_flaky: bool, history: Optional["Location"],
 ) -> Optional[NewTestOptions]:
-    """The options from the command line (or its environment variables), else ``[tool.junit-flaky]``;
-    None when off: N is 1, or no history is in use. A bad value is a one-line error."""
+    """The options from the command line (or its environment variables), else ``[tool.junit-flaky]``
+    (``allow_flaky`` already resolved by ``config.switch``, as every switch is); None when off: N is 1, or no history is in use. A bad value is a one-line error."""
     where = f"{pyproject}: [tool.junit-flaky] " if pyproject else "[tool.junit-flaky] "
     runs_from, budget_from = ("--" if runs is not None else where), ("--" if budget is not None else where)
     if runs is None:
@@ -77,11 +77,9 @@ def options(
             raise JunitFlakyError(f"{where}new-test-budget must be a number of seconds, got {budget!r}")
     if not (budget >= 0 and math.isfinite(budget)):
         raise JunitFlakyError(f"{budget_from}new-test-budget must be a number of seconds, 0 or more, got {budget:g}")
-    if allow_flaky is None:
-        allow_flaky = table.get("allow-new-flaky", False)
     if runs == 1 or history is None:
         return None
-    return NewTestOptions(history, runs, float(budget), bool(allow_flaky))
+    return NewTestOptions(history, runs, float(budget), allow_flaky)
 
 
 class NewTestFinder:
