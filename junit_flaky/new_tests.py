@@ -24,7 +24,7 @@ from array import array
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_read import AlsoTrack, Identity
@@ -46,7 +46,7 @@ DEFAULT_BUDGET = 300.0  # seconds for every new test's extra runs together
 # tests look new), instead of rerunning a whole suite N times.
 TOO_NEW_SHARE = 0.3
 TOO_NEW_MIN = 100
-_KEY_SIZE = 16  # bytes of store.identity_key
+_KEY_SIZE = 16  # bytes of store.key_of
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,11 @@ class NewTestFinder:
     """
 
     def __init__(self, history: "Location", commit: str = "") -> None:
-        from junit_flaky.history.store import identity_key  # sqlite3 only for runs that use a history
+        from junit_flaky.history.store import key_of  # sqlite3 only for runs that use a history
 
         self.history = history
         self.commit = commit  # this build's: tests only its earlier attempts saw are still new
-        self._identity_key = identity_key  # called for each testcase: no import statement there
+        self._key_of = key_of  # called for each testcase: no import statement there
         self._hashes = array("q")
         self._keys = bytearray()
         self.unknown: Optional[set] = None  # identity keys of the new tests, once asked
@@ -103,8 +103,14 @@ class NewTestFinder:
     def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
         """``junit_read.UntrackedSink``: remember each testcase that passed once."""
         if outcome is Outcome.PASSED:
+            self.remember(test, outcome, self._key_of(test))
+
+    def remember(self, test: Identity, outcome: Outcome, key: bytes) -> None:
+        """``untracked`` with the identity key made already (``record.KeySink``, when the run is
+        recorded: one hash per testcase for both)."""
+        if outcome is Outcome.PASSED:
             self._hashes.append(hash(test))
-            self._keys += self._identity_key(*test)
+            self._keys += key
 
     def _untracked_keys(self) -> Iterator[bytes]:
         view = memoryview(self._keys)
@@ -116,22 +122,22 @@ class NewTestFinder:
         saying why: a broken history never stops a build."""
         from junit_flaky.history.store import open_store
 
-        identity_key = self._identity_key
+        key_of = self._key_of
         try:
             with open_store(self.history, create=False) as store:
                 if not store.has_tests():
                     self.off = f"the history ({self.history}) holds no test yet"
                     return None
-                asked = chain(self._untracked_keys(), (identity_key(*test) for test in tracked))
+                asked = chain(self._untracked_keys(), (key_of(test) for test in tracked))
                 self.unknown = unknown = store.unknown_tests(asked, self.commit)
         except JunitFlakyError as exc:
             self.off = str(exc)
             return None
         hashes = {digest for digest, key in zip(self._hashes, self._untracked_keys()) if key in unknown} if unknown else set()
-        return AlsoTrack(hashes, lambda test: identity_key(*test) in unknown)
+        return AlsoTrack(hashes, lambda test: key_of(test) in unknown)
 
     def is_new(self, test: TestId) -> bool:
-        key = self._identity_key(test.classname, test.name, test.file, test.suite)
+        key = self._key_of((test.classname, test.name, test.file, test.suite))
         return self.unknown is not None and key in self.unknown
 
 
@@ -235,15 +241,3 @@ class NewTests:
             notes.append(f"{plural(len(flaky), 'new test is', 'new tests are')} flaky on arrival, which {fails}")
         return notes
 
-
-def tee(*sinks: Optional[Callable[..., None]]) -> Optional[Callable[..., None]]:
-    """One ``UntrackedSink`` that tells each of ``sinks`` (None ones left out)."""
-    present = [sink for sink in sinks if sink is not None]
-    if len(present) <= 1:
-        return present[0] if present else None
-
-    def both(*args: Any) -> None:
-        for sink in present:
-            sink(*args)
-
-    return both

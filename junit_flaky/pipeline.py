@@ -78,19 +78,18 @@ def run(
     ``new_test_options``: rerun the tests the history has never seen (``new_tests``). A recorded
     run is checked for flake-rate regressions; ``fail_on_flake_regression``: one fails the build."""
     ci = ci_env.detect(os.environ)  # once: the new tests' commit and the recorded run agree
-    recorder = None
-    if record_to is not None:  # sqlite3 only for runs that record
-        from junit_flaky.history.record import RunRecorder
-
-        recorder = RunRecorder(record_to)  # takes the untracked testcases from the one scan
     arrivals = None
     if new_test_options is not None and rerun is not None:  # looked up before the run is recorded
         from junit_flaky import new_tests
 
         arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci.commit))
-    sink = recorder.untracked if recorder else None
-    if arrivals is not None:
-        sink = new_tests.tee(sink, arrivals.finder.untracked)
+    recorder = None
+    if record_to is not None:  # sqlite3 only for runs that record
+        from junit_flaky.history.record import RunRecorder
+
+        # Takes the untracked testcases from the one scan, and hands their keys to the new tests' lookup.
+        recorder = RunRecorder(record_to, keys_to=arrivals.finder.remember if arrivals else None)
+    sink = recorder.untracked if recorder else arrivals.finder.untracked if arrivals else None
     reading = read(paths, watch=resolver.watch(), on_untracked=sink, also_track=arrivals.finder.also_track if arrivals else None)
     results: List[TestResult] = []
     with long_lived():  # one per tracked test, kept to the end: collecting them freed nothing

@@ -47,7 +47,7 @@ from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl
 from junit_flaky.history.store import (
     _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
-    SequenceRow, identity_key,
+    KeyedRow, SequenceRow, keyed,
 )
 
 SCHEMA = "junit_flaky"
@@ -183,10 +183,13 @@ class PostgresStore:
         finally:
             db.execute("DROP TABLE IF EXISTS pg_temp.asked")
 
-    @_one_line
     def stage(self, attempts: Iterable[AttemptRow]) -> None:
         """As ``HistoryStore.stage``: a temporary table, private to this connection, filled by
         COPY; no lock on the shared tables."""
+        self.stage_keyed(keyed(attempts))
+
+    @_one_line
+    def stage_keyed(self, rows: Iterable[KeyedRow]) -> None:
         db = self._db
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS staged (ordinal BIGSERIAL PRIMARY KEY, key BYTEA, classname TEXT,"
@@ -195,8 +198,8 @@ class PostgresStore:
         with db.cursor().copy(
             "COPY pg_temp.staged (key, classname, name, file, suite, outcome, duration_ms) FROM STDIN"
         ) as copy:
-            for row in attempts:
-                copy.write_row((identity_key(*row[:4]), *row))
+            for row in rows:
+                copy.write_row(row)
 
     @_one_line
     def unstage(self, rows: Iterable[Tuple[int, bytes]]) -> None:

@@ -7,15 +7,21 @@ import sqlite3
 from array import array
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.reports import attempt_row, attempt_rows, read_reports, report_key
-from junit_flaky.history.store import AttemptRow, HistoryStore, Recorded, RunInfo, explain, identity_key, open_store
+from junit_flaky.history.reports import attempt_rows, duration_ms, read_reports, report_key
+from junit_flaky.history.store import (
+    OUTCOME_CODES, HistoryStore, KeyedRow, Recorded, RunInfo, explain, identity_key, key_of, open_store,
+)
 from junit_flaky.junit_attempts import parse_time
 from junit_flaky.junit_read import Identity
 from junit_flaky.model import Attempt, Outcome, TestId
+
+# Told of each untracked testcase with its identity key, so that whoever else wants the key (the
+# new tests' lookup) does not hash the identity again.
+KeySink = Callable[[Identity, Outcome, bytes], None]
 
 
 def run_info(ci: CIInfo, when: float) -> RunInfo:
@@ -35,25 +41,39 @@ class RunRecorder:
     """
 
     BATCH = 50_000  # rows staged per executemany: large enough to amortize, small in memory
+    # Distinct ``time`` attributes whose milliseconds are remembered: reports repeat a few
+    # thousand values ("0.004"), so a lookup replaces most parses.
+    TIMES = 4096
 
-    def __init__(self, db_path: Path, store: Optional[HistoryStore] = None) -> None:
+    def __init__(self, db_path: Path, store: Optional[HistoryStore] = None, keys_to: Optional[KeySink] = None) -> None:
         """``store``: the database at ``db_path`` when the caller has it open already (an
-        import records many runs); it stays open, with nothing left staged, after ``close``."""
+        import records many runs); it stays open, with nothing left staged, after ``close``.
+        ``keys_to``: told of each untracked testcase with its identity key."""
         self.db_path = db_path
         self.error: Optional[JunitFlakyError] = None
         self._exit = contextlib.ExitStack()
         self._store = store
         self._callers_store = store is not None
-        self._rows: List[AttemptRow] = []
+        self._keys_to = keys_to
+        self._rows: List[KeyedRow] = []
         # hash() of each staged row's identity, by ordinal - 1: a test the scan tracks after all
         # (a repeat found after its first testcase was staged) is found among these by hash.
         self._hashes = array("q")
+        self._ms: Dict[Optional[str], int] = {}  # milliseconds by time attribute
 
     def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
+        key = key_of(test)
+        if self._keys_to is not None:
+            self._keys_to(test, outcome, key)
         if self.error is not None:
             return
+        ms = self._ms.get(time)
+        if ms is None:
+            if len(self._ms) >= self.TIMES:
+                self._ms.clear()
+            ms = self._ms[time] = duration_ms(parse_time(time))
         self._hashes.append(hash(test))
-        self._rows.append(attempt_row(test, outcome, parse_time(time)))
+        self._rows.append((key, *test, OUTCOME_CODES[outcome], ms))
         if len(self._rows) >= self.BATCH:
             self._flush()
 
@@ -63,7 +83,7 @@ class RunRecorder:
         try:
             if self._store is None:
                 self._store = self._exit.enter_context(open_store(self.db_path))
-            self._store.stage(self._rows)
+            self._store.stage_keyed(self._rows)
         except sqlite3.Error as exc:
             self._fail(explain(self.db_path, exc))
         except JunitFlakyError as exc:

@@ -128,12 +128,24 @@ SHARED_SQL = {
 # One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
 # duration in ms. A tuple because a million of them stream through executemany.
 AttemptRow = Tuple[str, str, str, str, int, int]
+_KEY_SIZE = 16  # bytes of ``key_of``'s digest
+# An attempt row with its identity key (``key_of``) in front: what is staged.
+KeyedRow = Tuple[bytes, str, str, str, str, int, int]
+
+
+def key_of(identity: Tuple[str, str, str, str]) -> bytes:
+    """The 16-byte key of a test identity (classname, name, file, suite) that the tests' table
+    is searched by; a tuple, as the scan hands identities on."""
+    # NUL cannot occur in XML text, so it separates the parts unambiguously.
+    return hashlib.blake2b("\0".join(identity).encode("utf-8", "surrogatepass"), digest_size=_KEY_SIZE).digest()
 
 
 def identity_key(classname: str, name: str, file: str, suite: str) -> bytes:
-    # NUL cannot occur in XML text, so it separates the parts unambiguously.
-    text = "\0".join((classname, name, file, suite))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return key_of((classname, name, file, suite))
+
+
+def keyed(attempts: Iterable[AttemptRow]) -> Iterator[KeyedRow]:
+    return ((key_of(row[:4]), *row) for row in attempts)
 
 
 @dataclass(frozen=True)
@@ -247,6 +259,10 @@ class HistoryStore:
         Staging writes the temporary database only, which no other process shares: the slow,
         Python-paced part runs without the database's write lock.
         """
+        self.stage_keyed(keyed(attempts))
+
+    def stage_keyed(self, rows: Iterable[KeyedRow]) -> None:
+        """``stage`` for rows that carry their identity key already (``keyed``)."""
         db = self._db
         if self._staged_recorded:
             self.discard_staged()
@@ -258,7 +274,7 @@ class HistoryStore:
             db.executemany(
                 "INSERT INTO temp.staged (key, classname, name, file, suite, outcome, duration_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((identity_key(*row[:4]), *row) for row in attempts),
+                rows,
             )
 
     def unstage(self, rows: Iterable[Tuple[int, bytes]]) -> None:
