@@ -253,6 +253,17 @@ def test_unknown_tests_of_a_commit_include_those_only_its_earlier_runs_saw(histo
         assert store.unknown_tests(asked[:1], "abc") == set()  # only the keys asked
 
 
+def test_a_test_of_a_commit_that_a_later_or_earlier_build_also_ran_is_known(history_at: Location) -> None:
+    key = store_mod.identity_key
+    with open_store(history_at) as store:
+        store.record(RunInfo(1000.0, "old"), [row("before", P)])
+        store.record(RunInfo(1001.0, "abc"), [row("before", P), row("after", P), row("only", P)])
+        store.record(RunInfo(1002.0, "next"), [row("after", P)])  # another commit's build, since
+        store.record(RunInfo(1003.0, "abc"), [row("only", F), row("only", P)])  # CI retried abc
+        asked = [key("m", name, "", "") for name in ("before", "after", "only")]
+        assert store.unknown_tests(asked, "abc") == {key("m", "only", "", "")}
+
+
 def test_each_record_takes_only_the_rows_staged_since_the_last(history_at: Location) -> None:
     with open_store(history_at) as store:
         store.stage([row("a", P), row("b", F)])

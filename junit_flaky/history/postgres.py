@@ -178,7 +178,7 @@ class PostgresStore:
             unknown = {bytes(key) for key, in rows}
             if commit:
                 only_here = f"SELECT key FROM ({_SHARED['seen_only_on_commit']}) o WHERE key IN (SELECT key FROM pg_temp.asked)"
-                unknown.update(bytes(key) for key, in db.execute(only_here, (commit,)))
+                unknown.update(bytes(key) for key, in db.execute(only_here, (commit, commit)))
             return unknown
         finally:
             db.execute("DROP TABLE IF EXISTS pg_temp.asked")
