@@ -1,3 +1,3 @@
-from junit_flaky.cli import main
+from junit_flaky.entry import main
 
 main()

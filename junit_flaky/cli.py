@@ -5,7 +5,6 @@
 # that name modules imported only for type checking are strings.
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, List, Optional, Sequence, Tuple
@@ -30,20 +29,6 @@ app = cli_help.command_group(
     "Decide flaky tests from JUnit XML by Flakybot thresholds, rerun only the open ones "
     "with pytest, and write one aggregated JUnit report."
 )
-
-
-def split_rerun_command(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """``run a.xml -- python -m pytest -x`` -> (``run a.xml``, ``python -m pytest -x``).
-
-    Only ``run`` takes a rerun command; click would mix it into REPORT..., so it is cut off before
-    click parses the rest. Every other command leaves ``--`` to click, where it ends the options
-    as usual (``upload -- -odd-name.xml``).
-    """
-    args = list(argv)
-    if args[:1] == ["run"] and "--" in args:
-        cut = args.index("--")
-        return args[:cut], args[cut + 1 :]
-    return args, []
 
 
 def _resolver(
@@ -206,8 +191,8 @@ RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", 
 
 
 @dataclass(frozen=True)
-class _Invocation:
-    """What main() took from the command line before click saw it."""
+class Invocation:
+    """What the entry point (entry.py) took from the command line before click saw it."""
 
     rerun_command: List[str]
     rerun_ahead: "Optional[rerun_prestart.Prestart]" = None  # the reruns' interpreter, started meanwhile
@@ -284,9 +269,9 @@ def run(
     quarantines += automatic
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
     rerun = None if no_rerun else reruns.RerunOptions(
-        command=ctx.obj.rerun_command if isinstance(ctx.obj, _Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
+        command=ctx.obj.rerun_command if isinstance(ctx.obj, Invocation) else [], rootdir=start, workers=workers, timeout=rerun_timeout,
         max_tests=max_reruns_total, log=rerun_log, budget=rerun_budget,
-        ahead=ctx.obj.rerun_ahead if isinstance(ctx.obj, _Invocation) else None,
+        ahead=ctx.obj.rerun_ahead if isinstance(ctx.obj, Invocation) else None,
     )
     outcome = pipeline.run(
         paths, resolver, rerun, progress.for_console(stdout), output=output, record_to=record_to, test_exit_code=test_exit_code,
@@ -415,18 +400,3 @@ def _options(
 ) -> None:
     pass
 
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args, rerun_command = split_rerun_command(sys.argv[1:] if argv is None else argv)
-    ahead = None
-    if args[:1] == ["run"] and not {"--no-rerun", "--help"} & set(args):
-        # Started before the options are parsed, which takes longer than the interpreter needs
-        # to import pytest: a guess from the command line alone, which the reruns check.
-        from junit_flaky import rerun_prestart
-
-        ahead = rerun_prestart.start(rerun_command)
-    try:
-        app(args=args, prog_name="junit-flaky", obj=_Invocation(rerun_command, ahead))
-    finally:
-        if ahead is not None:
-            ahead.close()

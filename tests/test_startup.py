@@ -24,7 +24,7 @@ STAGES = {
 HISTORY_AT_WORK = {"store", "learn", "choose", "record", "reports", "importer", "html", "stats"}
 # All of junit-flaky that building the commands needs: their options' help texts and defaults.
 AT_START = {
-    "junit_flaky", "junit_flaky.__main__", "junit_flaky.cli", "junit_flaky.cli_help", "junit_flaky.console",
+    "junit_flaky", "junit_flaky.__main__", "junit_flaky.entry", "junit_flaky.cli", "junit_flaky.cli_help", "junit_flaky.console",
     "junit_flaky.errors", "junit_flaky.tokens", "junit_flaky.flakybot", "junit_flaky.limits", "junit_flaky.history",
     "junit_flaky.history.commands", "junit_flaky.history.location", "junit_flaky.history.settings",
     "junit_flaky.history.estimate", "junit_flaky.quarantine_commands", "junit_flaky.quarantine_location",
@@ -35,7 +35,7 @@ def _all_loaded(argv: List[str], cwd: Path) -> List[str]:
     """The modules loaded by ``junit-flaky ARGV``, run in a fresh interpreter."""
     script = (
         "import json, sys\n"
-        "from junit_flaky.cli import main\n"
+        "from junit_flaky.entry import main\n"
         "try:\n"
         f"    main({argv!r})\n"
         "except SystemExit:\n"
@@ -92,3 +92,28 @@ def test_an_upload_to_a_folder_loads_no_http_client(tmp_path: Path) -> None:
     loaded = _loaded(["upload", str(report), "--to", "circleci"], tmp_path)
     assert (tmp_path / "test-results" / "junit-flaky").is_dir()
     assert not [m for m in loaded if m.split(".")[0] in {"requests", "urllib3"} or m == "http.client"]
+
+
+def test_a_run_starts_the_reruns_interpreter_before_loading_the_cli(tmp_path: Path) -> None:
+    # The reruns' interpreter imports pytest while typer and rich load and parse run's options:
+    # the first process run starts must start before any of them is loaded.
+    report = jb.write(tmp_path / "report.xml", jb.testsuite(jb.testcase("test_ok")))
+    script = (
+        "import json, subprocess, sys\n"
+        "loaded_at_each_start = []\n"
+        "popen_init = subprocess.Popen.__init__\n"
+        "def init(self, *args, **kwargs):\n"
+        "    loaded_at_each_start.append(sorted(sys.modules))\n"
+        "    popen_init(self, *args, **kwargs)\n"
+        "subprocess.Popen.__init__ = init\n"
+        "from junit_flaky.entry import main\n"
+        "try:\n"
+        f"    main(['run', {str(report)!r}, '-o', 'out.xml', '--no-flakybot'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(json.dumps(loaded_at_each_start[:1]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (tmp_path / "out.xml").is_file(), done.stderr
+    [first] = json.loads(done.stderr.splitlines()[-1])
+    assert [m for m in first if m.split(".")[0] in {"typer", "rich", "pydantic"} or m == "junit_flaky.cli"] == []
