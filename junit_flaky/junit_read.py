@@ -54,6 +54,7 @@ _READ_AHEAD = 1 << 16
 # one of the first two.
 _PASSED, _SKIPPED, _FAILED, _ERROR = 0, 1, 2, 3
 _CHILD_OUTCOME = {"skipped": _SKIPPED, "failure": _FAILED, "error": _ERROR}
+_TRACK = 4  # a testcase tracked whatever its outcome: watched, or with Surefire's flaky/rerun children
 _NO_END = (1 << 32) - 1
 # Bits of the filter that finds identities seen before (``_Scanner.seen``): at least one per 2
 # bytes of the reports (a power of two), at most 2**28 (32 MB). A testcase takes at least ~30
@@ -320,9 +321,12 @@ class _Scanner:
         self.plain_end = array("I")
         self.plain_where = array("i")  # suite index, or -(file index + 1) outside any suite
         self.plain_kind = bytearray()
-        self.loose = [0, 0]  # by kind, outside any suite
-        self.passed_by_suite: List[int] = []
-        self.skipped_by_suite: List[int] = []
+        self.loose = [0, 0]  # by kind, outside any suite (``count_untracked``)
+        # Where each suite's and file's untracked testcases begin and end in the arrays, counted
+        # once the files are read rather than per testcase.
+        self.suite_first: List[int] = []
+        self.suite_last: List[int] = []
+        self.file_ranges: List[Tuple[int, int]] = []
         self.tracked_occurrences = 0  # testcases read while tracked; the others are in the arrays
         # Repeats are found as they are read, in bounded memory: a bit per identity hash (a
         # Bloom filter with one hash) says "maybe seen before", and the hashes that hit a set bit
@@ -344,9 +348,11 @@ class _Scanner:
         report = ReportFile(path, "utf-8")
         self.files.append(report)
         seen_before = (len(self.suites), self.testcases)
+        first = len(self.hashes)
         for parser in _parse(path, report):
             if parser is not None:
                 parser.StartElementHandler, parser.EndElementHandler = self.handlers(parser)
+        self.file_ranges.append((first, len(self.hashes)))
         if report.root_tag not in SUITE_TAGS and (len(self.suites), self.testcases) == seen_before:
             raise JunitFlakyError(
                 f"{path}:1:1: not a JUnit report: root element <{report.root_tag}>"
@@ -359,131 +365,165 @@ class _Scanner:
         """The start and end handlers of one file.
 
         They run once per element of a possibly huge file, so they are closures over local
-        state rather than methods: cell variables cost less than attribute lookups, and this
-        is most of the reader's time.
+        state rather than methods (cell variables cost less than attribute lookups), and a
+        testcase that passed takes the fewest steps: its start and end come first in each,
+        and everything else (suites, the root, prefixed tags) is left to ``outside_start`` and
+        ``outside_end``. This is most of the reader's time.
         """
         report = self.files[-1]
         file_index = len(self.files) - 1
         suites, tracked = self.suites, self.tracked
         watch_all = self.watch is not None and self.watch.everything
         watch_names = self.watch.names if self.watch is not None else frozenset()
+        watching = watch_all or bool(watch_names)
         # The open suites, innermost last: (index, the suite part of a test's identity, depth).
         open_suites: List[Tuple[int, str, int]] = []
         current, suite_name = -1, ""  # the innermost's index and identity name; -1, "" outside any
+        where = -1 - file_index  # what ``plain_where`` says of a testcase read now
         hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
         ends = self.plain_end
-        passed, skipped = self.passed_by_suite, self.skipped_by_suite
-        loose = self.loose
-        depth = tc_depth = tc_start = 0
-        tc_outcome, tc_interim, tc_key = _PASSED, False, ("", "", "", "")
+        suite_first, suite_last = self.suite_first, self.suite_last
+        depth = 0  # elements open outside any testcase
+        tc_depth = tc_start = 0  # inside a testcase: its depth (1 for the testcase) and start
+        # The testcase's outcome so far (_PASSED.._ERROR), or _TRACK: tracked once it is _FAILED or more.
+        tc_state, tc_key = _PASSED, ("", "", "", "")
         sink, tc_time = self.on_untracked, None
         seen, seen_mask, maybe_repeated = self.seen, self.seen_mask, self.maybe_repeated
 
         def start(tag: str, attrs: Dict[str, str]) -> None:
-            nonlocal depth, tc_depth, tc_start, tc_outcome, tc_interim, tc_key, tc_time, current, suite_name
-            depth += 1
-            if ":" in tag:  # j:failure is a failure: tags are read by local name (junit_element)
-                tag = local_name(tag)
+            nonlocal tc_depth, tc_start, tc_state, tc_key, tc_time
             if tc_depth:
                 tc_depth += 1
-                if tc_depth == 2:
+                if tc_depth == 2:  # a child of the testcase: its tag is the outcome
+                    if ":" in tag:  # j:failure is a failure: tags are read by local name (junit_element)
+                        tag = local_name(tag)
                     outcome = _CHILD_OUTCOME.get(tag)
                     if outcome is not None:
-                        tc_outcome = max(tc_outcome, outcome)  # error > failure > skipped > passed
+                        if outcome > tc_state:  # error > failure > skipped > passed
+                            tc_state = outcome
                     elif tag in INTERIM_TAGS:
-                        tc_interim = True
-            elif tag == "testcase":
-                tc_depth = 1
-                tc_start = parser.CurrentByteIndex
-                tc_outcome, tc_interim = _PASSED, False
-                tc_key = identity_of(attrs, suite_name)
-                if sink is not None:
-                    tc_time = attrs.get("time")
-            elif tag in SUITE_TAGS:
+                        tc_state = _TRACK
+                return
+            if (tag != "testcase" or not depth) and not outside_start(tag, attrs):
+                return
+            tc_depth = 1
+            tc_start = parser.CurrentByteIndex
+            tc_key = identity_of(attrs, suite_name)
+            tc_state = _TRACK if watching and (watch_all or _is_watched(tc_key[1], watch_names)) else _PASSED
+            if sink is not None:
+                tc_time = attrs.get("time")
+
+        def outside_start(tag: str, attrs: Dict[str, str]) -> bool:
+            """An element outside any testcase; True if it is a testcase (then ``depth`` does not count it)."""
+            nonlocal depth, current, suite_name, where
+            tag = local_name(tag)
+            if not depth:
+                report.root_tag = tag
+                report.root_start = parser.CurrentByteIndex
+            if tag == "testcase":
+                return True
+            depth += 1
+            if tag in SUITE_TAGS:
                 # Only a <testsuite> names a test's suite: merged shards share one <testsuites>
                 # root, so a testcase straight in a shard's root must not take that root's name.
                 if tag == "testsuite":
                     suite_name = attrs.get("name", "")
                 # expat fills the dict in document order, so the writer keeps the attribute order.
                 suites.append(Suite(file_index, current, tag, list(attrs.items()), parser.CurrentByteIndex, identity_name=suite_name))
-                current = len(suites) - 1
+                current = where = len(suites) - 1
                 open_suites.append((current, suite_name, depth))
-                passed.append(0)
-                skipped.append(0)
+                suite_first.append(len(hashes))
+                suite_last.append(0)
             elif (tag == "failure" or tag == "error") and open_suites and open_suites[-1][2] == depth - 1:
                 suite = suites[current]
                 if tag == "failure":
                     suite.own_failures += 1
                 else:
                     suite.own_errors += 1
-            if depth == 1:
-                report.root_tag = tag
-                report.root_start = parser.CurrentByteIndex
+            return False
 
         def end(tag: str) -> None:
-            nonlocal depth, tc_depth, current, suite_name
-            depth -= 1
-            if ":" in tag:
-                tag = local_name(tag)
-            if depth == 0:  # first: a tracked <testcase> root returns early below
-                report.root_end_event = parser.CurrentByteIndex
+            nonlocal tc_depth
+            if not tc_depth:
+                outside_end(tag)
+                return
+            tc_depth -= 1
             if tc_depth:
-                tc_depth -= 1
-                if tc_depth == 0:
-                    # Every tracked identity has its bit set in the filter, so only a testcase
-                    # whose bit is set can be one more of a tracked test: most testcases need no
-                    # look-up in the tracked tests.
-                    digest = hash(tc_key)
-                    bit = digest & seen_mask
-                    index, flag = bit >> 3, 1 << (bit & 7)
-                    bits = seen[index]
-                    if bits & flag:
-                        occurrences = tracked.get(tc_key)
-                        if occurrences is not None:  # one more testcase of a tracked test
-                            self.tracked_occurrences += 1
-                            occurrences.append(Occurrence(file_index, current, tc_start, parser.CurrentByteIndex))
-                            return
-                        # An untracked testcase of the same identity may have been read before.
-                        maybe_repeated.add(digest)
-                    else:
-                        seen[index] = bits | flag
-                    # The first testcase of its identity that is tracked, or an untracked one: an
-                    # untracked testcase of the same identity read later is a repeat.
-                    if (
-                        tc_outcome >= _FAILED
-                        or tc_interim
-                        or watch_all
-                        or (watch_names and _is_watched(tc_key[1], watch_names))
-                    ):
-                        self.tracked_occurrences += 1
-                        tracked[tc_key] = [Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)]
-                        return
-                    if sink is not None:
-                        sink(tc_key, _UNTRACKED_OUTCOMES[tc_outcome], tc_time)
-                    hashes.append(digest)
-                    starts.append(tc_start)
-                    try:
-                        ends.append(parser.CurrentByteIndex - tc_start)
-                    except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
-                        ends.append(_NO_END)
-                    kinds.append(tc_outcome)
-                    if current >= 0:
-                        wheres.append(current)
-                        if tc_outcome:
-                            skipped[current] += 1
-                        else:
-                            passed[current] += 1
-                    else:
-                        wheres.append(-1 - file_index)
-                        loose[tc_outcome] += 1
-            elif tag in SUITE_TAGS:
+                return
+            if not depth:  # the testcase is the root
+                report.root_end_event = parser.CurrentByteIndex
+            # Every tracked identity has its bit set in the filter, so only a testcase whose bit
+            # is set can be one more of a tracked test: most testcases need no look-up in the
+            # tracked tests.
+            digest = hash(tc_key)
+            bit = digest & seen_mask
+            index, flag = bit >> 3, 1 << (bit & 7)
+            bits = seen[index]
+            if bits & flag:
+                occurrences = tracked.get(tc_key)
+                if occurrences is not None:  # one more testcase of a tracked test
+                    self.tracked_occurrences += 1
+                    occurrences.append(Occurrence(file_index, current, tc_start, parser.CurrentByteIndex))
+                    return
+                # An untracked testcase of the same identity may have been read before.
+                maybe_repeated.add(digest)
+            else:
+                seen[index] = bits | flag
+            # The first testcase of its identity that is tracked, or an untracked one: an
+            # untracked testcase of the same identity read later is a repeat.
+            if tc_state >= _FAILED:
+                self.tracked_occurrences += 1
+                tracked[tc_key] = [Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)]
+                return
+            if sink is not None:
+                sink(tc_key, _UNTRACKED_OUTCOMES[tc_state], tc_time)
+            hashes.append(digest)
+            starts.append(tc_start)
+            try:
+                ends.append(parser.CurrentByteIndex - tc_start)
+            except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
+                ends.append(_NO_END)
+            kinds.append(tc_state)
+            wheres.append(where)
+
+        def outside_end(tag: str) -> None:
+            nonlocal depth, current, suite_name, where
+            depth -= 1
+            if not depth:
+                report.root_end_event = parser.CurrentByteIndex
+            if local_name(tag) in SUITE_TAGS:
                 suites[current].end_event = parser.CurrentByteIndex
+                suite_last[current] = len(hashes)
                 open_suites.pop()
                 current, suite_name, _ = open_suites[-1] if open_suites else (-1, "", 0)
+                where = current if current >= 0 else -1 - file_index
 
         return start, end
 
     # -- after all files ----------------------------------------------------------------------------
+
+    def count_untracked(self) -> None:
+        """Each suite's untracked testcases (those directly in it) and those outside any suite,
+        from where the arrays' ranges of suites and files begin and end: a suite's range holds
+        those of the suites inside it too."""
+        kinds = self.plain_kind
+        inside = [0] * len(self.suites)  # per suite: testcases of the suites directly inside it
+        skipped_inside = [0] * len(self.suites)
+        loose, loose_skipped = (sum(last - first for first, last in self.file_ranges),
+                                sum(kinds.count(_SKIPPED, first, last) for first, last in self.file_ranges))
+        # Innermost first: a suite comes after the suite it is in.
+        for index in range(len(self.suites) - 1, -1, -1):
+            suite, first, last = self.suites[index], self.suite_first[index], self.suite_last[index]
+            total, skipped = last - first, kinds.count(_SKIPPED, first, last)
+            suite.skipped = skipped - skipped_inside[index]
+            suite.passed = total - inside[index] - suite.skipped
+            if suite.parent >= 0:
+                inside[suite.parent] += total
+                skipped_inside[suite.parent] += skipped
+            else:
+                loose -= total
+                loose_skipped -= skipped
+        self.loose = [loose - loose_skipped, loose_skipped]
 
     def track_repeats(self, snippets: "Snippets", also: Optional[AlsoTrack] = None) -> None:
         """Move untracked testcases whose identity appears again into the tracked tests.
@@ -697,8 +737,7 @@ def scan(
     scanner = _Scanner(watch, on_untracked, size=_total_size(paths))
     for path in paths:
         scanner.scan_file(path)
-    for suite, passed, skipped in zip(scanner.suites, scanner.passed_by_suite, scanner.skipped_by_suite):
-        suite.passed, suite.skipped = passed, skipped
+    scanner.count_untracked()
     with Snippets(scanner.files) as snippets:
         scanner.track_repeats(snippets, also_track(scanner.tracked) if also_track is not None else None)
     first = lambda item: (item[1][0].file, item[1][0].start)  # noqa: E731
