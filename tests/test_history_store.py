@@ -240,6 +240,16 @@ def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Loca
         assert store.unknown_tests([]) == set()
 
 
+def test_unknown_tests_among_a_few_keys_asked_of_a_larger_history(history_at: Location) -> None:
+    """Few keys against many tests are looked up one by one rather than by reading the index."""
+    key = store_mod.identity_key
+    with open_store(history_at) as store:
+        store.record(RunInfo(1000.0), [row(f"t{i}", P) for i in range(40)])
+        asked = [key("m", "t7", "", ""), key("m", "new", "", ""), key("m", "t39", "", "")]
+        assert store.unknown_tests(asked) == {key("m", "new", "", "")}
+        assert store.unknown_tests(asked[:1]) == set()
+
+
 def test_unknown_tests_of_a_commit_include_those_only_its_earlier_runs_saw(history_at: Location) -> None:
     key = store_mod.identity_key
     with open_store(history_at) as store:

@@ -247,29 +247,42 @@ class HistoryStore:
         tests the history has never seen; with ``commit``, also those that only runs of that
         commit saw (CI building it again: its earlier attempts are no history of the test).
 
-        Asked by their first byte, 500 at a time, so that the tests' unique index is read a
-        256th at a time, not at random (filling a temporary table with a million keys took 4 s
-        before any lookup); each batch is counted, and only a batch with a key the history
+        Asked by their first byte, so that the tests' unique index is read a 256th at a time,
+        not at random (filling a temporary table with a million keys took 4 s before any
+        lookup). When the keys are as many as half the history's tests, each 256th of the index
+        is read whole (0.55 s for a million keys, where looking each up took 1.1 s); otherwise
+        they are looked up 500 at a time and counted, and only a batch holding a key the history
         lacks is read back. The keys are held in 256 byte strings meanwhile, not as a million
         objects sorted (0.4 s and 60 MB more for a million keys)."""
         buckets = [bytearray() for _ in range(256)]
         for key in keys:
             buckets[key[0]] += key
         unknown: set[bytes] = set()
+        db = self._db
         with self._transaction("BEGIN"):  # one snapshot, even while other processes record
             only_here = set()  # CI building the commit again: tests only its earlier runs saw
             if commit:
-                only_here = {key for key, in self._db.execute(SHARED_SQL["seen_only_on_commit"], (commit, commit))}
-            for bucket in buckets:
+                only_here = {key for key, in db.execute(SHARED_SQL["seen_only_on_commit"], (commit, commit))}
+            # Ids are never above the count of tests ever added: enough to choose.
+            read_whole = sum(map(len, buckets)) // _KEY_SIZE * 2 >= (db.execute("SELECT MAX(id) FROM tests").fetchone()[0] or 0)
+            for first, bucket in enumerate(buckets):
                 view = memoryview(bucket)
-                batch = list({bytes(view[i : i + _KEY_SIZE]) for i in range(0, len(view), _KEY_SIZE)})
-                for start in range(0, len(batch), 500):
-                    part = batch[start : start + 500]
-                    sql = f"SELECT {{}} FROM tests WHERE key IN ({', '.join('?' * len(part))})"
-                    if self._db.execute(sql.format("COUNT(*)"), part).fetchone()[0] < len(part):
-                        known = {key for key, in self._db.execute(sql.format("key"), part)}
-                        unknown.update(key for key in part if key not in known)
-                unknown.update(only_here.intersection(batch))
+                batch = {bytes(view[i : i + _KEY_SIZE]) for i in range(0, len(view), _KEY_SIZE)}
+                if not batch:
+                    continue
+                if read_whole:  # up to the next first byte; 17 bytes of 0xff follow every key
+                    upper = bytes([first + 1]) if first < 255 else b"\xff" * (_KEY_SIZE + 1)
+                    rows = db.execute("SELECT key FROM tests WHERE key >= ? AND key < ?", (bytes([first]), upper))
+                    unknown |= batch.difference(key for key, in rows)
+                else:
+                    ordered = list(batch)
+                    for start in range(0, len(ordered), 500):
+                        part = ordered[start : start + 500]
+                        sql = f"SELECT {{}} FROM tests WHERE key IN ({', '.join('?' * len(part))})"
+                        if db.execute(sql.format("COUNT(*)"), part).fetchone()[0] < len(part):
+                            known = {key for key, in db.execute(sql.format("key"), part)}
+                            unknown.update(key for key in part if key not in known)
+                unknown |= only_here & batch
         return unknown
 
     def stage(self, attempts: Iterable[AttemptRow]) -> None:
