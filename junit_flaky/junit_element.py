@@ -43,6 +43,10 @@ def quoted_attr(value: str) -> str:
     return '"' + _ATTR_SPECIAL.sub(_escaped, value) + '"'
 
 
+def _attributes(attrib: Dict[str, str]) -> str:
+    return "".join([f" {key}={quoted_attr(value)}" for key, value in attrib.items()])
+
+
 def local_name(tag: str) -> str:
     """``j:failure`` -> ``failure``: how every tag is compared."""
     return tag[tag.index(":") + 1 :] if ":" in tag else tag
@@ -121,6 +125,8 @@ class Element:
 
     def to_xml(self) -> str:
         """The element as XML text; the tail is not part of it."""
+        if not self.children and not self.text:  # most testcases: one self-closing tag
+            return f"<{self.tag}{_attributes(self.attrib)}/>"
         out: List[str] = []
         stack: List[Union[Element, str]] = [self]  # elements to write, or text ready to go out
         while stack:
@@ -132,7 +138,7 @@ class Element:
             elif node.tag == PI:
                 out.append(f"<?{node.text}?>")
             else:
-                attrs = "".join([f" {key}={quoted_attr(value)}" for key, value in node.attrib.items()])
+                attrs = _attributes(node.attrib)
                 if not node.children and not node.text:
                     out.append(f"<{node.tag}{attrs}/>")
                     continue
