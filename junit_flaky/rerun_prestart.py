@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from junit_flaky import rerun_process, reruns
+from junit_flaky import rerun_process, rerun_setup
 
 # Run by the user's interpreter (Python 3.7+, the standard library only) as ``-c BOOTSTRAP FILE``:
 # it imports pytest, waits for FILE to hold the rest of the command line, and runs pytest with it
@@ -52,7 +52,7 @@ class Prestart:
         self.workdir = Path(self._folder.name)
         self._prefix = prefix  # [interpreter, "-m", "pytest"]
         self._cwd = cwd
-        self._env = reruns.environment(self.workdir)
+        self._env = rerun_setup.environment(self.workdir)
         self._log = self.workdir / "rerun.log"  # the reruns' log unless --rerun-log names one
         self._arguments = self.workdir / "pytest-arguments.json"
         try:
@@ -93,7 +93,7 @@ def start(command: Sequence[str]) -> Optional[Prestart]:
     """A Prestart for the reruns' ``command`` (the part after ``--``) when it runs pytest as a
     module (``python -m pytest ...``, the default); None for any other command, or when its
     interpreter cannot be started (the rerun then says why)."""
-    prefix = reruns.base_command(command)[:3]
+    prefix = rerun_setup.base_command(command)[:3]
     if prefix[1:] != _MODULE:
         return None
     try:

@@ -14,27 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
-from junit_flaky import rerun_process, tokens
+from junit_flaky import rerun_process
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
+from junit_flaky.rerun_setup import PLUGIN_MODULE, base_command, environment
 from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure, plural
 
 if TYPE_CHECKING:
     from junit_flaky.rerun_prestart import Prestart
 
-PLUGIN_MODULE = "junit_flaky_rerun"
 PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never imported, so both say it
 POLL_SECONDS = 0.05
 SELECTION_LIMIT = 100_000  # characters of test file names on the rerun's command line
@@ -53,23 +50,6 @@ class RerunOptions:
     # The first round's process, started while the reports were read (rerun_prestart), if any:
     # its folder is the reruns' and it is used if it was started as the round would start it.
     ahead: Optional["Prestart"] = None
-
-
-def base_command(command: Sequence[str]) -> List[str]:
-    """The command the reruns start, before the plugin's options and the test files."""
-    return list(command) or [sys.executable, "-m", "pytest"]
-
-
-def environment(workdir: Path) -> Dict[str, str]:
-    """The reruns' environment, with the plugin copied into ``workdir``."""
-    # Only the plugin file goes on the path, so the user's interpreter needs nothing of ours.
-    plugin_dir = workdir / "plugin"
-    plugin_dir.mkdir(exist_ok=True)
-    shutil.copyfile(Path(__file__).with_name("pytest_plugin.py"), plugin_dir / f"{PLUGIN_MODULE}.py")
-    # The reruns see what the test step saw: not the tokens handed to junit-flaky alone.
-    env = {name: value for name, value in os.environ.items() if name not in tokens.OWN_VARS}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_dir), env.get("PYTHONPATH", "")]))
-    return env
 
 
 @dataclass
