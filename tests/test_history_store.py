@@ -274,6 +274,28 @@ def test_a_test_of_a_commit_that_a_later_or_earlier_build_also_ran_is_known(hist
         assert store.unknown_tests(asked, "abc") == {key("m", "only", "", "")}
 
 
+def test_new_tests_among_many_the_history_knows_are_added_with_their_attempts_in_order(history_at: Location) -> None:
+    """A build of a suite the history knows, with a few new tests among its 200: each attempt
+    recorded in the order it ran, each new test added once, as a history that knew none adds them."""
+    known = [row(f"t{i:03}", P, i) for i in range(200)]
+    with open_store(history_at) as store:
+        store.record(RunInfo(1.0), known)
+        again = known[:90] + [row("new-a", F, 7), row("new-b", P, 8)] + known[90:] + [row("new-a", P, 9), row("new-a", S, 10)]
+        second = store.record(RunInfo(2.0), again)
+        third = store.record(RunInfo(3.0), [row("new-b", F, 11), row("new-a", P, 12), *known])
+        assert second is not None and third is not None and (second.attempts, third.attempts) == (204, 202)
+        attempts = [(name, outcome, ms) for _, name, _, _, outcome, ms in store.run_attempts(second.run_id)]
+        assert [a for a in attempts if a[0].startswith("new")] == [("new-a", F, 7), ("new-a", P, 9), ("new-a", S, 10), ("new-b", P, 8)]
+        assert sorted(a for a in attempts if a[0].startswith("t")) == [(f"t{i:03}", P, i) for i in range(200)]
+        assert {(name, ms) for _, name, _, _, _, ms in store.run_attempts(third.run_id)} >= {("new-a", 12), ("new-b", 11)}
+        assert store.unknown_tests([store_mod.identity_key("m", name, "", "") for name in ("new-a", "new-b", "t000")]) == set()
+    if not isinstance(history_at, Path):
+        return
+    db = sqlite3.connect(history_at)
+    assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key), MIN(id) FROM tests").fetchone() == (202, 202, 1)
+    assert db.execute("SELECT COUNT(*) FROM attempts WHERE test_id NOT IN (SELECT id FROM tests)").fetchone() == (0,)
+
+
 def test_each_record_takes_only_the_rows_staged_since_the_last(history_at: Location) -> None:
     with open_store(history_at) as store:
         store.stage([row("a", P), row("b", F)])
