@@ -44,10 +44,15 @@ def add_out_option(parser: argparse.ArgumentParser) -> None:
 class Measure:
     seconds: List[float] = field(default_factory=list)
     peak_rss_mb: List[float] = field(default_factory=list)
+    cpu_seconds: List[float] = field(default_factory=list)  # user + sys: less disturbed by the machine's load
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
     @property
     def peak(self) -> float:
@@ -60,7 +65,8 @@ class Measure:
 
 def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None,
           ok_codes: Sequence[int] = (0,)) -> tuple:
-    """Wall time and peak RSS (MB) of one command; wait4 gives the rusage of that child alone."""
+    """Wall time, peak RSS (MB) and CPU time (user + sys) of one command; wait4 gives the rusage of
+    that child alone."""
     start = time.perf_counter()
     process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -72,7 +78,7 @@ def timed(command: Sequence[str], cwd: Optional[Path] = None, env: Optional[Dict
     if process.stderr:
         process.stderr.close()
     process.returncode = code
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def cached(path: Path, make: Callable[[Path], None]) -> Path:
@@ -98,9 +104,10 @@ def alternate(
     for _ in range(repeat):
         for name, command in commands.items():
             before()
-            seconds, rss = timed(command, cwd=cwd, ok_codes=ok_codes)
+            seconds, rss, cpu = timed(command, cwd=cwd, ok_codes=ok_codes)
             rows[name].seconds.append(seconds)
             rows[name].peak_rss_mb.append(rss)
+            rows[name].cpu_seconds.append(cpu)
     return rows
 
 
@@ -115,11 +122,13 @@ def written(report: Path) -> str:
 
 def table(rows: Dict[str, Measure], baseline: str) -> str:
     """Medians, their ratio to the baseline's, the range of the runs (how noisy the machine was),
-    and the highest peak RSS of any run."""
-    base = rows[baseline].median
-    lines = [f"{'command':<44} {'median s':>9} {'ratio':>7} {'min-max s':>15} {'peak RSS MB':>12}"]
+    the median CPU time and its ratio, and the highest peak RSS of any run; then the load average."""
+    base, base_cpu = rows[baseline].median, rows[baseline].cpu_median
+    lines = [f"{'command':<44} {'median s':>9} {'ratio':>7} {'min-max s':>15} {'CPU s':>7} {'ratio':>6} {'peak RSS MB':>12}"]
     for name, measure in rows.items():
         lines.append(
-            f"{name:<44} {measure.median:>9.3f} {measure.median / base:>7.2f} {measure.spread:>15} {measure.peak:>12.1f}"
+            f"{name:<44} {measure.median:>9.3f} {measure.median / base:>7.2f} {measure.spread:>15}"
+            f" {measure.cpu_median:>7.2f} {measure.cpu_median / base_cpu:>6.2f} {measure.peak:>12.1f}"
         )
+    lines.append("load average (1, 5, 15 min): " + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
     return "\n".join(lines)
