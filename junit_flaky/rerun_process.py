@@ -232,16 +232,18 @@ def _reap_ended_orphans(keep: int) -> None:
 
 def _reap_descendants() -> None:
     """SIGKILL every descendant and reap them, until none is left: a killed process's children are
-    re-parented to us, and one may fork while we look."""
+    re-parented to us, and one may fork while we look. Without a child we have no descendant
+    (an orphan below us is re-parented to us), so /proc is read only while a child lives: not at
+    all when pytest left nothing behind, the usual end of a rerun."""
     while True:
-        for pid in _descendants(os.getpid()):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
-        if pid == 0:
+        if pid == 0:  # children left, none ended yet
+            for pid in _descendants(os.getpid()):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)
 
 
