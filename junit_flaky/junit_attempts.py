@@ -150,9 +150,7 @@ def _failure_details(element: Element, outcome: Outcome, time: float, stdout: st
     text = stack.alltext() if stack is not None else element.text
     kind = element.get("type") or ""
     location = ""
-    # The last one is where the test failed: looked for from the end, as a multi-line search
-    # tried every character of a long trace (most of the time of reading 20,000 failures).
-    crash = next(filter(None, map(_PYTEST_CRASH_LINE.match, reversed(text.split("\n")))), None)
+    crash = _crash_line(text)
     if crash is not None:
         location = f"{crash.group('path')}:{crash.group('line')}"
         kind = kind or crash.group("type")
@@ -160,6 +158,20 @@ def _failure_details(element: Element, outcome: Outcome, time: float, stdout: st
         match = _TYPE_IN_MESSAGE.match(message)
         kind = match.group("type") if match else ""
     return Attempt(outcome, time, message, kind, text.strip("\n"), stdout, stderr, location)
+
+
+def _crash_line(text: str) -> "Optional[re.Match[str]]":
+    """The last line of a trace that is a pytest crash line: where the test failed. Looked for
+    line by line from the end, as a multi-line search tried every character of a long trace (most
+    of the time of reading 20,000 failures), without splitting the trace into lines first."""
+    end = len(text)
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        crash = _PYTEST_CRASH_LINE.match(text, start, end)
+        if crash is not None:
+            return crash
+        end = start - 1
+    return None
 
 
 def _interim(element: Element, time: float = 0.0) -> Attempt:
