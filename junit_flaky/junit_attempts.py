@@ -66,7 +66,9 @@ class TrackedTest:
 
     test: TestId
     occurrences: List[Occurrence]
-    elements: List[Element]  # one per occurrence, parsed, without what ``attempts`` hold
+    # One per occurrence read as an element, the first occurrence's first (the one written
+    # back), without what ``attempts`` hold; a later self-closing repeat is held flat, without one.
+    elements: List[Element]
     attempts: List[Attempt]  # without traces and output: see ``texts_read_back``
 
 
@@ -134,7 +136,10 @@ def recorded_result(entry: TrackedTest) -> TestResult:
     """A test as its reports recorded it, for ``merge``: the combined verdict of its copies, no
     thresholds applied. A quarantined failure stays one, however many copies agree. A pass after
     attempts that failed without a result in their testcase (pytest-rerunfailures' reruns) is flaky."""
-    verdict = combine_verdicts(recorded_verdict(element) for element in entry.elements)
+    verdicts = [recorded_verdict(element) for element in entry.elements]
+    if len(entry.elements) < len(entry.occurrences):  # repeats held flat: self-closing passes
+        verdicts.append(Verdict.PASSED)
+    verdict = combine_verdicts(verdicts)
     tally = Tally.of(attempt.outcome for attempt in entry.attempts)
     if verdict is Verdict.PASSED and tally.failures:
         verdict = Verdict.FLAKY
@@ -285,13 +290,17 @@ def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[
     attempts: List[Attempt] = []
     maybe_reran: List[Tuple[int, Attempt]] = []
     teardown_errors: List[int] = []
-    previous_end = None
     last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
     for index, occurrence in enumerate(occurrences):
+        if occurrence.time is not None:  # a self-closing pass held flat: what attempts_of gives it
+            attempt = Attempt(Outcome.PASSED, parse_time(occurrence.time))
+            if last_in_suite[occurrence.suite] > index:
+                maybe_reran.append((occurrence.suite, attempt))
+            attempts.append(attempt)
+            continue
         element = occurrence.bare
         if element is None:
             element = parse_element(snippets.testcase(occurrence).decode(snippets.files[occurrence.file].encoding))
-        end = snippets.end_of(occurrence)
         elements.append(element)
         found = attempts_of(element)
         teardown = _is_pytest_teardown_error(found)
@@ -304,7 +313,7 @@ def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[
             and index > 0
             and attempts
             and attempts[-1].outcome is Outcome.FAILED
-            and _adjacent(snippets, occurrences[index - 1], previous_end, occurrence)
+            and _adjacent(snippets, occurrences[index - 1], snippets.end_of(occurrences[index - 1]), occurrence)
         )
         if merge:
             # pytest's call failure + teardown error: one run, reported in two elements.
@@ -312,7 +321,6 @@ def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[
             last.text = f"{last.text}\n\n{found[0].message}\n{found[0].text}".strip()
         else:
             attempts.extend(found)
-        previous_end = end
     return elements, attempts, maybe_reran, teardown_errors
 
 
@@ -332,10 +340,11 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
     # Per test, only what it needs (most merged repeats: no children, no teardown errors).
     for test, occurrences in scan.tracked.items():
         elements, attempts, maybe_reran, teardowns = _read_test(snippets, occurrences)
-        for element in elements:
-            if element.children:
-                _drop_what_attempts_hold(element)
-        _drop_texts(attempts)
+        if any(element.children for element in elements):  # else no attempt holds a text
+            for element in elements:
+                if element.children:
+                    _drop_what_attempts_hold(element)
+            _drop_texts(attempts)
         for suite, attempt in maybe_reran:
             reran.setdefault(suite, []).append(attempt)
         if teardowns:
@@ -355,7 +364,7 @@ def texts_read_back(entry: TrackedTest, snippets: Snippets) -> ContextManager[No
     attempt objects while the block runs (a result's attempts start with them), then dropped:
     the writer holds one test's texts at a time."""
     for occurrence in entry.occurrences:
-        if occurrence.bare is None:
+        if not occurrence.self_closing:
             return _texts_read_back(entry, snippets)
     # Self-closing testcases: there is no text to read (and no generator to run, a tenth of the
     # time of writing 100,000 merged repeats).

@@ -47,7 +47,7 @@ _START_TAG_REST = re.compile(rb"""[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
 OPEN_FILES = 32
 # Start tags of repeats parsed by one parser at a time (``Snippets.testcase_tags``).
 _TAGS_AT_ONCE = 4096
-# Start tags of repeats at most this far apart are read with one read (``Snippets._start_tags``).
+# Start tags of repeats at most this far apart are read with one read (``Snippets.start_tags``).
 _READ_AHEAD = 1 << 16
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
@@ -69,6 +69,10 @@ Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the
 # makes it tracked after all (``_Scanner.track_repeats``), so a consumer leaves out the tracked ones.
 UntrackedSink = Callable[[Identity, Outcome, Optional[str]], None]
 _UNTRACKED_OUTCOMES = (Outcome.PASSED, Outcome.SKIPPED)  # by _PASSED, _SKIPPED
+
+
+def _first(item: Tuple[int, object]) -> int:
+    return item[0]
 
 
 def identity_of(attrs: Dict[str, str], suite: str) -> Identity:
@@ -143,7 +147,7 @@ class Occurrence:
     one per testcase of every tracked test (200,000 when two shards repeat 100,000 tests), and
     slots take a third of the memory and of the time to make one."""
 
-    __slots__ = ("file", "suite", "start", "end_event", "bare", "end")
+    __slots__ = ("file", "suite", "start", "end_event", "bare", "time", "end")
 
     def __init__(
         self, file: int, suite: int, start: int, end_event: Optional[int],
@@ -153,10 +157,18 @@ class Occurrence:
         self.suite = suite  # -1 when the testcase is outside any suite
         self.start = start
         self.end_event = end_event  # expat's offset at the end event; None if not recorded
-        # The whole testcase when it is one self-closing tag (seen when its repeat was
-        # confirmed): a pass with nothing inside, which needs no reading again.
+        # When the testcase is one self-closing tag (a pass with nothing inside, which needs no
+        # reading again), seen when its repeat was confirmed: either the whole testcase as an
+        # element (``bare``, which the writer rewrites when it is the first of its test), or, for
+        # a later one, held flat by its ``time`` attribute alone ("" when it has none).
         self.bare = bare
+        self.time: Optional[str] = None
         self.end = end  # just past the element, once known (``Snippets.end_of``)
+
+    @property
+    def self_closing(self) -> bool:
+        """Known to be one self-closing tag: a pass with nothing inside."""
+        return self.bare is not None or self.time is not None
 
     def __repr__(self) -> str:
         return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
@@ -336,6 +348,9 @@ class _Scanner:
         self.seen = bytearray(bits >> 3)
         self.seen_mask = bits - 1
         self.maybe_repeated: set = set()
+        # Per untracked testcase that hit a set bit, by its index in the arrays: its identity and
+        # time attribute, so that a repeat needs no reading again to be confirmed and merged.
+        self.later: Dict[int, Tuple[Identity, Optional[str]]] = {}
 
     @property
     def testcases(self) -> int:
@@ -387,11 +402,11 @@ class _Scanner:
         tc_depth = tc_start = 0  # inside a testcase: its depth (1 for the testcase) and start
         # The testcase's outcome so far (_PASSED.._ERROR), or _TRACK: tracked once it is _FAILED or more.
         tc_state, tc_key = _PASSED, ("", "", "", "")
-        sink, tc_time = self.on_untracked, None
-        seen, seen_mask, maybe_repeated = self.seen, self.seen_mask, self.maybe_repeated
+        sink, tc_attrs = self.on_untracked, {}
+        seen, seen_mask, maybe_repeated, later = self.seen, self.seen_mask, self.maybe_repeated, self.later
 
         def start(tag: str, attrs: Dict[str, str]) -> None:
-            nonlocal tc_depth, tc_start, tc_state, tc_key, tc_time
+            nonlocal tc_depth, tc_start, tc_state, tc_key, tc_attrs
             if tc_depth:
                 tc_depth += 1
                 if tc_depth == 2:  # a child of the testcase: its tag is the outcome
@@ -410,8 +425,7 @@ class _Scanner:
             tc_start = parser.CurrentByteIndex
             tc_key = identity_of(attrs, suite_name)
             tc_state = _TRACK if watching and (watch_all or _is_watched(tc_key[1], watch_names)) else _PASSED
-            if sink is not None:
-                tc_time = attrs.get("time")
+            tc_attrs = attrs
 
         def outside_start(tag: str, attrs: Dict[str, str]) -> bool:
             """An element outside any testcase; True if it is a testcase (then ``depth`` does not count it)."""
@@ -476,7 +490,9 @@ class _Scanner:
                 tracked[tc_key] = [Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)]
                 return
             if sink is not None:
-                sink(tc_key, _UNTRACKED_OUTCOMES[tc_state], tc_time)
+                sink(tc_key, _UNTRACKED_OUTCOMES[tc_state], tc_attrs.get("time"))
+            if bits & flag:  # maybe a repeat (``track_repeats``)
+                later[len(hashes)] = (tc_key, tc_attrs.get("time"))
             hashes.append(digest)
             starts.append(tc_start)
             try:
@@ -536,41 +552,78 @@ class _Scanner:
         wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
             return
-        suites, tracked = self.suites, self.tracked
+        suites, tracked, later = self.suites, self.tracked, self.later
         where_of, start_of, end_of, kind_of = self.plain_where, self.plain_start, self.plain_end, self.plain_kind
-        found: Dict[Identity, List[Tuple[int, Occurrence]]] = {}  # with each one's index in the arrays
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
-        for first in range(0, len(candidates), _TAGS_AT_ONCE):
-            batch = candidates[first : first + _TAGS_AT_ONCE]
-            wheres = [where_of[i] for i in batch]
-            files = [suites[where].file if where >= 0 else -1 - where for where in wheres]
-            tags = snippets.testcase_tags(list(zip(files, map(start_of.__getitem__, batch))))
-            for i, where, file, (tag, bare, size) in zip(batch, wheres, files, tags):
-                start, end = start_of[i], end_of[i]
-                occurrence = Occurrence(
-                    file, where if where >= 0 else -1, start, None if end == _NO_END else start + end,
-                    bare, start + size if bare is not None else None,
-                )
-                key = identity_of(tag.attrib, suites[where].identity_name if where >= 0 else "")
-                found.setdefault(key, []).append((i, occurrence))
-        for key, indexed in found.items():
+        # The identity of each candidate: kept by the scan for those that hit a set bit, read
+        # from the start tag for the others (most: the first testcase of a repeated test).
+        read: Dict[int, Tuple[Element, Optional[Element], int]] = {}
+        unread = [i for i in candidates if i not in later]
+        for first in range(0, len(unread), _TAGS_AT_ONCE):
+            batch = unread[first : first + _TAGS_AT_ONCE]
+            read.update(zip(batch, snippets.testcase_tags([self._place(i) for i in batch])))
+        found: Dict[Identity, List[int]] = {}  # in document order
+        for i in candidates:
+            kept = later.get(i)
+            if kept is not None:
+                key = kept[0]
+            else:
+                where = where_of[i]
+                key = identity_of(read[i][0].attrib, suites[where].identity_name if where >= 0 else "")
+            found.setdefault(key, []).append(i)
+        flat: List[Tuple[int, Occurrence]] = []  # later testcases of a repeated test whose identity the scan kept
+        for key, indices in found.items():
             known = tracked.get(key)
-            if known is None and len(indexed) < 2 and not (also is not None and also.wants(key)):
+            if known is None and len(indices) < 2 and not (also is not None and also.wants(key)):
                 continue  # a hash collision, not a repeat
-            occurrences = [occurrence for _, occurrence in indexed]
-            for i, occurrence in indexed:
+            occurrences: List[Occurrence] = []
+            kept: List[Tuple[int, Occurrence]] = []  # those whose identity the scan kept
+            for i in indices:
+                where, start, end = where_of[i], start_of[i], end_of[i]
+                occurrence = Occurrence(
+                    suites[where].file if where >= 0 else -1 - where, where if where >= 0 else -1, start,
+                    None if end == _NO_END else start + end,
+                )
+                if i in read:
+                    _, occurrence.bare, size = read[i]
+                    if occurrence.bare is not None:
+                        occurrence.end = start + size
+                else:
+                    kept.append((i, occurrence))
+                occurrences.append(occurrence)
                 kind = kind_of[i]
-                if occurrence.suite < 0:
+                if where < 0:
                     self.loose[kind] -= 1
                 elif kind == _SKIPPED:
-                    suites[occurrence.suite].skipped -= 1
+                    suites[where].skipped -= 1
                 else:
-                    suites[occurrence.suite].passed -= 1
+                    suites[where].passed -= 1
             if known is None:  # read in document order
-                tracked[key] = occurrences
+                tracked[key] = known = occurrences
             else:
                 known.extend(occurrences)
                 known.sort(key=lambda o: (o.file, o.start))
+            # The first is written back as an element, so it is read whatever it is.
+            flat += [item for item in kept if item[1] is not known[0]]
+        self._hold_flat(snippets, sorted(flat, key=_first))
+
+    def _place(self, index: int) -> Tuple[int, int]:
+        """(file, offset) of the untracked testcase at ``index`` in the arrays."""
+        where = self.plain_where[index]
+        return self.suites[where].file if where >= 0 else -1 - where, self.plain_start[index]
+
+    def _hold_flat(self, snippets: "Snippets", flat: List[Tuple[int, Occurrence]]) -> None:
+        """Repeats that are one self-closing tag (a pass with nothing inside) are held by their
+        time attribute and their end alone: no element, no reading again. Their start tags are
+        read, not parsed: a parse each was half the time of merging shards that repeat every test."""
+        later = self.later
+        for file, group in groupby(flat, key=lambda item: item[1].file):
+            repeats = list(group)
+            tags = snippets.start_tags(file, [occurrence.start for _, occurrence in repeats])
+            for (i, occurrence), (tag, self_closing) in zip(repeats, tags):
+                if self_closing:
+                    occurrence.time = later[i][1] or ""
+                    occurrence.end = occurrence.start + len(tag)
 
 
 class Snippets:
@@ -660,7 +713,7 @@ class Snippets:
             offset += len(chunk)
         return start + ends[0]
 
-    def _start_tags(self, file: int, offsets: Sequence[int]) -> Iterator[Tuple[bytes, bool]]:
+    def start_tags(self, file: int, offsets: Sequence[int]) -> Iterator[Tuple[bytes, bool]]:
         """``start_tag`` at each of ``offsets`` (ascending), reading the tags close together
         with one read: a read per tag took a third of confirming the repeats of merged shards."""
         data, data_start = b"", 0
@@ -687,7 +740,7 @@ class Snippets:
         for file, group in groupby(places, key=lambda place: place[0]):
             tags: List[bytes] = []
             closed: List[bool] = []
-            for tag, self_closing in self._start_tags(file, [offset for _, offset in group]):
+            for tag, self_closing in self.start_tags(file, [offset for _, offset in group]):
                 tags.append(tag if self_closing else tag[:-1] + b"/>")
                 closed.append(self_closing)
             text = b"".join((b"<tags>", *tags, b"</tags>")).decode(self.files[file].encoding)
