@@ -57,6 +57,28 @@ def test_commit_rows_group_by_commit_and_keep_only_tests_with_flaky_failures(his
     ]
 
 
+def test_the_regression_checks_questions_have_the_answers_of_commit_rows(history_at: Location) -> None:
+    """The check asks for the rows of a few tests, how many tests have rows, and which tests failed
+    in a run; the same tests by classname and name, whatever their file."""
+    with open_store(history_at) as store:
+        for day, commit in ((1, "c1"), (2, "c2")):
+            store.record(RunInfo(day * DAY, commit), [
+                row("a", F), row("a", P), row("b", F), row("b", P),
+                ("m", "b", "other.py", "", F, 1), ("m", "b", "other.py", "", P, 1),
+                row("broken", F), row("ok", P), row("c", F, classname="n"), row("c", P, classname="n"),
+            ])
+        last = store.record(
+            RunInfo(3 * DAY, "c3"), [row("a", P), ("m", "b", "other.py", "", F, 1), row("broken", E), row("c", P, classname="n")]
+        )
+        every = store.commit_rows(since=0.0, branch=None)
+        assert last is not None and store.failed_tests(last.run_id) == {("m", "b"), ("m", "broken")}
+        assert store.flaky_test_count(since=0.0, branch=None) == len({(r.classname, r.name) for r in every}) == 3
+        assert store.flaky_test_count(since=2.5 * DAY, branch=None) == 0
+        some = store.commit_rows(since=0.0, branch=None, tests=[("m", "b"), ("m", "c"), ("x", "a")])
+        assert some == [r for r in every if (r.classname, r.name) == ("m", "b")] and len(some) == 3
+        assert store.commit_rows(since=0.0, branch=None, tests=[]) == []
+
+
 def test_commit_rows_honour_the_window_and_the_branch(history_at: Location) -> None:
     with open_store(history_at) as store:
         store.record(RunInfo(1 * DAY, "old", "main"), [row("t", F), row("t", P)])

@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 from junit_flaky.history.choose import Choice, choose
 from junit_flaky.history.estimate import Evidence, evidence, flake_rate
 from junit_flaky.history.settings import DAY, Settings
-from junit_flaky.history.store import HistoryStore, open_store
+from junit_flaky.history.store import HistoryStore, TestKey, open_store
 from junit_flaky.model import Thresholds
 from junit_flaky.thresholds import Entry
 
@@ -44,9 +44,10 @@ class Computed:
     choice: Choice
 
 
-def flaky_tests(store: HistoryStore, settings: Settings, now: float) -> List[TestHistory]:
-    """Every test with flaky evidence since ``now`` minus the window, flakiest first."""
-    rows = store.commit_rows(now - settings.window_days * DAY, settings.branch)
+def flaky_tests(store: HistoryStore, settings: Settings, now: float, tests: Optional[Iterable[TestKey]] = None) -> List[TestHistory]:
+    """Every test with flaky evidence since ``now`` minus the window, flakiest first;
+    ``tests``: only those of these (classname, name)."""
+    rows = store.commit_rows(now - settings.window_days * DAY, settings.branch, tests)
     found = []
     for (classname, name), group in groupby(rows, key=lambda row: (row.classname, row.name)):
         commits = list(group)

@@ -47,7 +47,7 @@ from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl
 from junit_flaky.history.store import (
     _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
-    KeyedRow, SequenceRow, keyed,
+    KeyedRow, SequenceRow, TestKey, keyed,
 )
 
 SCHEMA = "junit_flaky"
@@ -299,13 +299,44 @@ class PostgresStore:
         ).fetchall()
 
     @_one_line
-    def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
+    def flaky_test_count(self, since: float, branch: Optional[str]) -> int:
+        """As ``HistoryStore.flaky_test_count``: each failure's test is looked for among the passes
+        of its commit's runs by primary key."""
+        return self._db.execute(
+            f"""
+            WITH recent AS MATERIALIZED (
+                SELECT id, CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key
+                FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
+            ), commits AS MATERIALIZED (
+                SELECT commit_key, ARRAY_AGG(id) AS ids FROM recent GROUP BY commit_key
+            ), failed AS MATERIALIZED (
+                SELECT DISTINCT r.commit_key, a.test_id FROM recent r JOIN attempts a ON a.run_id = r.id
+                WHERE a.outcome >= {_FAILED}
+            )
+            SELECT COUNT(*) FROM (
+                SELECT DISTINCT t.classname, t.name
+                FROM failed f JOIN commits c ON c.commit_key = f.commit_key JOIN tests t ON t.id = f.test_id
+                WHERE EXISTS (
+                    SELECT 1 FROM attempts WHERE run_id = ANY(c.ids) AND test_id = f.test_id AND outcome = {_PASSED} OFFSET 0
+                )
+            ) flaky
+            """,
+            {"since": since, "branch": branch},
+        ).fetchone()[0]
+
+    @_one_line
+    def failed_tests(self, run_id: int) -> set[TestKey]:
+        return {(classname, name) for classname, name in self._db.execute(_SHARED["failed_in_run"], (run_id,))}
+
+    @_one_line
+    def commit_rows(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> List[CommitRow]:
         """As ``HistoryStore.commit_rows``, in one statement (so one snapshot): the tests with a
         failure in the window are found from the failures (partial index); their attempts are read
         by primary key, run by run; of those, the tests with a failure and a pass on one commit
         are counted. The ``OFFSET 0`` keeps the lookups by primary key: on its estimates alone
         the planner would rather read every attempt of the window (3x the time on a month of a
         10,000-test suite)."""
+        wanted = sorted(set(tests or ()))
         rows = self._db.execute(
             f"""
             WITH recent AS MATERIALIZED (
@@ -315,7 +346,10 @@ class PostgresStore:
             ), failing AS MATERIALIZED (
                 SELECT DISTINCT a.test_id
                 FROM recent r JOIN attempts a ON a.run_id = r.id
-                WHERE a.outcome >= {_FAILED}
+                WHERE a.outcome >= {_FAILED} AND (%(every)s OR a.test_id IN (
+                    SELECT t.id FROM tests t JOIN UNNEST(%(classnames)s::text[], %(names)s::text[]) AS w (classname, name)
+                    ON w.classname = t.classname AND w.name = t.name
+                ))
             ), picked AS MATERIALIZED (
                 SELECT f.test_id, r.id AS run_id, r.started, r.commit_key, a.outcome, a.seq, a.duration_ms
                 FROM recent r CROSS JOIN failing f CROSS JOIN LATERAL (
@@ -335,7 +369,10 @@ class PostgresStore:
             GROUP BY t.classname, t.name, p.commit_key
             ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}
             """,
-            {"since": since, "branch": branch},
+            {
+                "since": since, "branch": branch,
+                "every": tests is None, "classnames": [c for c, _ in wanted], "names": [n for _, n in wanted],
+            },
         ).fetchall()
         return [
             CommitRow(classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0, tuple(times or ()))

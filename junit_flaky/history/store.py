@@ -130,6 +130,8 @@ SHARED_SQL = {
             )
         )
     """,
+    "failed_in_run": "SELECT DISTINCT t.classname, t.name FROM attempts a JOIN tests t ON t.id = a.test_id"
+    f" WHERE a.run_id = ? AND a.outcome >= {_FAILED}",
     "run_attempts": "SELECT t.classname, t.name, t.file, t.suite, a.outcome, a.duration_ms"
     " FROM attempts a JOIN tests t ON t.id = a.test_id WHERE a.run_id = ? ORDER BY a.test_id, a.seq",
 }
@@ -177,6 +179,8 @@ class CommitRow:
     rerun_seconds: float  # time spent in attempts after a run's first
     failure_times: Tuple[float, ...]  # start time of the run of each failed attempt
 
+
+TestKey = Tuple[str, str]  # (classname, name): how flake rates are grouped
 
 # One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
 # run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
@@ -459,9 +463,9 @@ class HistoryStore:
         )
         return rows.fetchall()
 
-    def commit_rows(self, since: float, branch: Optional[str]) -> List[CommitRow]:
+    def commit_rows(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> List[CommitRow]:
         """Per test with a flaky failure since ``since`` (on ``branch`` if given), its attempts
-        grouped by commit, ordered by test.
+        grouped by commit, ordered by test; ``tests``: only those of these (classname, name).
 
         Only tests with a failure on a commit where they also passed can have flaky evidence, and
         the partial index finds their failures without reading any pass; the rest of each such
@@ -469,27 +473,15 @@ class HistoryStore:
         """
         db = self._db
         with self._transaction("BEGIN"):  # one snapshot, even while other processes record
-            db.execute("DROP TABLE IF EXISTS temp.recent")
-            db.execute("DROP TABLE IF EXISTS temp.flaky")
-            db.execute(
-                "CREATE TEMP TABLE recent AS SELECT id, started,"
-                " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
-                " FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)",
-                {"since": since, "branch": branch},
-            )
-            db.execute("CREATE INDEX temp.recent_commit ON recent (commit_key)")
-            db.execute(
-                f"""
-                CREATE TEMP TABLE flaky AS
-                SELECT DISTINCT failed.test_id AS test_id
-                FROM temp.recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
-                WHERE failed.outcome >= {_FAILED} AND EXISTS (
-                    SELECT 1 FROM temp.recent same
-                    JOIN attempts passed ON passed.run_id = same.id AND passed.test_id = failed.test_id
-                    WHERE same.commit_key = r.commit_key AND passed.outcome = {_PASSED}
+            self._find_flaky(since, branch)
+            if tests is not None:
+                db.execute("DROP TABLE IF EXISTS temp.wanted")
+                db.execute("CREATE TEMP TABLE wanted (classname TEXT, name TEXT)")
+                db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", tests)
+                db.execute(
+                    "DELETE FROM temp.flaky WHERE NOT EXISTS (SELECT 1 FROM tests t JOIN temp.wanted w"
+                    " ON w.classname = t.classname AND w.name = t.name WHERE t.id = temp.flaky.test_id)"
                 )
-                """
-            )
             rows = db.execute(
                 f"""
                 SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = {_PASSED}), SUM(a.outcome >= {_FAILED}),
@@ -510,6 +502,45 @@ class HistoryStore:
                 )
                 for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
             ]
+
+    def flaky_test_count(self, since: float, branch: Optional[str]) -> int:
+        """How many tests (by classname and name) ``commit_rows`` lists, without reading their
+        attempts: what the regression check's threshold needs of the tests it does not check."""
+        with self._transaction("BEGIN"):
+            self._find_flaky(since, branch)
+            return self._db.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT t.classname, t.name FROM temp.flaky f JOIN tests t ON t.id = f.test_id)"
+            ).fetchone()[0]
+
+    def failed_tests(self, run_id: int) -> set[TestKey]:
+        """The tests (classname, name) with a failed attempt in one run."""
+        return set(self._db.execute(SHARED_SQL["failed_in_run"], (run_id,)).fetchall())
+
+    def _find_flaky(self, since: float, branch: Optional[str]) -> None:
+        """temp.recent: the runs since ``since`` (on ``branch`` if given), with the commit each
+        belongs to; temp.flaky: the tests that failed and passed on one such commit."""
+        db = self._db
+        db.execute("DROP TABLE IF EXISTS temp.recent")
+        db.execute("DROP TABLE IF EXISTS temp.flaky")
+        db.execute(
+            "CREATE TEMP TABLE recent AS SELECT id, started,"
+            " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
+            " FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)",
+            {"since": since, "branch": branch},
+        )
+        db.execute("CREATE INDEX temp.recent_commit ON recent (commit_key)")
+        db.execute(
+            f"""
+            CREATE TEMP TABLE flaky AS
+            SELECT DISTINCT failed.test_id AS test_id
+            FROM temp.recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
+            WHERE failed.outcome >= {_FAILED} AND EXISTS (
+                SELECT 1 FROM temp.recent same
+                JOIN attempts passed ON passed.run_id = same.id AND passed.test_id = failed.test_id
+                WHERE same.commit_key = r.commit_key AND passed.outcome = {_PASSED}
+            )
+            """
+        )
 
     def runs(self) -> List[Tuple[int, RunInfo]]:
         """Every run, oldest first, with its id."""
