@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import ContextManager, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -72,6 +73,7 @@ class TrackedTest:
     attempts: List[Attempt]  # without traces and output: see ``texts_read_back``
 
 
+@lru_cache(maxsize=4096)  # a report's times repeat ("0.012"): a look-up takes a seventh of a parse
 def parse_time(value: Optional[str]) -> float:
     """``time`` attributes as producers write them: "1.5", "1,234.5" (Surefire), "", "-0.001".
     Nonsense ("inf", "NaN") is 0: it would end up as time="inf" and as Infinity in --json,

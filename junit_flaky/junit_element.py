@@ -44,6 +44,8 @@ def quoted_attr(value: str) -> str:
 
 
 def _attributes(attrib: Dict[str, str]) -> str:
+    if _ATTR_SPECIAL.search("".join(attrib.values())) is None:  # most: nothing to escape, one search for all
+        return "".join([f' {key}="{value}"' for key, value in attrib.items()])
     return "".join([f" {key}={quoted_attr(value)}" for key, value in attrib.items()])
 
 

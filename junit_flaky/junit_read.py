@@ -20,6 +20,7 @@ import re
 import warnings
 from array import array
 from bisect import bisect_left
+from collections import Counter
 from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
@@ -555,49 +556,46 @@ class _Scanner:
         suites, tracked, later = self.suites, self.tracked, self.later
         where_of, start_of, end_of, kind_of = self.plain_where, self.plain_start, self.plain_end, self.plain_kind
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
+        file_of = [suite.file for suite in suites]
         # The identity of each candidate: kept by the scan for those that hit a set bit, read
         # from the start tag for the others (most: the first testcase of a repeated test).
-        read: Dict[int, Tuple[Element, Optional[Element], int]] = {}
+        read: Dict[int, Tuple[Identity, Optional[Element], int]] = {}  # and the tag (see testcase_tags)
         unread = [i for i in candidates if i not in later]
         for first in range(0, len(unread), _TAGS_AT_ONCE):
             batch = unread[first : first + _TAGS_AT_ONCE]
-            read.update(zip(batch, snippets.testcase_tags([self._place(i) for i in batch])))
+            wheres = [where_of[i] for i in batch]
+            places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
+            for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
+                read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size)
         found: Dict[Identity, List[int]] = {}  # in document order
         for i in candidates:
-            kept = later.get(i)
-            if kept is not None:
-                key = kept[0]
+            key = (later.get(i) or read[i])[0]
+            indices = found.get(key)
+            if indices is None:
+                found[key] = [i]
             else:
-                where = where_of[i]
-                key = identity_of(read[i][0].attrib, suites[where].identity_name if where >= 0 else "")
-            found.setdefault(key, []).append(i)
+                indices.append(i)
+        moved: List[int] = []
         flat: List[Tuple[int, Occurrence]] = []  # later testcases of a repeated test whose identity the scan kept
         for key, indices in found.items():
             known = tracked.get(key)
             if known is None and len(indices) < 2 and not (also is not None and also.wants(key)):
                 continue  # a hash collision, not a repeat
+            moved += indices
             occurrences: List[Occurrence] = []
             kept: List[Tuple[int, Occurrence]] = []  # those whose identity the scan kept
             for i in indices:
                 where, start, end = where_of[i], start_of[i], end_of[i]
                 occurrence = Occurrence(
-                    suites[where].file if where >= 0 else -1 - where, where if where >= 0 else -1, start,
+                    file_of[where] if where >= 0 else -1 - where, where if where >= 0 else -1, start,
                     None if end == _NO_END else start + end,
                 )
-                if i in read:
-                    _, occurrence.bare, size = read[i]
-                    if occurrence.bare is not None:
-                        occurrence.end = start + size
-                else:
+                tag = read.get(i)
+                if tag is None:
                     kept.append((i, occurrence))
+                elif tag[1] is not None:
+                    occurrence.bare, occurrence.end = tag[1], start + tag[2]
                 occurrences.append(occurrence)
-                kind = kind_of[i]
-                if where < 0:
-                    self.loose[kind] -= 1
-                elif kind == _SKIPPED:
-                    suites[where].skipped -= 1
-                else:
-                    suites[where].passed -= 1
             if known is None:  # read in document order
                 tracked[key] = known = occurrences
             else:
@@ -605,12 +603,15 @@ class _Scanner:
                 known.sort(key=lambda o: (o.file, o.start))
             # The first is written back as an element, so it is read whatever it is.
             flat += [item for item in kept if item[1] is not known[0]]
+        # No longer untracked: taken off their suites' counts, counted together.
+        for (where, kind), count in Counter(zip(map(where_of.__getitem__, moved), map(kind_of.__getitem__, moved))).items():
+            if where < 0:
+                self.loose[kind] -= count
+            elif kind == _SKIPPED:
+                suites[where].skipped -= count
+            else:
+                suites[where].passed -= count
         self._hold_flat(snippets, sorted(flat, key=_first))
-
-    def _place(self, index: int) -> Tuple[int, int]:
-        """(file, offset) of the untracked testcase at ``index`` in the arrays."""
-        where = self.plain_where[index]
-        return self.suites[where].file if where >= 0 else -1 - where, self.plain_start[index]
 
     def _hold_flat(self, snippets: "Snippets", flat: List[Tuple[int, Occurrence]]) -> None:
         """Repeats that are one self-closing tag (a pass with nothing inside) are held by their
