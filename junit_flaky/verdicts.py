@@ -15,6 +15,7 @@ more attempt costs the same whether the test has had two attempts or a thousand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, NamedTuple
 
 from junit_flaky.model import Decision, Outcome, TestResult, Thresholds, Verdict
@@ -41,19 +42,23 @@ class Tally(NamedTuple):
 
     @classmethod
     def of(cls, outcomes: Iterable[Outcome]) -> Tally:
-        tally = cls()
-        for outcome in outcomes:
-            tally = tally.add(outcome)
-        return tally
+        return cls().then(outcomes)
 
     def add(self, outcome: Outcome) -> Tally:
-        skipped = outcome is Outcome.SKIPPED
-        return Tally(
-            self.attempts + 1,
-            self.runs + (not skipped),
-            self.passes + (outcome is Outcome.PASSED),
-            self.skipped_after_running or (skipped and self.runs > 0),
-        )
+        return self.then((outcome,))
+
+    def then(self, outcomes: Iterable[Outcome]) -> Tally:
+        """This tally and ``outcomes`` after it. Counted in plain integers, not a tally per
+        outcome: that took half the time of deciding 100,000 merged repeats."""
+        attempts, runs, passes, skipped_after_running = self
+        for outcome in outcomes:
+            attempts += 1
+            if outcome is Outcome.SKIPPED:
+                skipped_after_running = skipped_after_running or runs > 0
+            else:
+                runs += 1
+                passes += outcome is Outcome.PASSED
+        return Tally(attempts, runs, passes, skipped_after_running)
 
     @property
     def failures(self) -> int:
@@ -90,6 +95,7 @@ def decide(outcomes: Iterable[Outcome], thresholds: Thresholds) -> Decision:
     return judge(Tally.of(outcomes), thresholds)
 
 
+@lru_cache(maxsize=1024)  # a merge decides 100,000s of tests on few tallies and thresholds (a Decision is frozen)
 def judge(tally: Tally, thresholds: Thresholds) -> Decision:
     """Decide a test from the tally of its attempts; OPEN means more runs could change the answer."""
     runs, passes, need = tally.runs, tally.passes, thresholds.min_passes
