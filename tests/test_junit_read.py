@@ -462,6 +462,23 @@ def test_thousands_of_tests_repeated_in_shards_of_different_encodings_merge_into
     assert "5000 tests: 4285 passed, 0 flaky, 0 failed, 715 skipped" in result.stdout
 
 
+@pytest.mark.parametrize("failing_shard", [0, 1, 2])
+def test_thousands_of_tests_passing_in_two_shards_and_failing_in_a_third_are_flaky_with_every_run(
+    tmp_path: Path, rewrite, failing_shard: int
+) -> None:
+    # A later pass is held flat (no element) and the failure makes each a tracked test: the
+    # first testcase of each, whichever shard holds it, is the one written back, with all runs.
+    names = [f"test_{i}" for i in range(3000)]
+    shards = [jb.write(tmp_path / f"pass-{n}.xml", jb.pytest_report(*map(jb.testcase, names))) for n in (1, 2)]
+    failing = jb.write(tmp_path / "fail.xml", jb.pytest_report(*(jb.testcase(name, "failed") for name in names)))
+    shards.insert(failing_shard, failing)
+    result, root = rewrite(*shards)
+    merged = by_name(root)
+    assert len(merged) == 3000 and "3000 tests: 0 passed, 3000 flaky" in result.stdout
+    assert {case.get("time") for case in merged.values()} == {"0.030"}
+    assert all(len(case.findall("flakyFailure")) == 1 and case.find("failure") is None for case in merged.values())
+
+
 @pytest.mark.parametrize("encoding", ["Shift_JIS", "EUC-JP", "ISO-2022-JP"])
 def test_a_multi_byte_or_stateful_encoding_is_refused_in_one_line(tmp_path: Path, rejected, encoding: str) -> None:
     # expat reads UTF-8 and single-byte encodings only, and the writer edits bytes in place:
