@@ -77,6 +77,10 @@ def test_the_regression_checks_questions_have_the_answers_of_commit_rows(history
         some = store.commit_rows(since=0.0, branch=None, tests=[("m", "b"), ("m", "c"), ("x", "a")])
         assert some == [r for r in every if (r.classname, r.name) == ("m", "b")] and len(some) == 3
         assert store.commit_rows(since=0.0, branch=None, tests=[]) == []
+        sequences = store.attempt_sequences(since=0.0, branch=None)
+        of_b = [r for r in sequences if r[:2] == ("m", "b")]
+        assert store.attempt_sequences(since=0.0, branch=None, tests=[("m", "b"), ("x", "a")]) == of_b
+        assert len(sequences) > len(of_b) > 0
 
 
 def test_commit_rows_honour_the_window_and_the_branch(history_at: Location) -> None:

@@ -80,6 +80,18 @@ _TYPES = [
 _SHARED = {name: statement.replace("?", "%s") for name, statement in sqlite_store.SHARED_SQL.items()}
 
 
+# A test id among the (classname, name) pairs ``_among_tests`` gives, or any when it gives none.
+_AMONG_TESTS = """(%(every)s OR {} IN (
+    SELECT t.id FROM tests t JOIN UNNEST(%(classnames)s::text[], %(names)s::text[]) AS w (classname, name)
+    ON w.classname = t.classname AND w.name = t.name
+))"""
+
+
+def _among_tests(tests: Optional[Iterable[TestKey]]) -> Dict[str, Any]:
+    wanted = sorted(set(tests or ()))
+    return {"every": tests is None, "classnames": [c for c, _ in wanted], "names": [n for _, n in wanted]}
+
+
 def postgres_ddl(script: str) -> str:
     """A schema script of ``store.py`` in PostgreSQL's words: the statements are the same."""
     for sqlite_words, postgres_words in _TYPES:
@@ -277,7 +289,7 @@ class PostgresStore:
         return Pruned(runs, attempts, tests)
 
     @_one_line
-    def attempt_sequences(self, since: float, branch: Optional[str]) -> List[SequenceRow]:
+    def attempt_sequences(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> List[SequenceRow]:
         """As ``HistoryStore.attempt_sequences``."""
         return self._db.execute(
             f"""
@@ -286,7 +298,7 @@ class PostgresStore:
             ), failing AS MATERIALIZED (
                 SELECT DISTINCT failed.test_id
                 FROM recent r JOIN attempts failed ON failed.run_id = r.id
-                WHERE failed.outcome >= {_FAILED}
+                WHERE failed.outcome >= {_FAILED} AND {_AMONG_TESTS.format("failed.test_id")}
             )
             SELECT t.classname, t.name, r.id, r.started, (a.outcome >= {_FAILED})::INTEGER
             FROM recent r CROSS JOIN failing f
@@ -295,7 +307,7 @@ class PostgresStore:
             WHERE a.outcome != {_SKIPPED}
             ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.started, r.id, a.seq
             """,
-            {"since": since, "branch": branch},
+            {"since": since, "branch": branch, **_among_tests(tests)},
         ).fetchall()
 
     @_one_line
@@ -336,7 +348,6 @@ class PostgresStore:
         are counted. The ``OFFSET 0`` keeps the lookups by primary key: on its estimates alone
         the planner would rather read every attempt of the window (3x the time on a month of a
         10,000-test suite)."""
-        wanted = sorted(set(tests or ()))
         rows = self._db.execute(
             f"""
             WITH recent AS MATERIALIZED (
@@ -346,10 +357,7 @@ class PostgresStore:
             ), failing AS MATERIALIZED (
                 SELECT DISTINCT a.test_id
                 FROM recent r JOIN attempts a ON a.run_id = r.id
-                WHERE a.outcome >= {_FAILED} AND (%(every)s OR a.test_id IN (
-                    SELECT t.id FROM tests t JOIN UNNEST(%(classnames)s::text[], %(names)s::text[]) AS w (classname, name)
-                    ON w.classname = t.classname AND w.name = t.name
-                ))
+                WHERE a.outcome >= {_FAILED} AND {_AMONG_TESTS.format("a.test_id")}
             ), picked AS MATERIALIZED (
                 SELECT f.test_id, r.id AS run_id, r.started, r.commit_key, a.outcome, a.seq, a.duration_ms
                 FROM recent r CROSS JOIN failing f CROSS JOIN LATERAL (
@@ -369,10 +377,7 @@ class PostgresStore:
             GROUP BY t.classname, t.name, p.commit_key
             ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}
             """,
-            {
-                "since": since, "branch": branch,
-                "every": tests is None, "classnames": [c for c, _ in wanted], "names": [n for _, n in wanted],
-            },
+            {"since": since, "branch": branch, **_among_tests(tests)},
         ).fetchall()
         return [
             CommitRow(classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0, tuple(times or ()))

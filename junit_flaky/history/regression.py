@@ -130,7 +130,7 @@ def find(
     days = min(settings.window_days, settings.regression_days)
     h = threshold(len(rates) if flaky is None else flaky, settings.false_alarms)
     found: List[FlakeRegression] = []
-    for key, runs in _runs_by_test(store.attempt_sequences(now - days * DAY, settings.branch)):
+    for key, runs in _runs_by_test(store.attempt_sequences(now - days * DAY, settings.branch, rates)):
         rate = rates.get(key)
         if rate is None:
             continue  # no flaky evidence: a failure of such a test fails its build by itself

@@ -439,10 +439,12 @@ class HistoryStore:
             db.execute("VACUUM")
         return Pruned(runs, attempts, tests)
 
-    def attempt_sequences(self, since: float, branch: Optional[str]) -> List[SequenceRow]:
+    def attempt_sequences(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> List[SequenceRow]:
         """Per test with a failure since ``since`` (on ``branch`` if given), its passed and failed
-        attempts since then in the order they ran: by run start, then within the run. Tests that
-        only passed are left out (a rise in failures needs a failure), found by the partial index."""
+        attempts since then in the order they ran: by run start, then within the run; ``tests``:
+        only those of these (classname, name). Tests that only passed are left out (a rise in
+        failures needs a failure), found by the partial index."""
+        self._want(tests)
         rows = self._db.execute(
             f"""
             WITH recent AS (
@@ -450,7 +452,10 @@ class HistoryStore:
             ), failing AS (
                 SELECT DISTINCT failed.test_id AS test_id
                 FROM recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
-                WHERE failed.outcome >= {_FAILED}
+                WHERE failed.outcome >= {_FAILED} AND (:every OR EXISTS (
+                    SELECT 1 FROM tests t JOIN temp.wanted w ON w.classname = t.classname AND w.name = t.name
+                    WHERE t.id = failed.test_id
+                ))
             )
             SELECT t.classname, t.name, r.id, r.started, a.outcome >= {_FAILED}
             FROM recent r CROSS JOIN failing f
@@ -459,7 +464,7 @@ class HistoryStore:
             WHERE a.outcome != {_SKIPPED}
             ORDER BY t.classname, t.name, r.started, r.id, a.seq
             """,
-            {"since": since, "branch": branch},
+            {"since": since, "branch": branch, "every": tests is None},
         )
         return rows.fetchall()
 
@@ -475,9 +480,7 @@ class HistoryStore:
         with self._transaction("BEGIN"):  # one snapshot, even while other processes record
             self._find_flaky(since, branch)
             if tests is not None:
-                db.execute("DROP TABLE IF EXISTS temp.wanted")
-                db.execute("CREATE TEMP TABLE wanted (classname TEXT, name TEXT)")
-                db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", tests)
+                self._want(tests)
                 db.execute(
                     "DELETE FROM temp.flaky WHERE NOT EXISTS (SELECT 1 FROM tests t JOIN temp.wanted w"
                     " ON w.classname = t.classname AND w.name = t.name WHERE t.id = temp.flaky.test_id)"
@@ -515,6 +518,13 @@ class HistoryStore:
     def failed_tests(self, run_id: int) -> set[TestKey]:
         """The tests (classname, name) with a failed attempt in one run."""
         return set(self._db.execute(SHARED_SQL["failed_in_run"], (run_id,)).fetchall())
+
+    def _want(self, tests: Optional[Iterable[TestKey]]) -> None:
+        """temp.wanted: ``tests`` (classname, name), to restrict a query to; empty for None."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (classname TEXT, name TEXT)")
+        db.execute("DELETE FROM temp.wanted")
+        db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", tests or ())
 
     def _find_flaky(self, since: float, branch: Optional[str]) -> None:
         """temp.recent: the runs since ``since`` (on ``branch`` if given), with the commit each
