@@ -41,9 +41,6 @@ class RunRecorder:
     """
 
     BATCH = 50_000  # rows staged per executemany: large enough to amortize, small in memory
-    # Distinct ``time`` attributes whose milliseconds are remembered: reports repeat a few
-    # thousand values ("0.004"), so a lookup replaces most parses.
-    TIMES = 4096
 
     def __init__(self, db_path: Path, store: Optional[HistoryStore] = None, keys_to: Optional[KeySink] = None) -> None:
         """``store``: the database at ``db_path`` when the caller has it open already (an
@@ -59,7 +56,6 @@ class RunRecorder:
         # hash() of each staged row's identity, by ordinal - 1: a test the scan tracks after all
         # (a repeat found after its first testcase was staged) is found among these by hash.
         self._hashes = array("q")
-        self._ms: Dict[Optional[str], int] = {}  # milliseconds by time attribute
 
     def untracked(self, test: Identity, outcome: Outcome, time: Optional[str]) -> None:
         key = key_of(test)
@@ -67,13 +63,8 @@ class RunRecorder:
             self._keys_to(test, outcome, key)
         if self.error is not None:
             return
-        ms = self._ms.get(time)
-        if ms is None:
-            if len(self._ms) >= self.TIMES:
-                self._ms.clear()
-            ms = self._ms[time] = duration_ms(parse_time(time))
         self._hashes.append(hash(test))
-        self._rows.append((key, *test, OUTCOME_CODES[outcome], ms))
+        self._rows.append((key, *test, OUTCOME_CODES[outcome], duration_ms(parse_time(time))))
         if len(self._rows) >= self.BATCH:
             self._flush()
 
