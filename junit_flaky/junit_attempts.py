@@ -372,7 +372,7 @@ def texts_read_back(entry: TrackedTest, snippets: Snippets) -> ContextManager[No
     attempt objects while the block runs (a result's attempts start with them), then dropped:
     the writer holds one test's texts at a time."""
     for occurrence in entry.occurrences:
-        if not occurrence.self_closing:
+        if occurrence.time is None and occurrence.bare is None:  # not known to be self-closing
             return _texts_read_back(entry, snippets)
     # Self-closing testcases: there is no text to read (and no generator to run, a tenth of the
     # time of writing 100,000 merged repeats).

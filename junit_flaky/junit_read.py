@@ -166,11 +166,6 @@ class Occurrence:
         self.time: Optional[str] = None
         self.end = end  # just past the element, once known (``Snippets.end_of``)
 
-    @property
-    def self_closing(self) -> bool:
-        """Known to be one self-closing tag: a pass with nothing inside."""
-        return self.bare is not None or self.time is not None
-
     def __repr__(self) -> str:
         return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
 
