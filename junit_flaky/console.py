@@ -38,22 +38,27 @@ class _Stream:
         if not self.closed_by_reader:
             try:
                 self._stream.write(tokens.redact(text, os.environ))
-            except BrokenPipeError:
-                self._drop()
+            except OSError as exc:
+                self._drop(exc)
         return len(text)
 
     def flush(self) -> None:
         if not self.closed_by_reader:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._drop()
+            except OSError as exc:
+                self._drop(exc)
 
-    def _drop(self) -> None:
+    def _drop(self, exc: OSError) -> None:
+        """A reader that left is no news; a stdout that refuses writes (a full disk: ENOSPC) is
+        said once on stderr, since the log the user expects is incomplete. The exit code stays
+        the command's either way."""
         self.closed_by_reader = True
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self._stream.fileno())
         os.close(devnull)
+        if not isinstance(exc, BrokenPipeError) and self.name == "stdout":
+            warn(f"cannot write to standard output: {exc.strerror}; the rest of it is dropped")
 
     def isatty(self) -> bool:
         return self._stream.isatty()

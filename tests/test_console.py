@@ -46,3 +46,16 @@ def test_run_with_stdout_closed_still_writes_its_files_and_exits_with_the_verdic
     ran = _closed('exec 3>&1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun --json o.json >&-; echo "rc=$?" >&3', tmp_path)
     assert ran.stdout.strip() == "rc=1" and "Traceback" not in ran.stderr, (ran.stdout, ran.stderr)
     assert json.loads((tmp_path / "o.json").read_text())["summary"]["failed"] == 1
+
+
+def test_a_full_stdout_is_one_warning_not_a_traceback_and_the_run_still_ends_with_its_verdict(tmp_path: Path) -> None:
+    """/dev/full refuses every write with ENOSPC, as a full disk does to ``> log``."""
+    version = _closed('exec 3>&1; "$PY" -m junit_flaky --version >/dev/full; echo "rc=$?" >&3', tmp_path)
+    assert version.stdout.strip() == "rc=0", (version.stdout, version.stderr)
+    assert version.stderr.splitlines() == [
+        "junit-flaky: warning: cannot write to standard output: No space left on device; the rest of it is dropped"
+    ], version.stderr
+    (tmp_path / "r.xml").write_text(RED)
+    ran = _closed('exec 3>&1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun --json o.json >/dev/full; echo "rc=$?" >&3', tmp_path)
+    assert ran.stdout.strip() == "rc=1" and "Traceback" not in ran.stderr, (ran.stdout, ran.stderr)
+    assert json.loads((tmp_path / "o.json").read_text())["summary"]["failed"] == 1
