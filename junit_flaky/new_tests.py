@@ -46,7 +46,6 @@ DEFAULT_BUDGET = 300.0  # seconds for every new test's extra runs together
 # tests look new), instead of rerunning a whole suite N times.
 TOO_NEW_SHARE = 0.3
 TOO_NEW_MIN = 100
-_KEY_SIZE = 16  # bytes of store.key_of
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,10 @@ class NewTestFinder:
             self._keys += key
 
     def _untracked_keys(self) -> Iterator[bytes]:
+        from junit_flaky.history.store import KEY_SIZE
+
         view = memoryview(self._keys)
-        return (bytes(view[i : i + _KEY_SIZE]) for i in range(0, len(view), _KEY_SIZE))
+        return (bytes(view[i : i + KEY_SIZE]) for i in range(0, len(view), KEY_SIZE))
 
     def also_track(self, tracked: Iterable[Identity]) -> Optional[AlsoTrack]:
         """After the reader's pass (``tracked``: the tests it keeps anyway): the testcases to keep

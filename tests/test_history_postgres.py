@@ -285,7 +285,7 @@ def test_an_older_schema_is_migrated_and_keeps_its_data(url: str) -> None:
             if statement.strip():
                 raw.execute(statement)
         raw.execute("INSERT INTO runs (started, commit_sha) VALUES (10.0, 'c1')")
-        raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (%s, 'm', 't', '', '')", (sqlite_store.identity_key("m", "t", "", ""),))
+        raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (%s, 'm', 't', '', '')", (sqlite_store.key_of(("m", "t", "", "")),))
         raw.execute("INSERT INTO attempts VALUES (1, 1, 0, 2, 5), (1, 1, 1, 0, 5)")
     with open_store(DatabaseUrl(url)) as store:
         assert [(r.name, r.counts.runs) for r in store.commit_rows(since=0.0, branch=None)] == [("t", 2)]

@@ -26,6 +26,10 @@ P, S, F, E = (OUTCOME_CODES[o] for o in (Outcome.PASSED, Outcome.SKIPPED, Outcom
 DAY = 86400.0
 
 
+def key(*identity: str) -> bytes:
+    return store_mod.key_of(identity)  # type: ignore[arg-type]
+
+
 def row(name: str, outcome: int, ms: int = 100, classname: str = "m") -> AttemptRow:
     return (classname, name, "", "", outcome, ms)
 
@@ -151,7 +155,7 @@ def test_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
     raw.execute(f"PRAGMA application_id = {store_mod.APPLICATION_ID}")
     raw.execute("PRAGMA user_version = 1")
     raw.execute("INSERT INTO runs (started, commit_sha) VALUES (10.0, 'c1')")
-    raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (?, 'm', 't', '', '')", (store_mod.identity_key("m", "t", "", ""),))
+    raw.execute("INSERT INTO tests (key, classname, name, file, suite) VALUES (?, 'm', 't', '', '')", (store_mod.key_of(("m", "t", "", "")),))
     raw.execute(f"INSERT INTO attempts VALUES (1, 1, 0, {F}, 5), (1, 1, 1, {P}, 5)")
     raw.close()
     with open_store(db) as store:
@@ -256,7 +260,6 @@ def test_two_processes_recording_at_once_both_land(history_at: Location, tmp_pat
 
 
 def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Location) -> None:
-    key = store_mod.identity_key
     with open_store(history_at) as store:
         assert not store.has_tests()
         store.record(RunInfo(1000.0), [row("seen", P), ("other.Class", "seen", "f.py", "s", P, 5)])
@@ -268,7 +271,6 @@ def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Loca
 
 def test_unknown_tests_among_a_few_keys_asked_of_a_larger_history(history_at: Location) -> None:
     """Few keys against many tests are looked up one by one rather than by reading the index."""
-    key = store_mod.identity_key
     with open_store(history_at) as store:
         store.record(RunInfo(1000.0), [row(f"t{i}", P) for i in range(40)])
         asked = [key("m", "t7", "", ""), key("m", "new", "", ""), key("m", "t39", "", "")]
@@ -277,7 +279,6 @@ def test_unknown_tests_among_a_few_keys_asked_of_a_larger_history(history_at: Lo
 
 
 def test_unknown_tests_of_a_commit_include_those_only_its_earlier_runs_saw(history_at: Location) -> None:
-    key = store_mod.identity_key
     with open_store(history_at) as store:
         store.record(RunInfo(1000.0, "old"), [row("kept", P)])
         store.record(RunInfo(1001.0, "abc"), [row("kept", P), row("added", F)])
@@ -290,7 +291,6 @@ def test_unknown_tests_of_a_commit_include_those_only_its_earlier_runs_saw(histo
 
 
 def test_a_test_of_a_commit_that_a_later_or_earlier_build_also_ran_is_known(history_at: Location) -> None:
-    key = store_mod.identity_key
     with open_store(history_at) as store:
         store.record(RunInfo(1000.0, "old"), [row("before", P)])
         store.record(RunInfo(1001.0, "abc"), [row("before", P), row("after", P), row("only", P)])
@@ -314,7 +314,7 @@ def test_new_tests_among_many_the_history_knows_are_added_with_their_attempts_in
         assert [a for a in attempts if a[0].startswith("new")] == [("new-a", F, 7), ("new-a", P, 9), ("new-a", S, 10), ("new-b", P, 8)]
         assert sorted(a for a in attempts if a[0].startswith("t")) == [(f"t{i:03}", P, i) for i in range(200)]
         assert {(name, ms) for _, name, _, _, _, ms in store.run_attempts(third.run_id)} >= {("new-a", 12), ("new-b", 11)}
-        assert store.unknown_tests([store_mod.identity_key("m", name, "", "") for name in ("new-a", "new-b", "t000")]) == set()
+        assert store.unknown_tests([store_mod.key_of(("m", name, "", "")) for name in ("new-a", "new-b", "t000")]) == set()
     if not isinstance(history_at, Path):
         return
     db = sqlite3.connect(history_at)

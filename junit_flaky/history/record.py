@@ -11,9 +11,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.history.reports import attempt_rows, duration_ms, read_reports, report_key
+from junit_flaky.history.reports import attempt_row, attempt_rows, read_reports, report_key
 from junit_flaky.history.store import (
-    OUTCOME_CODES, HistoryStore, KeyedRow, Recorded, RunInfo, explain, identity_key, key_of, open_store,
+    HistoryStore, KeyedRow, Recorded, RunInfo, explain, key_of, open_store,
 )
 from junit_flaky.junit_attempts import parse_time
 from junit_flaky.junit_read import Identity
@@ -64,7 +64,7 @@ class RunRecorder:
         if self.error is not None:
             return
         self._hashes.append(hash(test))
-        self._rows.append((key, *test, OUTCOME_CODES[outcome], duration_ms(parse_time(time))))
+        self._rows.append((key, *attempt_row(test, outcome, parse_time(time))))
         if len(self._rows) >= self.BATCH:
             self._flush()
 
@@ -107,7 +107,7 @@ class RunRecorder:
         keys: Dict[int, List[bytes]] = {}
         for test in tests:
             identity = (test.classname, test.name, test.file, test.suite)
-            keys.setdefault(hash(identity), []).append(identity_key(*identity))
+            keys.setdefault(hash(identity), []).append(key_of(identity))
         if not keys:
             return
         for index, digest in enumerate(self._hashes):

@@ -148,7 +148,7 @@ _NUMBERED = """
 # One attempt to record, in the order the test ran: classname, name, file, suite, outcome code,
 # duration in ms. A tuple because a million of them stream through executemany.
 AttemptRow = Tuple[str, str, str, str, int, int]
-_KEY_SIZE = 16  # bytes of ``key_of``'s digest
+KEY_SIZE = 16  # bytes of ``key_of``'s digest
 # An attempt row with its identity key (``key_of``) in front: what is staged.
 KeyedRow = Tuple[bytes, str, str, str, str, int, int]
 
@@ -157,11 +157,7 @@ def key_of(identity: Tuple[str, str, str, str]) -> bytes:
     """The 16-byte key of a test identity (classname, name, file, suite) that the tests' table
     is searched by; a tuple, as the scan hands identities on."""
     # NUL cannot occur in XML text, so it separates the parts unambiguously.
-    return hashlib.blake2b("\0".join(identity).encode("utf-8", "surrogatepass"), digest_size=_KEY_SIZE).digest()
-
-
-def identity_key(classname: str, name: str, file: str, suite: str) -> bytes:
-    return key_of((classname, name, file, suite))
+    return hashlib.blake2b("\0".join(identity).encode("utf-8", "surrogatepass"), digest_size=KEY_SIZE).digest()
 
 
 def keyed(attempts: Iterable[AttemptRow]) -> Iterator[KeyedRow]:
@@ -276,14 +272,14 @@ class HistoryStore:
             if commit:
                 only_here = {key for key, in db.execute(SHARED_SQL["seen_only_on_commit"], (commit, commit))}
             # Ids are never above the count of tests ever added: enough to choose.
-            read_whole = sum(map(len, buckets)) // _KEY_SIZE * 2 >= (db.execute("SELECT MAX(id) FROM tests").fetchone()[0] or 0)
+            read_whole = sum(map(len, buckets)) // KEY_SIZE * 2 >= (db.execute("SELECT MAX(id) FROM tests").fetchone()[0] or 0)
             for first, bucket in enumerate(buckets):
                 view = memoryview(bucket)
-                batch = {bytes(view[i : i + _KEY_SIZE]) for i in range(0, len(view), _KEY_SIZE)}
+                batch = {bytes(view[i : i + KEY_SIZE]) for i in range(0, len(view), KEY_SIZE)}
                 if not batch:
                     continue
                 if read_whole:  # up to the next first byte; 17 bytes of 0xff follow every key
-                    upper = bytes([first + 1]) if first < 255 else b"\xff" * (_KEY_SIZE + 1)
+                    upper = bytes([first + 1]) if first < 255 else b"\xff" * (KEY_SIZE + 1)
                     rows = db.execute("SELECT key FROM tests WHERE key >= ? AND key < ?", (bytes([first]), upper))
                     unknown |= batch.difference(key for key, in rows)
                 else:
@@ -356,7 +352,7 @@ class HistoryStore:
 
     def _staged_tests_known(self) -> bool:
         """Whether the history knows (nearly) every staged test, as when CI records the same
-        suite build after build: judged by 64 staged rows spread over them."""
+        suite build after build: judged by 64 to 127 staged rows spread evenly over them."""
         db = self._db
         last = db.execute("SELECT MAX(ordinal) FROM temp.staged").fetchone()[0] or 0
         sample = list(range(1, last + 1, max(1, last // 64)))
