@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import tempfile
-from dataclasses import astuple
 from functools import partial
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -94,7 +93,7 @@ def recorded(path: Path) -> Dict[Tuple[str, ...], str]:
     """Every test's verdict as the XML records it (copies of one test combined, as merge does)."""
     copies: Dict[Tuple[str, ...], List[Verdict]] = {}
     for case in junit_read.testcases(path):
-        copies.setdefault(astuple(case.test), []).append(recorded_verdict(case.element))
+        copies.setdefault(tuple(case.test), []).append(recorded_verdict(case.element))
     return {test: combine_verdicts(verdicts).value for test, verdicts in copies.items()}
 
 
