@@ -63,12 +63,14 @@ class Counts:
         self.flakes += other.flakes
 
 
-def counts_of(element: Element) -> Counts:
-    """How readers count one <testcase>: by the verdict it records, a failure before an error.
-    A quarantined failure is written skipped, so it counts as skipped."""
-    if not element.children:  # a pass with nothing inside: most testcases a merge writes
+def counts_of(element: Element, verdict: Optional[Verdict] = None) -> Counts:
+    """How readers count one <testcase>: by the verdict it records (``recorded_verdict``, or
+    ``verdict`` when the caller read it already), a failure before an error. A quarantined failure
+    is written skipped, so it counts as skipped."""
+    if verdict is None:
+        verdict = recorded_verdict(element)
+    if verdict is Verdict.PASSED:  # most testcases a merge writes
         return Counts(tests=1)
-    verdict = recorded_verdict(element)
     if verdict is Verdict.FAILED:
         failure = element.find("failure") is not None
         return Counts(tests=1, failures=int(failure), errors=int(not failure))
@@ -118,7 +120,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
         element = Element(first.tag, first.attrib, first.text)
     attempts = result.attempts
     element.attrib["time"] = f"{sum([a.time for a in attempts]):.3f}"
-    failed = [a for a in attempts if a.outcome is Outcome.FAILED or a.outcome is Outcome.ERROR]
+    failed = [a for a in attempts if a.outcome.is_failure]
     verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
     shown = attempts[-1]
@@ -167,11 +169,11 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     return element
 
 
-def needs_rewrite(tracked: TrackedTest, result: TestResult) -> bool:
-    """Whether the first <testcase> as written already says what we decided."""
+def needs_rewrite(tracked: TrackedTest, result: TestResult, recorded: Verdict) -> bool:
+    """Whether the first <testcase>, which records ``recorded``, already says what we decided."""
     if len(tracked.occurrences) > 1 or any(a.rerun for a in result.attempts):
         return True
-    return recorded_verdict(tracked.elements[0]) is not written_verdict(result)
+    return recorded is not written_verdict(result)
 
 
 def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
@@ -217,11 +219,14 @@ class _Writer:
             occurrences = entry.occurrences
             first = occurrences[0]
             element = entry.elements[0]
-            if needs_rewrite(entry, result):
+            # Read once: whether the testcase needs rewriting, and how it counts when it does not.
+            verdict: Optional[Verdict] = recorded_verdict(element)
+            if needs_rewrite(entry, result, verdict):
                 with texts_read_back(entry, snippets):
                     element = build_testcase(element, result)
                 edits[first.file].append((first.start, end_of(first), self._encode(element.to_xml()), False))
-            (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element))
+                verdict = None  # counted as rewritten
+            (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element, verdict))
             for occurrence in occurrences[1:]:
                 # A removed repeat leaves no blank line behind (see ``_Plan``).
                 edits[occurrence.file].append((occurrence.start, end_of(occurrence), b"", True))
