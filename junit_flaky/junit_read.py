@@ -19,9 +19,9 @@ import os
 import re
 import warnings
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from itertools import groupby
+from itertools import groupby, repeat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
@@ -327,8 +327,14 @@ class _Scanner:
         # expat's offset at the end event, after the start: a repeat found later needs no parse
         # to find its end (``Snippets.element_end``); _NO_END when it does not fit.
         self.plain_end = array("I")
-        self.plain_where = array("i")  # suite index, or -(file index + 1) outside any suite
-        self.plain_kind = bytearray()
+        # Where each untracked testcase is (a suite's index, or -(file index + 1) outside any
+        # suite): the value in ``where_is`` from the position in ``where_at`` (an index into the
+        # arrays, ascending) where it was last set, at each file's and suite's start and end
+        # (``wheres``). Logged per suite rather than kept per testcase, as are the skipped ones'
+        # indices (ascending): an append per testcase each was a twentieth of the scan.
+        self.where_at = array("q")
+        self.where_is = array("q")
+        self.skipped = array("q")
         self.loose = [0, 0]  # by kind, outside any suite (``count_untracked``)
         # Where each suite's and file's untracked testcases begin and end in the arrays, counted
         # once the files are read rather than per testcase.
@@ -390,9 +396,11 @@ class _Scanner:
         # The open suites, innermost last: (index, the suite part of a test's identity, depth).
         open_suites: List[Tuple[int, str, int]] = []
         current, suite_name = -1, ""  # the innermost's index and identity name; -1, "" outside any
-        where = -1 - file_index  # what ``plain_where`` says of a testcase read now
-        hashes, starts, wheres, kinds = self.hashes, self.plain_start, self.plain_where, self.plain_kind
-        ends = self.plain_end
+        where = -1 - file_index  # where a testcase read now is (see ``where_at``)
+        hashes, starts, ends, skipped = self.hashes, self.plain_start, self.plain_end, self.skipped
+        where_at, where_is = self.where_at, self.where_is
+        where_at.append(len(hashes))
+        where_is.append(where)
         suite_first, suite_last = self.suite_first, self.suite_last
         depth = 0  # elements open outside any testcase
         tc_depth = tc_start = 0  # inside a testcase: its depth (1 for the testcase) and start
@@ -441,6 +449,8 @@ class _Scanner:
                 # expat fills the dict in document order, so the writer keeps the attribute order.
                 suites.append(Suite(file_index, current, tag, list(attrs.items()), parser.CurrentByteIndex, identity_name=suite_name))
                 current = where = len(suites) - 1
+                where_at.append(len(hashes))
+                where_is.append(where)
                 open_suites.append((current, suite_name, depth))
                 suite_first.append(len(hashes))
                 suite_last.append(0)
@@ -489,14 +499,14 @@ class _Scanner:
                 sink(tc_key, _UNTRACKED_OUTCOMES[tc_state], tc_attrs.get("time"))
             if bits & flag:  # maybe a repeat (``track_repeats``)
                 later[len(hashes)] = (tc_key, tc_attrs.get("time"))
+            if tc_state:  # _SKIPPED: the only other outcome of an untracked testcase
+                skipped.append(len(hashes))
             hashes.append(digest)
             starts.append(tc_start)
             try:
                 ends.append(parser.CurrentByteIndex - tc_start)
             except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
                 ends.append(_NO_END)
-            kinds.append(tc_state)
-            wheres.append(where)
 
         def outside_end(tag: str) -> None:
             nonlocal depth, current, suite_name, where
@@ -509,24 +519,36 @@ class _Scanner:
                 open_suites.pop()
                 current, suite_name, _ = open_suites[-1] if open_suites else (-1, "", 0)
                 where = current if current >= 0 else -1 - file_index
+                where_at.append(len(hashes))
+                where_is.append(where)
 
         return start, end
 
     # -- after all files ----------------------------------------------------------------------------
 
+    def skipped_in(self, first: int, last: int) -> int:
+        """How many of the untracked testcases from index ``first`` to ``last`` were skipped."""
+        return bisect_left(self.skipped, last) - bisect_left(self.skipped, first)
+
+    def wheres(self, indices: Iterable[int]) -> List[int]:
+        """Where each untracked testcase of ``indices`` is (see ``where_at``): one search each,
+        run by ``map``, for the 100,000s a merge of overlapping shards moves."""
+        where_is = self.where_is
+        return [where_is[at - 1] for at in map(bisect_right, repeat(self.where_at), indices)]
+
     def count_untracked(self) -> None:
         """Each suite's untracked testcases (those directly in it) and those outside any suite,
         from where the arrays' ranges of suites and files begin and end: a suite's range holds
         those of the suites inside it too."""
-        kinds = self.plain_kind
+        skipped_in = self.skipped_in
         inside = [0] * len(self.suites)  # per suite: testcases of the suites directly inside it
         skipped_inside = [0] * len(self.suites)
         loose, loose_skipped = (sum(last - first for first, last in self.file_ranges),
-                                sum(kinds.count(_SKIPPED, first, last) for first, last in self.file_ranges))
+                                sum(skipped_in(first, last) for first, last in self.file_ranges))
         # Innermost first: a suite comes after the suite it is in.
         for index in range(len(self.suites) - 1, -1, -1):
             suite, first, last = self.suites[index], self.suite_first[index], self.suite_last[index]
-            total, skipped = last - first, kinds.count(_SKIPPED, first, last)
+            total, skipped = last - first, skipped_in(first, last)
             suite.skipped = skipped - skipped_inside[index]
             suite.passed = total - inside[index] - suite.skipped
             if suite.parent >= 0:
@@ -549,8 +571,9 @@ class _Scanner:
         if not wanted:
             return
         suites, tracked, later = self.suites, self.tracked, self.later
-        where_of, start_of, end_of, kind_of = self.plain_where, self.plain_start, self.plain_end, self.plain_kind
+        start_of, end_of = self.plain_start, self.plain_end
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
+        where_of = dict(zip(candidates, self.wheres(candidates)))
         file_of = [suite.file for suite in suites]
         # The identity of each candidate: kept by the scan for those that hit a set bit, read
         # from the start tag for the others (most: the first testcase of a repeated test).
@@ -599,13 +622,15 @@ class _Scanner:
             # The first is written back as an element, so it is read whatever it is.
             flat += [item for item in kept if item[1] is not known[0]]
         # No longer untracked: taken off their suites' counts, counted together.
-        for (where, kind), count in Counter(zip(map(where_of.__getitem__, moved), map(kind_of.__getitem__, moved))).items():
+        skipped_in = Counter(map(where_of.__getitem__, set(moved).intersection(self.skipped)))
+        for where, count in Counter(map(where_of.__getitem__, moved)).items():
+            skipped = skipped_in[where]
             if where < 0:
-                self.loose[kind] -= count
-            elif kind == _SKIPPED:
-                suites[where].skipped -= count
+                self.loose[_PASSED] -= count - skipped
+                self.loose[_SKIPPED] -= skipped
             else:
-                suites[where].passed -= count
+                suites[where].passed -= count - skipped
+                suites[where].skipped -= skipped
         self._hold_flat(snippets, sorted(flat, key=_first))
 
     def _hold_flat(self, snippets: "Snippets", flat: List[Tuple[int, Occurrence]]) -> None:
