@@ -77,3 +77,18 @@ def test_a_quarantined_test_that_passed_in_the_end_reads_the_same_in_every_outpu
     [test] = json.loads(js.read_text())["tests"]
     assert test["verdict"] == recorded_verdict(case.element).value == "flaky"
     assert "FLAKY" in result.stdout and "QUARANTINED" not in result.stdout
+
+
+def test_a_printed_name_another_test_makes_with_a_different_split_is_told_apart_by_suite() -> None:
+    # "a::b::c" is both classname "a" with name "b::c" and classname "a::b" with name "c"; the
+    # second passed, so it is not printed, yet the first must still say which one it is.
+    limits = Thresholds()
+    failed = TestResult(TestId("a", "b::c", suite="s1"), limits, [Attempt(Outcome.FAILED)], decide([Outcome.FAILED], limits))
+    passed = TestResult(TestId("a::b", "c", suite="s2"), limits, [Attempt(Outcome.PASSED)], decide([Outcome.PASSED], limits))
+    alone = TestResult(TestId("x", "y", suite="s1"), limits, [Attempt(Outcome.FAILED)], decide([Outcome.FAILED], limits))
+    console = Console(record=True, width=200)
+    results = [failed, passed, alone]
+    report.print_report(console, results, report.summarize(results, 0, 0))
+    text = console.export_text()
+    assert "a::b::c (suite s1)" in text
+    assert "x::y (suite" not in text and "x::y" in text
