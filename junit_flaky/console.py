@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 import traceback
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,18 +24,22 @@ class _Stream:
     It also outlives its reader: after ``junit-flaky run ... | head -1`` the pipe closes, yet the
     report must still be written and the exit code must still be the verdict's. What is printed
     after that is dropped (Python's own recipe for EPIPE: point the descriptor at /dev/null, so
-    the interpreter's last flush cannot fail either)."""
+    the interpreter's last flush cannot fail either). A stream that refuses writes for another
+    reason (a full disk: ENOSPC) is dropped the same way, so the command still finishes its
+    work, and ``refused`` keeps why: what the user reads is incomplete, which ``exit_code`` says.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.closed_by_reader = False
+        self.dropped = False
+        self.refused: Optional[OSError] = None
 
     @property
     def _stream(self) -> Any:
         return getattr(sys, self.name)
 
     def write(self, text: str) -> int:
-        if not self.closed_by_reader:
+        if not self.dropped:
             try:
                 self._stream.write(tokens.redact(text, os.environ))
             except OSError as exc:
@@ -43,22 +47,19 @@ class _Stream:
         return len(text)
 
     def flush(self) -> None:
-        if not self.closed_by_reader:
+        if not self.dropped:
             try:
                 self._stream.flush()
             except OSError as exc:
                 self._drop(exc)
 
     def _drop(self, exc: OSError) -> None:
-        """A reader that left is no news; a stdout that refuses writes (a full disk: ENOSPC) is
-        said once on stderr, since the log the user expects is incomplete. The exit code stays
-        the command's either way."""
-        self.closed_by_reader = True
+        self.dropped = True
+        if not isinstance(exc, BrokenPipeError):  # a reader that left is no news
+            self.refused = exc
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self._stream.fileno())
         os.close(devnull)
-        if not isinstance(exc, BrokenPipeError) and self.name == "stdout":
-            warn(f"cannot write to standard output: {exc.strerror}; the rest of it is dropped")
 
     def isatty(self) -> bool:
         return self._stream.isatty()
@@ -89,9 +90,21 @@ _reopen_closed("stdout", 1)
 _reopen_closed("stderr", 2)
 # No emoji codes: what is printed holds names of files and tests, and rich would turn a file named
 # shard:x:.xml into "shard❌.xml".
-stdout = Console(file=_Stream("stdout"), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
+_stdout = _Stream("stdout")
+stdout = Console(file=_stdout, highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
 stderr = Console(file=_Stream("stderr"), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def exit_code(code: Any) -> Any:
+    """The command's exit code (``SystemExit.code``), once it is done: a stdout that refused
+    writes (not a reader that left) is an error, since what the user reads is incomplete (exit 2
+    where the command had nothing worse to say; its files are written all the same)."""
+    refused = _stdout.refused
+    if refused is None:
+        return code
+    stderr.print(f"junit-flaky: error: cannot write to standard output: {refused.strerror}", markup=False)
+    return EXIT_USAGE if not code else code
 
 
 def warn(message: str) -> None:

@@ -34,10 +34,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         from junit_flaky import rerun_prestart
 
         ahead = rerun_prestart.start(rerun_command)
+    code: object = 0
     try:
         from junit_flaky import cli
 
         cli.app(args=args, prog_name="junit-flaky", obj=cli.Invocation(rerun_command, ahead))
+    except SystemExit as done:  # click ends every command this way
+        code = done.code
     finally:
         if ahead is not None:
             ahead.close()
+    from junit_flaky import console
+
+    sys.exit(console.exit_code(code))

@@ -48,14 +48,24 @@ def test_run_with_stdout_closed_still_writes_its_files_and_exits_with_the_verdic
     assert json.loads((tmp_path / "o.json").read_text())["summary"]["failed"] == 1
 
 
-def test_a_full_stdout_is_one_warning_not_a_traceback_and_the_run_still_ends_with_its_verdict(tmp_path: Path) -> None:
-    """/dev/full refuses every write with ENOSPC, as a full disk does to ``> log``."""
+def test_a_full_stdout_is_one_error_line_and_exit_2_but_the_run_still_writes_its_files(tmp_path: Path) -> None:
+    """/dev/full refuses every write with ENOSPC, as a full disk does to ``> log``: what the user
+    reads is incomplete, which the exit code says, but the work is done all the same."""
+    error = "junit-flaky: error: cannot write to standard output: No space left on device"
     version = _closed('exec 3>&1; "$PY" -m junit_flaky --version >/dev/full; echo "rc=$?" >&3', tmp_path)
-    assert version.stdout.strip() == "rc=0", (version.stdout, version.stderr)
-    assert version.stderr.splitlines() == [
-        "junit-flaky: warning: cannot write to standard output: No space left on device; the rest of it is dropped"
-    ], version.stderr
-    (tmp_path / "r.xml").write_text(RED)
-    ran = _closed('exec 3>&1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun --json o.json >/dev/full; echo "rc=$?" >&3', tmp_path)
-    assert ran.stdout.strip() == "rc=1" and "Traceback" not in ran.stderr, (ran.stdout, ran.stderr)
+    assert (version.stdout.strip(), version.stderr.splitlines()) == ("rc=2", [error]), (version.stdout, version.stderr)
+    (tmp_path / "green.xml").write_text(RED.replace('<failure message="boom">boom</failure>', ""))
+    green = _closed('exec 3>&1; "$PY" -m junit_flaky run green.xml --no-flakybot --no-rerun --json o.json >/dev/full; echo "rc=$?" >&3', tmp_path)
+    assert (green.stdout.strip(), green.stderr.splitlines()) == ("rc=2", [error]), (green.stdout, green.stderr)
+    assert json.loads((tmp_path / "o.json").read_text())["summary"]["passed"] == 1
+    (tmp_path / "r.xml").write_text(RED)  # a failed build keeps its own exit code
+    red = _closed('exec 3>&1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun --json o.json >/dev/full; echo "rc=$?" >&3', tmp_path)
+    assert (red.stdout.strip(), red.stderr.splitlines()) == ("rc=1", [error]), (red.stdout, red.stderr)
     assert json.loads((tmp_path / "o.json").read_text())["summary"]["failed"] == 1
+
+
+def test_a_reader_that_left_is_no_error(tmp_path: Path) -> None:
+    """``| head -1`` is the user's choice: what is printed after the reader left is dropped silently."""
+    (tmp_path / "r.xml").write_text(RED)
+    left = _closed('exec 3>&1; (sleep 1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun 2>&3; echo "rc=$?" >&3) | true', tmp_path)
+    assert left.stdout.strip() == "rc=1", left.stdout
