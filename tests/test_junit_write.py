@@ -122,6 +122,19 @@ def test_a_removed_repeat_leaves_no_blank_line_behind(run, tmp_path: Path) -> No
     assert [line for line in lines if not line.strip()] == [] and len(lines) == 7
 
 
+def test_a_flaky_test_merged_from_shards_shows_the_output_of_its_passing_run(run_cli, tmp_path: Path) -> None:
+    """A flaky test's <system-out> is its pass's, whichever shard holds it: the failed run's output
+    is in its flakyFailure."""
+    for shard, outcome, output in (("passed.xml", "passed", "P-out"), ("failed.xml", "failed", "F-out")):
+        jb.write(tmp_path / shard, jb.pytest_report(jb.testcase("test_x", outcome, message="boom", stdout=output)))
+    out = tmp_path / "out.xml"
+    result = run_cli("run", tmp_path / "passed.xml", tmp_path / "failed.xml", "--no-rerun", "--no-flakybot", "-o", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    case = only_case(parse(out), "test_x")
+    assert case.findtext("system-out") == "P-out"
+    assert case.findtext("flakyFailure/system-out") == "F-out"
+
+
 def test_passing_test_short_of_min_passes_fails_saying_what_it_needs(run) -> None:
     root, report = run(jb.pytest_report(jb.testcase("test_x", stdout="kept")), "--min-passes", "2", expect=1)
     case = only_case(root, "test_x")
