@@ -80,7 +80,8 @@ _TYPES = [
 _SHARED = {name: statement.replace("?", "%s") for name, statement in sqlite_store.SHARED_SQL.items()}
 
 
-# A test id among the (classname, name) pairs ``_among_tests`` gives, or any when it gives none.
+# A test id among the (classname, name) pairs ``_among_tests`` was given; every test when it was
+# given None (an empty list matches none).
 _AMONG_TESTS = """(%(every)s OR {} IN (
     SELECT t.id FROM tests t JOIN UNNEST(%(classnames)s::text[], %(names)s::text[]) AS w (classname, name)
     ON w.classname = t.classname AND w.name = t.name
