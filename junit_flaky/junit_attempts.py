@@ -287,10 +287,14 @@ def _counts_out_reruns(scan: Scan, index: int, tracked: int, reran: int, teardow
     return 0 < uncounted <= reran + teardown_errors
 
 
-def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[Element], List[Attempt], List[Tuple[int, Attempt]], List[int]]:
+def _read_test(
+    snippets: Snippets, occurrences: List[Occurrence], outline: bool = False,
+) -> Tuple[List[Element], List[Attempt], List[Tuple[int, Attempt]], List[int]]:
     """One tracked test's elements and attempts, read from its occurrences; also, per suite,
     the passes that may be attempts someone reran, and the pytest teardown errors (see
-    ``_counts_out_reruns``, which needs every test of the suite to tell)."""
+    ``_counts_out_reruns``, which needs every test of the suite to tell). ``outline``: without
+    the content of their output children (``Snippets.testcase_outline``), so no attempt holds
+    its output."""
     elements: List[Element] = []
     attempts: List[Attempt] = []
     maybe_reran: List[Tuple[int, Attempt]] = []
@@ -308,7 +312,8 @@ def _read_test(snippets: Snippets, occurrences: List[Occurrence]) -> Tuple[List[
                 maybe_reran.append((occurrence.suite, attempt))
             attempts.append(attempt)
             continue
-        element = parse_element(snippets.testcase(occurrence).decode(snippets.files[occurrence.file].encoding))
+        data = snippets.testcase_outline(occurrence) if outline else snippets.testcase(occurrence)
+        element = parse_element(data, snippets.files[occurrence.file].encoding)
         elements.append(element)
         found = attempts_of(element)
         teardown = _is_pytest_teardown_error(found)
@@ -347,7 +352,7 @@ def load(scan: Scan, snippets: Snippets) -> Dict[TestId, TrackedTest]:
     teardown_errors: Counter = Counter()  # per suite
     # Per test, only what it needs (most merged repeats: no children, no teardown errors).
     for test, occurrences in scan.tracked.items():
-        elements, attempts, maybe_reran, teardowns = _read_test(snippets, occurrences)
+        elements, attempts, maybe_reran, teardowns = _read_test(snippets, occurrences, outline=True)
         if any(element.children for element in elements):  # else no attempt holds a text
             for element in elements:
                 if element.children:

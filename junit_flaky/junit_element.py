@@ -227,9 +227,12 @@ def parse_childless(text: str) -> List[Element]:
     return found[1:]
 
 
-def parse_element(text: str) -> Element:
-    """One element cut out of its document (already decoded). Its bytes were read by the scan,
-    so a failure here means the file changed since."""
+def parse_element(text: Union[str, bytes], encoding: str = "utf-8") -> Element:
+    """One element cut out of its document: text, or bytes in ``encoding``. Its bytes were read
+    by the scan, so a failure here means the file changed since. UTF-8 bytes go to expat as they
+    are (decoding them first, as other encodings are, costs a decode and expat's encode back)."""
+    if isinstance(text, bytes) and encoding != "utf-8":
+        text = text.decode(encoding)
     builder = TreeBuilder()
     parser = expat.ParserCreate()
     builder.attach(parser)

@@ -537,3 +537,27 @@ def test_more_shards_than_the_process_may_open_files_are_read_merged_and_written
         )
         assert result.returncode == 1, result.stderr
         assert_rewrite_keeps_every_test_once(shards, out)
+
+
+def test_a_failure_s_output_is_kept_where_written_though_its_attempts_are_read_without_it(tmp_path: Path, rewrite) -> None:
+    # Attempts are read from a testcase without its <system-out>/<system-err> content; the
+    # failure's location and type still come from its trace, and every output reaches the report:
+    # copied as it was, or read again for a test rewritten from two shards.
+    output = '<![CDATA[<failure message="in the output"/>]]> &amp; <j:x xmlns:j="urn:j">a<b/></j:x><!-- c -->'
+    case = (
+        '<testcase classname="c" name="test_{name}" time="0.5"><system-out note="a&gt;b">{output}</system-out>'
+        '<failure message="assert 1 == 2">def test():\nt/test_x.py:7: AssertionError</failure>'
+        '<j:system-err xmlns:j="urn:j">err &lt;{name}&gt;</j:system-err><system-out/><system-err a="/>"></system-err></testcase>'
+    )
+    report = jb.write(tmp_path / "r.xml", f'<testsuite name="s">{case.format(name="one", output=output)}</testsuite>')
+    shards = [jb.write(tmp_path / f"shard-{n}.xml", f'<testsuite name="s">{case.format(name="two", output=output)}</testsuite>') for n in (1, 2)]
+    for test in read([report, *shards]).tracked.values():
+        assert [(a.outcome.value, a.type, a.location, a.message) for a in test.attempts[:1]] == [
+            ("failed", "AssertionError", "t/test_x.py:7", "assert 1 == 2")
+        ]
+    result, root = rewrite(report, *shards, expect=1)
+    cases = by_name(root)
+    for name in ("one", "two"):
+        texts = ["".join(child.itertext()) for child in cases[f"test_{name}"] if child.tag.split("}")[-1].startswith("system-")]
+        assert texts[:2] == ['<failure message="in the output"/> & a', f"err <{name}>"]
+    assert [child.tag.split("}")[-1] for child in cases["test_two"]].count("rerunFailure") == 1
