@@ -498,37 +498,37 @@ class _Scanner:
             if bits & flag:
                 occurrences = tracked.get(tc_key)
                 if occurrences is not None:  # one more testcase of a tracked test
-                    self.tracked_occurrences += 1
-                    occurrence = Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)
-                    if outputs and outputs[-1][0] > tc_start:
-                        occurrence.outputs = [output for output in outputs if output[0] > tc_start]
-                    occurrences.append(occurrence)
+                    occurrences.append(tracked_here())
                     return
                 # An untracked testcase of the same identity may have been read before.
                 maybe_repeated.add(digest)
+                if tc_state < _FAILED:  # maybe a repeat (``track_repeats``)
+                    later[len(hashes)] = (tc_key, tc_attrs.get("time"))
             else:
                 seen[index] = bits | flag
             # The first testcase of its identity that is tracked, or an untracked one: an
             # untracked testcase of the same identity read later is a repeat.
-            if tc_state >= _FAILED:
-                self.tracked_occurrences += 1
-                occurrence = Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)
-                if outputs and outputs[-1][0] > tc_start:
-                    occurrence.outputs = [output for output in outputs if output[0] > tc_start]
-                tracked[tc_key] = [occurrence]
-                return
+            if tc_state:
+                if tc_state >= _FAILED:
+                    tracked[tc_key] = [tracked_here()]
+                    return
+                skipped.append(len(hashes))  # _SKIPPED: the only other outcome of an untracked testcase
             if sink is not None:
                 sink(tc_key, _UNTRACKED_OUTCOMES[tc_state], tc_attrs.get("time"))
-            if bits & flag:  # maybe a repeat (``track_repeats``)
-                later[len(hashes)] = (tc_key, tc_attrs.get("time"))
-            if tc_state:  # _SKIPPED: the only other outcome of an untracked testcase
-                skipped.append(len(hashes))
             hashes.append(digest)
             starts.append(tc_start)
             try:
                 ends.append(parser.CurrentByteIndex - tc_start)
             except OverflowError:  # a testcase of 4 GiB or more: found by parsing if needed
                 ends.append(_NO_END)
+
+        def tracked_here() -> Occurrence:
+            """The testcase that just ended, as an occurrence of a tracked test."""
+            self.tracked_occurrences += 1
+            occurrence = Occurrence(file_index, current, tc_start, parser.CurrentByteIndex)
+            if outputs and outputs[-1][0] > tc_start:
+                occurrence.outputs = [output for output in outputs if output[0] > tc_start]
+            return occurrence
 
         def outside_end(tag: str) -> None:
             nonlocal depth, current, suite_name, where
