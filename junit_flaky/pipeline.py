@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Sequence
 
@@ -20,6 +21,8 @@ from junit_flaky.junit_attempts import Reading, read
 from junit_flaky.junit_element import long_lived
 from junit_flaky.model import TestResult, Verdict
 from junit_flaky.verdicts import close, decide, plural
+
+_outcome_of = attrgetter("outcome")  # an attempt's, for decide without a list of outcomes made first
 
 if TYPE_CHECKING:
     from junit_flaky.history.record import RunRecorder
@@ -95,7 +98,8 @@ def run(
     with long_lived():  # one per tracked test, kept to the end: collecting them freed nothing
         for test, entry in reading.tracked.items():
             limits = resolver.resolve(test)
-            results.append(TestResult(test, limits, list(entry.attempts), decide([a.outcome for a in entry.attempts], limits)))
+            attempts = list(entry.attempts)
+            results.append(TestResult(test, limits, attempts, decide(map(_outcome_of, attempts), limits)))
     if arrivals is not None:
         arrivals.apply(results, reading.scan.testcases)
     if fail_on_flaky:
