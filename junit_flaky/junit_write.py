@@ -169,11 +169,13 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     return element
 
 
-def needs_rewrite(tracked: TrackedTest, result: TestResult, recorded: Verdict) -> bool:
-    """Whether the first <testcase>, which records ``recorded``, already says what we decided."""
+def kept_verdict(tracked: TrackedTest, result: TestResult) -> Optional[Verdict]:
+    """The verdict the first <testcase> records when it already says what we decided, so that it
+    is kept as written; None when it needs rewriting."""
     if len(tracked.occurrences) > 1 or any(a.rerun for a in result.attempts):
-        return True
-    return recorded is not written_verdict(result)
+        return None
+    recorded = recorded_verdict(tracked.elements[0])
+    return recorded if recorded is written_verdict(result) else None
 
 
 def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
@@ -219,13 +221,11 @@ class _Writer:
             occurrences = entry.occurrences
             first = occurrences[0]
             element = entry.elements[0]
-            # Read once: whether the testcase needs rewriting, and how it counts when it does not.
-            verdict: Optional[Verdict] = recorded_verdict(element)
-            if needs_rewrite(entry, result, verdict):
+            verdict = kept_verdict(entry, result)  # read once: it also says how the testcase counts
+            if verdict is None:
                 with texts_read_back(entry, snippets):
                     element = build_testcase(element, result)
                 edits[first.file].append((first.start, end_of(first), self._encode(element.to_xml()), False))
-                verdict = None  # counted as rewritten
             (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element, verdict))
             for occurrence in occurrences[1:]:
                 # A removed repeat leaves no blank line behind (see ``_Plan``).
