@@ -190,11 +190,16 @@ def _interim(element: Element, time: float = 0.0) -> Attempt:
     return _failure_details(element, outcome, time, stdout, stderr)
 
 
+def _passed_once(time: Optional[str]) -> Attempt:
+    """What a testcase with nothing inside records: one pass, of its ``time`` attribute."""
+    return Attempt(Outcome.PASSED, parse_time(time))
+
+
 def attempts_of(element: Element) -> List[Attempt]:
     """The attempts one <testcase> element records, in the order they ran."""
-    time = parse_time(element.get("time"))
     if not element.children:  # most testcases of a big report: passed once, nothing inside
-        return [Attempt(Outcome.PASSED, time)]
+        return [_passed_once(element.get("time"))]
+    time = parse_time(element.get("time"))
     # One pass over the children, each one's tag read once: a pass per question took a fifth of
     # the time of reading 20,000 failures. A comment's or instruction's "tag" is none of these.
     final = out = err = None
@@ -301,13 +306,13 @@ def _read_test(
     teardown_errors: List[int] = []
     last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
     for index, occurrence in enumerate(occurrences):
-        element = occurrence.bare
-        if element is not None or occurrence.time is not None:
-            # One self-closing tag: a pass that holds no result, as attempts_of would find, in
-            # fewer steps (most merged repeats); held flat, without an element, after the first.
+        if occurrence.self_closing:
+            # A pass that holds no result, as attempts_of finds, in fewer steps (most merged
+            # repeats); held flat, without an element, after the first.
+            element = occurrence.bare
             if element is not None:
                 elements.append(element)
-            attempt = Attempt(Outcome.PASSED, parse_time(occurrence.time if element is None else element.get("time")))
+            attempt = _passed_once(occurrence.time if element is None else element.get("time"))
             if last_in_suite[occurrence.suite] > index:
                 maybe_reran.append((occurrence.suite, attempt))
             attempts.append(attempt)
@@ -377,7 +382,7 @@ def texts_read_back(entry: TrackedTest, snippets: Snippets) -> ContextManager[No
     attempt objects while the block runs (a result's attempts start with them), then dropped:
     the writer holds one test's texts at a time."""
     for occurrence in entry.occurrences:
-        if occurrence.time is None and occurrence.bare is None:  # not known to be self-closing
+        if not occurrence.self_closing:
             return _texts_read_back(entry, snippets)
     # Self-closing testcases: there is no text to read (and no generator to run, a tenth of the
     # time of writing 100,000 merged repeats).

@@ -171,6 +171,11 @@ class Occurrence:
         # (``Snippets.testcase_outline``); None when not recorded.
         self.outputs: Optional[List[Tuple[int, int]]] = None
 
+    @property
+    def self_closing(self) -> bool:
+        """Known to be one self-closing tag: a pass with nothing inside (see ``bare``)."""
+        return self.bare is not None or self.time is not None
+
     def __repr__(self) -> str:
         return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
 
@@ -599,7 +604,9 @@ class _Scanner:
         file_of = [suite.file for suite in suites]
         # The identity of each candidate: kept by the scan for those that hit a set bit, read
         # from the start tag for the others (most: the first testcase of a repeated test).
-        read: Dict[int, Tuple[Identity, Optional[Element], int]] = {}  # and the tag (see testcase_tags)
+        # By index in the arrays: the identity, the element if the tag is the whole testcase, the
+        # tag's size (see testcase_tags).
+        read: Dict[int, Tuple[Identity, Optional[Element], int]] = {}
         unread = [i for i in candidates if i not in later]
         for first in range(0, len(unread), _TAGS_AT_ONCE):
             batch = unread[first : first + _TAGS_AT_ONCE]

@@ -39,6 +39,7 @@ from junit_flaky.verdicts import Tally, plural
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TAG_NAME = re.compile(rb"<([^\s/>]+)")
 COPY_CHUNK = 1 << 20
+_BLANKS = b" \t\r\n"  # what a removed repeat's gap drops at its end (see ``_Plan``)
 _XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
 
 
@@ -303,12 +304,12 @@ class _Writer:
                 if stop <= begin or start >= end:
                     continue  # outside the part of this file that is written
                 start, stop = max(start, begin), min(stop, end)
-                if decoder is None and start - position <= COPY_CHUNK:
+                if decoder is None and 0 <= start - position <= COPY_CHUNK:
                     # One read, as _copy_range would make it, without its call: most gaps are
                     # between one removed repeat and the next (a seventh of writing 100,000).
                     handle.seek(position)
                     gap = handle.read(start - position)
-                    out.write(gap.rstrip(b" \t\r\n") if drop_blank_before else gap)
+                    out.write(gap.rstrip(_BLANKS) if drop_blank_before else gap)
                 else:
                     self._copy_range(handle, out, position, start, decoder, drop_blank_before)
                 out.write(data)
@@ -327,7 +328,7 @@ class _Writer:
                 break
             remaining -= len(chunk)
             if drop_trailing_blank and remaining <= 0:  # blanks are ASCII in every encoding read
-                chunk = chunk.rstrip(b" \t\r\n")
+                chunk = chunk.rstrip(_BLANKS)
             if decoder is not None:
                 chunk = decoder.decode(chunk, remaining <= 0).encode(self.encoding, "xmlcharrefreplace")
             out.write(chunk)
