@@ -1,7 +1,7 @@
 """The one seam to the OS for the rerun's pytest process: start it, wait for it, and kill it with
 everything it started, however junit-flaky ends.
 
-pytest is not junit-flaky's child but the child of a small watchdog (this module, run by a new
+pytest is not junit-flaky's child but the child of a small watchdog (rerun_watchdog, run by a new
 Python) in a session of its own, so that a SIGKILL to junit-flaky's process group (a CI agent
 cancelling the step) does not reach it. Two pipes connect them: the watchdog reports pytest's
 exit status up one; when the other closes, because junit-flaky asked for a kill or died, the
@@ -26,18 +26,17 @@ from typing import TYPE_CHECKING
 
 from junit_flaky.errors import JunitFlakyError
 
-if TYPE_CHECKING:  # the watchdog, which imports this module too, starts quicker without them
+if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO, Dict, List, Optional
 
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>, Linux 3.4+
 _REPORTS = (b"started ", b"failed ", b"exit ")  # the lines the watchdog writes to its stdout
 KILL_WAIT = 10.0  # seconds kill() waits for the watchdog to reap everything before going on without it
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-# The watchdog imports this module from the folder it is in, whatever the working directory holds.
+# The watchdog imports its module from the folder it is in, whatever the working directory holds.
 # -S: it needs the standard library alone, so the site setup (site-packages, .pth files, a
 # sitecustomize) is left to the user's pytest, which runs it as usual, and not paid for twice.
-_WATCHDOG = [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); from junit_flaky.rerun_process import watch; sys.exit(watch(sys.argv[2], sys.argv[3:]))"]
+_WATCHDOG = [sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); from junit_flaky.rerun_watchdog import watch; sys.exit(watch(sys.argv[2], sys.argv[3:]))"]
 
 
 class RerunStartError(JunitFlakyError):
@@ -144,125 +143,3 @@ class RerunProcess:
     def _close(self) -> None:
         self._watchdog.stdin.close()
         self._watchdog.stdout.close()
-
-
-# -- the watchdog's side ------------------------------------------------------------------------------
-
-
-def watch(cwd: str, command: List[str]) -> int:
-    """The watchdog: fd 0 is junit-flaky's pipe (EOF: kill), fd 1 reports, fd 2 is the log."""
-    subreaper = _become_subreaper()
-    stop: List[int] = []
-    wakeup, wake = os.pipe()
-    os.set_blocking(wake, False)
-    signal.set_wakeup_fd(wake, warn_on_full_buffer=False)  # any signal below ends a select() at once
-    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # asked to stop: clean up as on EOF
-        signal.signal(signum, lambda signum, frame: stop.append(signum))
-    try:
-        child = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=2, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    except (OSError, ValueError) as exc:
-        _report(f"failed {getattr(exc, 'strerror', None) or exc}")
-        return 1
-    _report(f"started {child.pid}")
-    code = None
-    while not stop:
-        if code is None:
-            code = _ended(child)
-            if code is not None:
-                _report(f"exit {code}")
-        if subreaper and code is None:  # once pytest is an unreaped zombie, the final sweep reaps them
-            _reap_ended_orphans(child.pid)
-        ready = select.select([0, wakeup], [], [])[0]
-        if wakeup in ready:
-            os.read(wakeup, 4096)
-        if 0 in ready and not os.read(0, 4096):
-            break  # junit-flaky asks for the kill, or is gone
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signal.SIGKILL)  # the group outlives its leader while members remain
-    status = child.wait()  # reaped only now: until the group kill, its pid named nothing but our group
-    if code is None:
-        _report(f"exit {status}")
-    if subreaper:
-        _reap_descendants()
-    return 0
-
-
-def _ended(child: "subprocess.Popen[bytes]") -> Optional[int]:
-    """The command's exit status once it has ended (negative: the signal), without reaping it.
-
-    An unreaped process keeps its pid, so the pid cannot pass to another process, nor name
-    another process group, before ``os.killpg(pid)`` kills what is left of the command's."""
-    if not hasattr(os, "waitid"):  # macOS: Python has no waitid there; poll reaps, the race stays
-        return child.poll()
-    ended = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    if ended is None:
-        return None
-    return ended.si_status if ended.si_code == os.CLD_EXITED else -ended.si_status
-
-
-def _report(line: str) -> None:
-    with contextlib.suppress(OSError):  # junit-flaky may be gone; the cleanup still matters
-        os.write(1, (line.replace("\n", " ") + "\n").encode())
-
-
-def _become_subreaper() -> bool:
-    """Orphaned descendants come to us instead of init, so none can escape the final sweep."""
-    if not sys.platform.startswith("linux") or not os.path.isdir("/proc/self"):
-        return False  # without /proc the sweep could not find the orphans it would wait for
-    import ctypes  # only here: the watchdog starts quicker without it elsewhere
-
-    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-
-
-def _reap_ended_orphans(keep: int) -> None:
-    """Reap the adopted orphans that have ended, so that no zombie piles up while pytest runs on;
-    ``keep`` (pytest) is left to Popen, which reads its status."""
-    while True:
-        try:
-            ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # look, do not reap yet
-        except ChildProcessError:
-            return
-        if ended is None or ended.si_pid == keep:
-            return  # none, or pytest: the next round of the loop reads it
-        os.waitpid(ended.si_pid, 0)
-
-
-def _reap_descendants() -> None:
-    """SIGKILL every descendant and reap them, until none is left: a killed process's children are
-    re-parented to us, and one may fork while we look. Without a child we have no descendant
-    (an orphan below us is re-parented to us), so /proc is read only while a child lives: not at
-    all when pytest left nothing behind, the usual end of a rerun."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:  # children left, none ended yet
-            for pid in _descendants(os.getpid()):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
-
-
-def _descendants(root: int) -> List[int]:
-    """Every live descendant of ``root``, from the parent pids in /proc."""
-    children: Dict[int, List[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rpartition(b")")[2].split()  # the name before ")" may hold anything
-        except OSError:
-            continue  # it ended while we looked
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found: List[int] = []
-    todo = [root]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
