@@ -173,7 +173,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
 def kept_verdict(tracked: TrackedTest, result: TestResult) -> Optional[Verdict]:
     """The verdict the first <testcase> records when it already says what we decided, so that it
     is kept as written; None when it needs rewriting."""
-    if len(tracked.occurrences) > 1 or any(a.rerun for a in result.attempts):
+    if len(tracked.occurrences) > 1 or result.was_rerun:
         return None
     recorded = recorded_verdict(tracked.elements[0])
     return recorded if recorded is written_verdict(result) else None

@@ -139,7 +139,7 @@ class NewTestFinder:
         return AlsoTrack(hashes, lambda test: key_of(test) in unknown)
 
     def is_new(self, test: TestId) -> bool:
-        key = self._key_of((test.classname, test.name, test.file, test.suite))
+        key = self._key_of(test)  # a TestId is its identity tuple
         return self.unknown is not None and key in self.unknown
 
 

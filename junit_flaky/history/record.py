@@ -105,9 +105,8 @@ class RunRecorder:
         """(ordinal, identity key) of each staged row that may be of a tracked test: the
         store takes back only the rows whose key is that test's."""
         keys: Dict[int, List[bytes]] = {}
-        for test in tests:
-            identity = (test.classname, test.name, test.file, test.suite)
-            keys.setdefault(hash(identity), []).append(key_of(identity))
+        for test in tests:  # a TestId is its identity tuple, with the same hash
+            keys.setdefault(hash(test), []).append(key_of(test))
         if not keys:
             return
         for index, digest in enumerate(self._hashes):

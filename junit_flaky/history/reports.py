@@ -33,9 +33,8 @@ def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]]) -> Iterato
     """The rows the store records for the tracked tests: every attempt (the untracked tests' rows
     are staged as the scan reads them: ``record.RunRecorder``)."""
     for test, attempts in tracked:
-        identity = (test.classname, test.name, test.file, test.suite)
         for attempt in attempts:
-            yield attempt_row(identity, attempt.outcome, attempt.time)
+            yield attempt_row(test, attempt.outcome, attempt.time)
 
 
 def report_key(paths: Sequence[Path], origin: str = "") -> str:
