@@ -107,6 +107,13 @@ def exit_code(code: Any) -> Any:
     return EXIT_USAGE if not code else code
 
 
+def refused_by_click(exc: OSError) -> int:
+    """click prints help and usage errors itself, not through the consoles: a write of its that
+    failed is taken as a stdout that refused writes (a full disk for ``--help > file``)."""
+    _stdout._drop(exc)
+    return EXIT_USAGE
+
+
 def warn(message: str) -> None:
     stderr.print(f"junit-flaky: warning: {message}", markup=False)
 

@@ -41,6 +41,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         cli.app(args=args, prog_name="junit-flaky", obj=cli.Invocation(rerun_command, ahead))
     except SystemExit as done:  # click ends every command this way
         code = done.code
+    except OSError as exc:  # from click's own output (help, usage), which our consoles do not carry
+        from junit_flaky import console
+
+        code = console.refused_by_click(exc)
     finally:
         if ahead is not None:
             ahead.close()

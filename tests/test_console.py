@@ -52,8 +52,9 @@ def test_a_full_stdout_is_one_error_line_and_exit_2_but_the_run_still_writes_its
     """/dev/full refuses every write with ENOSPC, as a full disk does to ``> log``: what the user
     reads is incomplete, which the exit code says, but the work is done all the same."""
     error = "junit-flaky: error: cannot write to standard output: No space left on device"
-    version = _closed('exec 3>&1; "$PY" -m junit_flaky --version >/dev/full; echo "rc=$?" >&3', tmp_path)
-    assert (version.stdout.strip(), version.stderr.splitlines()) == ("rc=2", [error]), (version.stdout, version.stderr)
+    for asked in ("--version", "--help", "stats --help"):  # ours, and click's own printing
+        shown = _closed(f'exec 3>&1; "$PY" -m junit_flaky {asked} >/dev/full; echo "rc=$?" >&3', tmp_path)
+        assert (shown.stdout.strip(), shown.stderr.splitlines()) == ("rc=2", [error]), (asked, shown.stdout, shown.stderr)
     (tmp_path / "green.xml").write_text(RED.replace('<failure message="boom">boom</failure>', ""))
     green = _closed('exec 3>&1; "$PY" -m junit_flaky run green.xml --no-flakybot --no-rerun --json o.json >/dev/full; echo "rc=$?" >&3', tmp_path)
     assert (green.stdout.strip(), green.stderr.splitlines()) == ("rc=2", [error]), (green.stdout, green.stderr)
