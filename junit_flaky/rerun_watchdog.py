@@ -22,6 +22,7 @@ PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>, Linux 3.4+
 
 
 def watch(cwd: str, command: list[str]) -> int:
+    """Run ``command`` in ``cwd``, report its start and exit, and kill what it left on EOF."""
     subreaper = _become_subreaper()
     stop: list[int] = []
     wakeup, wake = os.pipe()
@@ -32,7 +33,7 @@ def watch(cwd: str, command: list[str]) -> int:
         signal.signal(signum, lambda signum, frame: stop.append(signum))
     try:
         pid = _spawn(cwd, command)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # a failed exec comes as its message (see _spawn)
         _report(f"failed {getattr(exc, 'strerror', None) or exc}")
         return 1
     _report(f"started {pid}")
