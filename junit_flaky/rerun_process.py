@@ -64,6 +64,8 @@ def launch(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) -
         )
     except OSError as exc:  # the command's arguments are the watchdog's: too long for one, too long for both
         raise RerunStartError(_cannot_start(command, exc.strerror or str(exc))) from None
+    except ValueError as exc:  # an argument with a NUL byte, which no process can take
+        raise RerunStartError(_cannot_start(command, str(exc))) from None
     return RerunProcess(watchdog, command)
 
 

@@ -292,6 +292,13 @@ def test_a_file_without_the_x_bit_cannot_be_started(tmp_path):
     assert str(raised.value) == "the rerun command ./pytest-script could not be started: Permission denied"
 
 
+def test_a_command_with_a_nul_byte_cannot_be_started(tmp_path):
+    # No shell passes one, but a program calling junit-flaky's main with its own arguments can.
+    with pytest.raises(rerun_process.RerunStartError) as raised, open(os.devnull, "ab") as log:
+        rerun_process.start([sys.executable, "-c", "pass\0"], tmp_path, dict(os.environ), log)
+    assert str(raised.value) == f"the rerun command {sys.executable} could not be started: embedded null byte"
+
+
 @linux_only
 def test_a_command_line_too_long_for_the_os_cannot_be_started(tmp_path):
     # Linux takes at most 128 KiB in one argument: the watchdog, which gets the command as its
