@@ -132,7 +132,7 @@ def _become_subreaper() -> bool:
 
 def _reap_ended_orphans(keep: int) -> None:
     """Reap the adopted orphans that have ended, so that no zombie piles up while pytest runs on;
-    ``keep`` (pytest) is left to Popen, which reads its status."""
+    ``keep`` (pytest) is left to ``watch``, which reads its status."""
     while True:
         try:
             ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # look, do not reap yet
