@@ -407,11 +407,15 @@ class _Scanner:
         # The open suites, innermost last: (index, the suite part of a test's identity, depth).
         open_suites: List[Tuple[int, str, int]] = []
         current, suite_name = -1, ""  # the innermost's index and identity name; -1, "" outside any
-        where = -1 - file_index  # where a testcase read now is (see ``where_at``)
         hashes, starts, ends, skipped = self.hashes, self.plain_start, self.plain_end, self.skipped
         where_at, where_is = self.where_at, self.where_is
-        where_at.append(len(hashes))
-        where_is.append(where)
+
+        def now_in(where: int) -> None:
+            """The untracked testcases read from here on are in ``where`` (see ``where_at``)."""
+            where_at.append(len(hashes))
+            where_is.append(where)
+
+        now_in(-1 - file_index)
         suite_first, suite_last = self.suite_first, self.suite_last
         depth = 0  # elements open outside any testcase
         tc_depth = tc_start = 0  # inside a testcase: its depth (1 for the testcase) and start
@@ -450,7 +454,7 @@ class _Scanner:
 
         def outside_start(tag: str, attrs: Dict[str, str]) -> bool:
             """An element outside any testcase; True if it is a testcase (then ``depth`` does not count it)."""
-            nonlocal depth, current, suite_name, where
+            nonlocal depth, current, suite_name
             tag = local_name(tag)
             if not depth:
                 report.root_tag = tag
@@ -465,9 +469,8 @@ class _Scanner:
                     suite_name = attrs.get("name", "")
                 # expat fills the dict in document order, so the writer keeps the attribute order.
                 suites.append(Suite(file_index, current, tag, list(attrs.items()), parser.CurrentByteIndex, identity_name=suite_name))
-                current = where = len(suites) - 1
-                where_at.append(len(hashes))
-                where_is.append(where)
+                current = len(suites) - 1
+                now_in(current)
                 open_suites.append((current, suite_name, depth))
                 suite_first.append(len(hashes))
                 suite_last.append(0)
@@ -537,7 +540,7 @@ class _Scanner:
             return occurrence
 
         def outside_end(tag: str) -> None:
-            nonlocal depth, current, suite_name, where
+            nonlocal depth, current, suite_name
             depth -= 1
             if not depth:
                 report.root_end_event = parser.CurrentByteIndex
@@ -546,9 +549,7 @@ class _Scanner:
                 suite_last[current] = len(hashes)
                 open_suites.pop()
                 current, suite_name, _ = open_suites[-1] if open_suites else (-1, "", 0)
-                where = current if current >= 0 else -1 - file_index
-                where_at.append(len(hashes))
-                where_is.append(where)
+                now_in(current if current >= 0 else -1 - file_index)
 
         return start, end
 
