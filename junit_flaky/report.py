@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -74,9 +74,8 @@ def print_report(
     """
     noteworthy = sorted(_noteworthy(results), key=lambda r: r.reported_verdict is not Verdict.FAILED)
     console.print(Text("===FlakyBot Test Report===", style="bold"))
-    # Only the printed names need telling apart: only tests whose name can make one are counted.
-    names = _names_making(str(r.test) for r in noteworthy[:limit])
-    shared = shared_names(r.test for r in results if r.test.name in names)
+    # Only the printed names need telling apart.
+    shared = shared_names((r.test for r in results), among=[str(r.test) for r in noteworthy[:limit]])
     for result in noteworthy[:limit]:
         console.print()
         _print_test(console, result, labelled(str(result.test), result.test, shared))
@@ -89,19 +88,6 @@ def print_report(
     console.print()
     print_summary_line(console, summary)
     console.print(Text("===End FlakyBot Test Report===", style="bold"))
-
-
-def _names_making(labels: Iterable[str]) -> Set[str]:
-    """The test names that can make one of ``labels`` (``test_label``): a label is a test's name,
-    or CLASSNAME::NAME, so NAME is the whole label or what follows one of its "::"."""
-    names: Set[str] = set()
-    for label in labels:
-        names.add(label)
-        start = label.find("::")
-        while start >= 0:
-            names.add(label[start + 2:])
-            start = label.find("::", start + 1)
-    return names
 
 
 def _print_test(console: Console, result: TestResult, name: str) -> None:
