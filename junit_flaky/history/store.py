@@ -352,7 +352,8 @@ class HistoryStore:
 
     def _staged_tests_known(self) -> bool:
         """Whether the history knows (nearly) every staged test, as when CI records the same
-        suite build after build: judged by a sample spread evenly over them (64 to 127 rows; all of them below 64)."""
+        suite build after build: judged by a sample spread evenly over them (64 to 127 rows;
+        every row when fewer than 64 are staged)."""
         db = self._db
         last = db.execute("SELECT MAX(ordinal) FROM temp.staged").fetchone()[0] or 0
         sample = list(range(1, last + 1, max(1, last // 64)))
