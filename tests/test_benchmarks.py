@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import bench_failing_report  # noqa: E402 - the benchmarks folder is not a package
+import bench_floors  # noqa: E402
 import bench_history_postgres  # noqa: E402
 import bench_large_report  # noqa: E402
 import bench_reruns  # noqa: E402
@@ -40,6 +41,27 @@ def test_failing_report_has_twenty_suites_and_long_failures(tmp_path: Path, caps
     assert first.count("\n") + 1 == 40
     assert report.count("<system-out>") == failures
     assert f"junit-flaky.xml: 2000 testcases, {failures} failures" in out
+
+
+def test_floors_are_measured_against_lxml_and_weighed_against_each_goal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bench_floors.main(["--testcases", "2000", "--repeat", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    reading = {bench_floors.BASELINE, bench_floors.PYTHON, bench_floors.STARTUP, bench_floors.RUN}
+    floors = {bench_floors.EXPAT, bench_floors.HANDLERS, bench_floors.IDENTITY}
+    recording = {bench_floors.INPUT, bench_floors.KEY_OF, bench_floors.STAGE, bench_floors.ATTEMPTS}
+    assert ratios(out).keys() == reading | floors | recording
+    assert out.count("load average") == 3
+    # Every attempt of the pytest report (its reruns too) was inserted, each test under one id.
+    attempts = (tmp_path / "pytest-2000.xml").read_text().count("<testcase ")
+    assert attempts > 2000
+    assert f"floors.sqlite: {attempts} attempts inserted" in out
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "floors.sqlite")
+    assert db.execute("SELECT COUNT(DISTINCT test_id), MAX(seq) FROM attempts").fetchone() == (2000, 1)
+    for goal in ("reading, failing report: 1.0x leaves", "reading, pytest report: 1.0x leaves", "recording: 1.5x leaves"):
+        assert goal in out
+    assert out.count("exceeding it alone: ") == 3
 
 
 def test_large_report_runs_and_records(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
