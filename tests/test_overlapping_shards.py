@@ -208,6 +208,21 @@ def test_a_pyproject_entry_for_a_test_that_passed_in_both_shards(merged, tmp_pat
     assert (category(case), children(case), case.get("time")) == ("passed", [], "0.350")
 
 
+def test_a_pyproject_entry_needing_three_passes_counts_one_per_shard(merged, tmp_path: Path) -> None:
+    """The entry watches the test: two passes (one per shard) of the three it needs, shown in the
+    report and the XML, whatever --json lists."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.junit-flaky]\n[[tool.junit-flaky.flaky_tests]]\ntest_name = "test_a"\nmin_passes = 3\nmax_runs = 3\n'
+    )
+    result, root, report = merged("run", *two_shards(tmp_path), expect=1)
+    assert summary(5, passed=4, failed=1) in result.stdout
+    assert "tests.test_mod::test_a  (pass 3 of max 3; from pyproject.toml [tool.junit-flaky])" in result.stdout
+    assert "test_a: FAILED - passed 2 out of the required 3 times; needs 1 more run (reruns disabled by --no-rerun)" in result.stdout
+    case = by_name(root)["test_a"]
+    assert (category(case), [f.get("type") for f in case], case.get("time")) == ("failure", ["junit_flaky.NotEnoughPasses"], "0.350")
+    assert report["failed"] is True
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_two_suites_of_the_same_name_in_one_file_merge_their_repeated_test(merged, tmp_path: Path, command: str) -> None:
     root_text = jb.testsuites(
