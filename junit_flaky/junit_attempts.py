@@ -279,7 +279,8 @@ def _counts_out_reruns(scan: Scan, index: int, tracked: int, reran: int, teardow
     for other reasons count every testcase (overlapping shards, ``pytest --keep-duplicates``),
     or leave out more than their repeats (Ginkgo leaves out every skipped spec): their repeats
     stay passes.
-    ``tracked`` is how many of its testcases are tracked; the scan counted the others.
+    ``tracked`` is how many of its testcases are tracked; the scan counted the others, and
+    those it merged into a testcase elsewhere (``junit_read.PassedRepeats``).
     """
     suite = scan.suites[index] if index >= 0 else None
     if suite is None or suite.tag != "testsuite":
@@ -288,7 +289,7 @@ def _counts_out_reruns(scan: Scan, index: int, tracked: int, reran: int, teardow
         tests = int(dict(suite.attrs).get("tests", ""))
     except ValueError:
         return False
-    uncounted = suite.passed + suite.skipped + tracked - tests
+    uncounted = suite.passed + suite.skipped + suite.merged_away + tracked - tests
     return 0 < uncounted <= reran + teardown_errors
 
 

@@ -5,7 +5,9 @@ reader keeps, for each testcase that passed (or was skipped) once, only a hash a
 flat arrays, and keeps the full identity and byte range only of the *tracked* tests: the ones that
 failed, appear more than once (reruns by pytest-rerunfailures, flaky, gotestsum, shards), carry
 Surefire's flaky/rerun children, or that the thresholds say to watch. The writer later copies the
-input's bytes and replaces only what changed, so nothing it does not understand is lost.
+input's bytes and replaces only what changed, so nothing it does not understand is lost. A test
+that passed in several suites and did nothing else (overlapping shards) is not tracked either: it
+is held by where its testcases are and their times (``PassedRepeats``).
 
 The input is untrusted (a pull request's test run): expat never loads a DTD or an external entity
 here, and any DOCTYPE is rejected outright, which rules out XXE and entity-expansion bombs.
@@ -22,9 +24,9 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import groupby, repeat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 from xml.parsers import expat
 
 from junit_flaky.errors import JunitFlakyError
@@ -71,6 +73,7 @@ Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the
 # makes it tracked after all (``_Scanner.track_repeats``), so a consumer leaves out the tracked ones.
 UntrackedSink = Callable[[Identity, Outcome, Optional[str]], None]
 _UNTRACKED_OUTCOMES = (Outcome.PASSED, Outcome.SKIPPED)  # by _PASSED, _SKIPPED
+_UNREAD = (None, None, 0)  # a testcase whose start tag ``track_repeats`` did not read
 
 
 def _first(item: Tuple[int, object]) -> int:
@@ -142,6 +145,9 @@ class Suite:
     own_failures: int = 0
     own_errors: int = 0
     identity_name: str = ""  # the suite part of the identity of a testcase in it (see identity_of)
+    # Its testcases merged into an earlier one of their test (``PassedRepeats``): neither passed
+    # nor tracked here any more, but testcases of the suite all the same (``_counts_out_reruns``).
+    merged_away: int = 0
 
 
 class Occurrence:
@@ -180,6 +186,18 @@ class Occurrence:
         return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
 
 
+class PassedRepeats(NamedTuple):
+    """A test that passed in several suites and did nothing else: overlapping shards, a job run
+    twice. Its verdict is what its one pass gave it, as the test is not watched (``Watch``), so
+    it needs no attempts and no result: the writer writes its first testcase with the times added
+    up and drops the others. Held so, not as a tracked test, because tracking took three quarters
+    of the time of merging two shards that repeat every test."""
+
+    first: Element  # the first testcase, whole: a self-closing tag
+    places: List[Tuple[int, int, int]]  # (file, start, end) of each testcase, the first one first
+    times: List[Optional[str]]  # each testcase's ``time`` attribute, in the same order
+
+
 @dataclass
 class Scan:
     files: List[ReportFile]
@@ -188,6 +206,8 @@ class Scan:
     loose_passed: int = 0  # untracked testcases outside any suite
     loose_skipped: int = 0
     testcases: int = 0  # <testcase> elements read, tracked or not
+    # Counted among the untracked tests (a passed test each, in its first testcase's suite).
+    passed_repeats: List[PassedRepeats] = field(default_factory=list)
 
     @property
     def untracked_passed(self) -> int:
@@ -364,6 +384,7 @@ class _Scanner:
         # Per untracked testcase that hit a set bit, by its index in the arrays: its identity and
         # time attribute, so that a repeat needs no reading again to be confirmed and merged.
         self.later: Dict[int, Tuple[Identity, Optional[str]]] = {}
+        self.passed_repeats: List[PassedRepeats] = []
 
     @property
     def testcases(self) -> int:
@@ -594,7 +615,9 @@ class _Scanner:
         A testcase that passed once looked untracked when it was read; it is a repeat if its
         identity is tracked (it failed elsewhere) or it passed more than once (overlapping shards,
         reruns). The scan kept the hashes that may be repeated; those testcases are confirmed by
-        identity. ``also`` names more testcases to track, repeated or not.
+        identity. ``also`` names more testcases to track, repeated or not. A test that passed
+        once in each of several suites, each time a self-closing tag, stays untracked
+        (``PassedRepeats``).
         """
         wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
@@ -624,12 +647,27 @@ class _Scanner:
                 found[key] = [i]
             else:
                 indices.append(i)
+        repeats: List[Tuple[Identity, List[int]]] = []  # of tests to track
+        passes_only: List[Tuple[Identity, List[int]]] = []  # maybe ``PassedRepeats``
+        skipped = set(candidates).intersection(self.skipped)
+        for key, indices in found.items():
+            if tracked.get(key) is None and (also is None or not also.wants(key)):
+                if len(indices) < 2:
+                    continue  # a hash collision, not a repeat
+                # Passes, the first one read whole (its identity was not kept, most often).
+                if skipped.isdisjoint(indices) and read.get(indices[0], _UNREAD)[1] is not None:
+                    wheres = [where_of[i] for i in indices]
+                    # In as many suites as testcases: two in one suite may be a rerun that pytest-
+                    # rerunfailures wrote as a pass (``junit_attempts._counts_out_reruns``).
+                    if min(wheres) >= 0 and len(set(wheres)) == len(wheres):
+                        passes_only.append((key, indices))
+                        continue
+            repeats.append((key, indices))
+        repeats += self._hold_passes_flat(snippets, passes_only, read, where_of)
         moved: List[int] = []
         flat: List[Tuple[int, Occurrence]] = []  # later testcases of a repeated test whose identity the scan kept
-        for key, indices in found.items():
+        for key, indices in repeats:
             known = tracked.get(key)
-            if known is None and len(indices) < 2 and not (also is not None and also.wants(key)):
-                continue  # a hash collision, not a repeat
             moved += indices
             occurrences: List[Occurrence] = []
             kept: List[Tuple[int, Occurrence]] = []  # those whose identity the scan kept
@@ -663,6 +701,39 @@ class _Scanner:
                 suites[where].passed -= count - skipped
                 suites[where].skipped -= skipped
         self._hold_flat(snippets, sorted(flat, key=_first))
+
+    def _hold_passes_flat(
+        self, snippets: "Snippets", tests: List[Tuple[Identity, List[int]]],
+        read: Dict[int, Tuple[Identity, Optional[Element], int]], where_of: Dict[int, int],
+    ) -> List[Tuple[Identity, List[int]]]:
+        """Keep as ``PassedRepeats`` the ``tests`` (each by its testcases' indices in the arrays,
+        the first one read whole) whose later testcases are self-closing passes too; returns the
+        others, to track. A later testcase hit a set bit of the filter, so the scan kept its
+        time (``later``). The later ones no longer count in their suites."""
+        suites, start_of, later = self.suites, self.plain_start, self.later
+        after_first = sorted(i for _, indices in tests for i in indices[1:])
+        ends: Dict[int, int] = {}  # by index: just past the testcase if it is self-closing, else -1
+        for file, (first, last) in enumerate(self.file_ranges):  # each file's indices are a range
+            indices = after_first[bisect_left(after_first, first) : bisect_left(after_first, last)]
+            for i, (tag, self_closing) in zip(indices, snippets.start_tags(file, [start_of[i] for i in indices])):
+                ends[i] = start_of[i] + len(tag) if self_closing else -1
+        others = []
+        merged_away: List[int] = []  # the suite of each later testcase merged
+        for key, indices in tests:
+            rest = indices[1:]
+            if -1 in map(ends.__getitem__, rest):
+                others.append((key, indices))
+                continue
+            first = indices[0]
+            _, element, size = read[first]
+            places = [(suites[where_of[first]].file, start_of[first], start_of[first] + size)]
+            places += [(suites[where_of[i]].file, start_of[i], ends[i]) for i in rest]
+            merged_away += map(where_of.__getitem__, rest)
+            self.passed_repeats.append(PassedRepeats(element, places, [element.get("time"), *(later[i][1] for i in rest)]))
+        for where, count in Counter(merged_away).items():
+            suites[where].passed -= count
+            suites[where].merged_away += count
+        return others
 
     def _hold_flat(self, snippets: "Snippets", flat: List[Tuple[int, Occurrence]]) -> None:
         """Repeats that are one self-closing tag (a pass with nothing inside) are held by their
@@ -873,6 +944,7 @@ def scan(
         loose_passed=scanner.loose[0],
         loose_skipped=scanner.loose[1],
         testcases=scanner.testcases,
+        passed_repeats=scanner.passed_repeats,
     )
 
 

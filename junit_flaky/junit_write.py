@@ -24,12 +24,13 @@ from junit_flaky.junit_attempts import (
     NOT_ENOUGH_PASSES,
     QUARANTINE_PREFIX,
     TrackedTest,
+    parse_time,
     quarantine_why,
     recorded_verdict,
     texts_read_back,
 )
 from junit_flaky.junit_element import Element, quoted_attr
-from junit_flaky.junit_read import Scan, Snippets, Suite
+from junit_flaky.junit_read import PassedRepeats, Scan, Snippets, Suite
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.verdicts import Tally, plural
 
@@ -120,7 +121,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     else:  # a self-closing testcase (most merged repeats): nothing to copy but its attributes
         element = Element(first.tag, first.attrib, first.text)
     attempts = result.attempts
-    element.attrib["time"] = f"{sum([a.time for a in attempts]):.3f}"
+    element.attrib["time"] = _total_time([a.time for a in attempts])
     failed = [a for a in attempts if a.outcome.is_failure]
     verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
@@ -167,6 +168,21 @@ def build_testcase(first: Element, result: TestResult) -> Element:
         _sub(element, "system-out", shown.stdout)
     if shown.stderr:
         _sub(element, "system-err", shown.stderr)
+    return element
+
+
+def _total_time(seconds: List[float]) -> str:
+    """The time of a test's one testcase: the times of all its attempts, added up."""
+    return f"{sum(seconds):.3f}"
+
+
+def passed_repeats_testcase(repeats: PassedRepeats) -> Element:
+    """The one <testcase> of a test that passed in several suites and did nothing else
+    (``junit_read.PassedRepeats``): its first testcase, the times added up, as ``build_testcase``
+    writes a passed test whose testcases hold nothing. The first testcase's element is the one
+    changed (and returned): the scan made it for this alone."""
+    element = repeats.first
+    element.attrib["time"] = _total_time(list(map(parse_time, repeats.times)))
     return element
 
 
@@ -231,6 +247,11 @@ class _Writer:
             for occurrence in occurrences[1:]:
                 # A removed repeat leaves no blank line behind (see ``_Plan``).
                 edits[occurrence.file].append((occurrence.start, end_of(occurrence), b"", True))
+        for repeats in scan.passed_repeats:  # counted by their suites already, as passed
+            (file, start, end), *others = repeats.places
+            edits[file].append((start, end, self._encode(passed_repeats_testcase(repeats).to_xml()), False))
+            for file, start, end in others:
+                edits[file].append((start, end, b"", True))
         # Suites come in document order, so children after their parents: sum bottom-up.
         for index in range(len(scan.suites) - 1, -1, -1):
             parent = scan.suites[index].parent

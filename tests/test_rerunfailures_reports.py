@@ -68,12 +68,17 @@ def test_reruns_are_read_beside_a_call_failure_and_its_teardown_error(run_cli, t
 
 
 def test_overlapping_shards_that_both_passed_a_test_stay_passes(run_cli, tmp_path: Path) -> None:
-    # The same passing test in two shards' suites, whose ``tests`` count every testcase.
+    # The same passing test in two shards' suites, whose ``tests`` count every testcase: passed
+    # in each suite that reports it, so counted as passed and not listed (see README's --json).
     shard = testsuite(testcase("test_shared"), testcase("test_other"), tests="2")
     one_file = write(tmp_path / "one.xml", testsuites(shard, shard))
-    assert outcomes_read(run_cli, tmp_path, one_file) == {"test_shared": ["passed", "passed"], "test_other": ["passed", "passed"]}
     first, second = write(tmp_path / "a.xml", shard), write(tmp_path / "b.xml", shard)
-    assert outcomes_read(run_cli, tmp_path, first, second) == {"test_shared": ["passed", "passed"], "test_other": ["passed", "passed"]}
+    for reports in ([one_file], [first, second]):
+        assert outcomes_read(run_cli, tmp_path, *reports) == {}
+        summary = json.loads((tmp_path / "out.json").read_text())["summary"]
+        assert summary == {"passed": 2, "flaky": 0, "failed": 0, "skipped": 0, "quarantined": 0}
+        written = {case.test.name: recorded_verdict(case.element).value for case in junit_read.testcases(tmp_path / "out.xml")}
+        assert written == {"test_shared": "passed", "test_other": "passed"}
 
 
 def test_pytest_keep_duplicates_repeats_stay_passes(run_cli, tmp_path: Path) -> None:
