@@ -23,6 +23,7 @@ from junit_flaky.junit_attempts import (
     HELD_BY_ATTEMPTS,
     NOT_ENOUGH_PASSES,
     QUARANTINE_PREFIX,
+    RERUN_KEPT_NO_DETAILS,
     TrackedTest,
     parse_time,
     quarantine_why,
@@ -134,9 +135,12 @@ def build_testcase(first: Element, result: TestResult) -> Element:
         shown = [a for a in attempts if a.outcome is Outcome.PASSED][-1]
     elif verdict is Verdict.FAILED:
         if failed:
-            children.append(("failure" if failed[0].outcome is Outcome.FAILED else "error", failed[0]))
-            children += _failed_children("rerun", failed[1:])
-            shown = failed[0]
+            # Jenkins, GitLab and Test Engine show the <failure>/<error> alone: it holds the first
+            # attempt with details, not a rerun pytest-rerunfailures kept nothing of.
+            final = next((i for i, a in enumerate(failed) if a.text or a.message not in ("", RERUN_KEPT_NO_DETAILS)), 0)
+            shown = failed[final]
+            children.append(("failure" if shown.outcome is Outcome.FAILED else "error", shown))
+            children += _failed_children("rerun", failed[:final] + failed[final + 1:])
         else:  # it passed, but not as often as its thresholds require
             reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type=NOT_ENOUGH_PASSES)
             children.append(("failure", reason))

@@ -91,6 +91,13 @@ def test_errors_become_flaky_errors_and_rerun_errors(run) -> None:
     assert [e.get("message") for e in only_case(root, "test_f")] == ["f2", "e1", "e3"]
 
 
+def test_a_test_whose_failed_attempts_kept_no_details_keeps_its_first_as_the_final_result(run) -> None:
+    # No attempt has a message or trace to show in its place.
+    cases = [jb.testcase("test_x", "error", message=""), jb.testcase("test_x", "failed", message="")]
+    root, _ = run(jb.pytest_report(*cases), expect=1)
+    assert children(only_case(root, "test_x")) == ["rerunFailure", "error"]
+
+
 TEARDOWN = 'failed on teardown with "RuntimeError: db still open"'
 
 

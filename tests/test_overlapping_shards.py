@@ -284,8 +284,10 @@ def test_a_test_rerun_and_failed_again_stays_failed_when_its_suites_other_tests_
     assert summary(3, passed=2, failed=1) in result.stdout
     cases = by_name(root)
     assert {name: category(case) for name, case in cases.items()} == {"test_a": "passed", "test_b": "passed", "test_f": "failure"}
-    # The rerun is the failure (it kept no details); the last attempt's is a rerunFailure.
-    assert [(c.tag, c.get("message")) for c in cases["test_f"]] == [("failure", RERUN_KEPT_NO_DETAILS), ("rerunFailure", "still broken")]
+    # The failure readers show is the last attempt's, the one with details; the rerun that kept
+    # none is a rerunFailure.
+    assert [(c.tag, c.get("message")) for c in cases["test_f"]] == [("failure", "still broken"), ("rerunFailure", RERUN_KEPT_NO_DETAILS)]
+    assert cases["test_f"].findtext("failure") == "t.py:3: AssertionError"
     assert (root.get("failures"), next(cases["test_f"].iterancestors("testsuite")).get("failures")) == ("1", "1")
     if report is not None:
         [test_f] = [t for t in report["tests"] if t["name"] == "test_f"]

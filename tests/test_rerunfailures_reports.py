@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from junit_flaky import junit_read
-from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_attempts import RERUN_KEPT_NO_DETAILS, attempts_of, recorded_verdict
 from tests.junit_builders import testcase, testsuite, testsuites, write
+from tests.junit_checks import parse
 from tests.vendored import DATA
 
 REPORTS = sorted((DATA / "rerunfailures").glob("*.xml"))
@@ -56,6 +57,33 @@ def test_merge_records_the_flaky_test_as_flaky(run_cli, tmp_path: Path, report: 
     assert "3 tests: 1 passed, 1 flaky, 1 failed" in result.stdout and result.exit_code == 1
     verdicts = {case.test.name: recorded_verdict(case.element).value for case in junit_read.testcases(out)}
     assert verdicts == {"test_flaky": "flaky", "test_always_fails": "failed", "test_passes": "passed"}
+
+
+@pytest.mark.parametrize("command", ["run", "merge"])
+@pytest.mark.parametrize("report", REPORTS, ids=lambda p: p.stem)
+def test_the_failure_written_for_a_test_that_always_failed_is_its_attempt_with_details(
+    run_cli, tmp_path: Path, report: Path, command: str
+) -> None:
+    """Jenkins, GitLab and Test Engine show only the <failure>: it holds the last attempt's message
+    and trace, all pytest-rerunfailures kept; the reruns it kept nothing of are rerunFailures."""
+    out = tmp_path / "out.xml"
+    options = ["--no-rerun", "--no-flakybot"] if command == "run" else []
+    assert run_cli(command, report, *options, "-o", out).exit_code == 1
+    case = parse(out).find(".//testcase[@name='test_always_fails']")
+    assert [(c.tag, c.get("message")) for c in case] == [
+        ("failure", "assert 1 == 2"), ("rerunFailure", RERUN_KEPT_NO_DETAILS), ("rerunFailure", RERUN_KEPT_NO_DETAILS),
+    ]
+    failure = case.find("failure")
+    assert failure.get("type") == "AssertionError"  # from pytest's crash line
+    assert ">       assert 1 == 2" in failure.text and failure.text.endswith("test_rf.py:16: AssertionError")
+    # Read back: still three failed runs, the one with details first (Surefire's <failure> is the
+    # first attempt it records), and merge keeps the verdict.
+    [written] = [c.element for c in junit_read.testcases(out) if c.test.name == "test_always_fails"]
+    assert [(a.outcome.value, a.message) for a in attempts_of(written)] == [
+        ("failed", "assert 1 == 2"), ("failed", RERUN_KEPT_NO_DETAILS), ("failed", RERUN_KEPT_NO_DETAILS),
+    ]
+    again = run_cli("merge", out, "-o", tmp_path / "again.xml")
+    assert "3 tests: 1 passed, 1 flaky, 1 failed" in again.stdout and again.exit_code == 1
 
 
 def test_reruns_are_read_beside_a_call_failure_and_its_teardown_error(run_cli, tmp_path: Path) -> None:
