@@ -92,7 +92,9 @@ def written_verdict(result: TestResult) -> Verdict:
 
 
 def _sub(parent: Element, tag: str, text: str = "", **attrs: str) -> Element:
-    return parent.add(tag, xml_safe(text), **{k: xml_safe(v) for k, v in attrs.items()})
+    """A child; an attribute without a value is left out, as readers show ``type=""`` as an empty
+    type (and the reading gives an absent attribute as empty: nothing read back changes)."""
+    return parent.add(tag, xml_safe(text), **{k: xml_safe(v) for k, v in attrs.items() if v})
 
 
 def _attempt_element(parent: Element, tag: str, attempt: Attempt) -> None:

@@ -98,6 +98,20 @@ def test_a_test_whose_failed_attempts_kept_no_details_keeps_its_first_as_the_fin
     assert children(only_case(root, "test_x")) == ["rerunFailure", "error"]
 
 
+def test_an_attribute_the_input_gave_no_value_is_left_out_not_written_empty(run) -> None:
+    # Readers show type="" as an empty type; these failures and skips had no type or message.
+    flaky = [jb.testcase("test_f", "failed", message="boom"), jb.testcase("test_f")]
+    broken = [jb.testcase("test_x", "failed", message=f"boom {n}") for n in (1, 2)]
+    skips = [jb.testcase("test_s", "skipped")] * 2
+    root, _ = run(jb.pytest_report(*flaky, *broken, *skips), expect=1)
+    written = [(c.tag, dict(c.attrib)) for name in ("test_f", "test_x", "test_s") for c in only_case(root, name)]
+    assert written == [
+        ("flakyFailure", {"message": "boom"}),
+        ("failure", {"message": "boom 1"}), ("rerunFailure", {"message": "boom 2"}),
+        ("skipped", {}),
+    ]
+
+
 TEARDOWN = 'failed on teardown with "RuntimeError: db still open"'
 
 
