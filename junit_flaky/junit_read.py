@@ -70,10 +70,10 @@ _SEEN_BITS_MAX = 1 << 28
 Identity = Tuple[str, str, str, str]  # TestId's fields, as a plain tuple on the hot path
 # Told of each testcase the scan only counts, as it is read: its identity, outcome (passed or
 # skipped) and ``time`` attribute. The history records these; a later repeat of the same identity
-# makes it tracked after all (``_Scanner.track_repeats``), so a consumer leaves out the tracked ones.
+# may make it tracked after all (``_Scanner.track_repeats``), so a consumer leaves out the tracked
+# ones.
 UntrackedSink = Callable[[Identity, Outcome, Optional[str]], None]
 _UNTRACKED_OUTCOMES = (Outcome.PASSED, Outcome.SKIPPED)  # by _PASSED, _SKIPPED
-_UNREAD = (None, None, 0)  # a testcase whose start tag ``track_repeats`` did not read
 
 
 def _first(item: Tuple[int, object]) -> int:
@@ -188,9 +188,9 @@ class Occurrence:
 
 class PassedRepeats(NamedTuple):
     """A test that passed in several suites and did nothing else: overlapping shards, a job run
-    twice. Its verdict is what its one pass gave it, as the test is not watched (``Watch``), so
-    it needs no attempts and no result: the writer writes its first testcase with the times added
-    up and drops the others. Held so, not as a tracked test, because tracking took three quarters
+    twice. It is not watched (``Watch``), so passing decides it, however often it ran: it needs
+    no attempts and no result. The writer writes its first testcase with the times added up and
+    drops the others. Held so, not as a tracked test, because tracking took three quarters
     of the time of merging two shards that repeat every test."""
 
     first: Element  # the first testcase, whole: a self-closing tag
@@ -632,13 +632,16 @@ class _Scanner:
         # By index in the arrays: the identity, the element if the tag is the whole testcase, the
         # tag's size (see testcase_tags).
         read: Dict[int, Tuple[Identity, Optional[Element], int]] = {}
-        unread = [i for i in candidates if i not in later]
-        for first in range(0, len(unread), _TAGS_AT_ONCE):
-            batch = unread[first : first + _TAGS_AT_ONCE]
-            wheres = [where_of[i] for i in batch]
-            places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
-            for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
-                read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size)
+
+        def read_tags(indices: List[int]) -> None:
+            for first in range(0, len(indices), _TAGS_AT_ONCE):
+                batch = indices[first : first + _TAGS_AT_ONCE]
+                wheres = [where_of[i] for i in batch]
+                places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
+                for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
+                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size)
+
+        read_tags([i for i in candidates if i not in later])
         found: Dict[Identity, List[int]] = {}  # in document order
         for i in candidates:
             key = (later.get(i) or read[i])[0]
@@ -647,15 +650,18 @@ class _Scanner:
                 found[key] = [i]
             else:
                 indices.append(i)
+        # The first testcase of a repeated test whose bit another identity had set: its identity
+        # was kept, but its tag is needed whole (``PassedRepeats``), whatever the filter did.
+        read_tags(sorted(indices[0] for indices in found.values() if len(indices) > 1 and indices[0] not in read))
         repeats: List[Tuple[Identity, List[int]]] = []  # of tests to track
         passes_only: List[Tuple[Identity, List[int]]] = []  # maybe ``PassedRepeats``
-        skipped = set(candidates).intersection(self.skipped)
+        skips = set(candidates).intersection(self.skipped)
         for key, indices in found.items():
             if tracked.get(key) is None and (also is None or not also.wants(key)):
                 if len(indices) < 2:
                     continue  # a hash collision, not a repeat
-                # Passes, the first one read whole (its identity was not kept, most often).
-                if skipped.isdisjoint(indices) and read.get(indices[0], _UNREAD)[1] is not None:
+                # Passes, the first one self-closing (read whole: ``read_tags`` above).
+                if skips.isdisjoint(indices) and read[indices[0]][1] is not None:
                     wheres = [where_of[i] for i in indices]
                     # In as many suites as testcases: two in one suite may be a rerun that pytest-
                     # rerunfailures wrote as a pass (``junit_attempts._counts_out_reruns``).

@@ -118,13 +118,8 @@ def _failed_children(prefix: str, attempts: List[Attempt]) -> List[Tuple[str, At
 def build_testcase(first: Element, result: TestResult) -> Element:
     """The one <testcase> for a test with all its attempts, children in the Surefire XSD order.
     What each verdict looks like is described in README's "The XML it writes"."""
-    if first.children:
-        element = first.copy()
-        element.children = [c for c in element.children if c.local not in HELD_BY_ATTEMPTS]
-    else:  # a self-closing testcase (most merged repeats): nothing to copy but its attributes
-        element = Element(first.tag, first.attrib, first.text)
     attempts = result.attempts
-    element.attrib["time"] = _total_time([a.time for a in attempts])
+    element = _first_with_time(first, [a.time for a in attempts])
     failed = [a for a in attempts if a.outcome.is_failure]
     verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
@@ -177,19 +172,23 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     return element
 
 
-def _total_time(seconds: List[float]) -> str:
-    """The time of a test's one testcase: the times of all its attempts, added up."""
-    return f"{sum(seconds):.3f}"
+def _first_with_time(first: Element, seconds: List[float]) -> Element:
+    """A test's one <testcase> as ``build_testcase`` starts it: a copy of its first testcase less
+    what the attempts hold, its time that of all its attempts. A test that passed gets nothing more
+    when its testcases held nothing (``passed_repeats_testcase``)."""
+    if first.children:
+        element = first.copy()
+        element.children = [c for c in element.children if c.local not in HELD_BY_ATTEMPTS]
+    else:  # a self-closing testcase (most merged repeats): nothing to copy but its attributes
+        element = Element(first.tag, first.attrib, first.text)
+    element.attrib["time"] = f"{sum(seconds):.3f}"
+    return element
 
 
 def passed_repeats_testcase(repeats: PassedRepeats) -> Element:
-    """The one <testcase> of a test that passed in several suites and did nothing else
-    (``junit_read.PassedRepeats``): its first testcase, the times added up, as ``build_testcase``
-    writes a passed test whose testcases hold nothing. The first testcase's element is the one
-    changed (and returned): the scan made it for this alone."""
-    element = repeats.first
-    element.attrib["time"] = _total_time(list(map(parse_time, repeats.times)))
-    return element
+    """The one <testcase> of a test that passed in several suites, each time in a self-closing
+    testcase, and did nothing else (``junit_read.PassedRepeats``)."""
+    return _first_with_time(repeats.first, list(map(parse_time, repeats.times)))
 
 
 def kept_verdict(tracked: TrackedTest, result: TestResult) -> Optional[Verdict]:

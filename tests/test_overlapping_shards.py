@@ -9,7 +9,10 @@ suite was merged away."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -400,3 +403,20 @@ def test_a_repeated_pass_shows_the_output_of_its_last_copy(merged, tmp_path: Pat
         assert {t["name"]: [a["outcome"] for a in t["attempts"]] for t in report["tests"]} == dict.fromkeys(
             ["test_late", "test_early", "test_both"], ["passed", "passed"]
         )
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+def test_which_tests_merge_does_not_depend_on_the_hash_seed(tmp_path: Path, seed: str) -> None:
+    """Repeats are found through a filter of hash() bits, and Python seeds str hashes per process:
+    with thousands of tests, some testcases hit a bit another test set. Every test that passed in
+    both shards is still merged, not listed, whatever the seed."""
+    cases = [jb.testcase(f"test_{i}", time="0.01") for i in range(3000)]
+    reports = [shard(tmp_path / f"shard-{n}.xml", *cases) for n in (1, 2)]
+    js = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "junit_flaky", "run", *map(str, reports), "--no-rerun", "--no-flakybot", "-o", str(tmp_path / "out.xml"), "--json", str(js)],
+        env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(js.read_text())
+    assert (report["tests"], report["summary"]["passed"]) == ([], 3000)
