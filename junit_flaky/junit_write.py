@@ -91,18 +91,19 @@ def written_verdict(result: TestResult) -> Verdict:
     return Verdict.FAILED if result.fails_build else result.reported_verdict
 
 
-def _sub(parent: Element, tag: str, text: str = "", **attrs: str) -> Element:
-    """A child; an attribute without a value is left out, as readers show ``type=""`` as an empty
-    type (and the reading gives an absent attribute as empty: nothing read back changes)."""
-    return parent.add(tag, xml_safe(text), **{k: xml_safe(v) for k, v in attrs.items() if v})
+def _sub(parent: Element, tag: str, text: str = "", **attrs: Optional[str]) -> Element:
+    """A child, without the attributes given as None."""
+    return parent.add(tag, xml_safe(text), **{k: xml_safe(v) for k, v in attrs.items() if v is not None})
 
 
 def _attempt_element(parent: Element, tag: str, attempt: Attempt) -> None:
-    """A failed attempt: a final <failure>/<error>, or a Surefire rerun/flaky child."""
+    """A failed attempt: a final <failure>/<error>, or a Surefire rerun/flaky child. A message it
+    has none of is left out (readers show message="" as one); its type is written even when
+    unknown, as Surefire's 3.0 schema requires one on each of these elements."""
     if tag in ("failure", "error"):
-        _sub(parent, tag, attempt.text, message=attempt.message, type=attempt.type)
+        _sub(parent, tag, attempt.text, message=attempt.message or None, type=attempt.type)
         return
-    child = _sub(parent, tag, message=attempt.message, type=attempt.type)
+    child = _sub(parent, tag, message=attempt.message or None, type=attempt.type)
     _sub(child, "stackTrace", attempt.text)
     if attempt.stdout:
         _sub(child, "system-out", attempt.stdout)
@@ -162,7 +163,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     if children:  # none for a pass (most testcases a merge writes)
         for tag, attempt in sorted(children, key=lambda pair: _XSD_ORDER.index(pair[0])):
             if tag == "skipped":  # its text too (pytest's says where it skipped); the XSD allows no type
-                _sub(element, tag, attempt.text, message=attempt.message)
+                _sub(element, tag, attempt.text, message=attempt.message or None)
             else:
                 _attempt_element(element, tag, attempt)
     if shown.stdout:
