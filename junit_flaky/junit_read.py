@@ -53,6 +53,10 @@ OPEN_FILES = 32
 _TAGS_AT_ONCE = 4096
 # Start tags of repeats at most this far apart are read with one read (``Snippets.start_tags``).
 _READ_AHEAD = 1 << 16
+# Bytes read past an end event for the end tag there (``Snippets.blank_testcases``): one with more
+# blanks in it than that is read as if the testcase held something (and tracked).
+_END_TAG_MAX = 256
+BLANKS = b" \t\r\n"  # XML's white space: the same bytes in every encoding read
 
 # A testcase's outcome while scanning, as small ints ordered by rank; an untracked testcase is
 # one of the first two.
@@ -193,7 +197,7 @@ class PassedRepeats(NamedTuple):
     drops the others. Held so, not as a tracked test, because tracking took three quarters
     of the time of merging two shards that repeat every test."""
 
-    first: Element  # the first testcase, whole: a self-closing tag
+    first: Element  # the first testcase, whole: its start tag, and as text the blanks it holds
     places: List[Tuple[int, int, int]]  # (file, start, end) of each testcase, the first one first
     times: List[Optional[str]]  # each testcase's ``time`` attribute, in the same order
 
@@ -616,8 +620,8 @@ class _Scanner:
         identity is tracked (it failed elsewhere) or it passed more than once (overlapping shards,
         reruns). The scan kept the hashes that may be repeated; those testcases are confirmed by
         identity. ``also`` names more testcases to track, repeated or not. A test that passed
-        once in each of several suites, each time a self-closing tag, stays untracked
-        (``PassedRepeats``).
+        once in each of several suites, each time a testcase with nothing but blanks inside (or
+        a self-closing one), stays untracked (``PassedRepeats``).
         """
         wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
@@ -630,8 +634,8 @@ class _Scanner:
         # The identity of each candidate: kept by the scan for those that hit a set bit, read
         # from the start tag for the others (most: the first testcase of a repeated test).
         # By index in the arrays: the identity, the element if the tag is the whole testcase, the
-        # tag's size (see testcase_tags).
-        read: Dict[int, Tuple[Identity, Optional[Element], int]] = {}
+        # tag's size, the tag as an element (see testcase_tags).
+        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]] = {}
 
         def read_tags(indices: List[int]) -> None:
             for first in range(0, len(indices), _TAGS_AT_ONCE):
@@ -639,7 +643,7 @@ class _Scanner:
                 wheres = [where_of[i] for i in batch]
                 places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
                 for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
-                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size)
+                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size, tag)
 
         read_tags([i for i in candidates if i not in later])
         found: Dict[Identity, List[int]] = {}  # in document order
@@ -660,8 +664,7 @@ class _Scanner:
             if tracked.get(key) is None and (also is None or not also.wants(key)):
                 if len(indices) < 2:
                     continue  # a hash collision, not a repeat
-                # Passes, the first one self-closing (read whole: ``read_tags`` above).
-                if skips.isdisjoint(indices) and read[indices[0]][1] is not None:
+                if skips.isdisjoint(indices):  # passes
                     wheres = [where_of[i] for i in indices]
                     # In as many suites as testcases: two in one suite may be a rerun that pytest-
                     # rerunfailures wrote as a pass (``junit_attempts._counts_out_reruns``).
@@ -713,27 +716,30 @@ class _Scanner:
         read: Dict[int, Tuple[Identity, Optional[Element], int]], where_of: Dict[int, int],
     ) -> List[Tuple[Identity, List[int]]]:
         """Keep as ``PassedRepeats`` the ``tests`` (each by its testcases' indices in the arrays,
-        the first one read whole) whose later testcases are self-closing passes too; returns the
+        the first one's start tag read) whose testcases all hold nothing but blanks; returns the
         others, to track. A later testcase hit a set bit of the filter, so the scan kept its
         time (``later``). The later ones no longer count in their suites."""
-        suites, start_of, later = self.suites, self.plain_start, self.later
-        after_first = sorted(i for _, indices in tests for i in indices[1:])
-        ends: Dict[int, int] = {}  # by index: just past the testcase if it is self-closing, else -1
+        suites, start_of, end_of, later = self.suites, self.plain_start, self.plain_end, self.later
+        # Those not known to be self-closing: every later one, and a first one that is not.
+        unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]][1] is None else indices[1:]))
+        blank: Dict[int, Optional[Tuple[int, str]]] = {}  # by index: just past it and its text, if blank
         for file, (first, last) in enumerate(self.file_ranges):  # each file's indices are a range
-            indices = after_first[bisect_left(after_first, first) : bisect_left(after_first, last)]
-            for i, (tag, self_closing) in zip(indices, snippets.start_tags(file, [start_of[i] for i in indices])):
-                ends[i] = start_of[i] + len(tag) if self_closing else -1
+            indices = unknown[bisect_left(unknown, first) : bisect_left(unknown, last)]
+            places = [(start_of[i], None if end_of[i] == _NO_END else start_of[i] + end_of[i]) for i in indices]
+            blank.update(zip(indices, snippets.blank_testcases(file, places)))
         others = []
         merged_away: List[int] = []  # the suite of each later testcase merged
         for key, indices in tests:
-            rest = indices[1:]
-            if -1 in map(ends.__getitem__, rest):
+            first, rest = indices[0], indices[1:]
+            _, bare, size, element = read[first]
+            end = start_of[first] + size if bare is not None else blank[first]
+            if end is None or None in map(blank.__getitem__, rest):
                 others.append((key, indices))
                 continue
-            first = indices[0]
-            _, element, size = read[first]
-            places = [(suites[where_of[first]].file, start_of[first], start_of[first] + size)]
-            places += [(suites[where_of[i]].file, start_of[i], ends[i]) for i in rest]
+            if bare is None:  # <testcase ...> blanks </testcase>: written so, as build_testcase does
+                end, element.text = end
+            places = [(suites[where_of[first]].file, start_of[first], end)]
+            places += [(suites[where_of[i]].file, start_of[i], blank[i][0]) for i in rest]
             merged_away += map(where_of.__getitem__, rest)
             self.passed_repeats.append(PassedRepeats(element, places, [element.get("time"), *(later[i][1] for i in rest)]))
         for where, count in Counter(merged_away).items():
@@ -858,6 +864,35 @@ class Snippets:
                     continue
             end = match.end()
             yield data[at:end], data[end - 2] == 0x2F  # /
+
+    def blank_testcases(self, file: int, places: Sequence[Tuple[int, Optional[int]]]) -> Iterator[Optional[Tuple[int, str]]]:
+        """For each (start, expat's offset at its end event) of a testcase, in ascending starts:
+        if it holds nothing but blanks (a self-closing tag holds nothing), just past it and its
+        text as expat gives it (line ends made LF), else None; None too without the end event.
+        Those close together are read with one read (``start_tags``)."""
+        data, data_start = b"", 0
+        for n, (start, end_event) in enumerate(places):
+            if end_event is None:
+                yield None
+                continue
+            if not (data_start <= start and end_event + _END_TAG_MAX <= data_start + len(data)):
+                last = bisect_left(places, (start + _READ_AHEAD,), n) - 1
+                stop = max(end_event, places[last][1] or 0) + _END_TAG_MAX
+                data, data_start = self.read(file, start, stop - start), start
+            at, event = start - data_start, end_event - data_start
+            tag = _START_TAG_REST.match(data, at + 1)
+            if tag is None or tag.end() > event:
+                yield None
+                continue
+            if data[tag.end() - 2] == 0x2F:  # / : self-closing, its end event just past it
+                yield tag.end() + data_start, ""
+                continue
+            text = data[tag.end() : event]
+            close = data.find(b">", event)
+            if text.strip(BLANKS) or close < 0:  # something inside, or an end tag longer than read
+                yield None
+                continue
+            yield close + 1 + data_start, text.decode("ascii").replace("\r\n", "\n").replace("\r", "\n")
 
     def testcase_tags(self, places: Sequence[Tuple[int, int]]) -> List[Tuple[Element, Optional[Element], int]]:
         """For each (file, offset), in ascending offsets per file: the start tag there as an

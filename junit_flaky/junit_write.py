@@ -31,7 +31,7 @@ from junit_flaky.junit_attempts import (
     texts_read_back,
 )
 from junit_flaky.junit_element import Element, quoted_attr
-from junit_flaky.junit_read import PassedRepeats, Scan, Snippets, Suite
+from junit_flaky.junit_read import BLANKS, PassedRepeats, Scan, Snippets, Suite
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.verdicts import Tally, plural
 
@@ -41,7 +41,6 @@ from junit_flaky.verdicts import Tally, plural
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TAG_NAME = re.compile(rb"<([^\s/>]+)")
 COPY_CHUNK = 1 << 20
-_BLANKS = b" \t\r\n"  # what a removed repeat's gap drops at its end (see ``_Plan``)
 _XSD_ORDER = ("failure", "rerunFailure", "flakyFailure", "skipped", "error", "rerunError", "flakyError")
 
 
@@ -187,8 +186,8 @@ def _first_with_time(first: Element, seconds: List[float]) -> Element:
 
 
 def passed_repeats_testcase(repeats: PassedRepeats) -> Element:
-    """The one <testcase> of a test that passed in several suites, each time in a self-closing
-    testcase, and did nothing else (``junit_read.PassedRepeats``)."""
+    """The one <testcase> of a test that passed in several suites, each time in a testcase that
+    held nothing but blanks, and did nothing else (``junit_read.PassedRepeats``)."""
     return _first_with_time(repeats.first, list(map(parse_time, repeats.times)))
 
 
@@ -336,7 +335,7 @@ class _Writer:
                     # between one removed repeat and the next (a seventh of writing 100,000).
                     handle.seek(position)
                     gap = handle.read(start - position)
-                    out.write(gap.rstrip(_BLANKS) if drop_blank_before else gap)
+                    out.write(gap.rstrip(BLANKS) if drop_blank_before else gap)
                 else:
                     self._copy_range(handle, out, position, start, decoder, drop_blank_before)
                 out.write(data)
@@ -354,8 +353,8 @@ class _Writer:
             if not chunk:
                 break
             remaining -= len(chunk)
-            if drop_trailing_blank and remaining <= 0:  # blanks are ASCII in every encoding read
-                chunk = chunk.rstrip(_BLANKS)
+            if drop_trailing_blank and remaining <= 0:
+                chunk = chunk.rstrip(BLANKS)
             if decoder is not None:
                 chunk = decoder.decode(chunk, remaining <= 0).encode(self.encoding, "xmlcharrefreplace")
             out.write(chunk)

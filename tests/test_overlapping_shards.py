@@ -420,3 +420,31 @@ def test_which_tests_merge_does_not_depend_on_the_hash_seed(tmp_path: Path, seed
     assert done.returncode == 0, done.stderr
     report = json.loads(js.read_text())
     assert (report["tests"], report["summary"]["passed"]) == ([], 3000)
+
+
+def test_testcases_holding_only_blanks_merge_as_self_closing_ones_do(merged, tmp_path: Path) -> None:
+    """jest-junit, Playwright, vitest and gotestsum write a pass as ``<testcase ...>`` blanks
+    ``</testcase>``: such tests merge too, written with the first copy's blanks (line ends as XML
+    reads them); one with anything else inside (a comment) stays a test with two attempts."""
+    jest = '<testcase classname="{c}" name="{n}" time="{t}">{inside}</testcase>'
+    first = shard(
+        tmp_path / "shard-1.xml",
+        jest.format(c="a", n="test_blank", t="0.1", inside="\r\n    "),
+        jest.format(c="a", n="test_comment", t="0.1", inside="<!-- retried -->"),
+        jest.format(c="a", n="test_mixed", t="0.1", inside="\n"),
+    )
+    second = shard(
+        tmp_path / "shard-2.xml",
+        jest.format(c="a", n="test_blank", t="0.2", inside="\n"),
+        jest.format(c="a", n="test_comment", t="0.2", inside="\n"),
+        '<testcase classname="a" name="test_mixed" time="0.2"/>',
+    )
+    result, root, report = merged("run", first, second)
+    assert summary(3, passed=3) in result.stdout
+    assert [t["name"] for t in report["tests"]] == ["test_comment"]
+    written = (tmp_path / "out.xml").read_text()
+    assert '<testcase classname="a" name="test_blank" time="0.300">\n    </testcase>' in written
+    assert '<testcase classname="a" name="test_mixed" time="0.300">\n</testcase>' in written
+    assert {name: case.get("time") for name, case in by_name(root).items()} == dict.fromkeys(
+        ["test_blank", "test_comment", "test_mixed"], "0.300"
+    )
