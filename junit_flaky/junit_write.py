@@ -2,8 +2,9 @@
 
 Each test appears once. A test that passed after failing keeps no <failure>/<error> and gets one
 <flakyFailure>/<flakyError> per failed attempt; a test that failed keeps <failure>/<error> for its
-first failed attempt and one <rerunFailure>/<rerunError> per further failed attempt (Surefire's
-format, which Jenkins, Test Engine and most readers understand); a quarantined test that failed is
+first failed attempt with a message or trace (readers show only that one) and one
+<rerunFailure>/<rerunError> per other failed attempt (Surefire's format, which Jenkins, Test Engine
+and most readers understand); a quarantined test that failed is
 written <skipped> with one <rerunFailure>/<rerunError> per failed attempt. Counts are recomputed
 at every suite level. Everything else (properties, output, unknown elements and attributes,
 comments, suite structure and order, the encoding) is copied byte for byte.
