@@ -1,14 +1,16 @@
 """`junit-flaky run --no-rerun` merging two shards that report the same tests, against merging two
 shards of different tests.
 
-    python benchmarks/bench_shards.py [--testcases N] [--repeat R] [--out DIR]
+    python benchmarks/bench_shards.py [--testcases N] [--repeat R] [--out DIR] [--blank-passes]
 
 Generates (once, cached under benchmarks/out/) two pairs of shard reports of N testcases each
 (default 100,000), 1% failing, built alike so that both pairs hold the same number of bytes:
 - same tests: both shards report the same N tests (a job run twice, or shards that overlap), so
   every test is found twice and its two results are merged into one test with two runs;
 - different tests (the baseline): the shards report 2N different tests, each found once.
-Both are given to one `run` (two report arguments). Goal: ratio <= 2.0.
+Both are given to one `run` (two report arguments). Goal: ratio <= 2.0. A pass is a self-closing
+testcase, as pytest writes it; with --blank-passes it holds a line end (`<testcase ...>` `</testcase>`),
+as jest-junit, Playwright, vitest and gotestsum write it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ FAILURE = (
 )
 
 
-def generate(path: Path, testcases: int, first: int, seed: int) -> None:
-    """Tests ``first`` .. ``first + testcases - 1``; the seed decides which fail in this shard.
-    Test numbers are zero-padded so that every pair of shards has the same size in bytes."""
+def generate(path: Path, testcases: int, first: int, seed: int, passed: str = " />") -> None:
+    """Tests ``first`` .. ``first + testcases - 1``; the seed decides which fail in this shard;
+    ``passed`` ends the testcase of a pass. Test numbers are zero-padded so that every pair of
+    shards has the same size in bytes."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>')
@@ -43,16 +46,17 @@ def generate(path: Path, testcases: int, first: int, seed: int) -> None:
             if rng.random() < FAILING:
                 out.write(f"{head}>{FAILURE.format(i=i, path=module, line=rng.randrange(100, 1000))}</testcase>\n")
             else:
-                out.write(f"{head} />\n")
+                out.write(f"{head}{passed}\n")
         out.write("</testsuite></testsuites>\n")
 
 
-def shards(out: Path, testcases: int, same: bool) -> List[Path]:
-    kind = "same" if same else "different"
+def shards(out: Path, testcases: int, same: bool, blank_passes: bool) -> List[Path]:
+    kind = ("same" if same else "different") + ("-blank" if blank_passes else "")
+    passed = ">\n</testcase>" if blank_passes else " />"
     return [
         cached(
             out / f"shard-{kind}-{testcases}-{shard}.xml",
-            lambda path, shard=shard: generate(path, testcases, 0 if same else shard * testcases, 20261127 + shard),
+            lambda path, shard=shard: generate(path, testcases, 0 if same else shard * testcases, 20261127 + shard, passed),
         )
         for shard in (0, 1)
     ]
@@ -62,9 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--testcases", type=int, default=100_000, help="testcases in each shard")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--blank-passes", action="store_true", help="passes as <testcase ...></testcase> holding a line end")
     add_out_option(parser)
     args = parser.parse_args(argv)
-    same, different = shards(args.out, args.testcases, True), shards(args.out, args.testcases, False)
+    same, different = (shards(args.out, args.testcases, same, args.blank_passes) for same in (True, False))
     sizes = [sum(path.stat().st_size for path in pair) / 1e6 for pair in (same, different)]
     print(f"shards: {args.testcases} testcases each; same tests {sizes[0]:.1f} MB, different tests {sizes[1]:.1f} MB")
     def merge(pair: List[Path], output: str) -> List[str]:

@@ -77,13 +77,16 @@ def test_large_report_runs_and_records(tmp_path: Path, capsys: pytest.CaptureFix
     assert known.execute("SELECT COUNT(*) FROM tests").fetchone() == (3000,)
 
 
-def test_shard_pairs_hold_the_same_bytes_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    bench_shards.main(["--testcases", "1000", "--repeat", "1", "--out", str(tmp_path)])
+@pytest.mark.parametrize("blank", [False, True], ids=["self-closing", "blank-passes"])
+def test_shard_pairs_hold_the_same_bytes_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture, blank: bool) -> None:
+    bench_shards.main(["--testcases", "1000", "--repeat", "1", "--out", str(tmp_path), *(["--blank-passes"] if blank else [])])
     out = capsys.readouterr().out
     assert ratios(out).keys() == {"run: two shards, different tests (baseline)", "run: two shards, same tests"}
-    same = sum(path.stat().st_size for path in tmp_path.glob("shard-same-1000-*.xml"))
-    different = sum(path.stat().st_size for path in tmp_path.glob("shard-different-1000-*.xml"))
-    assert same == different
+    kind = "-blank" if blank else ""
+    same = sum(path.stat().st_size for path in tmp_path.glob(f"shard-same{kind}-1000-*.xml"))
+    different = sum(path.stat().st_size for path in tmp_path.glob(f"shard-different{kind}-1000-*.xml"))
+    assert same == different > 0
+    assert ('">\n</testcase>' in (tmp_path / f"shard-same{kind}-1000-0.xml").read_text()) is blank
     assert "merged-different.xml: 2000 testcases" in out
     assert "merged-same.xml: 1000 testcases" in out  # each test found twice is one test
 
