@@ -199,7 +199,7 @@ class PassedRepeats(NamedTuple):
 
     first: Element  # the first testcase, whole: its start tag, and as text the blanks it holds
     places: List[Tuple[int, int, int]]  # (file, start, end) of each testcase, the first one first
-    times: List[Optional[str]]  # each testcase's ``time`` attribute, in the same order
+    times: Tuple[Optional[str], ...]  # each testcase's ``time`` attribute, in the same order
 
 
 @dataclass
@@ -713,12 +713,13 @@ class _Scanner:
 
     def _hold_passes_flat(
         self, snippets: "Snippets", tests: List[Tuple[Identity, List[int]]],
-        read: Dict[int, Tuple[Identity, Optional[Element], int]], where_of: Dict[int, int],
+        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]], where_of: Dict[int, int],
     ) -> List[Tuple[Identity, List[int]]]:
         """Keep as ``PassedRepeats`` the ``tests`` (each by its testcases' indices in the arrays,
         the first one's start tag read) whose testcases all hold nothing but blanks; returns the
         others, to track. A later testcase hit a set bit of the filter, so the scan kept its
-        time (``later``). The later ones no longer count in their suites."""
+        identity and time (``later``): taken from there as each test is held, so that they are
+        not all in memory twice. The later ones no longer count in their suites."""
         suites, start_of, end_of, later = self.suites, self.plain_start, self.plain_end, self.later
         # Those not known to be self-closing: every later one, and a first one that is not.
         unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]][1] is None else indices[1:]))
@@ -741,7 +742,7 @@ class _Scanner:
             places = [(suites[where_of[first]].file, start_of[first], end)]
             places += [(suites[where_of[i]].file, start_of[i], blank[i][0]) for i in rest]
             merged_away += map(where_of.__getitem__, rest)
-            self.passed_repeats.append(PassedRepeats(element, places, [element.get("time"), *(later[i][1] for i in rest)]))
+            self.passed_repeats.append(PassedRepeats(element, places, (element.get("time"), *(later.pop(i)[1] for i in rest))))
         for where, count in Counter(merged_away).items():
             suites[where].passed -= count
             suites[where].merged_away += count
