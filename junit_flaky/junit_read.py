@@ -626,42 +626,14 @@ class _Scanner:
         wanted = self.maybe_repeated if also is None else self.maybe_repeated | also.hashes
         if not wanted:
             return
-        suites, tracked, later = self.suites, self.tracked, self.later
-        start_of, end_of = self.plain_start, self.plain_end
         candidates = [i for i, digest in enumerate(self.hashes) if digest in wanted]
         where_of = dict(zip(candidates, self.wheres(candidates)))
-        file_of = [suite.file for suite in suites]
-        # The identity of each candidate: kept by the scan for those that hit a set bit, read
-        # from the start tag for the others (most: the first testcase of a repeated test).
-        # By index in the arrays: the identity, the element if the tag is the whole testcase, the
-        # tag's size, the tag as an element (see testcase_tags).
-        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]] = {}
-
-        def read_tags(indices: List[int]) -> None:
-            for first in range(0, len(indices), _TAGS_AT_ONCE):
-                batch = indices[first : first + _TAGS_AT_ONCE]
-                wheres = [where_of[i] for i in batch]
-                places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
-                for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
-                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size, tag)
-
-        read_tags([i for i in candidates if i not in later])
-        found: Dict[Identity, List[int]] = {}  # in document order
-        for i in candidates:
-            key = (later.get(i) or read[i])[0]
-            indices = found.get(key)
-            if indices is None:
-                found[key] = [i]
-            else:
-                indices.append(i)
-        # The first testcase of a repeated test whose bit another identity had set: its identity
-        # was kept, but its tag is needed whole (``PassedRepeats``), whatever the filter did.
-        read_tags(sorted(indices[0] for indices in found.values() if len(indices) > 1 and indices[0] not in read))
+        found, read = self._identities(snippets, candidates, where_of)
         repeats: List[Tuple[Identity, List[int]]] = []  # of tests to track
         passes_only: List[Tuple[Identity, List[int]]] = []  # maybe ``PassedRepeats``
         skips = set(candidates).intersection(self.skipped)
         for key, indices in found.items():
-            if tracked.get(key) is None and (also is None or not also.wants(key)):
+            if self.tracked.get(key) is None and (also is None or not also.wants(key)):
                 if len(indices) < 2:
                     continue  # a hash collision, not a repeat
                 if skips.isdisjoint(indices):  # passes
@@ -673,6 +645,48 @@ class _Scanner:
                         continue
             repeats.append((key, indices))
         repeats += self._hold_passes_flat(snippets, passes_only, read, where_of)
+        self._track(snippets, repeats, read, where_of)
+
+    def _identities(
+        self, snippets: "Snippets", candidates: List[int], where_of: Dict[int, int],
+    ) -> Tuple[Dict[Identity, List[int]], Dict[int, Tuple[Identity, Optional[Element], int, Element]]]:
+        """The ``candidates`` (indices in the arrays) by identity, in document order, and the
+        start tags read to know them: by index, the identity, the element if the tag is the whole
+        testcase, the tag's size, the tag as an element (see ``testcase_tags``). The scan kept the
+        identity of a testcase that hit a set bit (``later``); the others' start tags are read,
+        and so is the first testcase of every repeated identity, whatever the filter did: the
+        writer needs it whole (``PassedRepeats``)."""
+        suites, later, start_of = self.suites, self.later, self.plain_start
+        file_of = [suite.file for suite in suites]
+        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]] = {}
+
+        def read_tags(indices: List[int]) -> None:
+            for first in range(0, len(indices), _TAGS_AT_ONCE):
+                batch = indices[first : first + _TAGS_AT_ONCE]
+                wheres = [where_of[i] for i in batch]
+                places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
+                for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
+                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size, tag)
+
+        read_tags([i for i in candidates if i not in later])
+        found: Dict[Identity, List[int]] = {}
+        for i in candidates:
+            key = (later.get(i) or read[i])[0]
+            indices = found.get(key)
+            if indices is None:
+                found[key] = [i]
+            else:
+                indices.append(i)
+        read_tags(sorted(indices[0] for indices in found.values() if len(indices) > 1 and indices[0] not in read))
+        return found, read
+
+    def _track(
+        self, snippets: "Snippets", repeats: List[Tuple[Identity, List[int]]],
+        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]], where_of: Dict[int, int],
+    ) -> None:
+        """Track the ``repeats`` (each test by its testcases' indices in the arrays) with the
+        occurrences they had tracked already, and take them off their suites' counts."""
+        suites, tracked, start_of, end_of = self.suites, self.tracked, self.plain_start, self.plain_end
         moved: List[int] = []
         flat: List[Tuple[int, Occurrence]] = []  # later testcases of a repeated test whose identity the scan kept
         for key, indices in repeats:
@@ -683,7 +697,7 @@ class _Scanner:
             for i in indices:
                 where, start, end = where_of[i], start_of[i], end_of[i]
                 occurrence = Occurrence(
-                    file_of[where] if where >= 0 else -1 - where, where if where >= 0 else -1, start,
+                    suites[where].file if where >= 0 else -1 - where, where if where >= 0 else -1, start,
                     None if end == _NO_END else start + end,
                 )
                 tag = read.get(i)
