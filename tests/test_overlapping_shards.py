@@ -21,7 +21,7 @@ from lxml import etree
 
 from junit_flaky.junit_attempts import RERUN_KEPT_NO_DETAILS
 from tests import junit_builders as jb
-from tests.junit_checks import assert_rewrite_keeps_every_test_once, category, parse
+from tests.junit_checks import assert_rewrite_keeps_every_test_once, category
 
 SUMMARY = "{total} tests: {passed} passed, {flaky} flaky, {failed} failed, {skipped} skipped, 0 quarantined"
 
@@ -448,3 +448,22 @@ def test_testcases_holding_only_blanks_merge_as_self_closing_ones_do(merged, tmp
     assert {name: case.get("time") for name, case in by_name(root).items()} == dict.fromkeys(
         ["test_blank", "test_comment", "test_mixed"], "0.300"
     )
+
+
+@pytest.mark.parametrize("end_tag", ["</testcase>", "</testcase >", "</testcase" + " " * 300 + ">"], ids=["plain", "blank", "300-blanks"])
+def test_a_blank_testcase_merges_whatever_its_end_tag_holds(merged, tmp_path: Path, end_tag: str) -> None:
+    """The end of a testcase holding only blanks is found past its end tag's blanks, however many
+    (an end tag longer than what is read at once keeps the test tracked: the same XML); a lone CR
+    among the blanks is a line end, as XML reads it."""
+    blank = '<testcase classname="a" name="{n}" time="{t}">{inside}' + end_tag
+    first = shard(tmp_path / "shard-1.xml", blank.format(n="test_cr", t="0.1", inside="\r  "), blank.format(n="test_b", t="0.1", inside="\n"))
+    second = shard(tmp_path / "shard-2.xml", blank.format(n="test_cr", t="0.2", inside="\n"), blank.format(n="test_b", t="0.2", inside=""))
+    result, root, report = merged("run", first, second)
+    assert summary(2, passed=2) in result.stdout
+    if len(end_tag) < 256:
+        assert report["tests"] == []
+    written = (tmp_path / "out.xml").read_text()
+    assert '<testcase classname="a" name="test_cr" time="0.300">\n  </testcase>' in written
+    assert '<testcase classname="a" name="test_b" time="0.300">\n</testcase>' in written
+    first_suite, second_suite = root.iter("testsuite")
+    assert (len(first_suite), len(second_suite), second_suite.get("tests")) == (2, 0, "0")
