@@ -53,8 +53,9 @@ OPEN_FILES = 32
 _TAGS_AT_ONCE = 4096
 # Start tags of repeats at most this far apart are read with one read (``Snippets.start_tags``).
 _READ_AHEAD = 1 << 16
-# Bytes read past an end event for the end tag there (``Snippets.blank_testcases``): one with more
-# blanks in it than that is read as if the testcase held something (and tracked).
+# Bytes read past an end event for the end tag there (``_element_in``): one with more blanks in it
+# than that is found another way (``Snippets.testcase``), or not at all (``Snippets.blank_testcases``,
+# which then leaves the test tracked).
 _END_TAG_MAX = 256
 BLANKS = b" \t\r\n"  # XML's white space: the same bytes in every encoding read
 
@@ -188,6 +189,15 @@ class Occurrence:
 
     def __repr__(self) -> str:
         return f"Occurrence(file={self.file}, suite={self.suite}, start={self.start}, end={self.end})"
+
+
+class StartTag(NamedTuple):
+    """A testcase's start tag as ``track_repeats`` reads it again (``Snippets.testcase_tags``)."""
+
+    identity: Identity
+    whole: Optional[Element]  # the tag as an element when it is the whole testcase (self-closing)
+    size: int  # bytes
+    element: Element  # the tag as an element, without children
 
 
 class PassedRepeats(NamedTuple):
@@ -644,21 +654,20 @@ class _Scanner:
                         passes_only.append((key, indices))
                         continue
             repeats.append((key, indices))
-        repeats += self._hold_passes_flat(snippets, passes_only, read, where_of)
+        repeats += self._hold_passed_repeats(snippets, passes_only, read, where_of)
         self._track(snippets, repeats, read, where_of)
 
     def _identities(
         self, snippets: "Snippets", candidates: List[int], where_of: Dict[int, int],
-    ) -> Tuple[Dict[Identity, List[int]], Dict[int, Tuple[Identity, Optional[Element], int, Element]]]:
+    ) -> Tuple[Dict[Identity, List[int]], Dict[int, StartTag]]:
         """The ``candidates`` (indices in the arrays) by identity, in document order, and the
-        start tags read to know them: by index, the identity, the element if the tag is the whole
-        testcase, the tag's size, the tag as an element (see ``testcase_tags``). The scan kept the
+        start tags read to know them, by index. The scan kept the
         identity of a testcase that hit a set bit (``later``); the others' start tags are read,
         and so is the first testcase of every repeated identity, whatever the filter did: the
         writer needs it whole (``PassedRepeats``)."""
         suites, later, start_of = self.suites, self.later, self.plain_start
         file_of = [suite.file for suite in suites]
-        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]] = {}
+        read: Dict[int, StartTag] = {}
 
         def read_tags(indices: List[int]) -> None:
             for first in range(0, len(indices), _TAGS_AT_ONCE):
@@ -666,12 +675,13 @@ class _Scanner:
                 wheres = [where_of[i] for i in batch]
                 places = [(file_of[w] if w >= 0 else -1 - w, start_of[i]) for i, w in zip(batch, wheres)]
                 for i, where, (tag, bare, size) in zip(batch, wheres, snippets.testcase_tags(places)):
-                    read[i] = (identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size, tag)
+                    read[i] = StartTag(identity_of(tag.attrib, suites[where].identity_name if where >= 0 else ""), bare, size, tag)
 
         read_tags([i for i in candidates if i not in later])
         found: Dict[Identity, List[int]] = {}
         for i in candidates:
-            key = (later.get(i) or read[i])[0]
+            kept = later.get(i)
+            key = kept[0] if kept is not None else read[i].identity
             indices = found.get(key)
             if indices is None:
                 found[key] = [i]
@@ -682,7 +692,7 @@ class _Scanner:
 
     def _track(
         self, snippets: "Snippets", repeats: List[Tuple[Identity, List[int]]],
-        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]], where_of: Dict[int, int],
+        read: Dict[int, StartTag], where_of: Dict[int, int],
     ) -> None:
         """Track the ``repeats`` (each test by its testcases' indices in the arrays) with the
         occurrences they had tracked already, and take them off their suites' counts."""
@@ -703,8 +713,8 @@ class _Scanner:
                 tag = read.get(i)
                 if tag is None:
                     kept.append((i, occurrence))
-                elif tag[1] is not None:
-                    occurrence.bare, occurrence.end = tag[1], start + tag[2]
+                elif tag.whole is not None:
+                    occurrence.bare, occurrence.end = tag.whole, start + tag.size
                 occurrences.append(occurrence)
             if known is None:  # read in document order
                 tracked[key] = known = occurrences
@@ -725,9 +735,9 @@ class _Scanner:
                 suites[where].skipped -= skipped
         self._hold_flat(snippets, sorted(flat, key=_first))
 
-    def _hold_passes_flat(
+    def _hold_passed_repeats(
         self, snippets: "Snippets", tests: List[Tuple[Identity, List[int]]],
-        read: Dict[int, Tuple[Identity, Optional[Element], int, Element]], where_of: Dict[int, int],
+        read: Dict[int, StartTag], where_of: Dict[int, int],
     ) -> List[Tuple[Identity, List[int]]]:
         """Keep as ``PassedRepeats`` the ``tests`` (each by its testcases' indices in the arrays,
         the first one's start tag read) whose testcases all hold nothing but blanks; returns the
@@ -736,7 +746,7 @@ class _Scanner:
         not all in memory twice. The later ones no longer count in their suites."""
         suites, start_of, end_of, later = self.suites, self.plain_start, self.plain_end, self.later
         # Those not known to be self-closing: every later one, and a first one that is not.
-        unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]][1] is None else indices[1:]))
+        unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]].whole is None else indices[1:]))
         blank: Dict[int, Optional[Tuple[int, str]]] = {}  # by index: just past it and its text, if blank
         for file, (first, last) in enumerate(self.file_ranges):  # each file's indices are a range
             indices = unknown[bisect_left(unknown, first) : bisect_left(unknown, last)]
@@ -746,13 +756,14 @@ class _Scanner:
         merged_away: List[int] = []  # the suite of each later testcase merged
         for key, indices in tests:
             first, rest = indices[0], indices[1:]
-            _, bare, size, element = read[first]
-            end = start_of[first] + size if bare is not None else blank[first]
-            if end is None or None in map(blank.__getitem__, rest):
+            tag = read[first]
+            # Just past the first testcase, and the blanks it holds: written so, as build_testcase does.
+            first_blank = (start_of[first] + tag.size, "") if tag.whole is not None else blank[first]
+            if first_blank is None or None in map(blank.__getitem__, rest):
                 others.append((key, indices))
                 continue
-            if bare is None:  # <testcase ...> blanks </testcase>: written so, as build_testcase does
-                end, element.text = end
+            element = tag.element
+            end, element.text = first_blank
             places = [(suites[where_of[first]].file, start_of[first], end)]
             places += [(suites[where_of[i]].file, start_of[i], blank[i][0]) for i in rest]
             merged_away += map(where_of.__getitem__, rest)
@@ -894,20 +905,13 @@ class Snippets:
                 last = bisect_left(places, (start + _READ_AHEAD,), n) - 1
                 stop = max(end_event, places[last][1] or 0) + _END_TAG_MAX
                 data, data_start = self.read(file, start, stop - start), start
-            at, event = start - data_start, end_event - data_start
-            tag = _START_TAG_REST.match(data, at + 1)
-            if tag is None or tag.end() > event:
+            event = end_event - data_start
+            found = _element_in(data, start - data_start, event)
+            text = data[found[0] : event] if found is not None else b""
+            if found is None or text.strip(BLANKS):  # an end tag longer than read, or something inside
                 yield None
                 continue
-            if data[tag.end() - 2] == 0x2F:  # / : self-closing, its end event just past it
-                yield tag.end() + data_start, ""
-                continue
-            text = data[tag.end() : event]
-            close = data.find(b">", event)
-            if text.strip(BLANKS) or close < 0:  # something inside, or an end tag longer than read
-                yield None
-                continue
-            yield close + 1 + data_start, text.decode("ascii").replace("\r\n", "\n").replace("\r", "\n")
+            yield found[1] + data_start, text.decode("ascii").replace("\r\n", "\n").replace("\r", "\n")
 
     def testcase_tags(self, places: Sequence[Tuple[int, int]]) -> List[Tuple[Element, Optional[Element], int]]:
         """For each (file, offset), in ascending offsets per file: the start tag there as an
@@ -939,14 +943,12 @@ class Snippets:
         the element took a third of the time of reading 20,000 failures."""
         start, end_event = occurrence.start, occurrence.end_event
         if occurrence.end is None and end_event is not None:
-            data = self.read(occurrence.file, start, end_event - start + 256)
-            tag = _START_TAG_REST.match(data, 1)  # whole: the start tag ends before the end event
-            if tag is not None:
-                self_closing = data[tag.end() - 2] == 0x2F  # /
-                size = tag.end() if self_closing else data.find(b">", end_event - start) + 1
-                if size > 0:  # else an end tag with more blanks in it than read
-                    occurrence.end = start + size
-                    return data[:size]
+            data = self.read(occurrence.file, start, end_event - start + _END_TAG_MAX)
+            found = _element_in(data, 0, end_event - start)
+            if found is not None:
+                size = found[1]
+                occurrence.end = start + size
+                return data[:size]
         return self.read(occurrence.file, start, self.end_of(occurrence) - start)
 
     def testcase_outline(self, occurrence: Occurrence) -> bytes:
@@ -967,6 +969,21 @@ class Snippets:
             position = end_event - start
         pieces.append(data[position:])
         return b"".join(pieces)
+
+
+def _element_in(data: bytes, at: int, event: int) -> Optional[Tuple[int, int]]:
+    """Where, in ``data``, the start tag of the element at ``at`` ends and where the element
+    ends, given expat's offset at its end event (``event``: the start of its end tag, or just past
+    a self-closing one); None when ``data`` does not hold them (an end tag with more blanks in it
+    than was read)."""
+    tag = _START_TAG_REST.match(data, at + 1)
+    if tag is None or tag.end() > event:
+        return None
+    tag_end = tag.end()
+    if data[tag_end - 2] == 0x2F:  # / : self-closing
+        return tag_end, tag_end
+    close = data.find(b">", event)
+    return (tag_end, close + 1) if close >= 0 else None
 
 
 def _total_size(paths: Sequence[Path]) -> int:

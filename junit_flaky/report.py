@@ -193,8 +193,8 @@ def machine_report(
 ) -> Dict:
     """The ``--json`` report: whether the build fails and what the report said beside the tests
     (a suite that failed outside its tests, a test step cut short, reruns that went wrong), every
-    tracked test (any that did not simply pass: once, or once in each suite that reports it)
-    and the totals."""
+    tracked test (any that did not simply pass: once, or once in each suite that reports it, in
+    a testcase holding nothing but blanks) and the totals."""
     return {
         "failed": failed,
         "notes": list(notes),
