@@ -45,8 +45,10 @@ def load(path: Path) -> Report:
 
 
 def failed_attempts(testcase: Element) -> List[Failure]:
-    """The failed attempts, in the order they ran: Surefire's flaky ones before the final
-    result, the final failure or error, the reruns after it."""
+    """The failed attempts as the testcase lists them: Surefire's flaky ones, the final failure
+    or error, the reruns. That is the order they ran, except where junit-flaky wrote a test that
+    failed every run: its failure or error is the first failed run with a message or trace (the
+    one readers show), and the other runs follow in the order they ran."""
     elements = testcase.findall(*FLAKY_TAGS) + testcase.findall(*FAILURE_TAGS) + testcase.findall(*RERUN_TAGS)
     return [Failure(element.local, element.get("type"), element.get("message"), trace(element)) for element in elements]
 
