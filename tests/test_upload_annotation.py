@@ -46,6 +46,17 @@ def html(markdown: str) -> str:
     return markdown_it.MarkdownIt("commonmark", {"html": True}).render(markdown)
 
 
+def test_a_test_that_failed_every_run_lists_its_failures_without_claiming_their_run_order(run_cli, tmp_path: Path) -> None:
+    """pytest-rerunfailures kept no details of the runs it reran; the written <failure> is the run
+    that has them (the third), so the annotation does not number it as the first attempt."""
+    report = Path(__file__).parent / "data" / "rerunfailures" / "pytest-9.2.0-rerunfailures-16.7.xml"
+    run_cli("run", report, "--no-rerun", "--no-flakybot", "-o", tmp_path / "out.xml")
+    lines = build([(load(tmp_path / "out.xml"), None)]).markdown.splitlines()
+    failures = [line for line in lines if line.startswith(("Failure ", "Attempt "))]
+    assert failures[0].startswith("Failure 1: **AssertionError**: assert 1 == 2")
+    assert [line.split(":")[0] for line in failures] == ["Failure 1", "Failure 2", "Failure 3"]
+
+
 def test_the_sample_report():
     note = build([(load(SAMPLE), "artifact://reports/junit.xml")])
     assert note.style == "error"
@@ -56,9 +67,9 @@ def test_the_sample_report():
     assert text.index("### Failed") < text.index("### Flaky")
     link = ' · <a href="artifact://reports/junit.xml">report</a>'
     assert f"**tests\\.test\\_api\\:\\:test\\_broken**: 3 failed attempts{link}" in lines
-    assert "Attempt 1: **RuntimeError**: boom &lt;b&gt;" in lines
-    assert "Attempt 2: **RuntimeError**: boom again" in lines
-    assert "Attempt 3: **OSError**: teardown broke" in lines
+    assert "Failure 1: **RuntimeError**: boom &lt;b&gt;" in lines
+    assert "Failure 2: **RuntimeError**: boom again" in lines
+    assert "Failure 3: **OSError**: teardown broke" in lines
     assert "<pre>Traceback: first\nRuntimeError: boom &lt;b&gt;</pre>" in text
     assert "<pre>Traceback: third</pre>" in text
     assert (

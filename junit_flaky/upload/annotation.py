@@ -187,7 +187,9 @@ def _problem(attempt: Failure) -> str:
 
 
 def _attempt(index: int, attempt: Failure, cut: Optional[int]) -> str:
-    text = f"Attempt {index}: {_problem(attempt)}"
+    """One failed run, numbered among the test's failures as the report lists them: not by run,
+    since the report's failure is the first run with details (``failed_attempts``)."""
+    text = f"Failure {index}: {_problem(attempt)}"
     stack = attempt.trace.strip("\n")
     if not stack:
         return text
