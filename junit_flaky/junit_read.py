@@ -894,17 +894,16 @@ class Snippets:
     def blank_testcases(self, file: int, places: Sequence[Tuple[int, Optional[int]]]) -> Iterator[Optional[Tuple[int, str]]]:
         """For each (start, expat's offset at its end event) of a testcase, in ascending starts:
         if it holds nothing but blanks (a self-closing tag holds nothing), just past it and its
-        text as expat gives it (line ends made LF), else None; None too without the end event.
-        Those close together are read with one read (``start_tags``)."""
+        text as expat gives it (line ends made LF), else None; None too without the end event,
+        or when it is longer than ``_READ_AHEAD`` (a captured output of any size is not read to
+        find that out). Those close together are read with one read (``start_tags``)."""
         data, data_start = b"", 0
-        for n, (start, end_event) in enumerate(places):
-            if end_event is None:
+        for start, end_event in places:
+            if end_event is None or end_event - start > _READ_AHEAD:
                 yield None
                 continue
             if not (data_start <= start and end_event + _END_TAG_MAX <= data_start + len(data)):
-                last = bisect_left(places, (start + _READ_AHEAD,), n) - 1
-                stop = max(end_event, places[last][1] or 0) + _END_TAG_MAX
-                data, data_start = self.read(file, start, stop - start), start
+                data, data_start = self.read(file, start, _READ_AHEAD + _END_TAG_MAX), start
             event = end_event - data_start
             found = _element_in(data, start - data_start, event)
             text = data[found[0] : event] if found is not None else b""

@@ -561,3 +561,18 @@ def test_a_failure_s_output_is_kept_where_written_though_its_attempts_are_read_w
         texts = ["".join(child.itertext()) for child in cases[f"test_{name}"] if child.tag.split("}")[-1].startswith("system-")]
         assert texts[:2] == ['<failure message="in the output"/> & a', f"err <{name}>"]
     assert [child.tag.split("}")[-1] for child in cases["test_two"]].count("rerunFailure") == 1
+
+
+def test_a_repeated_pass_with_megabytes_of_output_is_not_read_whole_to_see_if_it_is_blank(tmp_path: Path, monkeypatch) -> None:
+    """Whether a repeated pass holds only blanks (and merges) is decided without reading a long
+    testcase: its captured output may be any size. It stays a tracked test with both runs."""
+    from junit_flaky import junit_read
+
+    reads: List[int] = []
+    original = junit_read.Snippets.read
+    monkeypatch.setattr(junit_read.Snippets, "read", lambda self, file, offset, size: reads.append(size) or original(self, file, offset, size))
+    big = jb.testcase("test_noisy", stdout="x" * 3_000_000)
+    paths = [jb.write(tmp_path / f"{n}.xml", jb.testsuites(jb.testsuite(big if n == 2 else jb.testcase("test_noisy")))) for n in (1, 2)]
+    found = scan(paths)
+    assert [test.name for test in found.tracked] == ["test_noisy"] and not found.passed_repeats
+    assert max(reads) < 1 << 20
