@@ -576,3 +576,30 @@ def test_a_repeated_pass_with_megabytes_of_output_is_not_read_whole_to_see_if_it
     found = scan(paths)
     assert [test.name for test in found.tracked] == ["test_noisy"] and not found.passed_repeats
     assert max(reads) < 1 << 20
+
+
+def test_a_failure_with_a_huge_captured_output_is_decided_without_holding_the_output(tmp_path: Path) -> None:
+    """Reading a failing test back for its verdict and its failure's message skips its
+    <system-out>: 80 MB of captured output never sits in memory (the written testcase is copied
+    from the input as it is)."""
+    report = tmp_path / "r.xml"
+    with open(report, "w") as out:
+        out.write('<testsuite name="s"><testcase classname="c" name="test_loud" time="1"><failure message="boom">trace</failure><system-out>')
+        for _ in range(80):
+            out.write("x" * 1_000_000)
+        out.write("</system-out></testcase></testsuite>")
+    # The process's own peak (VmHWM: ru_maxrss would count the memory of the process it forked from).
+    script = (
+        "import re, sys; from junit_flaky.entry import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n"
+        "    peak = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "    print(int(peak) // 1024, file=sys.stderr); raise\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "run", str(report), "--no-rerun", "--no-flakybot", "-o", str(tmp_path / "out.xml")],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "boom" in done.stdout
+    assert (tmp_path / "out.xml").stat().st_size > 80_000_000  # the output kept
+    assert int(done.stderr.split()[-1]) < 70  # MB: far below the output's 80
