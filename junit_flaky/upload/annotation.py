@@ -55,7 +55,7 @@ class Annotation:
 class _Test:
     name: str  # the test's id as shown, secrets hidden
     verdict: Verdict
-    attempts: List[Failure]  # in the order they ran
+    attempts: List[Failure]  # as the report lists them (``failed_attempts``)
     link: Optional[str]
     note: str = ""  # a quarantined failure's skip message: why it is quarantined
     owners: Tuple[str, ...] = ()  # from CODEOWNERS
@@ -172,7 +172,9 @@ def _block(test: _Test, detail: Detail) -> str:
     if test.note:
         count += f" · {md(_shorten(test.note, MESSAGE_CUT))}"
     if test.verdict is Verdict.FLAKY or detail is Detail.NO_TRACES:
-        first = f"; first: {_problem(test.attempts[0])}" if test.attempts else ""
+        # A flaky test's failures are in the order they ran; a failed test's are not (``_attempt``).
+        label = "first" if test.verdict is Verdict.FLAKY else "Failure 1"
+        first = f"; {label}: {_problem(test.attempts[0])}" if test.attempts else ""
         return f"- {name}: {count}{first}{link}"
     cut = TRACE_CUT if detail is Detail.CUT_TRACES else None
     runs = (_attempt(index, attempt, cut) for index, attempt in enumerate(test.attempts, 1))

@@ -23,8 +23,9 @@ _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled",
 
 
 def executions(case: Testcase) -> List[Element]:
-    """One ``<testcase>`` per attempt, in the order they ran: a flaky test's failures then its
-    pass; a failed test's first failure then its reruns. A quarantined failure goes as the one
+    """One ``<testcase>`` per attempt, in the order the report lists them: a flaky test's failures
+    then its pass; a failed test's failure then its reruns (``reports.failed_attempts``: the
+    failure is the first run with details). A quarantined failure goes as the one
     skipped result it is written as, so no service counts a failure for it. Each copy declares
     the prefixes it uses and sits in no namespace, as these services read JUnit."""
     testcase = case.element
