@@ -53,9 +53,9 @@ OPEN_FILES = 32
 _TAGS_AT_ONCE = 4096
 # Start tags of repeats at most this far apart are read with one read (``Snippets.start_tags``).
 _READ_AHEAD = 1 << 16
-# Bytes read past an end event for the end tag there (``_element_in``): one with more blanks in it
-# than that is found another way (``Snippets.testcase``), or not at all (``Snippets.blank_testcases``,
-# which then leaves the test tracked).
+# Bytes read at least past an end event for the end tag there (``_element_in``). An end tag with
+# more blanks in it is found another way (``Snippets.testcase``), or, unless the read went further
+# anyway, not at all (``Snippets.blank_testcases``: the test stays tracked, written the same).
 _END_TAG_MAX = 256
 BLANKS = b" \t\r\n"  # XML's white space: the same bytes in every encoding read
 
@@ -195,7 +195,7 @@ class StartTag(NamedTuple):
     """A testcase's start tag as ``track_repeats`` reads it again (``Snippets.testcase_tags``)."""
 
     identity: Identity
-    whole: Optional[Element]  # the tag as an element when it is the whole testcase (self-closing)
+    bare: Optional[Element]  # the tag as an element when it is the whole testcase (self-closing)
     size: int  # bytes
     element: Element  # the tag as an element, without children
 
@@ -713,8 +713,8 @@ class _Scanner:
                 tag = read.get(i)
                 if tag is None:
                     kept.append((i, occurrence))
-                elif tag.whole is not None:
-                    occurrence.bare, occurrence.end = tag.whole, start + tag.size
+                elif tag.bare is not None:
+                    occurrence.bare, occurrence.end = tag.bare, start + tag.size
                 occurrences.append(occurrence)
             if known is None:  # read in document order
                 tracked[key] = known = occurrences
@@ -746,7 +746,7 @@ class _Scanner:
         not all in memory twice. The later ones no longer count in their suites."""
         suites, start_of, end_of, later = self.suites, self.plain_start, self.plain_end, self.later
         # Those not known to be self-closing: every later one, and a first one that is not.
-        unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]].whole is None else indices[1:]))
+        unknown = sorted(i for _, indices in tests for i in (indices if read[indices[0]].bare is None else indices[1:]))
         blank: Dict[int, Optional[Tuple[int, str]]] = {}  # by index: just past it and its text, if blank
         for file, (first, last) in enumerate(self.file_ranges):  # each file's indices are a range
             indices = unknown[bisect_left(unknown, first) : bisect_left(unknown, last)]
@@ -758,7 +758,7 @@ class _Scanner:
             first, rest = indices[0], indices[1:]
             tag = read[first]
             # Just past the first testcase, and the blanks it holds: written so, as build_testcase does.
-            first_blank = (start_of[first] + tag.size, "") if tag.whole is not None else blank[first]
+            first_blank = (start_of[first] + tag.size, "") if tag.bare is not None else blank[first]
             if first_blank is None or None in map(blank.__getitem__, rest):
                 others.append((key, indices))
                 continue
@@ -895,8 +895,8 @@ class Snippets:
         """For each (start, expat's offset at its end event) of a testcase, in ascending starts:
         if it holds nothing but blanks (a self-closing tag holds nothing), just past it and its
         text as expat gives it (line ends made LF), else None; None too without the end event,
-        or when it is longer than ``_READ_AHEAD`` (a captured output of any size is not read to
-        find that out). Those close together are read with one read (``start_tags``)."""
+        or when its end tag starts more than ``_READ_AHEAD`` bytes after it (a captured output of
+        any size is not read to find that out). Those close together are read with one read (``start_tags``)."""
         data, data_start = b"", 0
         for start, end_event in places:
             if end_event is None or end_event - start > _READ_AHEAD:

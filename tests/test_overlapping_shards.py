@@ -452,9 +452,9 @@ def test_testcases_holding_only_blanks_merge_as_self_closing_ones_do(merged, tmp
 
 @pytest.mark.parametrize("end_tag", ["</testcase>", "</testcase >", "</testcase" + " " * 300 + ">"], ids=["plain", "blank", "300-blanks"])
 def test_a_blank_testcase_merges_whatever_its_end_tag_holds(merged, tmp_path: Path, end_tag: str) -> None:
-    """The end of a testcase holding only blanks is found past its end tag's blanks, however many
-    (an end tag longer than what is read at once keeps the test tracked: the same XML); a lone CR
-    among the blanks is a line end, as XML reads it."""
+    """The end of a testcase holding only blanks is found past its end tag's blanks (an end tag
+    with more than 256 may leave the test tracked, depending on what else was read with it: the
+    same XML either way); a lone CR among the blanks is a line end, as XML reads it."""
     blank = '<testcase classname="a" name="{n}" time="{t}">{inside}' + end_tag
     first = shard(tmp_path / "shard-1.xml", blank.format(n="test_cr", t="0.1", inside="\r  "), blank.format(n="test_b", t="0.1", inside="\n"))
     second = shard(tmp_path / "shard-2.xml", blank.format(n="test_cr", t="0.2", inside="\n"), blank.format(n="test_b", t="0.2", inside=""))
