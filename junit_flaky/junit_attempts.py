@@ -71,7 +71,7 @@ class TrackedTest:
     test: TestId
     occurrences: List[Occurrence]
     # One per occurrence read as an element, the first occurrence's first (the one written
-    # back), without what ``attempts`` hold; a later self-closing repeat is held flat, without one.
+    # back), without what ``attempts`` hold; a later repeat holding nothing is held flat, without one.
     elements: List[Element]
     attempts: List[Attempt]  # without traces and output: see ``texts_read_back``
 
@@ -142,7 +142,7 @@ def recorded_result(entry: TrackedTest) -> TestResult:
     thresholds applied. A quarantined failure stays one, however many copies agree. A pass after
     attempts that failed without a result in their testcase (pytest-rerunfailures' reruns) is flaky."""
     verdicts = [recorded_verdict(element) for element in entry.elements]
-    if len(entry.elements) < len(entry.occurrences):  # repeats held flat: self-closing passes
+    if len(entry.elements) < len(entry.occurrences):  # repeats held flat: passes holding nothing
         verdicts.append(Verdict.PASSED)
     verdict = combine_verdicts(verdicts)
     tally = Tally.of(attempt.outcome for attempt in entry.attempts)
@@ -307,7 +307,7 @@ def _read_test(
     teardown_errors: List[int] = []
     last_in_suite = {occurrence.suite: index for index, occurrence in enumerate(occurrences)}
     for index, occurrence in enumerate(occurrences):
-        if occurrence.self_closing:
+        if occurrence.holds_nothing:
             # A pass that holds no result, as attempts_of finds, in fewer steps (most merged
             # repeats); held flat, without an element, after the first.
             element = occurrence.bare
@@ -383,10 +383,10 @@ def texts_read_back(entry: TrackedTest, snippets: Snippets) -> ContextManager[No
     attempt objects while the block runs (a result's attempts start with them), then dropped:
     the writer holds one test's texts at a time."""
     for occurrence in entry.occurrences:
-        if not occurrence.self_closing:
+        if not occurrence.holds_nothing:
             return _texts_read_back(entry, snippets)
-    # Self-closing testcases: there is no text to read (and no generator to run, a tenth of the
-    # time of writing 100,000 merged repeats).
+    # Testcases that hold nothing: there is no text to read (and no generator to run, a tenth of
+    # the time of writing 100,000 merged repeats).
     return _NOTHING_TO_READ
 
 

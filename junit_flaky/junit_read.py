@@ -170,10 +170,11 @@ class Occurrence:
         self.suite = suite  # -1 when the testcase is outside any suite
         self.start = start
         self.end_event = end_event  # expat's offset at the end event; None if not recorded
-        # When the testcase is one self-closing tag (a pass with nothing inside, which needs no
-        # reading again), seen when its repeat was confirmed: either the whole testcase as an
-        # element (``bare``, which the writer rewrites when it is the first of its test), or, for
-        # a later one, held flat by its ``time`` attribute alone ("" when it has none).
+        # When the testcase holds nothing (a pass, which needs no reading again), seen when its
+        # repeat was confirmed: either the whole testcase as an element when it is one
+        # self-closing tag (``bare``, which the writer rewrites when it is the first of its test),
+        # or, for a later one holding nothing but blanks, held flat by its ``time`` attribute
+        # alone ("" when it has none).
         self.bare = bare
         self.time: Optional[str] = None
         self.end = end  # just past the element, once known (``Snippets.end_of``)
@@ -183,8 +184,8 @@ class Occurrence:
         self.outputs: Optional[List[Tuple[int, int]]] = None
 
     @property
-    def self_closing(self) -> bool:
-        """Known to be one self-closing tag: a pass with nothing inside (see ``bare``)."""
+    def holds_nothing(self) -> bool:
+        """Known to hold nothing but blanks: a pass (see ``bare`` and ``time``)."""
         return self.bare is not None or self.time is not None
 
     def __repr__(self) -> str:
@@ -774,17 +775,18 @@ class _Scanner:
         return others
 
     def _hold_flat(self, snippets: "Snippets", flat: List[Tuple[int, Occurrence]]) -> None:
-        """Repeats that are one self-closing tag (a pass with nothing inside) are held by their
-        time attribute and their end alone: no element, no reading again. Their start tags are
-        read, not parsed: a parse each was half the time of merging shards that repeat every test."""
+        """Repeats that hold nothing but blanks (a pass with nothing inside) are held by their
+        time attribute and their end alone: no element, no reading again. They are read as
+        ``PassedRepeats`` are (``Snippets.blank_testcases``), not parsed: a parse each was half
+        the time of merging shards that repeat every test."""
         later = self.later
         for file, group in groupby(flat, key=lambda item: item[1].file):
             repeats = list(group)
-            tags = snippets.start_tags(file, [occurrence.start for _, occurrence in repeats])
-            for (i, occurrence), (tag, self_closing) in zip(repeats, tags):
-                if self_closing:
+            places = [(occurrence.start, occurrence.end_event) for _, occurrence in repeats]
+            for (i, occurrence), blank in zip(repeats, snippets.blank_testcases(file, places)):
+                if blank is not None:
                     occurrence.time = later[i][1] or ""
-                    occurrence.end = occurrence.start + len(tag)
+                    occurrence.end = blank[0]
 
 
 class Snippets:
