@@ -113,10 +113,9 @@ class NewTestFinder:
             self._keys += key
 
     def _untracked_keys(self) -> Iterator[bytes]:
-        from junit_flaky.history.store import KEY_SIZE
+        from junit_flaky.history.store import split_keys
 
-        view = memoryview(self._keys)
-        return (bytes(view[i : i + KEY_SIZE]) for i in range(0, len(view), KEY_SIZE))
+        return split_keys(self._keys)
 
     def also_track(self, tracked: Iterable[Identity]) -> Optional[AlsoTrack]:
         """After the reader's pass (``tracked``: the tests it keeps anyway): the testcases to keep

@@ -46,7 +46,7 @@ from junit_flaky.history import store as sqlite_store
 from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl
 from junit_flaky.history.store import (
-    _FAILED, _PASSED, _SKIPPED, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
+    _FAILED, _PASSED, _SKIPPED, COMMIT_KEY, AttemptRow, CommitRow, Pruned, QuarantineRow, Recorded, RunInfo, RunSummary,
     KeyedRow, SequenceRow, TestKey, keyed,
 )
 
@@ -318,7 +318,7 @@ class PostgresStore:
         return self._db.execute(
             f"""
             WITH recent AS MATERIALIZED (
-                SELECT id, CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key
+                SELECT id, {COMMIT_KEY} AS commit_key
                 FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
             ), commits AS MATERIALIZED (
                 SELECT commit_key, ARRAY_AGG(id) AS ids FROM recent GROUP BY commit_key
@@ -353,7 +353,7 @@ class PostgresStore:
             f"""
             WITH recent AS MATERIALIZED (
                 SELECT id, started,
-                       CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key
+                       {COMMIT_KEY} AS commit_key
                 FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
             ), failing AS MATERIALIZED (
                 SELECT DISTINCT a.test_id
@@ -400,7 +400,7 @@ class PostgresStore:
             f"""
             WITH recent AS MATERIALIZED (
                 SELECT id, started,
-                       CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key
+                       {COMMIT_KEY} AS commit_key
                 FROM runs WHERE started >= %(since)s
             ), failing_tests AS MATERIALIZED (
                 SELECT DISTINCT a.run_id, a.test_id FROM recent r

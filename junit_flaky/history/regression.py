@@ -130,10 +130,9 @@ def find(
     days = min(settings.window_days, settings.regression_days)
     h = threshold(len(rates) if flaky is None else flaky, settings.false_alarms)
     found: List[FlakeRegression] = []
+    # Only tests with a flake rate: a failure of a test with no flaky evidence fails its build by itself.
     for key, runs in _runs_by_test(store.attempt_sequences(now - days * DAY, settings.branch, rates)):
-        rate = rates.get(key)
-        if rate is None:
-            continue  # no flaky evidence: a failure of such a test fails its build by itself
+        rate = rates[key]
         for alarm in alarms(runs, rate, settings.regression_factor, h):
             found.append(FlakeRegression(key[0], key[1], rate, alarm))
     return found

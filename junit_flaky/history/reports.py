@@ -20,13 +20,9 @@ from junit_flaky.model import Attempt, Outcome, TestId
 
 
 def attempt_row(test: junit_read.Identity, outcome: Outcome, seconds: float) -> AttemptRow:
-    """The row the store records for one attempt."""
-    return (*test, OUTCOME_CODES[outcome], duration_ms(seconds))
-
-
-def duration_ms(seconds: float) -> int:
-    # seconds is at most junit_attempts.MAX_SECONDS: its milliseconds fit SQLite's integers.
-    return round(seconds * 1000)
+    """The row the store records for one attempt. ``seconds`` is at most
+    junit_attempts.MAX_SECONDS: its milliseconds fit SQLite's integers."""
+    return (*test, OUTCOME_CODES[outcome], round(seconds * 1000))
 
 
 def attempt_rows(tracked: Iterable[Tuple[TestId, Sequence[Attempt]]]) -> Iterator[AttemptRow]:

@@ -109,6 +109,15 @@ class RunInfo:
     report_key: Optional[str] = None  # set by imports and history record: the same report is recorded once
 
 
+# Which runs are one commit's, as an expression over runs (SQLite and PostgreSQL alike): a run
+# without a commit is one of its own. Flaky evidence is a failure and a pass of one commit.
+COMMIT_KEY = "CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END"
+
+# A failed attempt (``failed``) is of a test in temp.wanted (``HistoryStore._want``).
+_WANTED = """EXISTS (
+    SELECT 1 FROM tests t JOIN temp.wanted w ON w.classname = t.classname AND w.name = t.name WHERE t.id = failed.test_id
+)"""
+
 # Statements that the SQLite and the PostgreSQL store (postgres.py) both run as written here, with
 # ? for each parameter (PostgreSQL's driver takes %s).
 SHARED_SQL = {
@@ -158,6 +167,12 @@ def key_of(identity: Tuple[str, str, str, str]) -> bytes:
     is searched by; a tuple, as the scan hands identities on."""
     # NUL cannot occur in XML text, so it separates the parts unambiguously.
     return hashlib.blake2b("\0".join(identity).encode("utf-8", "surrogatepass"), digest_size=KEY_SIZE).digest()
+
+
+def split_keys(packed: bytes) -> Iterator[bytes]:
+    """The identity keys (``key_of``) packed one after another in ``packed``."""
+    view = memoryview(packed)
+    return (bytes(view[i : i + KEY_SIZE]) for i in range(0, len(view), KEY_SIZE))
 
 
 def keyed(attempts: Iterable[AttemptRow]) -> Iterator[KeyedRow]:
@@ -274,8 +289,7 @@ class HistoryStore:
             # Ids are never above the count of tests ever added: enough to choose.
             read_whole = sum(map(len, buckets)) // KEY_SIZE * 2 >= (db.execute("SELECT MAX(id) FROM tests").fetchone()[0] or 0)
             for first, bucket in enumerate(buckets):
-                view = memoryview(bucket)
-                batch = {bytes(view[i : i + KEY_SIZE]) for i in range(0, len(view), KEY_SIZE)}
+                batch = set(split_keys(bucket))
                 if not batch:
                     continue
                 if read_whole:  # up to the next first byte; 17 bytes of 0xff follow every key
@@ -449,10 +463,7 @@ class HistoryStore:
             ), failing AS (
                 SELECT DISTINCT failed.test_id AS test_id
                 FROM recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
-                WHERE failed.outcome >= {_FAILED} AND (:every OR EXISTS (
-                    SELECT 1 FROM tests t JOIN temp.wanted w ON w.classname = t.classname AND w.name = t.name
-                    WHERE t.id = failed.test_id
-                ))
+                WHERE failed.outcome >= {_FAILED} AND (:every OR {_WANTED})
             )
             SELECT t.classname, t.name, r.id, r.started, a.outcome >= {_FAILED}
             FROM recent r CROSS JOIN failing f
@@ -475,13 +486,7 @@ class HistoryStore:
         """
         db = self._db
         with self._transaction("BEGIN"):  # one snapshot, even while other processes record
-            self._find_flaky(since, branch)
-            if tests is not None:
-                self._want(tests)
-                db.execute(
-                    "DELETE FROM temp.flaky WHERE NOT EXISTS (SELECT 1 FROM tests t JOIN temp.wanted w"
-                    " ON w.classname = t.classname AND w.name = t.name WHERE t.id = temp.flaky.test_id)"
-                )
+            self._find_flaky(since, branch, tests)
             rows = db.execute(
                 f"""
                 SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = {_PASSED}), SUM(a.outcome >= {_FAILED}),
@@ -525,15 +530,16 @@ class HistoryStore:
         db.execute("DELETE FROM temp.wanted")
         db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?, ?)", tests or ())
 
-    def _find_flaky(self, since: float, branch: Optional[str]) -> None:
+    def _find_flaky(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> None:
         """temp.recent: the runs since ``since`` (on ``branch`` if given), with the commit each
-        belongs to; temp.flaky: the tests that failed and passed on one such commit."""
+        belongs to; temp.flaky: the tests that failed and passed on one such commit (``tests``:
+        only those of these (classname, name))."""
         db = self._db
+        self._want(tests)
         db.execute("DROP TABLE IF EXISTS temp.recent")
         db.execute("DROP TABLE IF EXISTS temp.flaky")
         db.execute(
-            "CREATE TEMP TABLE recent AS SELECT id, started,"
-            " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
+            f"CREATE TEMP TABLE recent AS SELECT id, started, {COMMIT_KEY} AS commit_key"
             " FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)",
             {"since": since, "branch": branch},
         )
@@ -543,12 +549,13 @@ class HistoryStore:
             CREATE TEMP TABLE flaky AS
             SELECT DISTINCT failed.test_id AS test_id
             FROM temp.recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
-            WHERE failed.outcome >= {_FAILED} AND EXISTS (
+            WHERE failed.outcome >= {_FAILED} AND (:every OR {_WANTED}) AND EXISTS (
                 SELECT 1 FROM temp.recent same
                 JOIN attempts passed ON passed.run_id = same.id AND passed.test_id = failed.test_id
                 WHERE same.commit_key = r.commit_key AND passed.outcome = {_PASSED}
             )
-            """
+            """,
+            {"every": tests is None},
         )
 
     def runs(self) -> List[Tuple[int, RunInfo]]:
