@@ -529,3 +529,36 @@ def test_the_readme_examples_are_valid_workflows(tmp_path, readme):
                 assert set(step.get("with", {})) <= set(load_action()["inputs"])
                 assert "reports" in step["with"]
 
+
+
+def test_token_inputs_reach_neither_the_test_command_nor_the_reruns(tmp_path):
+    """A token given as an input is junit-flaky's alone: the tests and their reruns must not find
+    it in any variable, INPUT_* ones included (buildkite-test-collector or a test's own logging
+    would otherwise hold a secret it was not given)."""
+    proj = Project(tmp_path / "ws")
+    seen = tmp_path / "seen"
+    proj.write(
+        "test_app.py",
+        "import os\n\ndef test_flaky():\n"
+        f"    with open({str(seen)!r}, 'a') as out:\n"
+        "        out.write(''.join(f'{k}\\n' for k, v in os.environ.items() if 'from-input' in v) + 'ran\\n')\n"
+        + flaky_body("flaky", [1]),
+    )
+    runner = Runner(tmp_path, proj.root)
+    runner.env.update(proj.env())
+    result = runner.run(
+        {
+            "reports": "results/*.xml",
+            "test-command": f"{sys.executable} -m pytest -q -p no:cacheprovider --junitxml=results/junit.xml",
+            "max-runs": "3",
+            "flakybot": "false",
+            "upload": "",
+            "rerun-command": f"{sys.executable} -m pytest -p no:cacheprovider",
+            "aviator-api-token": "from-input-aviator-0123",
+            "buildkite-analytics-token": "from-input-test-engine-0123",
+        },
+        path_prefix=junit_flaky_on_path(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert proj.runs("flaky") == 2  # the first run and its rerun
+    assert seen.read_text() == "ran\nran\n"

@@ -100,6 +100,10 @@ build_run_args() {
 
 main() {
   local report_patterns=() pattern test_status="${INPUT_TEST_EXIT_CODE:-}" verdict_status=0
+  # The token inputs leave the environment before anything else runs: the test command and
+  # junit-flaky's reruns inherit it, and would find them as INPUT_*. Unexported copies stay here.
+  local aviator_token="${INPUT_AVIATOR_API_TOKEN:-}" test_engine_token="${INPUT_BUILDKITE_ANALYTICS_TOKEN:-}"
+  unset INPUT_AVIATOR_API_TOKEN INPUT_BUILDKITE_ANALYTICS_TOKEN
   while IFS= read -r pattern; do
     report_patterns+=("$pattern")
   done < <(words "$INPUT_REPORTS")
@@ -136,11 +140,11 @@ main() {
   # A token given as an input goes to junit-flaky alone, under its own name, which it reads
   # before the job's env and keeps from its reruns: the tests never saw the input, and under the
   # standard name buildkite-test-collector in a rerun would upload with it.
-  if [[ -n "${INPUT_AVIATOR_API_TOKEN:-}" ]]; then
-    export JUNIT_FLAKY_AVIATOR_API_TOKEN="$INPUT_AVIATOR_API_TOKEN"
+  if [[ -n "$aviator_token" ]]; then
+    export JUNIT_FLAKY_AVIATOR_API_TOKEN="$aviator_token"
   fi
-  if [[ -n "${INPUT_BUILDKITE_ANALYTICS_TOKEN:-}" ]]; then
-    export JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN="$INPUT_BUILDKITE_ANALYTICS_TOKEN"
+  if [[ -n "$test_engine_token" ]]; then
+    export JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN="$test_engine_token"
   fi
   build_run_args "$test_status" "${report_patterns[@]}"
   echo "junit-flaky ${run_args[*]}"
