@@ -2,11 +2,13 @@
 
 typer renders a required list argument as ``{REPORT...}...`` in the usage line and as
 ``REPORT... <list[str]>`` in the argument list; a user reads neither. Every command is made with
-``cls=Command`` (or ``RunCommand``), which shows each argument as its metavar says.
+``cls=Command`` (or ``RunCommand``), which shows each argument as its metavar says, and which
+refuses a number option given as nan or infinity (see ``Command.parse_args``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, List, Tuple
 
 import typer
@@ -20,6 +22,17 @@ def command_group(help: str) -> typer.Typer:
 
 
 class Command(TyperCommand):
+    def parse_args(self, ctx: Any, args: List[str]) -> List[str]:
+        """click's float ranges let nan through (every comparison with it is false) and infinity
+        where there is no maximum: --rerun-timeout nan would turn the rerun watchdog off and
+        --prior-weight inf write NaN, which is no JSON. Every number option takes finite values."""
+        rest = super().parse_args(ctx, args)
+        for param in self.get_params(ctx):
+            value = ctx.params.get(param.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise typer.BadParameter(f"{value} is not a finite number.", ctx=ctx, param=param)
+        return rest
+
     def collect_usage_pieces(self, ctx: Any) -> List[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         return pieces + [param.metavar for param in self.get_params(ctx) if _is_argument(param)]

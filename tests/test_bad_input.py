@@ -1,0 +1,44 @@
+"""Bad input as a hostile or careless world gives it: each is one line, the documented exit code,
+no traceback, and nothing the user had is changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from tests import junit_builders as jb
+
+FLAKY = jb.pytest_report(jb.testcase("test_a"), jb.testcase("test_b", "failed"), jb.testcase("test_b"))
+
+
+@pytest.fixture
+def flaky(tmp_path: Path) -> Path:
+    return jb.write(tmp_path / "flaky.xml", FLAKY)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "--rerun-timeout"],
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "--rerun-budget"],
+        ["upload", "{report}", "--to", "circleci", "--upload-timeout"],
+        ["thresholds", "compute", "--db", "{db}", "--prior-weight"],
+        ["thresholds", "compute", "--db", "{db}", "--alpha"],
+        ["stats", "--db", "{db}", "--window-days"],
+        ["history", "prune", "--db", "{db}", "--older-than"],
+    ],
+)
+def test_a_number_option_that_is_no_finite_number_is_a_usage_error(run_cli, flaky: Path, tmp_path: Path, args: List[str], value: str) -> None:
+    # nan passes every range check (each comparison with it is false): unchecked, --rerun-timeout
+    # nan turned the rerun watchdog off and --prior-weight nan wrote NaN, which is no JSON.
+    db = tmp_path / "history.sqlite"
+    assert run_cli("history", "record", flaky, "--db", db, "--commit", "c1").exit_code == 0
+    before = db.read_bytes()
+    result = run_cli(*(a.format(report=flaky, db=db) for a in args), value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[-1]}'" in result.stderr and "Traceback" not in result.stderr
+    assert "NaN" not in result.stdout
+    assert db.read_bytes() == before
