@@ -57,3 +57,12 @@ def test_every_environment_variable_is_in_the_table() -> None:
     variables |= {"JUNIT_FLAKY_HISTORY_DB", "JUNIT_FLAKY_QUARANTINE_FILE", "JUNIT_FLAKY_DEBUG", tokens.AVIATOR, tokens.TEST_ENGINE, *tokens.OWN_VARS}  # read outside typer
     variables |= {postgres.CONNECT_TIMEOUT_ENV, postgres.STATEMENT_TIMEOUT_ENV}
     assert variables and {v for v in variables if v not in table} == set()
+
+
+def test_every_pyproject_key_is_in_the_thresholds_section() -> None:
+    # The section says any other key is an error, so a key it leaves out reads as one a user may not write.
+    from junit_flaky import config
+
+    text = README.split("\n## Thresholds\n", 1)[1].split("\n## ", 1)[0]
+    missing = [key for key in sorted(config.KNOWN_KEYS) if not re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text)]
+    assert not missing, f"README's Thresholds section does not name the [tool.junit-flaky] keys {missing}"
