@@ -165,3 +165,11 @@ def test_quarantine_list_falls_back_to_the_codeowners_owner(run_cli, clean_env: 
     (clean_env / "CODEOWNERS").unlink()
     listed = {item["test"]: item["owner"] for item in json.loads(run_cli("quarantine", "list", "--format", "json").stdout)}
     assert listed["tests/test_x.py::TestC::test_y"] in ("", None)
+
+
+def test_stats_for_an_owner_of_no_flaky_test_does_not_say_the_history_has_none(run_cli, history: Path) -> None:
+    result = run_cli("stats", "--owner", "@org/nobody")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "No flaky test owned by @org/nobody in the last 30 days."
+    result = run_cli("stats", "--branch", "release")
+    assert result.stdout.strip() == "No flaky test on branch release in the last 30 days."

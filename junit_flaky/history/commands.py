@@ -275,7 +275,9 @@ def stats_command(
     if output_format is Format.JSON:
         stdout.out(json.dumps(stats.as_json(shown, owners, quarantines), indent=2), highlight=False)
     elif not tests:
-        stdout.out(f"No flaky test in the last {window_days:g} days.", highlight=False)
+        # Said of what was looked at: the history may hold flaky tests of other owners or branches.
+        scope = (f" owned by {owner}" if owner is not None else "") + (f" on branch {branch}" if branch else "")
+        stdout.out(f"No flaky test{scope} in the last {window_days:g} days.", highlight=False)
     elif output_format is Format.MARKDOWN:
         stdout.out(stats.as_markdown(shown, columns), end="", highlight=False)
     else:
