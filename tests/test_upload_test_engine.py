@@ -58,6 +58,17 @@ GITHUB = {
     "GITHUB_SHA": "fedcba",
     "TEST_ANALYTICS_COMMIT_MESSAGE": "Fix it",
 }
+GITLAB = {
+    "CI": "true",
+    "GITLAB_CI": "true",
+    "CI_PIPELINE_ID": "5001",
+    "CI_PIPELINE_IID": "77",
+    "CI_PIPELINE_URL": "https://gitlab.example.com/acme/web/-/pipelines/5001",
+    "CI_JOB_ID": "90210",
+    "CI_COMMIT_SHA": "0a1b2c",
+    "CI_COMMIT_REF_NAME": "feature",
+    "CI_COMMIT_MESSAGE": "Fix it",
+}
 WHO = {"run_env[collector]": "junit-flaky", "run_env[version]": __version__}
 
 
@@ -112,8 +123,16 @@ def test_the_request(httpserver):
             "run_env[url]": "https://github.com/acme/web/actions/runs/999", "run_env[branch]": "main",
             "run_env[commit_sha]": "fedcba", "run_env[number]": "12", "run_env[message]": "Fix it",
         }),
+        # A CI Test Engine has no name for: "generic", with what GitLab says of the pipeline (the
+        # commit is what Test Engine finds flaky tests by), keyed by it so its parallel jobs join one run.
+        (GITLAB, {
+            "run_env[CI]": "generic", "run_env[key]": "5001",
+            "run_env[url]": "https://gitlab.example.com/acme/web/-/pipelines/5001", "run_env[branch]": "feature",
+            "run_env[commit_sha]": "0a1b2c", "run_env[number]": "77", "run_env[job_id]": "90210",
+            "run_env[message]": "Fix it",
+        }),
     ],
-    ids=["circleci", "github_actions"],
+    ids=["circleci", "github_actions", "gitlab"],
 )
 def test_the_run_env_of_other_ci(httpserver, ci, fields):
     httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)

@@ -4,9 +4,9 @@
 ``BUILDKITE_TEST_ENGINE_URL`` (a proxy, a regional endpoint, a test server), with
 ``Authorization: Token token="$BUILDKITE_ANALYTICS_TOKEN"``, the fields ``format=junit`` and
 ``run_env[...]`` from the CI (Buildkite, CircleCI or GitHub Actions, as Buildkite's collectors
-read each; "generic" elsewhere), and the file in ``data``. Test Engine answers 202 with
-JSON that holds the ``run_url``, and the results it ``skipped`` with its ``errors``: an upload
-that lost results is a failed upload, although every file went through.
+read each; "generic" elsewhere, with GitLab's pipeline), and the file in ``data``. Test Engine
+answers 202 with JSON that holds the ``run_url``, and the results it ``skipped`` with its
+``errors``: an upload that lost results is a failed upload, although every file went through.
 
 The file sent is not the file on disk but its executions (``upload.executions``): Test Engine
 flags a test "passed on retry" only when it sees both a failing and a passing execution in one
@@ -38,6 +38,7 @@ KEY_VARS = {
     "buildkite": "BUILDKITE_BUILD_ID",
     "circleci": "CIRCLE_WORKFLOW_ID and CIRCLE_BUILD_NUM",
     "github_actions": "GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT",
+    "gitlab": "CI_PIPELINE_ID",
 }
 MAX_RESULTS = 5000
 COLLECTOR = "junit-flaky"
@@ -112,11 +113,17 @@ def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
     """The ``run_env[...]`` fields for this CI, as Buildkite's collectors send them
     (test-collector-python ``collector/run_env.py``: Buildkite, GitHub Actions, CircleCI, else
     "generic" with a fresh UUID for a key). GitHub's branch is its name, not its ref, as
-    test-collector-ruby sends it; its URL starts at ``GITHUB_SERVER_URL``."""
+    test-collector-ruby sends it; its URL starts at ``GITHUB_SERVER_URL``.
+
+    GitLab CI, which Test Engine has no name for, is "generic" with its pipeline's facts in the
+    fields a Buildkite build fills: the commit is what Test Engine finds flaky tests by
+    (``run_env[commit_sha]``, Buildkite's "CI environments" docs), and the pipeline id keys the run,
+    so that the parallel jobs of one pipeline join one run, as a Buildkite build's do."""
     message = env.get(MESSAGE_VAR, "")
-    if ci.provider == "buildkite":
+    if ci.provider in ("buildkite", "gitlab"):
         fields = {
-            "CI": "buildkite", "key": ci.build_id, "url": ci.build_url, "branch": ci.branch,
+            "CI": "buildkite" if ci.provider == "buildkite" else "generic",
+            "key": ci.build_id, "url": ci.build_url, "branch": ci.branch,
             "commit_sha": ci.commit, "number": ci.build_number, "job_id": ci.job_id, "message": ci.message,
         }
     elif ci.provider == "circleci":
