@@ -573,6 +573,19 @@ def test_check_exits_with_junit_flakys_exit_code(job, verdict):
     assert result.returncode == verdict
 
 
+def test_check_and_upload_take_reports_on_several_lines(job):
+    """A YAML block (``reports: |``) gives one glob a line: every line reaches junit-flaky. Read
+    up to the first line end, the later globs were dropped, and the tests of their reports were
+    never judged: a job whose only failures sat there passed."""
+    reports = "test-results/*.xml\nintegration-results/*.xml\n"
+    result = job.run("commands", "check", {"reports": reports, "test_command": f"{WRITE_REPORT} && exit 1"})
+    assert result.returncode == 0, result.stderr
+    assert job.argv()[:3] == ["run", "test-results/*.xml", "integration-results/*.xml"]
+    result = job.run("commands", "upload", {"reports": "merged.xml\nmore.xml\n"})
+    assert result.returncode == 0, result.stderr
+    assert job.argv()[:3] == ["upload", "merged.xml", "more.xml"]
+
+
 def test_check_without_a_report_fails_with_the_test_commands_exit_code(job):
     result = job.run("commands", "check", {"reports": "test-results/*.xml", "test_command": "exit 4"})
     assert result.returncode == 4

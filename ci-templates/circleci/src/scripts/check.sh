@@ -115,7 +115,9 @@ main() {
   # test_status stays empty without a test command: an earlier step ran the tests, and its exit
   # code is not known here.
   local report_patterns test_status="" verdict_status=0
-  read -r -a report_patterns < <(printf '%s\n' "$PARAM_REPORTS") # split on spaces, no globbing
+  # Split on spaces and line ends (a YAML block gives one glob a line), no globbing; read stops
+  # at a NUL, which never comes, so it fails at the end of the text it read whole.
+  read -r -d '' -a report_patterns < <(printf '%s' "$PARAM_REPORTS") || true
   if [[ ${#report_patterns[@]} -eq 0 ]]; then
     echo "junit-flaky orb: the reports parameter is empty" >&2
     exit "$EXIT_BAD_INPUT"

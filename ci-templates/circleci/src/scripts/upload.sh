@@ -16,7 +16,7 @@ copy_token() {
 
 main() {
   local reports target upload_args
-  read -r -a reports < <(printf '%s\n' "$PARAM_REPORTS") # split on spaces
+  read -r -d '' -a reports < <(printf '%s' "$PARAM_REPORTS") || true # split on spaces and line ends, as check.sh
   upload_args=(upload "${reports[@]}")
   for target in $PARAM_TO; do
     upload_args+=(--to "$target")
