@@ -153,6 +153,29 @@ def test_another_ci_gets_one_fresh_key_for_all_its_files(httpserver, tmp_path):
     assert set(forms[0]) == {"format", "run_env[CI]", "run_env[key]", *WHO}
 
 
+# Buildkite's "CI environments" docs, "Other CI providers": a CI Test Engine does not know gives the
+# run's facts in these variables (test-collector-ruby's ci.rb reads them over what it detects).
+ANALYTICS = {
+    "BUILDKITE_ANALYTICS_KEY": "jenkins-web-301", "BUILDKITE_ANALYTICS_URL": "https://ci.example.com/web/301",
+    "BUILDKITE_ANALYTICS_BRANCH": "main", "BUILDKITE_ANALYTICS_SHA": "9f8e7d", "BUILDKITE_ANALYTICS_NUMBER": "301",
+    "BUILDKITE_ANALYTICS_JOB_ID": "unit", "BUILDKITE_ANALYTICS_MESSAGE": "Fix it",
+}
+
+
+@pytest.mark.parametrize("ci, name", [({"CI": "true"}, "generic"), (ENV, "buildkite")], ids=["generic", "buildkite"])
+def test_the_run_env_a_ci_gives_in_buildkites_analytics_variables(httpserver, tmp_path, ci, name):
+    path = tmp_path / "big.xml"
+    path.write_text("<testsuite name='s'>" + "<testcase classname='c' name='t'/>" * 5001 + "</testsuite>")
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    assert send(httpserver.url_for("/v1/uploads"), reports=[path], ci={**ci, **ANALYTICS}).ok
+    forms = [request.form.to_dict() for request, _ in httpserver.log]
+    expected = {
+        "format": "junit", "run_env[CI]": name, "run_env[key]": "jenkins-web-301",
+        "run_env[url]": "https://ci.example.com/web/301", "run_env[branch]": "main", "run_env[commit_sha]": "9f8e7d",
+        "run_env[number]": "301", "run_env[job_id]": "unit", "run_env[message]": "Fix it", **WHO,
+    }
+    assert forms == [expected, expected]
+
 @pytest.mark.parametrize(
     "env",
     [

@@ -40,6 +40,14 @@ KEY_VARS = {
     "github_actions": "GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT",
     "gitlab": "CI_PIPELINE_ID",
 }
+# What a CI gives of a run in Buildkite's own variables, over what junit-flaky finds: Buildkite's
+# "CI environments" docs ("Other CI providers": a CI Test Engine does not know sets them), read on
+# every CI as test-collector-ruby's ci.rb and test-collector-javascript's ci.js read them.
+ANALYTICS_VARS = {
+    "key": "BUILDKITE_ANALYTICS_KEY", "url": "BUILDKITE_ANALYTICS_URL", "branch": "BUILDKITE_ANALYTICS_BRANCH",
+    "commit_sha": "BUILDKITE_ANALYTICS_SHA", "number": "BUILDKITE_ANALYTICS_NUMBER",
+    "job_id": "BUILDKITE_ANALYTICS_JOB_ID", "message": "BUILDKITE_ANALYTICS_MESSAGE",
+}
 MAX_RESULTS = 5000
 COLLECTOR = "junit-flaky"
 
@@ -118,7 +126,8 @@ def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
     GitLab CI, which Test Engine has no name for, is "generic" with its pipeline's facts in the
     fields a Buildkite build fills: the commit is what Test Engine finds flaky tests by
     (``run_env[commit_sha]``, Buildkite's "CI environments" docs), and the pipeline id keys the run,
-    so that the parallel jobs of one pipeline join one run, as a Buildkite build's do."""
+    so that the parallel jobs of one pipeline join one run, as a Buildkite build's do. On every CI,
+    the ``BUILDKITE_ANALYTICS_*`` variables (``ANALYTICS_VARS``) that are set win."""
     message = env.get(MESSAGE_VAR, "")
     if ci.provider in ("buildkite", "gitlab"):
         fields = {
@@ -141,6 +150,7 @@ def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
         }
     else:
         fields = {"CI": "generic", "key": str(uuid.uuid4())}
+    fields.update((name, env[var]) for name, var in ANALYTICS_VARS.items() if env.get(var))
     if not fields["key"]:
         raise JunitFlakyError(f"Test Engine keys a run by {KEY_VARS[ci.provider]}: not set")
     # Who sent the run, as every official collector says (test-collector-python's run_env.py,
