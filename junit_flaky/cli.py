@@ -190,6 +190,21 @@ CodeownersOpt = history_commands.CodeownersOpt
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
+def _refuse_to_replace_inputs(
+    reports: Sequence[Path], output: Optional[Path], json_path: Optional[Path], rerun_log: Optional[Path],
+    thresholds_file: Optional[Path], histories: "Sequence[Optional[history_location.Location]]",
+) -> None:
+    """run's outputs never land on a file it reads, nor on one another: --output alone may name a
+    report, to rewrite it in place."""
+    from junit_flaky.files import refuse_to_replace
+
+    others = [("the --thresholds file", thresholds_file)] + [("the history database", db) for db in histories if isinstance(db, Path)]
+    read = [("a report it reads", report) for report in reports] + others
+    refuse_to_replace(output, "--output", others)
+    refuse_to_replace(json_path, "--json", read + [("the --output report", output)])
+    refuse_to_replace(rerun_log, "--rerun-log", read + [("the --output report", output), ("the --json report", json_path)])
+
+
 @dataclass(frozen=True)
 class Invocation:
     """What the entry point (entry.py) took from the command line before click saw it."""
@@ -256,6 +271,7 @@ def run(
         [("thresholds-from-history", thresholds_from_history), ("record-history", record_history), ("auto-quarantine", auto_quarantine),
          ("new-test-runs", True if new_test_runs is not None else None)],
     )
+    _refuse_to_replace_inputs(paths, output, json_path, rerun_log, thresholds, [learn_from, record_to, quarantine_from])
     fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
     if fail_regressions and record_to is None:  # a gate that could never close must not look like one that passed
         raise JunitFlakyError("--fail-on-flake-regression needs --record-history: the check reads this run in the history")

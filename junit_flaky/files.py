@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 
@@ -39,3 +39,21 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def refuse_to_replace(output: Optional[Path], option: str, kept: Iterable[Tuple[str, Optional[Path]]]) -> None:
+    """An output naming a file the command reads or writes otherwise (a report, the history, the
+    --output report) would replace that file with something else, and what the user had is lost:
+    refused before any work. ``kept``: (what the file is, its path) pairs; None paths are skipped."""
+    if output is None:
+        return
+    for what, path in kept:
+        if path is not None and _same_file(output, path):
+            raise JunitFlakyError(f"{option} {output}: that is {what}; name another file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # hard links and symbolic links too
+    except OSError:  # one of them is not there (yet)
+        return a.resolve() == b.resolve()

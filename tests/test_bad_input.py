@@ -42,3 +42,31 @@ def test_a_number_option_that_is_no_finite_number_is_a_usage_error(run_cli, flak
     assert f"Invalid value for '{args[-1]}'" in result.stderr and "Traceback" not in result.stderr
     assert "NaN" not in result.stdout
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--json", "{report}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "-o", "{out}", "--json", "{out}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--rerun-log", "{report}"], "--rerun-log"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--thresholds", "{thresholds}", "--json", "{thresholds}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--record-history", "--history-db", "{db}", "-o", "{db}"], "--output"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--record-history", "--history-db", "{db}", "--json", "{db}"], "--json"),
+        (["stats", "--db", "{db}", "--html", "{db}"], "--html"),
+        (["thresholds", "compute", "--db", "{db}", "-o", "{db}"], "--output"),
+    ],
+)
+def test_an_output_that_names_a_file_the_command_reads_is_refused_and_every_file_kept(
+    run_cli, flaky: Path, tmp_path: Path, args: List[str], option: str
+) -> None:
+    db = tmp_path / "history.sqlite"
+    assert run_cli("history", "record", flaky, "--db", db, "--commit", "c1").exit_code == 0
+    (tmp_path / "thresholds.json").write_text('{"flaky_tests": []}\n')
+    (tmp_path / "out.xml").write_bytes(FLAKY.encode())
+    files = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    names = {"report": flaky, "out": tmp_path / "out.xml", "db": db, "thresholds": tmp_path / "thresholds.json"}
+    result = run_cli(*(a.format(**names) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"junit-flaky: error: {option} ") and result.stderr.count("\n") == 1
+    assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files

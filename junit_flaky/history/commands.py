@@ -160,12 +160,14 @@ def compute_command(
     that "run --thresholds" reads."""
     import json
 
-    from junit_flaky.files import atomic_write
+    from junit_flaky.files import atomic_write, refuse_to_replace
     from junit_flaky.history.learn import compute
     from junit_flaky.verdicts import plural
 
     settings = Settings(alpha, beta, regression_factor, max_runs, window_days, Prior(prior_rate, prior_weight), branch)
-    computed = compute(_db(db), settings)
+    path = _db(db)
+    refuse_to_replace(output, "--output", [("the history database", path if isinstance(path, Path) else None)])
+    computed = compute(path, settings)
     records = [
         {
             "test_name": c.history.name,
@@ -250,7 +252,7 @@ def stats_command(
     from rich.console import Console
 
     from junit_flaky import codeowners
-    from junit_flaky.files import atomic_write
+    from junit_flaky.files import atomic_write, refuse_to_replace
     from junit_flaky.history import auto_quarantine, html, regression, stats
     from junit_flaky.model import TestId
     from junit_flaky.quarantine_location import resolve_path as resolve_quarantine_path
@@ -259,6 +261,7 @@ def stats_command(
     from junit_flaky.verdicts import plural
 
     path = _db(db)
+    refuse_to_replace(html_path, "--html", [("the history database", path if isinstance(path, Path) else None)])
     settings = Settings(window_days=window_days, prior=Prior(prior_rate, prior_weight), branch=branch)
     now = time.time()
     with open_store(path, create=False) as store:
