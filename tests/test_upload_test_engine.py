@@ -430,3 +430,25 @@ def test_an_empty_report_sends_nothing(httpserver, tmp_path):
     outcome = send(httpserver.url_for("/v1/uploads"), reports=[path])
     assert (outcome.ok, outcome.message) == (True, "no test results to send")
     assert httpserver.log == []
+
+
+def test_what_run_writes_of_a_verdict_reaches_test_engine_as_the_runs_that_made_it(run_cli, httpserver, tmp_path):
+    # run writes why a test fails the build as a <failure> of its own type beside its runs: a new
+    # test flaky on arrival (it failed, then passed), a test that passed fewer times than required.
+    # That note is no run: sent as one, Test Engine saw the first test fail twice and never pass
+    # (no "passed on retry"), and the second fail although every run of it passed.
+    green = tmp_path / "green.xml"
+    green.write_text("<testsuite name='s'><testcase classname='c' name='test_once' time='0.1'/></testsuite>")
+    run_cli("run", green, "--no-rerun", "--no-flakybot", "--min-passes", "2", "-o", tmp_path / "few.xml")
+    arrival = tmp_path / "arrival.xml"
+    arrival.write_text(
+        "<testsuite name='s'><testcase classname='c' name='test_new' time='0.3'>"
+        "<failure message='junit-flaky: new test, flaky on arrival: failed 1 of 2 runs' type='junit_flaky.FlakyFailsBuild'/>"
+        "<flakyFailure message='boom' type='E'><stackTrace>T</stackTrace></flakyFailure></testcase></testsuite>"
+    )
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    assert send(httpserver.url_for("/v1/uploads"), reports=[tmp_path / "few.xml", arrival]).ok
+    [root] = sent_files(httpserver)
+    runs = [(case.get("name"), [(child.tag, child.get("message")) for child in case]) for case in root.iter("testcase")]
+    assert runs == [("test_once", []), ("test_new", [("failure", "boom")]), ("test_new", [])]
+    assert [suite.get("failures") for suite in root.iter("testsuite")] == ["0", "1"]

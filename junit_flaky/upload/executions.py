@@ -4,14 +4,17 @@ Services that count a test flaky when one commit has both a failing and a passin
 (Buildkite Test Engine's "passed on retry", CircleCI Test Insights) read ``<testcase>`` elements
 and know nothing of Surefire's ``<flakyFailure>``/``<rerunFailure>``: sent as written, a flaky
 test would reach them as one passing execution. So each attempt becomes a testcase with the same
-classname and name, in the order they ran, in JUnit documents of a bounded size.
+classname and name, in the order they ran, in JUnit documents of a bounded size. The note ``run``
+writes beside a test's runs to say why it fails the build (a new test flaky on arrival, too few
+passes) is a verdict, not a run: it is left out, so that such a test reaches these services as the
+runs it had (a failure then a pass: flaky; passes only: passed).
 """
 
 from __future__ import annotations
 
 from typing import Dict, Iterator, List, Sequence, Tuple
 
-from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_attempts import FLAKY_FAILS_BUILD, NOT_ENOUGH_PASSES, recorded_verdict
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_write import Counts, counts_of
 from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS, Testcase
@@ -20,6 +23,7 @@ from junit_flaky.upload.reports import Report, trace
 
 # Counts describe the whole suite on disk; each document gets its own.
 _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
+_VERDICT_NOTES = (NOT_ENOUGH_PASSES, FLAKY_FAILS_BUILD)  # types of what run writes for a verdict
 
 
 def executions(case: Testcase) -> List[Element]:
@@ -30,11 +34,14 @@ def executions(case: Testcase) -> List[Element]:
     the prefixes it uses and sits in no namespace, as these services read JUnit."""
     testcase = case.element
     final = _standalone(testcase.copy(), case.prefixes)
-    final.children = [child for child in final.children if child.local not in FLAKY_TAGS + RERUN_TAGS]
+    final.children = [
+        child for child in final.children
+        if child.local not in FLAKY_TAGS + RERUN_TAGS and child.get("type") not in _VERDICT_NOTES
+    ]
     if recorded_verdict(testcase) is Verdict.QUARANTINED:
         return [final]
     attempts = [_attempt(final, element) for element in testcase.findall(*FLAKY_TAGS, *RERUN_TAGS)]
-    return [final, *attempts] if testcase.findall(*FAILURE_TAGS) else [*attempts, final]
+    return [final, *attempts] if final.findall(*FAILURE_TAGS) else [*attempts, final]
 
 
 def _standalone(element: Element, prefixes: Dict[str, str]) -> Element:
