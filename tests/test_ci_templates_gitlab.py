@@ -8,6 +8,7 @@ not run here; the template is checked against SchemaStore's gitlab-ci schema ins
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -219,9 +220,64 @@ def test_without_junit_flaky_on_path_it_installs_it_in_a_venv_and_reruns_with_th
     result = job.run({"JUNIT_FLAKY_PYTHON": str(fake_python), "JUNIT_FLAKY_TEST_COMMAND": None}, junit_flaky_on_path=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert record.read_text().splitlines() == [
-        f"python -m venv {tmp_path}/junit-flaky-venv",
+        f"python -m venv {project.root}/.junit-flaky-venv",
         "python -m pip install --quiet --disable-pip-version-check junit-flaky~=0.1.0",
         f"junit-flaky run test-results/*.xml --output junit-flaky.xml -- {fake_python} -m pytest",
+    ]
+
+
+def recording_python(path: Path, name: str, record: Path) -> Path:
+    """A stand-in for the tests' Python: ``-m venv DIR`` makes a venv whose junit-flaky records
+    ``junit-flaky of NAME`` and its arguments; pip installs nothing."""
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "-m venv" ]; then\n'
+        '  mkdir -p "$3/bin"; cp "$0" "$3/bin/python"\n'
+        f'  printf \'#!/bin/sh\\necho "junit-flaky of {name} $*" >> "{record}"\\n\' > "$3/bin/junit-flaky"\n'
+        '  chmod +x "$3/bin/junit-flaky"\n'
+        "fi\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def test_jobs_that_share_a_runner_each_run_the_junit_flaky_they_installed(tmp_path):
+    """On a runner that runs jobs side by side in one machine (the shell executor), another
+    project's job that installs while this one's tests run must not replace this job's tool:
+    with one venv in the shared temporary folder, this job ran the other project's junit-flaky
+    (its version, or whatever it had put there), with this project's tokens."""
+    record = tmp_path / "record"
+    first, second = Project(tmp_path / "first"), Project(tmp_path / "second")
+    for proj in (first, second):
+        proj.write("test-results/junit.xml", '<testsuite><testcase classname="c" name="t"/></testsuite>')
+    other_job = Job(tmp_path, second)
+    other_job.env["PATH"] = os.pathsep.join(
+        p for p in other_job.env["PATH"].split(os.pathsep) if not (Path(p) / "junit-flaky").exists()
+    )
+    other_env = {
+        **other_job.env, **{k: str(v) for k, v in merged_pipeline()["pytest"]["variables"].items()},
+        "JUNIT_FLAKY_PYTHON": str(recording_python(tmp_path / "python-second", "second", record)),
+        "JUNIT_FLAKY_TEST_COMMAND": "",
+    }  # fmt: skip
+    (tmp_path / "other-job.json").write_text(json.dumps({"env": other_env, "cwd": str(second.root)}))
+    (tmp_path / "other-job.sh").write_text("\n".join(merged_pipeline()["pytest"]["script"]))
+    # This job's tests: the other project's job runs from start to end meanwhile.
+    run_other_job = (
+        f"{sys.executable} -c 'import json, subprocess, sys; job = json.load(open(sys.argv[1])); "
+        f'subprocess.run(["sh", "-e", sys.argv[2]], env=job["env"], cwd=job["cwd"], check=True)\' '
+        f"{tmp_path / 'other-job.json'} {tmp_path / 'other-job.sh'}"
+    )
+    job = Job(tmp_path, first)
+    job.env["PATH"] = other_job.env["PATH"]
+    result = job.run(
+        {"JUNIT_FLAKY_PYTHON": str(recording_python(tmp_path / "python-first", "first", record)),
+         "JUNIT_FLAKY_TEST_COMMAND": run_other_job},
+        junit_flaky_on_path=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split(" run ")[0] for line in record.read_text().splitlines()] == [
+        "junit-flaky of second",
+        "junit-flaky of first",
     ]
 
 
