@@ -236,3 +236,33 @@ def clean(text: str) -> str:
 
 def etree_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;")
+
+
+def test_the_note_run_writes_for_a_verdict_is_its_reason_not_a_failed_attempt(run_cli, tmp_path: Path) -> None:
+    """``run`` writes why a test fails the build beside its runs, as a <failure> of its own type:
+    too few passes, or a new test flaky on arrival. The annotation and GitHub's ``::error`` give
+    that as the test's reason; counted as a failed attempt it made a test that failed 1 run of 3
+    read "2 failed attempts", one of them "junit_flaky.FlakyFailsBuild"."""
+    green = tmp_path / "green.xml"
+    green.write_text("<testsuite name='s'><testcase classname='c' name='test_once' time='0.1'/></testsuite>")
+    run_cli("run", green, "--no-rerun", "--no-flakybot", "--min-passes", "2", "-o", tmp_path / "out.xml")
+    arrival = report_of(
+        tmp_path,
+        "<testcase classname='c' name='test_new'><flakyFailure message='boom' type='E'><stackTrace>T</stackTrace>"
+        "</flakyFailure><failure message='junit-flaky: new test, flaky on arrival: failed 1 of 3 runs'"
+        " type='junit_flaky.FlakyFailsBuild'/></testcase>",
+    )
+    reports = [load(tmp_path / "out.xml"), arrival]
+    markdown = build([(report, None) for report in reports]).markdown
+    assert "junit\\_flaky\\." not in markdown
+    assert f"**c\\:\\:test\\_new**: 1 failed attempt · {md('junit-flaky: new test, flaky on arrival: failed 1 of 3 runs')}" in markdown
+    assert f"**c\\:\\:test\\_once**: 0 failed attempts · {md('junit-flaky: passed 1 out of the required 2 times')}" in markdown
+    assert markdown.count("Failure 1: **E**: boom") == 1 and "Failure 2" not in markdown
+    from junit_flaky.upload import github
+
+    _, notes = github.annotations(case for report in reports for case in report.testcases())
+    assert sorted(note.message for note in notes) == [
+        "failed (0 failed attempts; junit-flaky: passed 1 out of the required 2 times; needs 1 more run"
+        " (reruns disabled by --no-rerun))",
+        "failed (1 failed attempt; junit-flaky: new test, flaky on arrival: failed 1 of 3 runs): E: boom",
+    ]

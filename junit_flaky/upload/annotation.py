@@ -25,7 +25,7 @@ from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_read import Testcase
 from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
-from junit_flaky.upload.reports import Failure, Report, failed_attempts
+from junit_flaky.upload.reports import Failure, Report, failed_attempts, verdict_note
 from junit_flaky.verdicts import plural
 
 MAX_BYTES = 1024 * 1024  # Buildkite's limit on an annotation body, counted in UTF-8 bytes
@@ -57,7 +57,7 @@ class _Test:
     verdict: Verdict
     attempts: List[Failure]  # as the report lists them (``failed_attempts``)
     link: Optional[str]
-    note: str = ""  # a quarantined failure's skip message: why it is quarantined
+    note: str = ""  # a quarantined failure's skip message (why it is quarantined), else run's verdict_note
     owners: Tuple[str, ...] = ()  # from CODEOWNERS
 
 
@@ -99,7 +99,7 @@ class _Kept:
             attempts = [replace(attempt, trace="") for attempt in attempts]
         skip = case.element.find("skipped") if test_verdict is Verdict.QUARANTINED else None
         owners = self.owners(case.test) if self.owners else ()
-        note = hide(skip.get("message", "")) if skip is not None else ""
+        note = hide(skip.get("message", "") if skip is not None else verdict_note(case.element))
         tests.append(_Test(hide(str(case.test)), test_verdict, attempts, link, note, owners))
 
 

@@ -26,7 +26,7 @@ from junit_flaky.junit_read import Testcase
 from junit_flaky.model import Verdict
 from junit_flaky.upload import annotation
 from junit_flaky.upload.context import Context
-from junit_flaky.upload.reports import Report, failed_attempts
+from junit_flaky.upload.reports import Report, failed_attempts, verdict_note
 from junit_flaky.verdicts import plural
 
 SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
@@ -129,7 +129,7 @@ def _annotation(case: Testcase, verdict: Verdict, command: str, workspace: str) 
         # pytest's message already starts with the type: "AssertionError: assert 1 == 2"
         message = first.message if first.message.startswith(kind) else f"{kind}: {first.message}"
         problem = f": {message}" if first.message else f": {kind}"
-    count = plural(len(attempts), "failed attempt")
+    count = "; ".join(filter(None, [plural(len(attempts), "failed attempt"), verdict_note(case.element)]))
     message = f"{verdict.value}{quarantine_why(case.element)} ({count}){problem}"
     if len(message) > MESSAGE_CUT:
         message = message[: MESSAGE_CUT - 1] + "…"

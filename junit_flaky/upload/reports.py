@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Iterator, List
 
 from junit_flaky import junit_read
+from junit_flaky.junit_attempts import FLAKY_FAILS_BUILD, NOT_ENOUGH_PASSES
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS
+
+# The types of what ``run`` writes beside a test's runs to say why it fails the build (too few
+# passes; a new test flaky on arrival): a verdict's reason, not a failed run.
+VERDICT_NOTES = (NOT_ENOUGH_PASSES, FLAKY_FAILS_BUILD)
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,20 @@ def failed_attempts(testcase: Element) -> List[Failure]:
     """The failed attempts as the testcase lists them: Surefire's flaky ones, the final failure
     or error, the reruns. That is the order they ran, except where junit-flaky wrote a test that
     failed every run: its failure or error is the first failed run with a message or trace (the
-    one readers show), and the other runs follow in the order they ran."""
+    one readers show), and the other runs follow in the order they ran. A note ``run`` wrote for a
+    verdict is no run: ``verdict_note`` gives it."""
     elements = testcase.findall(*FLAKY_TAGS) + testcase.findall(*FAILURE_TAGS) + testcase.findall(*RERUN_TAGS)
-    return [Failure(element.local, element.get("type"), element.get("message"), trace(element)) for element in elements]
+    return [
+        Failure(element.local, element.get("type"), element.get("message"), trace(element))
+        for element in elements if element.get("type") not in VERDICT_NOTES
+    ]
+
+
+def verdict_note(testcase: Element) -> str:
+    """Why ``run`` failed the test where its failed runs do not say it: the message of the note
+    it wrote beside them (``VERDICT_NOTES``), else ``""``."""
+    notes = [e for e in testcase.findall(*FAILURE_TAGS, *RERUN_TAGS) if e.get("type") in VERDICT_NOTES]
+    return notes[0].get("message") if notes else ""
 
 
 def trace(attempt: Element) -> str:
