@@ -326,7 +326,7 @@ def upload_command(
     artifact_base: ArtifactBaseOpt = None,
     codeowners_file: CodeownersOpt = None,
 ) -> None:
-    """Upload reports (usually run's --output) to Buildkite, Test Engine, Aviator or CircleCI.
+    """Upload reports (usually run's --output) to Buildkite, Test Engine, Aviator, CircleCI or GitHub Actions.
 
     Exit code: 0 uploaded (or nothing fits), 2 bad input, 3 an upload failed with --strict-upload.
     """

@@ -127,6 +127,11 @@ def test_run_help_describes_the_thresholds_file_and_quarantine(run_cli) -> None:
     assert "quarantined test is never rerun and never fails the build" in text
 
 
+def test_upload_help_names_every_place_it_uploads_to(run_cli) -> None:
+    description = " ".join(run_cli("upload", "--help").stdout.split("Arguments:")[0].split())
+    assert all(place in description for place in ("Buildkite", "Test Engine", "Aviator", "CircleCI", "GitHub Actions"))
+
+
 def test_thresholds_compute_caps_max_runs_where_run_reads_them(run_cli, tmp_path: Path) -> None:
     # A file computed with a larger cap would be refused by `run --thresholds`.
     result = run_cli("thresholds", "compute", "--db", tmp_path / "h.sqlite", "--max-runs", "101")
