@@ -452,3 +452,17 @@ def test_what_run_writes_of_a_verdict_reaches_test_engine_as_the_runs_that_made_
     runs = [(case.get("name"), [(child.tag, child.get("message")) for child in case]) for case in root.iter("testcase")]
     assert runs == [("test_once", []), ("test_new", [("failure", "boom")]), ("test_new", [])]
     assert [suite.get("failures") for suite in root.iter("testsuite")] == ["0", "1"]
+
+
+def test_a_testcase_without_a_classname_is_sent_under_its_suites_name(httpserver):
+    # Test Engine takes a testcase only with a classname and a name (Buildkite's "Importing JUnit
+    # XML" docs); jest-junit, nextest, minitest and others write some without a classname. The
+    # suite's name stands in for it, as it does in the test's identity.
+    report = Path(__file__).parent / "data" / "junit-corpus" / "jest-junit" / "jest-junit-failures-windows-paths.xml"
+    httpserver.expect_request("/v1/uploads").respond_with_json(ACCEPTED, status=202)
+    assert send(httpserver.url_for("/v1/uploads"), reports=[report]).ok
+    [root] = sent_files(httpserver)
+    sent = [(case.get("classname"), case.get("name")) for case in root.iter("testcase")]
+    assert len(sent) == 6 and all(classname and name for classname, name in sent)
+    assert sent[-2:] == [("__tests__\\second.test.js", "Timeout test"), ("__tests__\\second.test.js", "Skipped test")]
+    assert sent[0] == ("Test 1", "Passing test")
