@@ -786,17 +786,69 @@ def test_test_job_with_the_history_restores_it_before_the_tests_and_saves_it_aft
     assert step_kinds(steps) == ["checkout", "restore_cache", "run", "install", "check", "save_cache", "store"]
     assert the_step(steps, "restore_cache") == {
         "name": "Restore the junit-flaky test history",
-        "keys": ["junit-flaky-history-{{ .Branch }}-", "junit-flaky-history-"],
+        "keys": [
+            "junit-flaky-history-{{ .Environment.CIRCLE_JOB }}-{{ .Branch }}-",
+            "junit-flaky-history-{{ .Environment.CIRCLE_JOB }}-",
+        ],
     }
     assert the_step(steps, "save_cache") == {
         "name": "Save the junit-flaky test history",
-        "key": "junit-flaky-history-{{ .Branch }}-{{ .BuildNum }}",
+        "key": "junit-flaky-history-{{ .Environment.CIRCLE_JOB }}-{{ .Branch }}-{{ .BuildNum }}",
         "paths": [".junit-flaky"],
         "when": "always",  # a red build's runs are evidence too
     }
     check = the_step(steps, "check")
     for switch in ("thresholds_from_history", "record_history"):
         assert check[switch] is switches.get(switch, False)
+
+
+class CircleCICache:
+    """CircleCI's cache as its docs describe it (circleci.com/docs/caching): a key template's
+    ``{{ .Branch }}``, ``{{ .BuildNum }}`` and ``{{ .Environment.NAME }}`` filled from the job; a
+    saved key is never written again; ``restore_cache`` tries its keys in order, each as a prefix,
+    and takes the newest cache that matches."""
+
+    def __init__(self) -> None:
+        self.saved: List[Tuple[str, str]] = []  # (key, what was saved), oldest first
+
+    @staticmethod
+    def key(template: str, job: Dict[str, str]) -> str:
+        fields = {".Branch": job["CIRCLE_BRANCH"], ".BuildNum": job["CIRCLE_BUILD_NUM"]}
+        return re.sub(
+            r"\{\{\s*(\S+)\s*\}\}",
+            lambda m: fields[m.group(1)] if m.group(1) in fields else job[m.group(1)[len(".Environment."):]],
+            template,
+        )
+
+    def save(self, step: Dict[str, Any], job: Dict[str, str], content: str) -> None:
+        key = self.key(step["key"], job)
+        if key not in [saved for saved, _ in self.saved]:
+            self.saved.append((key, content))
+
+    def restore(self, step: Dict[str, Any], job: Dict[str, str]) -> Optional[str]:
+        for template in step["keys"]:
+            prefix = self.key(template, job)
+            found = [content for key, content in self.saved if key.startswith(prefix)]
+            if found:
+                return found[-1]
+        return None
+
+
+def test_two_test_jobs_of_a_workflow_each_restore_their_own_history():
+    """A workflow with two test jobs (unit and integration tests, or a matrix): each must get
+    back the history it saved. Under one key for both, a job restored the other's, where its own
+    tests were missing: junit-flaky took them all for new tests (and ran each up to
+    --new-test-runs times) and learnt no thresholds for them."""
+    steps = compile_job_steps("test", {**TEST_JOB, "record_history": True})
+    restore, save = the_step(steps, "restore_cache"), the_step(steps, "save_cache")
+    cache = CircleCICache()
+    for build, order in ((1, ("unit", "integration")), (2, ("integration", "unit"))):
+        for name in order:
+            job = {"CIRCLE_JOB": name, "CIRCLE_BRANCH": "main", "CIRCLE_BUILD_NUM": f"{build}{name}"}
+            restored = cache.restore(restore, job)
+            if build == 2:
+                assert restored == f"{name} history of build 1"
+            cache.save(save, job, f"{name} history of build {build}")
 
 
 def test_test_job_caches_the_history_dir_it_is_given():
