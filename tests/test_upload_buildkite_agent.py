@@ -65,6 +65,30 @@ def test_artifact_upload_per_report(agent, tmp_path):
     assert outcome.message == f"uploaded 2 artifacts: reports/junit.xml, {str(outside).lstrip('/')}"
 
 
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("junit.xml", []),
+        ("junit-py3.11,+c@d (1).xml", []),
+        ("junit[py3.11].xml", ["--literal"]),
+        ("junit-{a,b}.xml", ["--literal"]),
+        ("shard-*.xml", ["--literal"]),
+        ("run?.xml", ["--literal"]),
+        ("x@(y).xml", ["--literal"]),
+        ("a;b.xml", ["--literal", "--delimiter", ""]),
+    ],
+)
+def test_a_report_path_the_agent_would_read_as_a_glob_is_uploaded_as_it_is(agent, name, options):
+    # The agent reads its argument as globs split at ';' (internal/artifact/uploader.go), and a
+    # glob that matches nothing uploads nothing with exit 0: junit[py3.11].xml would be a
+    # character class, and the annotation would link to an artifact that is not there.
+    env, calls = agent
+    shutil.copy(SAMPLE, Path("reports") / name)
+    [outcome] = upload([Path("reports") / name], ["buildkite-artifact"], env)
+    assert outcome.ok, outcome
+    assert [call["argv"] for call in calls()] == [["artifact", "upload", *options, f"reports/{name}"]]
+
 def test_annotation(agent):
     env, calls = agent
     [outcome] = upload([Path("reports/junit.xml")], ["buildkite-annotation"], env)
