@@ -296,6 +296,51 @@ def test_history_is_restored_before_the_tests_and_saved_after_a_red_build():
     assert prefixes and all(restore["with"]["key"].startswith(p) for p in prefixes)
 
 
+class ActionsCache:
+    """actions/cache as its README describes it: a key is saved once (a second save of it fails);
+    restore takes the exact key, else the newest cache whose key starts with a restore-keys
+    line, tried in order. Expressions are filled from the job's ``github`` context and the
+    action's inputs; the save step's key is the restore step's ``cache-primary-key``."""
+
+    def __init__(self) -> None:
+        self.saved: Dict[str, str] = {}  # key -> what was saved, oldest first
+
+    @staticmethod
+    def render(text: str, github: Dict[str, str], inputs: Dict[str, str]) -> str:
+        def value(match: re.Match) -> str:
+            scope, _, name = match.group(1).partition(".")
+            return {"github": github, "inputs": inputs}[scope][name]
+
+        return EXPRESSION.sub(value, text)
+
+    def run(self, github: Dict[str, str], content: str) -> Optional[str]:
+        """One job's restore, then its save of ``content``; what the restore found."""
+        steps = load_action()["runs"]["steps"]
+        (restore,) = [s for s in steps if s.get("uses", "").startswith("actions/cache/restore@")]
+        inputs = {name: str(spec.get("default", "")) for name, spec in load_action()["inputs"].items()}
+        key = self.render(restore["with"]["key"], github, inputs)
+        found = self.saved.get(key)
+        for prefix in self.render(restore["with"]["restore-keys"], github, inputs).splitlines():
+            if found is None:
+                found = next((c for k, c in reversed(self.saved.items()) if k.startswith(prefix)), None)
+        self.saved.setdefault(key, content)
+        return found
+
+
+def test_two_jobs_of_a_workflow_each_restore_their_own_history():
+    """Two jobs of one workflow run the action with the history on (unit and integration
+    tests): each must get back the history it saved. Under one key for both, in one run the
+    second save failed, and the next run restored one job's history for both: the other's tests
+    were all missing, taken for new tests and rerun, and no thresholds were learnt for them."""
+    cache = ActionsCache()
+    for run_id, order in (("101", ("unit", "integration")), ("102", ("integration", "unit"))):
+        for job in order:
+            github = {"job": job, "ref_name": "main", "run_id": run_id, "run_attempt": "1"}
+            restored = cache.run(github, f"{job} history of run {run_id}")
+            if run_id == "102":
+                assert restored == f"{job} history of run 101"
+
+
 # -- the action's steps, run as the runner runs them ----------------------------------------
 
 
