@@ -306,9 +306,7 @@ class Rerunner:
         plan = self._plan(state.results, state.folder)
         command = self._command(plan, state.results, workdir)
         log_path = self.options.log or workdir / "rerun.log"
-        with open(log_path, "ab") as log:
-            log.write(f"$ {' '.join(command)}\n".encode())
-            log.flush()
+        with _open_log(log_path, command) as log:
             ahead = self.options.ahead
             try:
                 process = ahead.take(command, self.options.rootdir, env, log_path) if ahead is not None else None
@@ -409,7 +407,7 @@ class Rerunner:
             )
         if state.unmatched:
             missing = {k: state.results[k] for k in state.unmatched if k not in state.matched}
-            self._close(missing, f"could not be rerun: {self._why_not_collected(state)}")
+            self._close(missing, f"could not be rerun: {self._why_not_collected(state, missing)}")
         if state.collect_errors:
             went_wrong = True  # the rerun's output shows pytest's error
         if returncode in PYTEST_EXIT and returncode != 5 or (state.unmatched is None and not killed_for):
@@ -429,14 +427,20 @@ class Rerunner:
         why = killed_for or f"the rerun process {describe_exit(returncode)} without running it"
         self._close({k: r for k, r in state.results.items() if k not in state.attempted}, f"could not be rerun: {why}")
 
-    def _why_not_collected(self, state: _Round) -> str:
+    def _why_not_collected(self, state: _Round, missing: Dict[str, TestResult]) -> str:
+        errors = ""
         if state.collect_errors:
             files = sorted(error or "." for error in state.collect_errors)  # "": the session itself
             named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-            return f"pytest could not collect {named} (the error is in the rerun's output)"
+            errors = f"could not collect {named} (the error is in the rerun's output)"
+            if all(guess_file(result.test, self.options.rootdir) for result in missing.values()):
+                return f"pytest {errors}"
+        # A file of these tests is not in --rootdir: the errors, if any, are of the modules pytest
+        # collected instead, which need not hold them.
         return (
-            f"pytest collected no test with this identity in {self.options.rootdir};"
-            " if the report was written from another directory, give that one with --rootdir"
+            f"pytest collected no test with this identity in {self.options.rootdir}"
+            + (f" and {errors}" if errors else "")
+            + "; if the report was written from another directory, give that one with --rootdir"
         )
 
 
@@ -460,6 +464,22 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return ""
+
+
+def _open_log(path: Path, command: Sequence[str]) -> IO[bytes]:
+    """The rerun log, to append to, beginning with the command that writes into it; its folder
+    is made as the outputs' are. A log that cannot be written is the user's to fix, not a bug."""
+    log = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(path, "ab", buffering=0)  # unbuffered: pytest writes to the same file after this line
+        log.write(f"$ {' '.join(command)}\n".encode())
+    except OSError as exc:
+        if log is not None:
+            log.close()
+        why = "a folder on the way is a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        raise JunitFlakyError(f"{path}: cannot write the rerun log: {why}") from None
+    return log
 
 
 def _tail(log: Path, lines: int = 15) -> List[str]:

@@ -475,6 +475,22 @@ def test_a_test_whose_module_fails_to_import_on_rerun_is_told_so_not_sent_to_roo
     assert "--rootdir" not in reason
 
 
+def test_a_test_not_in_rootdir_is_sent_to_rootdir_though_another_module_there_fails_to_collect(tmp_path):
+    # Its file is not in --rootdir, so the rerun collects all of that folder, where an unrelated
+    # module fails to import: that module is not why the test could not be rerun.
+    project = Project(tmp_path / "app")
+    project.write("test_mod.py", f"def test_x():\n{flaky_body('x', [1])}")
+    report = project.pytest()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "test_unrelated.py").write_text("raise ImportError('needs an extra')\n")
+    result = project.junit_flaky("run", str(report), "--json", "final.json", "--max-runs", "3", "--rootdir", str(other))
+    assert result.returncode == 1, result.stdout + result.stderr
+    [reason] = [t["reason"] for t in json.loads((project.root / "final.json").read_text())["tests"]]
+    assert f"could not be rerun: pytest collected no test with this identity in {other}" in reason
+    assert "give that one with --rootdir" in reason and "test_unrelated.py" in reason
+
+
 def test_a_rerun_that_hangs_after_its_last_test_is_killed_after_the_timeout(tmp_path):
     # A test that leaves a non-daemon thread behind keeps pytest from exiting once the session
     # has ended; no test is running then, yet the rerun must not wait for ever.
