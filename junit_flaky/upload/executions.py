@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, Sequence, Tuple
 
-from junit_flaky.junit_attempts import FLAKY_FAILS_BUILD, NOT_ENOUGH_PASSES, recorded_verdict
+from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_write import Counts, counts_of
 from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS, Testcase
 from junit_flaky.model import Verdict
-from junit_flaky.upload.reports import Report, trace
+from junit_flaky.upload.reports import VERDICT_NOTES, Report, trace
 
 # Counts describe the whole suite on disk; each document gets its own.
 _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}
-_VERDICT_NOTES = (NOT_ENOUGH_PASSES, FLAKY_FAILS_BUILD)  # types of what run writes for a verdict
 
 
 def executions(case: Testcase) -> List[Element]:
@@ -41,7 +40,7 @@ def executions(case: Testcase) -> List[Element]:
         final.attrib["classname"] = case.suite["name"]
     final.children = [
         child for child in final.children
-        if child.local not in FLAKY_TAGS + RERUN_TAGS and child.get("type") not in _VERDICT_NOTES
+        if child.local not in FLAKY_TAGS + RERUN_TAGS and child.get("type") not in VERDICT_NOTES
     ]
     if recorded_verdict(testcase) is Verdict.QUARANTINED:
         return [final]
