@@ -120,8 +120,9 @@ def _history_dbs(
     on = [config.switch(project[0], key, given) for key, given in switches]
     if not any(on):
         if option:
-            off = " and ".join(f"--{key}" for key, _ in switches)
-            warn(f"--history-db {history_location.shown(option)} is unused: {off} {'are' if len(switches) > 1 else 'is'} off")
+            names = [f"--{key}" for key, _ in switches]
+            off = f"none of {', '.join(names[:-1])} or {names[-1]} is on" if len(names) > 1 else f"{names[0]} is off"
+            warn(f"--history-db {history_location.shown(option)} is unused: {off}")
         return [None] * len(switches)
     db = history_location.resolve_db_path(option, os.environ, start)  # once, however many switches are on
     if isinstance(db, history_location.DatabaseUrl):  # bad set-up, not a history that is down

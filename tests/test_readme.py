@@ -66,3 +66,12 @@ def test_every_pyproject_key_is_in_the_thresholds_section() -> None:
     text = README.split("\n## Thresholds\n", 1)[1].split("\n## ", 1)[0]
     missing = [key for key in sorted(config.KNOWN_KEYS) if not re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text)]
     assert not missing, f"README's Thresholds section does not name the [tool.junit-flaky] keys {missing}"
+
+
+def test_the_readme_names_every_option_without_which_history_db_is_unused(run_cli, clean_env: Path) -> None:
+    (clean_env / "r.xml").write_text('<testsuite name="s"><testcase classname="c" name="t"/></testsuite>')
+    result = run_cli("run", "r.xml", "--no-rerun", "--no-flakybot", "--history-db", "h.sqlite")
+    [warning] = [line for line in result.stderr.splitlines() if "is unused" in line]
+    named = re.findall(r"--[a-z-]+", warning.split("is unused", 1)[1])
+    [sentence] = [s for s in re.split(r"(?<=\.)\s", section("run")) if "`--history-db`" in s and "unused" in s]
+    assert named and [option for option in named if f"`{option}`" not in sentence] == []
