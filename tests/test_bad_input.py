@@ -9,6 +9,7 @@ from typing import List
 import pytest
 
 from tests import junit_builders as jb
+from tests.projects import Project, flaky_body
 
 FLAKY = jb.pytest_report(jb.testcase("test_a"), jb.testcase("test_b", "failed"), jb.testcase("test_b"))
 
@@ -70,3 +71,26 @@ def test_an_output_that_names_a_file_the_command_reads_is_refused_and_every_file
     assert result.exit_code == 2
     assert result.stderr.startswith(f"junit-flaky: error: {option} ") and result.stderr.count("\n") == 1
     assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
+
+
+def flaky_project(root: Path) -> Project:
+    project = Project(root)
+    project.write("test_flaky.py", f"def test_flaky():\n{flaky_body('flaky', [1])}")
+    return project
+
+
+@pytest.mark.parametrize("log", ["result.xml/rerun.log", "/dev/full"])
+def test_a_rerun_log_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, log: str) -> None:
+    project = flaky_project(tmp_path)
+    result = project.junit_flaky("run", str(project.pytest()), "--max-runs", "2", "--rerun-log", log, "-o", "out.xml")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"junit-flaky: error: {log}: cannot write the rerun log: " in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.xml").exists()
+
+
+def test_a_rerun_log_in_a_missing_folder_is_written_there_as_outputs_are(tmp_path: Path) -> None:
+    project = flaky_project(tmp_path)
+    result = project.junit_flaky("run", str(project.pytest()), "--max-runs", "2", "--rerun-log", "logs/rerun.log")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in (tmp_path / "logs" / "rerun.log").read_text()
