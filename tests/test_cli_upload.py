@@ -91,3 +91,16 @@ def test_upload_command_rejects_hostile_xml(tmp_path):
     assert result.returncode == 2
     assert "DOCTYPE is not allowed" in result.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_the_upload_variable_takes_several_targets_as_the_readme_says(tmp_path, report):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| `--upload TARGET` |")]
+    assert "`JUNIT_FLAKY_UPLOAD`, several separated by spaces" in row
+    env = {
+        "JUNIT_FLAKY_UPLOAD": "circleci github-actions", "JUNIT_FLAKY_CIRCLECI_DIR": str(tmp_path / "store"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "GITHUB_OUTPUT": str(tmp_path / "outputs"),
+    }
+    result = junit_flaky(tmp_path, "run", str(report), "--no-rerun", "--output", "final.xml", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "upload ok: circleci" in result.stdout and "upload ok: github-actions" in result.stdout
