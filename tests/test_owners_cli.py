@@ -143,6 +143,18 @@ def test_stats_shows_owners_and_filters_by_one(run_cli, history: Path) -> None:
     assert "1 flaky test in the last 30 days" in table and "pkg.test_a.TestX::test_f" in table
 
 
+def test_stats_takes_a_tests_owners_from_the_file_its_report_named(run_cli, clean_env: Path) -> None:
+    # jest-junit and others name the test's file; its classname is a describe block, no path.
+    (clean_env / "CODEOWNERS").write_text("/src/ @org/web\n")
+    case = '<testcase classname="Cart adds an item" name="Cart adds an item" file="src/cart.test.js">{}</testcase>'
+    (clean_env / "flaky.xml").write_text(f'<testsuite name="jest">{case.format("<failure/>")}{case.format("")}</testsuite>')
+    assert run_cli("history", "record", "flaky.xml", "--commit", "c1").exit_code == 0
+    ran = run_cli("run", "flaky.xml", "--no-rerun", "--no-flakybot", "--json", "run.json")
+    assert json.loads((clean_env / "run.json").read_text())["tests"][0]["owners"] == ["@org/web"], ran.stderr
+    assert [d["owners"] for d in json.loads(run_cli("stats", "--format", "json").stdout)] == [["@org/web"]]
+    assert "Cart adds an item::Cart adds an item" in run_cli("stats", "--owner", "org/web").stdout
+
+
 def test_stats_owner_without_codeowners_is_a_usage_error(run_cli, history: Path) -> None:
     (history / "CODEOWNERS").unlink()
     markdown = run_cli("stats", "--format", "markdown").stdout

@@ -214,7 +214,8 @@ def _unreachable(computed: "Computed", settings: Settings) -> str:
 
 
 def _owners_of(tests: "List[TestHistory]", owner: Optional[str], option: Optional[Path]) -> "Dict[TestHistory, Tuple[str, ...]]":
-    """Each test's owners from CODEOWNERS (pytest classnames taken from the current directory);
+    """Each test's owners from CODEOWNERS, by the file its reports named, else its classname (pytest
+    classnames taken from the current directory), as ``run`` finds them;
     empty without a CODEOWNERS file, which ``--owner`` needs."""
     from junit_flaky import codeowners
     from junit_flaky.model import TestId
@@ -224,7 +225,7 @@ def _owners_of(tests: "List[TestHistory]", owner: Optional[str], option: Optiona
         if owner is not None:
             raise JunitFlakyError(f"--owner {owner} needs a CODEOWNERS file: none found (--codeowners FILE names one)")
         return {}
-    return {t: lookup(TestId(t.classname, t.name)) for t in tests}
+    return {t: lookup(TestId(t.classname, t.name, t.file)) for t in tests}
 
 
 class Format(str, enum.Enum):

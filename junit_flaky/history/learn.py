@@ -30,6 +30,7 @@ class TestHistory:
     flaky_failure_times: Tuple[float, ...]  # when each flaky failure's run started
     retried_commits: int = 0  # commits where it failed in one run (build, shard) and passed in another
     rate_rose: Optional[float] = None  # when the regression check last flagged it (regression.py), if it did
+    file: str = ""  # the file its reports named, if any: where CODEOWNERS finds its owners
 
     __test__ = False
 
@@ -66,6 +67,7 @@ def flaky_tests(store: HistoryStore, settings: Settings, now: float, tests: Opti
                 rerun_seconds=sum(row.rerun_seconds for row in commits),
                 flaky_failure_times=tuple(sorted(t for row in commits if row.counts.passes for t in row.failure_times)),
                 retried_commits=sum(1 for row in commits if row.counts.passes and row.counts.failures and row.builds > 1),
+                file=max(row.file for row in commits),
             )
         )
     return sorted(found, key=lambda h: (-h.flake_rate, -h.evidence.flaky_failures, h.classname, h.name))

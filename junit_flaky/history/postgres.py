@@ -372,7 +372,7 @@ class PostgresStore:
             SELECT t.classname, t.name, COUNT(*), COUNT(*) FILTER (WHERE p.outcome = {_PASSED}),
                    COUNT(*) FILTER (WHERE p.outcome >= {_FAILED}), COUNT(DISTINCT p.run_id),
                    SUM(CASE WHEN p.seq > 0 THEN p.duration_ms ELSE 0 END)::BIGINT,
-                   ARRAY_AGG(p.started ORDER BY p.started) FILTER (WHERE p.outcome >= {_FAILED})
+                   ARRAY_AGG(p.started ORDER BY p.started) FILTER (WHERE p.outcome >= {_FAILED}), MAX(t.file {_BYTEWISE})
             FROM picked p JOIN tests t ON t.id = p.test_id
             WHERE p.test_id IN (SELECT test_id FROM flaky)
             GROUP BY t.classname, t.name, p.commit_key
@@ -381,8 +381,8 @@ class PostgresStore:
             {"since": since, "branch": branch, **_among_tests(tests)},
         ).fetchall()
         return [
-            CommitRow(classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0, tuple(times or ()))
-            for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
+            CommitRow(classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0, tuple(times or ()), file)
+            for classname, name, runs, passes, failures, builds, rerun_ms, times, file in rows
         ]
 
     @_one_line

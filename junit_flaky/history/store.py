@@ -189,6 +189,7 @@ class CommitRow:
     builds: int  # runs (builds, shards) that ran the test there
     rerun_seconds: float  # time spent in attempts after a run's first
     failure_times: Tuple[float, ...]  # start time of the run of each failed attempt
+    file: str  # the file a report named for the test (the greatest, bytewise, if several did), or ""
 
 
 TestKey = Tuple[str, str]  # (classname, name): how flake rates are grouped
@@ -491,7 +492,7 @@ class HistoryStore:
                 f"""
                 SELECT t.classname, t.name, COUNT(*), SUM(a.outcome = {_PASSED}), SUM(a.outcome >= {_FAILED}),
                        COUNT(DISTINCT a.run_id), SUM(CASE WHEN a.seq > 0 THEN a.duration_ms ELSE 0 END),
-                       GROUP_CONCAT(CASE WHEN a.outcome >= {_FAILED} THEN r.started END)
+                       GROUP_CONCAT(CASE WHEN a.outcome >= {_FAILED} THEN r.started END), MAX(t.file)
                 FROM temp.recent r CROSS JOIN temp.flaky f
                 JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
                 JOIN tests t ON t.id = f.test_id
@@ -503,9 +504,9 @@ class HistoryStore:
             return [
                 CommitRow(
                     classname, name, CommitRuns(runs, passes, failures), builds, rerun_ms / 1000.0,
-                    tuple(float(t) for t in times.split(",")) if times else (),
+                    tuple(float(t) for t in times.split(",")) if times else (), file,
                 )
-                for classname, name, runs, passes, failures, builds, rerun_ms, times in rows
+                for classname, name, runs, passes, failures, builds, rerun_ms, times, file in rows
             ]
 
     def flaky_test_count(self, since: float, branch: Optional[str]) -> int:
