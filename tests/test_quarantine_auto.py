@@ -152,6 +152,19 @@ def test_remove_releases_an_automatic_quarantine_and_old_evidence_does_not_start
     assert result.exit_code == 1 and held(clean_env) == []
 
 
+def test_remove_of_a_test_quarantined_both_ways_releases_it_both_ways(run_cli, clean_env: Path) -> None:
+    failed_builds_history(run_cli, clean_env)
+    run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    # Someone lists the automatically quarantined test by hand too, to give it an owner.
+    assert run_cli("quarantine", "add", "m.T::test_x", "--reason", "flaky", "--owner", "alice").exit_code == 0
+    removed = run_cli("quarantine", "remove", "m.T::test_x")
+    assert removed.exit_code == 0, removed.stderr
+    assert "released m.T::test_x from its automatic quarantine" in removed.stdout
+    assert json.loads(run_cli("quarantine", "list", "--format", "json").stdout) == []
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1 and verdict(clean_env, "test_x") == "failed"
+
+
 @pytest.mark.reruns
 def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds(clean_env: Path) -> None:
     """Each build: pytest, then run --record-history --auto-quarantine --max-runs 2 (one rerun).
