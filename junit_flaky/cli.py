@@ -253,8 +253,13 @@ def run(
     """Decide every test of REPORT..., rerun the open ones, write one report.
 
     Everything after "--" is the command the reruns start (default: this Python's "-m pytest").
-    Exit code: 0 no failed verdict, 1 at least one failed verdict, 2 bad input or usage, 3 an
-    upload failed with --strict-upload.
+
+    \b
+    Exit code: 0 the build passes (flaky and quarantined tests do not fail it);
+    1 it fails: a failed verdict, a new test flaky on arrival, a failure recorded
+      on a suite, a test step cut short (--test-exit-code), a flaky verdict with
+      --fail-on-flaky, a flake-rate regression with --fail-on-flake-regression;
+    2 bad input or usage; 3 an upload failed with --strict-upload.
     """
     from junit_flaky import codeowners, config, junit_read, new_tests, pipeline, progress, report, reruns
 

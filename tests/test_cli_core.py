@@ -48,6 +48,15 @@ def test_exit_1_when_a_test_failed(run_cli, red: Path) -> None:
     assert run_report(run_cli, red).exit_code == 1
 
 
+def test_run_help_says_what_else_than_a_failed_verdict_exits_1(run_cli, green: Path) -> None:
+    # A green report from a test step that was interrupted fails the build with no failed verdict.
+    assert run_report(run_cli, green, "--test-exit-code", "2").exit_code == 1
+    text = " ".join(run_cli("run", "--help").stdout.split())
+    exit_1 = text.split("Exit code:", 1)[1].split("2 bad input", 1)[0]
+    for reason in ("failed verdict", "flaky on arrival", "--test-exit-code", "--fail-on-flaky", "--fail-on-flake-regression"):
+        assert reason in exit_1, reason
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
