@@ -295,6 +295,21 @@ def test_an_older_schema_is_migrated_and_keeps_its_data(url: str) -> None:
         assert raw.execute("SELECT version FROM junit_flaky.schema_version").fetchone() == (sqlite_store.SCHEMA_VERSION,)
 
 
+def test_a_role_without_create_on_the_database_records_into_the_empty_schema_it_owns(reports: Path, url: str) -> None:
+    database = url.rsplit("/", 1)[1]
+    role = f"ci_{database}"  # roles are the server's, not the database's: one of its own
+    with psycopg.connect(url, autocommit=True) as admin:  # what a DBA does for it, as the README says
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'owner-pw'")
+        admin.execute(f"REVOKE CREATE ON DATABASE {database} FROM PUBLIC")
+        admin.execute(f"CREATE SCHEMA junit_flaky AUTHORIZATION {role}")
+    login = url.replace(f"postgres:{PASSWORD}@", f"{role}:owner-pw@")
+    result = subprocess.run([*CLI, "history", "record", "flaky.xml", "--commit", "c1", "--db", login], cwd=reports, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "recorded 3 attempts" in result.stdout
+    with open_store(DatabaseUrl(login), create=False) as store:
+        assert [r.name for r in store.commit_rows(since=0.0, branch=None)] == ["test_flaky[1]"]
+
+
 def test_a_newer_schema_or_another_programs_schema_is_refused_and_left_alone(url: str) -> None:
     with open_store(DatabaseUrl(url)):
         pass

@@ -574,15 +574,17 @@ def _connect(url: DatabaseUrl) -> Any:
 
 
 def _version(db: Any) -> Optional[int]:
-    """The schema version of the history in this database; None if there is none yet, 0 if the
-    schema exists but is not a history of ours."""
-    found = db.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s), to_regclass(%s) IS NOT NULL",
+    """The schema version of the history in this database; None if there is none yet (no schema,
+    or an empty one: a role without CREATE on the database is given a schema it owns), 0 if the
+    schema holds something that is not a history of ours."""
+    holds_tables, versioned = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s),"
+        " to_regclass(%s) IS NOT NULL",
         (SCHEMA, f"{SCHEMA}.schema_version"),
     ).fetchone()
-    if not found[0]:
+    if not holds_tables:
         return None
-    if not found[1]:
+    if not versioned:
         return 0
     row = db.execute("SELECT version FROM schema_version").fetchone()
     return row[0] if row else 0
@@ -606,7 +608,9 @@ def _initialize(db: Any, url: DatabaseUrl, create: bool) -> None:
                 f" knows ({sqlite_store.SCHEMA_VERSION}): upgrade junit-flaky"
             )
         if version is None:
-            db.execute(f"CREATE SCHEMA {SCHEMA}")
+            # Not even IF NOT EXISTS where the schema is there: that asks for CREATE on the database.
+            if db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone() is None:
+                db.execute(f"CREATE SCHEMA {SCHEMA}")
             db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             db.execute("INSERT INTO schema_version VALUES (0)")
             _run_script(db, sqlite_store._SCHEMA_V1)
