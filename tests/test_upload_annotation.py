@@ -266,3 +266,14 @@ def test_the_note_run_writes_for_a_verdict_is_its_reason_not_a_failed_attempt(ru
         " (reruns disabled by --no-rerun))",
         "failed (1 failed attempt; junit-flaky: new test, flaky on arrival: failed 1 of 3 runs): E: boom",
     ]
+
+
+def test_a_quarantined_test_that_passed_too_few_times_says_so(run_cli, tmp_path: Path) -> None:
+    green = tmp_path / "green.xml"
+    green.write_text("<testsuite name='s'><testcase classname='c' name='test_once' time='0.1'/></testsuite>")
+    rule = tmp_path / "rule.json"
+    rule.write_text('{"flaky_tests": [{"test_name": "test_once", "class_name": "c", "quarantined": true, "min_passes": 2}]}')
+    run_cli("run", green, "--no-rerun", "--no-flakybot", "--thresholds", rule, "-o", tmp_path / "out.xml")
+    markdown = build([(load(tmp_path / "out.xml"), None)]).markdown
+    why = md("quarantined: failed 0 of 1 run; passed 1 out of the required 2 times; needs 1 more run")
+    assert f"**c\\:\\:test\\_once**: 0 failed attempts · {why}" in markdown

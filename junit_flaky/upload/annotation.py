@@ -57,7 +57,7 @@ class _Test:
     verdict: Verdict
     attempts: List[Failure]  # as the report lists them (``failed_attempts``)
     link: Optional[str]
-    note: str = ""  # a quarantined failure's skip message (why it is quarantined), else run's verdict_note
+    note: str = ""  # a quarantined failure's skip message (why it is quarantined), then run's verdict_note
     owners: Tuple[str, ...] = ()  # from CODEOWNERS
 
 
@@ -99,7 +99,8 @@ class _Kept:
             attempts = [replace(attempt, trace="") for attempt in attempts]
         skip = case.element.find("skipped") if test_verdict is Verdict.QUARANTINED else None
         owners = self.owners(case.test) if self.owners else ()
-        note = hide(skip.get("message", "") if skip is not None else verdict_note(case.element))
+        why = [skip.get("message", "") if skip is not None else "", verdict_note(case.element)]
+        note = hide("; ".join(filter(None, why)))
         tests.append(_Test(hide(str(case.test)), test_verdict, attempts, link, note, owners))
 
 
