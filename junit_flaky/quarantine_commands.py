@@ -81,21 +81,27 @@ def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> N
 
     path = _path(file)
     listed = {entry.identity for entry in qf.load(path)}
-    by_hand = [test for test in tests if qf.parse_test(test) in listed]
     db_path = _db(db)
     # A test listed by hand may hold an automatic quarantine too (started before it was listed):
     # releasing it from the file alone would leave it quarantined.
     try:
-        held = {(q.classname, q.name): q for q in _held(db_path)}
+        rows, unread = _held(db_path), None
     except JunitFlakyError as exc:
+        rows, unread = [], exc
+    held = {(q.classname, q.name): q for q in rows}
+    # An automatic quarantine is named as `list` shows it, which need not be a TEST the file could
+    # list: a test without a classname shows its name alone, a jest describe block has spaces.
+    shown = {auto_quarantine.label(q): (q.classname, q.name) for q in rows}
+    identity = {test: shown.get(test) or qf.parse_test(test) for test in tests}
+    by_hand = [test for test in tests if identity[test] in listed]
+    if unread is not None:
         if len(by_hand) < len(tests):
-            raise
-        warn(f"automatic quarantines not checked: {exc}")
-        held = {}
+            raise unread
+        warn(f"automatic quarantines not checked: {unread}")
     for test in tests:
-        if test not in by_hand and qf.parse_test(test) not in held:
+        if test not in by_hand and identity[test] not in held:
             raise JunitFlakyError(f"{test!r} is not in {path}, nor quarantined automatically in {db_path}; nothing removed")
-    automatic = [test for test in tests if qf.parse_test(test) in held]
+    automatic = [held[identity[test]] for test in tests if identity[test] in held]
     if by_hand:
         edit = qf.remove(path, by_hand)
         for entry in edit.removed:
@@ -104,9 +110,9 @@ def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> N
             stdout.print(f"junit-flaky: removed {plural(edit.comments_removed, 'comment')} that belonged to them", markup=False)
     if automatic:
         with open_store(db_path, create=False) as store:
-            store.release_quarantines([(held[qf.parse_test(test)].id, "released by hand") for test in automatic], time.time())
-        for test in automatic:
-            stdout.print(f"junit-flaky: released {auto_quarantine.label(held[qf.parse_test(test)])} from its automatic quarantine in {db_path}", markup=False)
+            store.release_quarantines([(q.id, "released by hand") for q in automatic], time.time())
+        for q in automatic:
+            stdout.print(f"junit-flaky: released {auto_quarantine.label(q)} from its automatic quarantine in {db_path}", markup=False)
 
 
 def _db(option: Optional[str]) -> "Location":

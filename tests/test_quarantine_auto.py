@@ -165,6 +165,24 @@ def test_remove_of_a_test_quarantined_both_ways_releases_it_both_ways(run_cli, c
     assert result.exit_code == 1 and verdict(clean_env, "test_x") == "failed"
 
 
+@pytest.mark.parametrize("classname, shown", [("", "test_p"), ("Cart adds", "Cart adds::test_p")])
+def test_remove_releases_an_automatic_quarantine_named_as_list_shows_it_whatever_its_classname(
+    run_cli, clean_env: Path, classname: str, shown: str
+) -> None:
+    # Reports without a classname, or with a jest describe block for one, quarantine tests too.
+    neighbours = "".join(f'<testcase classname="m.T" name="{name}"/>' for name in NEIGHBOURS)
+    for number, red in enumerate([True, False, True, False, True, True]):
+        body = '<failure message="boom"/>' if red else ""
+        (clean_env / "r.xml").write_text(f'<testsuite name="s"><testcase classname="{classname}" name="test_p">{body}</testcase>{neighbours}</testsuite>')
+        args = ("run", "r.xml", "--no-rerun", "--no-flakybot", "--auto-quarantine") if number == 5 else ("history", "record", "r.xml", "--commit", f"c{number}")
+        run_cli(*args)
+    assert [q["test"] for q in json.loads(run_cli("quarantine", "list", "--format", "json").stdout)] == [shown]
+    removed = run_cli("quarantine", "remove", shown)
+    assert removed.exit_code == 0, removed.stderr
+    assert f"released {shown} from its automatic quarantine" in removed.stdout
+    assert held(clean_env) == []
+
+
 @pytest.mark.reruns
 def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds(clean_env: Path) -> None:
     """Each build: pytest, then run --record-history --auto-quarantine --max-runs 2 (one rerun).
