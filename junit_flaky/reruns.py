@@ -453,7 +453,7 @@ def describe_exit(returncode: int) -> str:
     """A pytest process's exit, as a process status (negative: a signal) or a shell's ``$?``
     (128 + N: killed by signal N)."""
     if returncode < 0:
-        return f"died of signal {_signal_name(-returncode)}"
+        return f"died of signal {_signal_name(-returncode) or -returncode}"
     if returncode > 128 and _signal_name(returncode - 128):
         return f"exited with code {returncode} (killed by {_signal_name(returncode - 128)})"
     return f"exited with code {returncode}" + (f" ({PYTEST_EXIT[returncode]})" if returncode in PYTEST_EXIT else "")

@@ -72,6 +72,7 @@ def run_green(run_cli, green: Path, *options):
         ("5", "exited with code 5 (no tests collected)"),
         ("137", "exited with code 137 (killed by SIGKILL)"),
         ("-9", "died of signal SIGKILL"),
+        ("-999", "the test step died of signal 999: its report"),  # no signal this system names
     ],
 )
 def test_a_test_step_that_stopped_short_fails_the_run_and_says_why(run_cli, green: Path, code: str, words: str) -> None:
