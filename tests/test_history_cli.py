@@ -12,7 +12,7 @@ from junit_flaky import console, thresholds
 from junit_flaky.history.learn import thresholds_from_history
 from junit_flaky.history.settings import Settings
 from junit_flaky.history.location import resolve_db_path
-from tests.history_samples import FLAKY_RUN, GREEN_RUN
+from tests.history_samples import FLAKY_RUN, GREEN_RUN, RED_RUN
 
 
 @pytest.fixture
@@ -209,6 +209,18 @@ def test_identical_reports_are_one_run_only_when_the_ci_says_they_are(
         assert result.exit_code == 0, result.stderr
     assert ("recorded 3 attempts as run 2" in result.stdout) == twice
     assert ("nothing added" in result.stdout) == (not twice)
+
+
+def test_buildkite_builds_made_at_head_are_of_no_known_commit(run_cli, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BUILDKITE_COMMIT is HEAD in every job of a build made without a commit (a schedule, the UI's
+    New Build): a test broken in one such build and fixed in the next is not flaky."""
+    monkeypatch.setenv("BUILDKITE", "true")
+    monkeypatch.setenv("BUILDKITE_COMMIT", "HEAD")
+    for build, report in (("b1", RED_RUN), ("b2", GREEN_RUN)):
+        monkeypatch.setenv("BUILDKITE_BUILD_ID", build)
+        (clean_env / "r.xml").write_text(report)
+        assert run_cli("history", "record", "r.xml").exit_code == 0
+    assert json.loads(run_cli("stats", "--format", "json").stdout) == []
 
 
 def test_stats_shows_test_names_that_look_like_markup_as_they_are(run_cli, clean_env: Path) -> None:

@@ -261,6 +261,18 @@ def test_a_ci_retry_of_the_same_commit_checks_its_new_tests_again(project: Proje
 
 
 @pytest.mark.reruns
+def test_buildkite_builds_made_at_head_tell_new_tests_by_the_history(project: Project) -> None:
+    """A build made without a commit (a schedule, the UI's New Build) has BUILDKITE_COMMIT=HEAD in
+    every job: a test the last such build recorded is known, not one only 'this commit' saw."""
+    head = {"BUILDKITE": "true", "BUILDKITE_COMMIT": "HEAD", "BUILDKITE_BUILD_ID": "b1", "BUILDKITE_JOB_ID": "j1"}
+    first = second_build(project, "--new-test-runs", "5", added=counted("new"), env=head)
+    assert first.returncode == 0 and project.runs("new") == 5, first.stdout + first.stderr
+    nightly = second_build(project, "--new-test-runs", "5", added=counted("new"), env={**head, "BUILDKITE_BUILD_ID": "b2", "BUILDKITE_JOB_ID": "j2"})
+    assert nightly.returncode == 0 and "new test" not in nightly.stdout, nightly.stdout + nightly.stderr
+    assert project.runs("new") == 5 + 1
+
+
+@pytest.mark.reruns
 def test_a_new_test_the_user_listed_keeps_its_listed_rule(project: Project) -> None:
     """A --thresholds file lists test_listed (max_runs 3): the user's rule decides it, as it does
     without a history: flaky, which fails no build, and a passing listed test is not rerun."""
