@@ -11,6 +11,12 @@ from typing import BinaryIO, Iterable, Iterator, Optional, Tuple
 from junit_flaky.errors import JunitFlakyError
 
 
+def why_not_written(exc: OSError) -> str:
+    """Why a file or the folders it goes in could not be made, in words: mkdir's own 'File exists'
+    and 'Not a directory' read as if the folder were there, where a file stands in its way."""
+    return "a folder on the way is a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[BinaryIO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
@@ -18,10 +24,8 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except (FileExistsError, NotADirectoryError):
-        raise JunitFlakyError(f"{path}: cannot write: a folder on the way is a file") from None
     except OSError as exc:
-        raise JunitFlakyError(f"{path}: cannot write: {exc.strerror}") from None
+        raise JunitFlakyError(f"{path}: cannot write: {why_not_written(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

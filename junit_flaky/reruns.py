@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, 
 
 from junit_flaky import rerun_process
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.files import why_not_written
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, labelled, shared_names
 from junit_flaky.rerun_setup import PLUGIN_MODULE, base_command, environment
 from junit_flaky.verdicts import Tally, close, countdown, judge, opened_by_a_failure, plural
@@ -477,8 +478,7 @@ def _open_log(path: Path, command: Sequence[str]) -> IO[bytes]:
     except OSError as exc:
         if log is not None:
             log.close()
-        why = "a folder on the way is a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
-        raise JunitFlakyError(f"{path}: cannot write the rerun log: {why}") from None
+        raise JunitFlakyError(f"{path}: cannot write the rerun log: {why_not_written(exc)}") from None
     return log
 
 

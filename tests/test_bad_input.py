@@ -94,3 +94,24 @@ def test_a_rerun_log_in_a_missing_folder_is_written_there_as_outputs_are(tmp_pat
     result = project.junit_flaky("run", str(project.pytest()), "--max-runs", "2", "--rerun-log", "logs/rerun.log")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in (tmp_path / "logs" / "rerun.log").read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "record", "{report}", "--db", "{file}/history.sqlite"],
+        ["history", "record", "{report}", "--db", "{file}/deeper/history.sqlite"],
+        ["upload", "{report}", "--to", "circleci", "--strict-upload"],
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "--json", "{file}/report.json"],
+    ],
+)
+def test_a_file_where_a_folder_must_be_made_is_said_so(run_cli, flaky: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: List[str]) -> None:
+    # mkdir's own words, 'File exists', read as if the folder were there already.
+    file = tmp_path / "taken"
+    file.write_text("a file where a folder must go")
+    monkeypatch.setenv("CIRCLECI", "true")
+    monkeypatch.setenv("JUNIT_FLAKY_CIRCLECI_DIR", str(file))
+    result = run_cli(*(a.format(report=flaky, file=file) for a in args))
+    assert result.exit_code in (2, 3)
+    assert "a folder on the way is a file" in result.stdout + result.stderr
+    assert file.read_text() == "a file where a folder must go"

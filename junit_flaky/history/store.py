@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
+from junit_flaky.files import why_not_written
 from junit_flaky.history.estimate import CommitRuns
 from junit_flaky.history.location import DatabaseUrl, Location
 from junit_flaky.model import Outcome
@@ -758,7 +759,7 @@ def open_store(path: Location, create: bool = True, timeout: float = LOCK_TIMEOU
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise JunitFlakyError(f"{path}: cannot create history database: {exc.strerror}") from None
+            raise JunitFlakyError(f"{path}: cannot create history database: {why_not_written(exc)}") from None
     elif is_dir:
         raise JunitFlakyError(f"{path}: is a folder, not a history database")
     try:

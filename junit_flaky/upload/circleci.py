@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence, Set
 
 from junit_flaky.errors import JunitFlakyError
-from junit_flaky.files import atomic_write
+from junit_flaky.files import atomic_write, why_not_written
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.executions import split
 from junit_flaky.upload.reports import Report
@@ -36,7 +36,7 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise JunitFlakyError(f"cannot write to {folder}: {exc.strerror}") from None
+        raise JunitFlakyError(f"cannot write to {folder}: {why_not_written(exc)}") from None
     inside = folder.resolve()
     for report in reports:
         if inside in report.path.resolve().parents:  # store_test_results reads subfolders too
