@@ -43,7 +43,13 @@ MIN_LENGTH = 8
 def value(env: Mapping[str, str], var: str) -> str:
     """The token ``var`` (AVIATOR or TEST_ENGINE) names: under junit-flaky's own name when set
     there, else under ``var``; stripped, since "$(cat token-file)" keeps a newline headers refuse."""
-    return env.get(OWN_PREFIX + var, "").strip() or env.get(var, "").strip()
+    return env.get(source(env, var), "").strip()
+
+
+def source(env: Mapping[str, str], var: str) -> str:
+    """The variable ``value`` reads the token ``var`` names from: what a refusal names, so that the
+    user checks the secret that was sent."""
+    return OWN_PREFIX + var if env.get(OWN_PREFIX + var, "").strip() else var
 
 
 # Passwords of this process's history URL long enough to mask in any text, as tokens are.

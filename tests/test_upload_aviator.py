@@ -187,6 +187,9 @@ def test_a_refused_key(httpserver):
     httpserver.expect_request("/up").respond_with_data(f"invalid key {TOKEN}", status=403)
     outcome = send(httpserver.url_for("/up"), BUILDKITE)
     assert (outcome.ok, outcome.message) == (False, "HTTP 403: the server refused AVIATOR_API_TOKEN")
+    # The token sent is junit-flaky's own when set there: the refusal names that variable.
+    outcome = send(httpserver.url_for("/up"), {**BUILDKITE, "JUNIT_FLAKY_AVIATOR_API_TOKEN": TOKEN + "_own"})
+    assert (outcome.ok, outcome.message) == (False, "HTTP 403: the server refused JUNIT_FLAKY_AVIATOR_API_TOKEN")
 
 
 def test_a_server_that_is_down():

@@ -466,3 +466,12 @@ def test_a_testcase_without_a_classname_is_sent_under_its_suites_name(httpserver
     assert len(sent) == 6 and all(classname and name for classname, name in sent)
     assert sent[-2:] == [("__tests__\\second.test.js", "Timeout test"), ("__tests__\\second.test.js", "Skipped test")]
     assert sent[0] == ("Test 1", "Passing test")
+
+
+def test_a_refusal_names_the_variable_the_token_was_read_from(httpserver):
+    # With both set, the token sent is junit-flaky's own (the other may be the tests' collector's):
+    # a refusal that named BUILDKITE_ANALYTICS_TOKEN sent the user to check the wrong secret.
+    httpserver.expect_request("/v1/uploads").respond_with_data("nope", status=401)
+    env = {"BUILDKITE_ANALYTICS_TOKEN": "the_tests_own_token_0123", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": TOKEN}
+    outcome = send(httpserver.url_for("/v1/uploads"), env=env)
+    assert (outcome.ok, outcome.message) == (False, "HTTP 401: the server refused JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN")

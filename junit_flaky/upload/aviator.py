@@ -35,7 +35,7 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     headers: Dict[str, bytes] = {"x-Aviator-Api-Key": token.encode()}
     headers.update((name, _header(value)) for name, value in metadata(ctx, provider, reports).items())
     files = [("file[]", (report.path.name, report.path.read_bytes(), "application/xml")) for report in reports]
-    expect_success(ctx.http.post(url, headers, files=files), TOKEN_VAR)
+    expect_success(ctx.http.post(url, headers, files=files), tokens.source(ctx.env, TOKEN_VAR))
     return f"uploaded {plural(len(reports), 'report')} to {host_of(url)}"
 
 

@@ -82,7 +82,7 @@ def _post(ctx: Context, token: str, fields: Dict[str, str], content: bytes, inde
     headers = {"Authorization": f'Token token="{token}"'}
     files = [("data", (f"junit-{index}.xml", content, "application/xml"))]
     answer = ctx.http.post(url, headers, data={"format": "junit", **fields}, files=files)
-    expect_success(answer, TOKEN_VAR)
+    expect_success(answer, tokens.source(ctx.env, TOKEN_VAR))
     body = answer.json()
     if not isinstance(body, dict):
         raise JunitFlakyError(f"{host_of(url)} answered HTTP {answer.status} without Test Engine's JSON")
