@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Dict, List, Optional, Tuple
 
 import typer
 
@@ -20,7 +20,7 @@ from junit_flaky.history.commands import DbOpt, Format
 if TYPE_CHECKING:
     from junit_flaky.history.location import Location
     from junit_flaky.history.store import QuarantineRow
-    from junit_flaky.model import Quarantine
+    from junit_flaky.model import Quarantine, TestId
 
 quarantine_app = cli_help.command_group(
     "Quarantine tests: they still run and are reported, but never fail the build."
@@ -85,7 +85,7 @@ def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> N
     # A test listed by hand may hold an automatic quarantine too (started before it was listed):
     # releasing it from the file alone would leave it quarantined.
     try:
-        rows, unread = _held(db_path), None
+        rows, unread = [q for q, _ in _held(db_path)], None
     except JunitFlakyError as exc:
         rows, unread = [], exc
     held = {(q.classname, q.name): q for q in rows}
@@ -121,7 +121,7 @@ def _db(option: Optional[str]) -> "Location":
     return resolve_db_path(option, os.environ, Path.cwd())
 
 
-def _held(db: "Location") -> "List[QuarantineRow]":
+def _held(db: "Location") -> "List[Tuple[QuarantineRow, TestId]]":
     """The automatic quarantines in the history; none without a history."""
     from junit_flaky.history import auto_quarantine
 
@@ -137,6 +137,7 @@ class Listed:
     test: str
     quarantine: "Quarantine"
     expired: bool = False
+    identity: "Optional[TestId]" = None  # an automatic quarantine's test, as its reports named it
 
 
 def _until(item: Listed) -> str:
@@ -180,7 +181,7 @@ def _owned(items: List[Listed]) -> List[Listed]:
     for item in items:
         if not item.quarantine.owner:
             try:
-                owners = lookup(TestId(*qf.parse_test(item.test)))
+                owners = lookup(item.identity or TestId(*qf.parse_test(item.test)))
             except JunitFlakyError:  # a bare name (no class): no file to look up
                 owners = ()
             if owners:
@@ -203,7 +204,7 @@ def list_command(
 
     items = manual_listing(_path(file))
     try:
-        items += [Listed(auto_quarantine.label(q), auto_quarantine.as_quarantine(q)) for q in _held(_db(db))]
+        items += [Listed(auto_quarantine.label(q), auto_quarantine.as_quarantine(q), identity=test) for q, test in _held(_db(db))]
     except JunitFlakyError as exc:  # the file's quarantines are still worth showing
         warn(f"no automatic quarantines: {exc}")
     items = _owned(items)

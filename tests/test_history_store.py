@@ -269,6 +269,13 @@ def test_unknown_tests_are_the_identities_no_recorded_run_holds(history_at: Loca
         assert store.unknown_tests([]) == set()
 
 
+def test_test_files_are_the_files_the_reports_named_for_each_test(history_at: Location) -> None:
+    with open_store(history_at) as store:
+        store.record(RunInfo(1000.0), [("C", "t", "b.js", "s1", P, 5), ("C", "t", "a.js", "s2", P, 5), ("C", "u", "", "", P, 5), row("v", P)])
+        assert store.test_files([("C", "t"), ("C", "u"), ("C", "gone")]) == {("C", "t"): "b.js"}
+        assert store.test_files([]) == {}
+
+
 def test_unknown_tests_among_a_few_keys_asked_of_a_larger_history(history_at: Location) -> None:
     """Few keys against many tests are looked up one by one rather than by reading the index."""
     with open_store(history_at) as store:

@@ -179,6 +179,19 @@ def test_quarantine_list_falls_back_to_the_codeowners_owner(run_cli, clean_env: 
     assert listed["tests/test_x.py::TestC::test_y"] in ("", None)
 
 
+def test_quarantine_list_finds_an_automatic_quarantines_owners_by_the_file_its_reports_named(run_cli, clean_env: Path) -> None:
+    (clean_env / "CODEOWNERS").write_text("/src/ @org/web\n")
+    neighbours = "".join(f'<testcase classname="Cart" name="ok {i}" file="src/ok.test.js"/>' for i in range(10))
+    for number, red in enumerate([True, False, True, False, True, True]):
+        body = "<failure/>" if red else ""
+        case = f'<testcase classname="Cart adds" name="an item" file="src/cart.test.js">{body}</testcase>'
+        (clean_env / "r.xml").write_text(f'<testsuite name="jest">{case}{neighbours}</testsuite>')
+        args = ("run", "r.xml", "--no-rerun", "--no-flakybot", "--auto-quarantine") if number == 5 else ("history", "record", "r.xml", "--commit", f"c{number}")
+        assert "error" not in run_cli(*args).stderr
+    listed = json.loads(run_cli("quarantine", "list", "--format", "json").stdout)
+    assert [(item["test"], item["source"], item["owner"]) for item in listed] == [("Cart adds::an item", "auto", "@org/web (CODEOWNERS)")]
+
+
 def test_stats_for_an_owner_of_no_flaky_test_does_not_say_the_history_has_none(run_cli, history: Path) -> None:
     result = run_cli("stats", "--owner", "@org/nobody")
     assert result.exit_code == 0, result.stderr

@@ -175,10 +175,14 @@ def in_force(store: HistoryStore, quarantine_file: Path) -> Resolver:
     return Resolver(BUILTIN, [], [ThresholdTable(manual), ThresholdTable(automatic)])
 
 
-def held(db: Path) -> List[QuarantineRow]:
-    """The automatic quarantines held now (``quarantine list``, ``stats``), without changing any."""
+def held(db: Path) -> List[Tuple[QuarantineRow, TestId]]:
+    """The automatic quarantines held now (``quarantine list`` and ``remove``), without changing
+    any; each with its test as its reports named it: with their file, where CODEOWNERS finds its
+    owners (a jest test's classname is a describe block, no path)."""
     with open_store(db, create=False) as store:
-        return [q for q in store.quarantines() if q.released is None]
+        rows = [q for q in store.quarantines() if q.released is None]
+        files = store.test_files([(q.classname, q.name) for q in rows])
+    return [(q, TestId(q.classname, q.name, files.get((q.classname, q.name), ""))) for q in rows]
 
 
 def label(row: QuarantineRow) -> str:

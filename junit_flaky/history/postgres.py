@@ -338,6 +338,18 @@ class PostgresStore:
         ).fetchone()[0]
 
     @_one_line
+    def test_files(self, tests: Iterable[TestKey]) -> Dict[TestKey, str]:
+        """As ``HistoryStore.test_files``."""
+        rows = self._db.execute(
+            f"""
+            SELECT t.classname, t.name, MAX(t.file {_BYTEWISE}) FROM tests t
+            WHERE t.file <> '' AND {_AMONG_TESTS.format("t.id")} GROUP BY t.classname, t.name
+            """,
+            _among_tests(list(tests)),
+        )
+        return {(classname, name): file for classname, name, file in rows}
+
+    @_one_line
     def failed_tests(self, run_id: int) -> set[TestKey]:
         return {(classname, name) for classname, name in self._db.execute(_SHARED["failed_in_run"], (run_id,))}
 

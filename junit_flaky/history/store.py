@@ -30,7 +30,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.files import why_not_written
@@ -518,6 +518,17 @@ class HistoryStore:
             return self._db.execute(
                 "SELECT COUNT(*) FROM (SELECT DISTINCT t.classname, t.name FROM temp.flaky f JOIN tests t ON t.id = f.test_id)"
             ).fetchone()[0]
+
+    def test_files(self, tests: Iterable[TestKey]) -> Dict[TestKey, str]:
+        """The file the reports named for each of ``tests`` (classname, name): where CODEOWNERS
+        finds its owners; the greatest (bytewise) where they named several, none where none."""
+        with self._transaction("BEGIN"):
+            self._want(tests)
+            rows = self._db.execute(
+                "SELECT t.classname, t.name, MAX(t.file) FROM temp.wanted w CROSS JOIN tests t"
+                " ON t.classname = w.classname AND t.name = w.name WHERE t.file != '' GROUP BY t.classname, t.name"
+            )
+            return {(classname, name): file for classname, name, file in rows}
 
     def failed_tests(self, run_id: int) -> set[TestKey]:
         """The tests (classname, name) with a failed attempt in one run."""
