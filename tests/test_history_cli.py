@@ -184,7 +184,7 @@ def test_stats_in_a_ci_log_keeps_each_test_name_on_one_line(run_cli, recorded: P
 @pytest.mark.parametrize("output_format", ["table", "markdown"])
 def test_stats_with_nothing_to_show_says_so(run_cli, recorded: Path, output_format: str) -> None:
     result = run_cli("stats", "--branch", "nope", "--format", output_format)
-    assert result.exit_code == 0 and result.stdout == "No flaky test in the last 30 days.\n"
+    assert result.exit_code == 0 and result.stdout == "No flaky test on branch nope in the last 30 days.\n"
 
 
 @pytest.mark.parametrize(
