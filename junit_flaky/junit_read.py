@@ -132,6 +132,7 @@ class ReportFile:
     root_start: int = 0
     root_end_event: int = 0  # expat's offset at the root's end event (see element_end)
     size: int = 0
+    stamp: Tuple[int, int, int] = (0, 0, 0)  # the file as read (_stamp): Snippets refuses one that changed since
 
 
 @dataclass
@@ -325,7 +326,8 @@ def _parse(path: Path, report: ReportFile) -> Iterator[Optional["expat.XMLParser
         head = handle.read(1024)
         handle.seek(0)
         report.encoding = _codec(_declared_encoding(head), head, path)
-        report.size = os.fstat(handle.fileno()).st_size
+        stat = os.fstat(handle.fileno())
+        report.size, report.stamp = stat.st_size, _stamp(stat)
         parser = expat.ParserCreate()
         parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(
             report, "encoding", _codec(encoding, head, path)
@@ -789,14 +791,30 @@ class _Scanner:
                     occurrence.end = blank[0]
 
 
+def _stamp(stat: os.stat_result) -> Tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 class Snippets:
-    """Random access to the elements of the scanned files by byte offset."""
+    """Random access to the elements of the scanned files by byte offset, as they were read."""
 
     def __init__(self, files: List[ReportFile]) -> None:
         self.files = files
         self._handles: Dict[int, BinaryIO] = {}
 
     def __enter__(self) -> "Snippets":
+        # Offsets found in a file that has changed since (a test step still writing it, a rerun
+        # writing its own report there) point elsewhere: what was decided would be written into
+        # text it does not belong to.
+        for file in self.files:
+            try:
+                changed = _stamp(os.stat(file.path)) != file.stamp
+            except OSError as exc:
+                raise JunitFlakyError(f"{file.path}: cannot read: {exc.strerror}") from None
+            if changed:
+                raise JunitFlakyError(
+                    f"{file.path}: changed while junit-flaky ran; nothing written: run it once whatever writes this report is done"
+                )
         return self
 
     def __exit__(self, *exc_info: object) -> None:

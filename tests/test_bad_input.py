@@ -115,3 +115,20 @@ def test_a_file_where_a_folder_must_be_made_is_said_so(run_cli, flaky: Path, tmp
     assert result.exit_code in (2, 3)
     assert "a folder on the way is a file" in result.stdout + result.stderr
     assert file.read_text() == "a file where a folder must go"
+
+
+@pytest.mark.parametrize("new_name", ["a", "test_bbbbbbbb", "test_a_longer_name"])  # shorter, as long, longer
+def test_a_report_rewritten_while_the_reruns_ran_is_one_line_and_nothing_is_written(tmp_path: Path, new_name: str) -> None:
+    # Something else (here the rerun itself, as a conftest that sets its own --junitxml would)
+    # rewrites the report: what junit-flaky read of it no longer says where its testcases are.
+    project = Project(tmp_path)
+    rewrite = f"""    if run == 2:
+        text = open("result.xml").read()
+        open("result.xml", "w").write(text.replace('name="test_aaaaaaaa"', 'name="{new_name}"'))
+"""
+    project.write("test_rewrites.py", f"def test_aaaaaaaa():\n    pass\n\n\ndef test_flaky():\n{flaky_body('flaky', [1])}{rewrite}")
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--max-runs", "2", "-o", "out.xml")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"junit-flaky: error: {report}: changed while junit-flaky ran" in result.stderr
+    assert "internal error" not in result.stderr and not (tmp_path / "out.xml").exists()
