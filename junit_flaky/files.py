@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Optional, Tuple
@@ -19,7 +20,17 @@ def why_not_written(exc: OSError) -> str:
 
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[BinaryIO]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    A symbolic link is followed: the file it names is replaced and the link stays. A device or a
+    pipe (``--json /dev/stdout | jq``, ``/dev/null``) is written into as it is: a rename would put
+    a file in its place, and as root that replaces /dev/null for every process of the machine."""
+    if _is_stream(path):
+        with _writing_into(path) as handle:
+            yield handle
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,11 +56,29 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def _is_stream(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # not there (yet): a file to create
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+@contextlib.contextmanager
+def _writing_into(path: Path) -> Iterator[BinaryIO]:
+    try:
+        with open(path, "wb") as handle:
+            yield handle
+    except OSError as exc:
+        raise JunitFlakyError(f"{path}: cannot write: {exc.strerror}") from None
+
+
 def refuse_to_replace(output: Optional[Path], option: str, kept: Iterable[Tuple[str, Optional[Path]]]) -> None:
     """An output naming a file the command reads or writes otherwise (a report, the history, the
     --output report) would replace that file with something else, and what the user had is lost:
-    refused before any work. ``kept``: (what the file is, its path) pairs; None paths are skipped."""
-    if output is None:
+    refused before any work. ``kept``: (what the file is, its path) pairs; None paths are skipped.
+    A device or a pipe (/dev/null, /dev/stdout) replaces nothing: it may take several outputs."""
+    if output is None or _is_stream(output):
         return
     for what, path in kept:
         if path is not None and _same_file(output, path):

@@ -3,6 +3,10 @@ no traceback, and nothing the user had is changed."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import threading
 from pathlib import Path
 from typing import List
 
@@ -132,3 +136,42 @@ def test_a_report_rewritten_while_the_reruns_ran_is_one_line_and_nothing_is_writ
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"junit-flaky: error: {report}: changed while junit-flaky ran" in result.stderr
     assert "internal error" not in result.stderr and not (tmp_path / "out.xml").exists()
+
+
+def _write_json_to(run_cli, report: Path, target: Path):
+    return run_cli("run", report, "--no-rerun", "--no-flakybot", "--json", target)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="making a device takes root")
+def test_an_output_that_is_a_device_is_written_into_never_replaced(run_cli, flaky: Path, tmp_path: Path) -> None:
+    # --json /dev/null run as root (a CI container) renamed a file over /dev/null itself.
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    assert _write_json_to(run_cli, flaky, null).exit_code == 0
+    assert stat.S_ISCHR(null.stat().st_mode)
+
+
+def test_an_output_that_is_a_pipe_is_written_into_never_replaced(run_cli, flaky: Path, tmp_path: Path) -> None:
+    # As --json /dev/stdout | jq reads it.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    read: List[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = _write_json_to(run_cli, flaky, pipe)
+    if reader.is_alive():  # nothing opened the pipe to write: let the reader go
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(30)
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert json.loads(read[0])["failed"] is False
+
+
+def test_an_output_that_is_a_symbolic_link_replaces_the_file_it_names_and_keeps_the_link(run_cli, flaky: Path, tmp_path: Path) -> None:
+    (tmp_path / "builds").mkdir()
+    target = tmp_path / "builds" / "42.json"
+    target.write_text("{}")
+    link = tmp_path / "latest.json"
+    link.symlink_to(Path("builds") / "42.json")
+    assert _write_json_to(run_cli, flaky, link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["failed"] is False
