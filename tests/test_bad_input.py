@@ -175,3 +175,16 @@ def test_an_output_that_is_a_symbolic_link_replaces_the_file_it_names_and_keeps_
     link.symlink_to(Path("builds") / "42.json")
     assert _write_json_to(run_cli, flaky, link).exit_code == 0
     assert link.is_symlink() and json.loads(target.read_text())["failed"] is False
+
+
+@pytest.mark.parametrize("command", [["history", "record", "{report}"], ["stats"], ["thresholds", "compute"]])
+def test_a_history_database_that_is_a_pipe_is_refused_and_nothing_is_made_beside_it(run_cli, flaky: Path, tmp_path: Path, command: List[str]) -> None:
+    # SQLite read it as a damaged database ('disk I/O error') and left a journal file beside it:
+    # /dev/null-journal, for --db /dev/null run as root.
+    (tmp_path / "dev").mkdir()
+    pipe = tmp_path / "dev" / "history"
+    os.mkfifo(pipe)
+    result = run_cli(*(a.format(report=flaky) for a in command), "--db", pipe)
+    assert result.exit_code == 2
+    assert result.stderr == f"junit-flaky: error: {pipe}: is a device or a pipe, not a history database\n"
+    assert [p.name for p in (tmp_path / "dev").iterdir()] == ["history"]

@@ -761,7 +761,7 @@ def open_store(path: Location, create: bool = True, timeout: float = LOCK_TIMEOU
             yield store  # type: ignore[misc]
         return
     try:
-        exists, is_dir = path.exists(), path.is_dir()  # either may be refused: a locked folder
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()  # any may be refused: a locked folder
     except OSError as exc:
         raise JunitFlakyError(f"{path}: cannot open history database: {exc.strerror}") from None
     if not exists:
@@ -773,6 +773,8 @@ def open_store(path: Location, create: bool = True, timeout: float = LOCK_TIMEOU
             raise JunitFlakyError(f"{path}: cannot create history database: {why_not_written(exc)}") from None
     elif is_dir:
         raise JunitFlakyError(f"{path}: is a folder, not a history database")
+    elif not is_file:  # SQLite would call it damaged, and leave its journal beside it (/dev/null-journal)
+        raise JunitFlakyError(f"{path}: is a device or a pipe, not a history database")
     try:
         db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
     except sqlite3.Error as exc:
