@@ -586,6 +586,16 @@ def test_check_and_upload_take_reports_on_several_lines(job):
     assert job.argv()[:3] == ["upload", "merged.xml", "more.xml"]
 
 
+def test_check_takes_a_rerun_command_on_several_lines(job):
+    """As reports: a rerun command written as a YAML block reaches junit-flaky whole; its later
+    lines were dropped, and the reruns started without them."""
+    arguments = {"reports": "test-results/*.xml", "test_command": WRITE_REPORT,
+                 "rerun_command": ".venv/bin/python -m pytest\n-p no:cacheprovider\n"}  # fmt: skip
+    result = job.run("commands", "check", arguments)
+    assert result.returncode == 0, result.stderr
+    assert job.argv()[-6:] == ["--", ".venv/bin/python", "-m", "pytest", "-p", "no:cacheprovider"]
+
+
 def test_check_without_a_report_fails_with_the_test_commands_exit_code(job):
     result = job.run("commands", "check", {"reports": "test-results/*.xml", "test_command": "exit 4"})
     assert result.returncode == 4

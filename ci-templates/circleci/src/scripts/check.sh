@@ -100,7 +100,7 @@ build_run_args() {
     run_args+=(--upload "$target")
   done
   add_switch --strict-upload "$PARAM_STRICT_UPLOAD"
-  read -r -a rerun_command < <(printf '%s\n' "$PARAM_RERUN_COMMAND")
+  read -r -d '' -a rerun_command < <(printf '%s' "$PARAM_RERUN_COMMAND") || true # as the reports, below
   if [[ ${#rerun_command[@]} -eq 0 && -n "${JUNIT_FLAKY_ORB_RERUN_PYTHON:-}" ]]; then
     # Set by install.sh: junit-flaky sits in a venv without pytest or the project's dependencies,
     # so its default (its own interpreter's "-m pytest") cannot rerun; the install's Python can.
