@@ -132,6 +132,13 @@ def test_quarantines_start_once_release_and_their_evidence_leaves_out_mass_failu
         assert store.start_quarantines([("m", "x", "again")], when=7 * DAY) == 1  # a released one may start anew
 
 
+def test_tests_that_passed_a_rerun_make_no_mass_failure(history_at: Location) -> None:
+    with open_store(history_at) as store:  # 3 of 4 tests failed once, then passed: flaky, not broken
+        store.record(RunInfo(1 * DAY, "c1"), [*(attempt for i in range(3) for attempt in (row(f"f{i}", F), row(f"f{i}", P))), row("ok", P)])
+        evidence = store.quarantine_evidence(since=0.0, mass_share=0.2, mass_min=3)
+        assert [(e.name, e.passes, e.failures) for e in evidence] == [("f0", 1, 1), ("f1", 1, 1), ("f2", 1, 1)]
+
+
 def test_prune_by_age_and_by_count_removes_attempts_and_forgotten_tests(history_at: Location) -> None:
     with open_store(history_at) as store:
         for day in range(1, 6):

@@ -59,6 +59,17 @@ def failed_builds_history(run_cli, clean_env: Path, mass: bool = False) -> None:
         record(run_cli, clean_env, f"c{number}", attempts)
 
 
+def test_flaky_tests_that_passed_their_reruns_make_no_mass_failure(run_cli, clean_env: Path) -> None:
+    """Three of thirteen tests fail and pass a rerun in every build: flaky, not a broken build,
+    so their runs are evidence (a flake rate of 32% over 12 runs each)."""
+    flaky = {"test_x": [True, False], "test_y": [True, False], "test_z": [True, False]}
+    for number in range(6):
+        record(run_cli, clean_env, f"c{number}", flaky)
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert "quarantined m.T::test_x automatically: flake rate 32% over 12 runs" in result.stdout, result.stdout
+    assert sorted(held(clean_env)) == [("m.T", "test_x"), ("m.T", "test_y"), ("m.T", "test_z")]
+
+
 def test_a_test_failing_its_build_in_several_recent_builds_is_quarantined(run_cli, clean_env: Path) -> None:
     failed_builds_history(run_cli, clean_env)
     result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")

@@ -15,7 +15,7 @@ no mass failure, and for a test released before only over the runs since its rel
   quarantined, which the quarantine would hide for good); or when it did not run at all in the
   window (the test is gone or renamed);
 - a mass failure (at least ``mass_failure_min`` tests and more than ``mass_failure_share`` of the
-  run's tests failing) counts for nothing either way.
+  run's tests failing, with no pass in the run) counts for nothing either way.
 
 Decided at the start of a run from the runs recorded before it, so a build sees the same
 quarantines from its first test to its last.

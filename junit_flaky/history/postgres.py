@@ -419,7 +419,9 @@ class PostgresStore:
                 JOIN attempts a ON a.run_id = r.id WHERE a.outcome >= {_FAILED}
             ), kept AS MATERIALIZED (
                 SELECT * FROM recent WHERE id NOT IN (
-                    SELECT f.run_id FROM failing_tests f GROUP BY f.run_id
+                    SELECT f.run_id FROM failing_tests f WHERE NOT EXISTS (
+                        SELECT 1 FROM attempts p WHERE p.run_id = f.run_id AND p.test_id = f.test_id AND p.outcome = {_PASSED}
+                    ) GROUP BY f.run_id
                     HAVING COUNT(*) >= %(min)s
                        AND COUNT(*) > %(share)s * (SELECT COUNT(DISTINCT test_id) FROM attempts WHERE run_id = f.run_id)
                 )

@@ -592,7 +592,8 @@ class HistoryStore:
         failed in such a run or is quarantined now; ordered by test, then run start.
 
         A mass failure (a broken build) is a run where at least ``mass_min`` tests, and more than
-        ``mass_share`` of the tests it ran, failed: it says nothing about any one test. Failing
+        ``mass_share`` of the tests it ran, failed (no pass in the run): it says nothing about any
+        one test. Failing
         tests are found by the partial index; a run's tests are counted only for a run with
         ``mass_min`` failing tests or more, and only as far as the answer needs (with 33 failing
         tests, past 165 it cannot be a mass failure at 20%), not all ten thousand.
@@ -614,8 +615,11 @@ class HistoryStore:
                 JOIN attempts a INDEXED BY attempts_failed ON a.run_id = r.id WHERE a.outcome >= {_FAILED}
                 """
             )
+            # Only tests that failed the run count: one that passed a rerun there is flaky, not broken.
             failing = db.execute(
-                "SELECT run_id, COUNT(*) FROM temp.failing_tests GROUP BY run_id HAVING COUNT(*) >= ?", (mass_min,)
+                "SELECT f.run_id, COUNT(*) FROM temp.failing_tests f WHERE NOT EXISTS (SELECT 1 FROM attempts p"
+                f" WHERE p.run_id = f.run_id AND p.test_id = f.test_id AND p.outcome = {_PASSED}) GROUP BY f.run_id HAVING COUNT(*) >= ?",
+                (mass_min,),
             ).fetchall()
             for run_id, count in failing:
                 enough = math.floor(count / mass_share) + 1 if mass_share > 0 else 1  # tests that make it no mass failure
