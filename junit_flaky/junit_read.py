@@ -248,12 +248,20 @@ def expand(patterns: Sequence[str]) -> List[Path]:
         for match in matches:
             path = Path(match)
             if not path.is_file():
-                raise JunitFlakyError(f"{match}: no such file")
+                raise JunitFlakyError(f"{match}: {_not_a_report(path)}")
             resolved = path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
                 paths.append(path)
     return paths
+
+
+def _not_a_report(path: Path) -> str:
+    if path.is_dir():
+        return f"is a folder, not a report (a glob such as '{path / '**' / '*.xml'}' names those in it)"
+    if path.exists():  # `run <(curl ...)`: the written report copies the input's bytes, read again
+        return "is not a file (a pipe or a device): junit-flaky reads a report more than once; save it to a file first"
+    return "no such file"
 
 
 _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")

@@ -4,6 +4,7 @@ real report (shards, roots, nesting, encodings, odd attribute values) read and w
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -146,12 +147,14 @@ def test_truncated_report_names_line_and_column(tmp_path: Path, rejected) -> Non
     "argument, words",
     [
         ("missing.xml", ["missing.xml: no such file"]),
-        ("a-directory", ["a-directory: no such file"]),
+        ("a-directory", ["a-directory: is a folder, not a report (a glob such as 'a-directory/**/*.xml' names those in it)"]),
+        ("a-pipe", ["a-pipe: is not a file (a pipe or a device): junit-flaky reads a report more than once; save it to a file first"]),
         ("reports/**/*.xml", ["reports/**/*.xml: no file matches this pattern"]),
     ],
 )
 def test_what_is_not_a_report_file_is_rejected_in_one_line(tmp_path: Path, rejected, argument: str, words: List[str]) -> None:
     (tmp_path / "a-directory").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")  # what `run <(curl ...)` names
     rejected(argument, words=words)
 
 
