@@ -58,11 +58,12 @@ plugin_config_list() {
 }
 
 # plugin_config_words KEY: like plugin_config_list, but a single string is split on whitespace,
-# so `rerun_command: python -m pytest` works; the list form keeps arguments that contain spaces.
+# line ends included (a YAML block), so `rerun_command: python -m pytest` works; the list form
+# keeps arguments that contain spaces.
 plugin_config_words() {
   local name="${PLUGIN_PREFIX}_$1" words
   if [[ -n "${!name+set}" ]]; then
-    read -r -a words <<<"${!name}"
+    read -r -d '' -a words <<<"${!name}" || true # no NUL comes: read to the end, then fail
     if [[ ${#words[@]} -gt 0 ]]; then
       printf '%s\n' "${words[@]}"
     fi

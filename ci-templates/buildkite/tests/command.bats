@@ -86,6 +86,17 @@ setup() {
     --upload buildkite-artifact -- python -m pytest -p no:cacheprovider
 }
 
+@test "a rerun command string on several lines (a YAML block) is split on every line" {
+  given_tests_that_write_a_report_and_exit 0
+  plugin_option RERUN_COMMAND $'.venv/bin/python -m pytest\n-p no:cacheprovider\n'
+
+  run "${PLUGIN_DIR}/hooks/command"
+
+  [ "$status" -eq 0 ]
+  assert_lines "${CALLS}/junit-flaky" run "test-results/*.xml" --output junit-flaky.xml --test-exit-code 0 \
+    -- .venv/bin/python -m pytest -p no:cacheprovider
+}
+
 @test "history switches set to false pass nothing, leaving junit-flaky's own setting in force" {
   given_tests_that_write_a_report_and_exit 0
   plugin_option THRESHOLDS_FROM_HISTORY "false"
