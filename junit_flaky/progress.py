@@ -50,6 +50,10 @@ class RichProgress(ProgressSink):
             TextColumn("{task.description}"),
             console=console,
             transient=True,
+            # Everything is printed through the consoles, whose files write to sys.stdout and
+            # sys.stderr: redirected into the bar's console, each line would loop back for ever.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self.task: Optional[TaskID] = None
 

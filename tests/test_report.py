@@ -92,3 +92,46 @@ def test_a_printed_name_another_test_makes_with_a_different_split_is_told_apart_
     text = console.export_text()
     assert "a::b::c (suite s1)" in text
     assert "x::y (suite" not in text and "x::y" in text
+
+
+def test_reruns_on_a_terminal_show_the_bar_and_end(tmp_path: Path) -> None:
+    # The bar redirected sys.stdout and sys.stderr into its console, whose file writes to
+    # sys.stdout: every line printed while it ran went round that loop, and run never ended.
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.projects import Project, flaky_body
+
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_x():\n{flaky_body('x', [1])}")
+    report = project.pytest()
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "junit_flaky", "run", str(report), "--max-runs", "2", "--no-flakybot"]
+    env = project.env({"TERM": "xterm-256color", "COLUMNS": "120"})
+    process = subprocess.Popen(
+        command, cwd=project.root, env=env, stdin=follower, stdout=follower, stderr=follower, start_new_session=True
+    )
+    os.close(follower)
+    shown = b""
+    deadline = time.monotonic() + 60  # a hang, not a speed: the run takes about a second
+    while process.poll() is None and time.monotonic() < deadline:
+        if select.select([leader], [], [], 0.2)[0]:
+            try:
+                shown += os.read(leader, 65536)
+            except OSError:  # the terminal's other side is closed: the process is exiting
+                pass
+    ended = process.poll() is not None
+    if not ended:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    os.close(leader)
+    assert ended, shown.decode(errors="replace")[-2000:]
+    text = shown.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert "junit-flaky: rerun test_mod::test_x: flaky after 1 rerun" in text
+    assert "1 flaky" in text and "Traceback" not in text
