@@ -88,6 +88,20 @@ def host_of(url: str) -> str:
         return "the server"
 
 
+def check_url(url: str, var: str) -> str:
+    """``url``, the value of the setting ``var``, when requests can send to it; else a one-line
+    error that names ``var`` and not the value (it may hold a password). requests' own errors
+    (MissingSchema, InvalidURL) said only "request failed"."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed [ of an IPv6 address, a port that is no number
+        valid = False
+    if not valid:
+        raise JunitFlakyError(f"{var} is not an http:// or https:// URL with a host")
+    return url
+
+
 def _check_sendable(headers: Mapping[str, HeaderValue], host: str) -> None:
     """http.client sends a text header value as Latin-1 and raises UnicodeEncodeError mid-request
     otherwise: a one-line error first, naming the header and the character, never the value (a

@@ -192,6 +192,11 @@ def test_a_refused_key(httpserver):
     assert (outcome.ok, outcome.message) == (False, "HTTP 403: the server refused JUNIT_FLAKY_AVIATOR_API_TOKEN")
 
 
+def test_an_upload_url_that_is_no_http_url_is_named_without_its_value():
+    outcome = send("upload.example.com/api", BUILDKITE)
+    assert (outcome.ok, outcome.message) == (False, "AVIATOR_UPLOAD_URL is not an http:// or https:// URL with a host")
+
+
 def test_a_server_that_is_down():
     sleeps = []
     outcome = send(f"http://user:{TOKEN}@127.0.0.1:{closed_port()}/up", BUILDKITE, sleeps=sleeps)

@@ -475,3 +475,15 @@ def test_a_refusal_names_the_variable_the_token_was_read_from(httpserver):
     env = {"BUILDKITE_ANALYTICS_TOKEN": "the_tests_own_token_0123", "JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN": TOKEN}
     outcome = send(httpserver.url_for("/v1/uploads"), env=env)
     assert (outcome.ok, outcome.message) == (False, "HTTP 401: the server refused JUNIT_FLAKY_BUILDKITE_ANALYTICS_TOKEN")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["analytics.example.com/v1/uploads", "ftp://analytics.example.com/v1/uploads", "http://user:pa55word_0123@[::1", "https://"],
+)
+def test_an_upload_url_that_is_no_http_url_is_named_without_its_value(url):
+    # It was "the server: request failed (MissingSchema)": nothing said which setting to fix.
+    outcome = send(url)
+    assert (outcome.ok, outcome.message) == (
+        False, "BUILDKITE_TEST_ENGINE_URL is not an http:// or https:// URL with a host"
+    )

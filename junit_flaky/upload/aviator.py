@@ -15,7 +15,7 @@ from junit_flaky.errors import JunitFlakyError
 from junit_flaky.junit_attempts import recorded_verdict
 from junit_flaky.model import Verdict
 from junit_flaky.upload.context import Context
-from junit_flaky.http_client import expect_success, host_of
+from junit_flaky.http_client import check_url, expect_success, host_of
 from junit_flaky.upload.reports import Report
 from junit_flaky.verdicts import plural
 
@@ -31,7 +31,7 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
     provider = PROVIDERS.get(ctx.ci.provider)
     if provider is None:
         raise JunitFlakyError("Aviator takes uploads from CircleCI, Buildkite or GitHub Actions; none detected")
-    url = ctx.env.get(URL_VAR) or DEFAULT_URL
+    url = check_url(ctx.env.get(URL_VAR) or DEFAULT_URL, URL_VAR)
     headers: Dict[str, bytes] = {"x-Aviator-Api-Key": token.encode()}
     headers.update((name, _header(value)) for name, value in metadata(ctx, provider, reports).items())
     files = [("file[]", (report.path.name, report.path.read_bytes(), "application/xml")) for report in reports]

@@ -25,7 +25,7 @@ from junit_flaky.ci_env import CIInfo
 from junit_flaky.errors import JunitFlakyError
 from junit_flaky.upload.context import Context
 from junit_flaky.upload.executions import split
-from junit_flaky.http_client import expect_success, host_of
+from junit_flaky.http_client import check_url, expect_success, host_of
 from junit_flaky.upload.reports import Report
 from junit_flaky.verdicts import plural
 
@@ -78,7 +78,7 @@ def upload(reports: Sequence[Report], ctx: Context) -> str:
 
 def _post(ctx: Context, token: str, fields: Dict[str, str], content: bytes, index: int) -> Dict[str, Any]:
     """Send one file; Test Engine's answer."""
-    url = ctx.env.get(URL_VAR) or DEFAULT_URL
+    url = check_url(ctx.env.get(URL_VAR) or DEFAULT_URL, URL_VAR)
     headers = {"Authorization": f'Token token="{token}"'}
     files = [("data", (f"junit-{index}.xml", content, "application/xml"))]
     answer = ctx.http.post(url, headers, data={"format": "junit", **fields}, files=files)
