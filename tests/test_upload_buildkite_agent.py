@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from junit_flaky.upload import upload
-from junit_flaky.upload.buildkite_agent import annotation_context, artifact_name, artifact_url
+from junit_flaky.upload.buildkite_agent import annotation_context, artifact_name, artifact_url, literal_options
 
 SAMPLE = Path(__file__).parent / "data" / "upload-aggregated.xml"
 TOKEN = "bkaa_agent_token_do_not_leak"
@@ -88,6 +88,20 @@ def test_a_report_path_the_agent_would_read_as_a_glob_is_uploaded_as_it_is(agent
     [outcome] = upload([Path("reports") / name], ["buildkite-artifact"], env)
     assert outcome.ok, outcome
     assert [call["argv"] for call in calls()] == [["artifact", "upload", *options, f"reports/{name}"]]
+
+
+@pytest.mark.parametrize(
+    "path, sep, options",
+    [
+        ("reports\\junit.xml", "\\", []),  # Windows: zzglob swaps the slashes, \ separates
+        ("reports/junit.xml", "\\", ["--literal"]),  # and / escapes
+        ("reports\\junit.xml", "/", ["--literal"]),  # elsewhere \ escapes
+        ("reports/junit.xml", "/", []),
+    ],
+)
+def test_the_agents_escape_character_is_the_one_of_its_platform(path, sep, options):
+    assert literal_options(path, sep) == options
+
 
 def test_annotation(agent):
     env, calls = agent

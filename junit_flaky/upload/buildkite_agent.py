@@ -31,8 +31,9 @@ CONTEXT = "junit-flaky"
 CONTEXT_VAR = "JUNIT_FLAKY_ANNOTATION_CONTEXT"
 MAX_CONTEXT = 100  # characters buildkite-agent annotate takes in --context
 # What makes the agent read a path as more than a file: its glob syntax (zzglob's tokeniser:
-# * ? [ { \ , a leading ~, and the extended globs @( +( !( ) and the ';' it splits paths at.
-_GLOB = re.compile(r"[*?[{\\;]|[@+!]\(|^~")
+# * ? [ {, a leading ~, the extended globs @( +( !( and the escape character) and the ';' it
+# splits paths at. The escape is \ , or / on Windows, where zzglob swaps the two slashes.
+_GLOB = re.compile(r"[*?[{;]|[@+!]\(|^~")
 
 
 def run_process(argv: Sequence[str], stdin: bytes, env: Mapping[str, str]) -> Tuple[int, str]:
@@ -47,17 +48,19 @@ def run_process(argv: Sequence[str], stdin: bytes, env: Mapping[str, str]) -> Tu
 def upload_artifacts(reports: Sequence[Report], ctx: Context) -> str:
     """``buildkite-agent artifact upload <path>`` for each report."""
     for report in reports:
-        _agent(ctx, ["artifact", "upload", *_literal(str(report.path)), str(report.path)])
+        _agent(ctx, ["artifact", "upload", *literal_options(str(report.path)), str(report.path)])
     names = ", ".join(artifact_name(report.path) for report in reports)
     return f"uploaded {plural(len(reports), 'artifact')}: {names}"
 
 
-def _literal(path: str) -> List[str]:
+def literal_options(path: str, sep: str = os.sep) -> List[str]:
     """The options that make the agent upload ``path`` as it is, where it would read it as globs
     (internal/artifact/uploader.go): a glob that matches nothing uploads nothing and exits 0, so
     ``junit[py3.11].xml`` would be missing with no error. ``--literal`` and ``--delimiter`` came in
-    agent v3.110.0: an older agent refuses them, an error, where it would have uploaded nothing."""
-    if not _GLOB.search(path):
+    agent v3.110.0: an older agent refuses them, an error, where it would have uploaded nothing.
+    ``sep`` is the platform's path separator, which decides the escape character."""
+    escape = "/" if sep == "\\" else "\\"
+    if not _GLOB.search(path) and escape not in path:
         return []  # as every agent takes it
     return ["--literal", *(["--delimiter", ""] if ";" in path else [])]
 
