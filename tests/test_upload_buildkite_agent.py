@@ -93,8 +93,8 @@ def test_a_report_path_the_agent_would_read_as_a_glob_is_uploaded_as_it_is(agent
 @pytest.mark.parametrize(
     "path, sep, options",
     [
-        ("reports\\junit.xml", "\\", []),  # Windows: zzglob swaps the slashes, \ separates
-        ("reports/junit.xml", "\\", ["--literal"]),  # and / escapes
+        ("reports\\junit.xml", "\\", []),  # Windows: \ separates and nothing escapes
+        ("reports/junit.xml", "\\", []),
         ("reports\\junit.xml", "/", ["--literal"]),  # elsewhere \ escapes
         ("reports/junit.xml", "/", []),
     ],

@@ -31,8 +31,8 @@ CONTEXT = "junit-flaky"
 CONTEXT_VAR = "JUNIT_FLAKY_ANNOTATION_CONTEXT"
 MAX_CONTEXT = 100  # characters buildkite-agent annotate takes in --context
 # What makes the agent read a path as more than a file: its glob syntax (zzglob's tokeniser:
-# * ? [ {, a leading ~, the extended globs @( +( !( and the escape character) and the ';' it
-# splits paths at. The escape is \ , or / on Windows, where zzglob swaps the two slashes.
+# * ? [ {, a leading ~, the extended globs @( +( !( and the escape \ ) and the ';' it splits
+# paths at. On Windows, where \ separates, zzglob escapes nothing (its parseopts.go).
 _GLOB = re.compile(r"[*?[{;]|[@+!]\(|^~")
 
 
@@ -58,9 +58,9 @@ def literal_options(path: str, sep: str = os.sep) -> List[str]:
     (internal/artifact/uploader.go): a glob that matches nothing uploads nothing and exits 0, so
     ``junit[py3.11].xml`` would be missing with no error. ``--literal`` and ``--delimiter`` came in
     agent v3.110.0: an older agent refuses them, an error, where it would have uploaded nothing.
-    ``sep`` is the platform's path separator, which decides the escape character."""
-    escape = "/" if sep == "\\" else "\\"
-    if not _GLOB.search(path) and escape not in path:
+    ``sep`` is the platform's path separator: \\ escapes only where it is not one."""
+    escapes = sep == "/" and "\\" in path
+    if not _GLOB.search(path) and not escapes:
         return []  # as every agent takes it
     return ["--literal", *(["--delimiter", ""] if ";" in path else [])]
 
