@@ -66,6 +66,8 @@ def test_compute_warns_when_the_cap_makes_a_target_unreachable(run_cli, recorded
     # Within 4 runs even a correct test fails too often: 0.1875^4 = 1.2e-3.
     result = run_cli("thresholds", "compute", "--max-runs", "4", "--alpha", "0.001")
     assert "within 4 runs it still fails the build with p=0.0012 > alpha=0.001; using 1 of 4" in result.stderr
+    result = run_cli("thresholds", "compute", "--max-runs", "1")  # one run: English has no '1 runs'
+    assert "within 1 run it still fails the build with p=0.19 > alpha=0.0001; using 1 of 1" in result.stderr
 
 
 def test_stats_as_json_markdown_and_table(run_cli, recorded: Path) -> None:

@@ -198,17 +198,19 @@ def compute_command(
 
 def _unreachable(computed: "Computed", settings: Settings) -> str:
     from junit_flaky.history import stats
+    from junit_flaky.verdicts import plural
 
     choice, rate = computed.choice, computed.history.flake_rate
     test = stats.test_label(computed.history)
     rule = f"{choice.min_passes} of {choice.max_runs}"
+    within = plural(settings.max_runs, "run")
     if not choice.meets_alpha:
         return (
-            f"{test}: flake rate {rate:.1%}: within {settings.max_runs} runs it still fails the build with"
+            f"{test}: flake rate {rate:.1%}: within {within} it still fails the build with"
             f" p={choice.fail_correct:.2g} > alpha={settings.alpha:g}; using {rule}"
         )
     return (
-        f"{test}: flake rate {rate:.1%}: within {settings.max_runs} runs a regressed test still passes with"
+        f"{test}: flake rate {rate:.1%}: within {within} a regressed test still passes with"
         f" p={choice.pass_regressed:.2g} > beta={settings.beta:g}; using {rule}, which meets alpha"
     )
 
