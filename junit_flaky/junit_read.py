@@ -239,8 +239,11 @@ def expand(patterns: Sequence[str]) -> List[Path]:
     paths: List[Path] = []
     seen = set()  # resolved, so that "a.xml" and "./a.xml" are one file
     for pattern in patterns:
+        if not pattern:  # Path("") is the current folder
+            raise JunitFlakyError("a REPORT argument is empty (a variable that is not set?)")
         if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern, recursive=True))
+            # Files only: results/* may match a folder beside the reports, as ** matches every folder.
+            matches = sorted(match for match in glob.glob(pattern, recursive=True) if not os.path.isdir(match))
             if not matches:
                 raise JunitFlakyError(f"{pattern}: no file matches this pattern")
         else:

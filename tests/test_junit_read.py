@@ -150,6 +150,7 @@ def test_truncated_report_names_line_and_column(tmp_path: Path, rejected) -> Non
         ("a-directory", ["a-directory: is a folder, not a report (a glob such as 'a-directory/**/*.xml' names those in it)"]),
         ("a-pipe", ["a-pipe: is not a file (a pipe or a device): junit-flaky reads a report more than once; save it to a file first"]),
         ("reports/**/*.xml", ["reports/**/*.xml: no file matches this pattern"]),
+        ("", ["a REPORT argument is empty (a variable that is not set?)"]),  # run "$REPORTS"
     ],
 )
 def test_what_is_not_a_report_file_is_rejected_in_one_line(tmp_path: Path, rejected, argument: str, words: List[str]) -> None:
@@ -606,3 +607,13 @@ def test_a_failure_with_a_huge_captured_output_is_decided_without_holding_the_ou
     assert "boom" in done.stdout
     assert (tmp_path / "out.xml").stat().st_size > 80_000_000  # the output kept
     assert int(done.stderr.split()[-1]) < 70  # MB: far below the output's 80
+
+
+def test_a_glob_takes_the_files_it_matches_and_leaves_out_folders(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # results/* with a folder beside the reports (an attachments folder, a shard's own folder)
+    monkeypatch.chdir(tmp_path)
+    jb.write(tmp_path / "results" / "junit.xml", jb.pytest_report(jb.testcase("test_a")))
+    (tmp_path / "results" / "attachments").mkdir()
+    result = run_cli("run", "results/*", "--no-rerun", "--no-flakybot")
+    assert result.exit_code == 0, result.stderr
+    assert "1 test: 1 passed" in result.stdout
