@@ -25,6 +25,9 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     A symbolic link is followed: the file it names is replaced and the link stays. A device or a
     pipe (``--json /dev/stdout | jq``, ``/dev/null``) is written into as it is: a rename would put
     a file in its place, and as root that replaces /dev/null for every process of the machine."""
+    if path.is_dir():  # Path("") is the current folder: --json "$JSON" with the variable unset
+        hint = " (an empty path, a variable that is not set?)" if str(path) == "." else ""
+        raise JunitFlakyError(f"{path}: cannot write: is a folder{hint}")
     if _is_stream(path):
         with _writing_into(path) as handle:
             yield handle

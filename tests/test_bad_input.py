@@ -188,3 +188,21 @@ def test_a_history_database_that_is_a_pipe_is_refused_and_nothing_is_made_beside
     assert result.exit_code == 2
     assert result.stderr == f"junit-flaky: error: {pipe}: is a device or a pipe, not a history database\n"
     assert [p.name for p in (tmp_path / "dev").iterdir()] == ["history"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "--json", ""],
+        ["thresholds", "compute", "--db", "{db}", "--output", ""],
+        ["stats", "--db", "{db}", "--html", ""],
+    ],
+)
+def test_an_empty_output_path_says_so(run_cli, flaky: Path, tmp_path: Path, args: List[str]) -> None:
+    # --json "$JSON" with the variable unset: the path is the current folder, and renaming a file
+    # over it failed with 'Device or resource busy'.
+    db = tmp_path / "history.sqlite"
+    assert run_cli("history", "record", flaky, "--db", db, "--commit", "c1").exit_code == 0
+    result = run_cli(*(a.format(report=flaky, db=db) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(": cannot write: is a folder (an empty path, a variable that is not set?)\n")
