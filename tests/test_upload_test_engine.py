@@ -411,10 +411,10 @@ def test_a_server_that_is_down(caplog):
     "env, message",
     [
         ({"BUILDKITE_ANALYTICS_TOKEN": ""}, "BUILDKITE_ANALYTICS_TOKEN is not set"),
-        ({"BUILDKITE_BUILD_ID": ""}, "Test Engine keys a run by BUILDKITE_BUILD_ID: not set"),
-        ({**CIRCLECI, "CIRCLE_WORKFLOW_ID": ""}, "Test Engine keys a run by CIRCLE_WORKFLOW_ID and CIRCLE_BUILD_NUM: not set"),
+        ({"BUILDKITE_BUILD_ID": ""}, "Test Engine keys a run by BUILDKITE_BUILD_ID (or BUILDKITE_ANALYTICS_KEY): not set"),
+        ({**CIRCLECI, "CIRCLE_WORKFLOW_ID": ""}, "Test Engine keys a run by CIRCLE_WORKFLOW_ID and CIRCLE_BUILD_NUM (or BUILDKITE_ANALYTICS_KEY): not set"),
         ({**GITHUB, "GITHUB_ACTION": ""},
-         "Test Engine keys a run by GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT: not set"),
+         "Test Engine keys a run by GITHUB_ACTION, GITHUB_RUN_NUMBER and GITHUB_RUN_ATTEMPT (or BUILDKITE_ANALYTICS_KEY): not set"),
     ],
 )
 def test_what_it_needs(httpserver, env, message):

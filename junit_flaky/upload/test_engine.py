@@ -152,7 +152,8 @@ def run_env(ci: CIInfo, env: Mapping[str, str]) -> Dict[str, str]:
         fields = {"CI": "generic", "key": str(uuid.uuid4())}
     fields.update((name, env[var]) for name, var in ANALYTICS_VARS.items() if env.get(var))
     if not fields["key"]:
-        raise JunitFlakyError(f"Test Engine keys a run by {KEY_VARS[ci.provider]}: not set")
+        needs = f"{KEY_VARS[ci.provider]} (or {ANALYTICS_VARS['key']})"
+        raise JunitFlakyError(f"Test Engine keys a run by {needs}: not set")
     # Who sent the run, as every official collector says (test-collector-python's run_env.py,
     # test-engine-client's upload_test_results.go).
     fields.update(collector=COLLECTOR, version=__version__)
