@@ -25,14 +25,15 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     A symbolic link is followed: the file it names is replaced and the link stays. A device or a
     pipe (``--json /dev/stdout | jq``, ``/dev/null``) is written into as it is: a rename would put
     a file in its place, and as root that replaces /dev/null for every process of the machine."""
-    if path.is_dir():  # Path("") is the current folder: --json "$JSON" with the variable unset
+    mode = _mode(path)
+    if stat.S_ISDIR(mode):  # Path("") is the current folder: --json "$JSON" with the variable unset
         hint = " (an empty path, a variable that is not set?)" if str(path) == "." else ""
         raise JunitFlakyError(f"{path}: cannot write: is a folder{hint}")
-    if _is_stream(path):
+    if _is_stream(mode):
         with _writing_into(path) as handle:
             yield handle
         return
-    if path.is_symlink():
+    if stat.S_ISLNK(_mode(path, follow_symlinks=False)):
         path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -59,11 +60,16 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def _is_stream(path: Path) -> bool:
+def _mode(path: Path, follow_symlinks: bool = True) -> int:
+    """The type and mode of what ``path`` names; 0 for nothing there yet, or a lookup the file
+    system refuses (a name too long, a folder the user cannot read): writing then says why."""
     try:
-        mode = os.stat(path).st_mode
-    except OSError:  # not there (yet): a file to create
-        return False
+        return os.stat(path, follow_symlinks=follow_symlinks).st_mode
+    except OSError:
+        return 0
+
+
+def _is_stream(mode: int) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
@@ -81,7 +87,7 @@ def refuse_to_replace(output: Optional[Path], option: str, kept: Iterable[Tuple[
     --output report) would replace that file with something else, and what the user had is lost:
     refused before any work. ``kept``: (what the file is, its path) pairs; None paths are skipped.
     A device or a pipe (/dev/null, /dev/stdout) replaces nothing: it may take several outputs."""
-    if output is None or _is_stream(output):
+    if output is None or _is_stream(_mode(output)):
         return
     for what, path in kept:
         if path is not None and _same_file(output, path):

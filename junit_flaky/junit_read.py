@@ -250,7 +250,11 @@ def expand(patterns: Sequence[str]) -> List[Path]:
             matches = [pattern]
         for match in matches:
             path = Path(match)
-            if not path.is_file():
+            try:
+                is_file = path.is_file()
+            except OSError as exc:  # a name too long, a folder the user cannot read
+                raise JunitFlakyError(f"{match}: cannot read: {exc.strerror}") from None
+            if not is_file:
                 raise JunitFlakyError(f"{match}: {_not_a_report(path)}")
             resolved = path.resolve()
             if resolved not in seen:

@@ -206,3 +206,21 @@ def test_an_empty_output_path_says_so(run_cli, flaky: Path, tmp_path: Path, args
     result = run_cli(*(a.format(report=flaky, db=db) for a in args))
     assert result.exit_code == 2
     assert result.stderr.endswith(": cannot write: is a folder (an empty path, a variable that is not set?)\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "--json", "{long}"],
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "-o", "{long}"],
+        ["run", "{report}", "--no-rerun", "--no-flakybot", "-o", "out/{long}"],
+        ["run", "{long}", "--no-rerun", "--no-flakybot"],
+    ],
+)
+def test_a_path_the_file_system_refuses_to_look_up_is_one_line(run_cli, flaky: Path, args: List[str]) -> None:
+    # A name longer than the file system takes; as a user without read access to the folder, the
+    # same lookup fails with 'Permission denied'. Either is the user's to fix, not a bug.
+    long = "a" * 300 + ".xml"
+    result = run_cli(*(a.format(report=flaky, long=long) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.endswith("File name too long\n")
