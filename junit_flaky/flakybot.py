@@ -44,10 +44,9 @@ def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT,
     import json
 
     from junit_flaky.ci_env import detect
-    from junit_flaky.http_client import Http
+    from junit_flaky.http_client import Http, check_url
     from junit_flaky.thresholds import UNREADABLE, entries_from_answer
 
-    url = env.get(URL_VAR) or DEFAULT_URL
     ci = detect(env)
     params = {"repo_name": ci.repo, "job_name": ci.job_name}
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -56,13 +55,14 @@ def fetch(env: Mapping[str, str], default: Thresholds, timeout: float = TIMEOUT,
     prefix = "Flakybot API"
     fallback = "; using the other threshold sources"
     try:
+        url = check_url(env.get(URL_VAR) or DEFAULT_URL, URL_VAR)
         reply = (http or Http(deadline=timeout)).get(url, headers, params=params)
     except JunitFlakyError as exc:
         warn(f"{prefix}: {exc}{fallback}")
         return answer
     status, body = reply.status, reply.body
     if status in (401, 403):
-        warn(f"{prefix}: HTTP {status}: check {TOKEN_VAR}{fallback}")
+        warn(f"{prefix}: HTTP {status}: check {tokens.source(env, TOKEN_VAR)}{fallback}")
         return answer
     if status != 200:
         warn(f"{prefix}: answered HTTP {status}{fallback}")

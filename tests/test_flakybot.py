@@ -179,6 +179,26 @@ def test_server_error_twice_is_a_warning(run, httpserver) -> None:
     assert "HTTP 503" in result.stderr and len(httpserver.log) == 2
 
 
+def test_a_refusal_names_the_variable_the_token_was_read_from(run, httpserver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """junit-flaky's own name wins when both are set: that is the secret to check."""
+    monkeypatch.setenv("JUNIT_FLAKY_AVIATOR_API_TOKEN", TOKEN + "x")
+    httpserver.expect_request(PATH).respond_with_data("unauthorized", status=401)
+    result = run()
+    assert result.exit_code == 0
+    assert "HTTP 401: check JUNIT_FLAKY_AVIATOR_API_TOKEN;" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["api.example.test/flaky-tests", "ftp://127.0.0.1/flaky-tests", "http://[::1/flaky-tests"])
+def test_a_url_that_is_no_http_url_is_a_warning_naming_the_variable(run, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("AVIATOR_API_URL", url)
+    result = run()
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "junit-flaky: warning: Flakybot API: AVIATOR_API_URL is not an http:// or https:// URL with a host;"
+        " using the other threshold sources\n"
+    )
+
+
 def test_server_down_is_a_warning(run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AVIATOR_API_URL", f"http://127.0.0.1:{closed_port()}{PATH}")
     result = run()
