@@ -70,8 +70,8 @@ def add_command(
 @quarantine_app.command("remove", cls=cli_help.Command)
 @bounded
 def remove_command(tests: TestsArg, file: FileOpt = None, db: DbOpt = None) -> None:
-    """Release tests: take them out of the quarantine file, or end their automatic quarantine in
-    the history. Their failures fail the build again."""
+    """Release tests: take them out of the quarantine file and end their automatic quarantine in
+    the history, whichever holds. Their failures fail the build again."""
     import time
 
     from junit_flaky import quarantine_file as qf
