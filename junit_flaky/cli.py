@@ -189,6 +189,7 @@ FromHistoryOpt = Annotated[Optional[bool], typer.Option("--thresholds-from-histo
 QuarantineFileOpt = Annotated[Optional[str], typer.Option("--quarantine-file", metavar="PATH", help=quarantine_location.HELP, show_default=False)]
 CodeownersOpt = history_commands.CodeownersOpt
 RootdirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where the reruns run and pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
+ProjectDirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR", help="Where pyproject.toml is found (default: the current directory).", file_okay=False, exists=True)]
 
 
 def _refuse_to_replace_inputs(
@@ -387,7 +388,7 @@ def show_thresholds(
     thresholds_from_history: FromHistoryOpt = None,
     history_db: HistoryDbOpt = None,
     quarantine_file: QuarantineFileOpt = None,
-    rootdir: RootdirOpt = None,
+    rootdir: ProjectDirOpt = None,
 ) -> None:
     """Show the thresholds each source gives and, with REPORT..., what each listed test resolves to."""
     from junit_flaky import config, junit_read, report

@@ -133,6 +133,12 @@ def test_upload_help_names_every_place_it_uploads_to(run_cli) -> None:
     assert all(place in description for place in ("Buildkite", "Test Engine", "Aviator", "CircleCI", "GitHub Actions"))
 
 
+def test_thresholds_show_help_says_what_its_rootdir_is_for(run_cli) -> None:
+    """thresholds show reruns nothing: its --rootdir is only where pyproject.toml is found."""
+    text = " ".join(run_cli("thresholds", "show", "--help").stdout.split())
+    assert "pyproject.toml" in text and "rerun" not in text.split("--rootdir")[1].split("--")[0]
+
+
 def test_thresholds_compute_caps_max_runs_where_run_reads_them(run_cli, tmp_path: Path) -> None:
     # A file computed with a larger cap would be refused by `run --thresholds`.
     result = run_cli("thresholds", "compute", "--db", tmp_path / "h.sqlite", "--max-runs", "101")
