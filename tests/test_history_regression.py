@@ -90,10 +90,12 @@ def report(tests: Sequence[Tuple[str, str]]) -> str:
 
 
 @pytest.fixture
-def history(clean_env: Path) -> Path:
-    """60 hourly builds of two flaky tests, each failing once (and passing its rerun) in one build
-    of five; then test_rising fails five runs before it passes in the last one, which alone is not
-    enough to flag it (a second such run is: rising.xml)."""
+def history(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """60 hourly builds of main of two flaky tests, each failing once (and passing its rerun) in
+    one build of five; then test_rising fails five runs before it passes in the last one, which
+    alone is not enough to flag it (a second such run is: rising.xml). Builds run now are main's."""
+    monkeypatch.setenv("BUILDKITE", "true")
+    monkeypatch.setenv("BUILDKITE_BRANCH", "main")
     now = time.time()
     with open_store(clean_env / DB) as store:
         for build in range(62):

@@ -103,10 +103,12 @@ def test_attempt_sequences_list_each_failing_tests_attempts_in_the_order_they_ra
         store.record(RunInfo(3 * DAY, "c2", "feature"), [row("b", F)])
         assert first is not None and second is not None
         assert store.attempt_sequences(since=0.0, branch="main") == [
-            ("m", "a", second.run_id, 1 * DAY, 1), ("m", "a", first.run_id, 2 * DAY, 0),  # by run start
-            ("m", "b", second.run_id, 1 * DAY, 0), ("m", "b", first.run_id, 2 * DAY, 1), ("m", "b", first.run_id, 2 * DAY, 0),
+            ("m", "a", "main", second.run_id, 1 * DAY, 1), ("m", "a", "main", first.run_id, 2 * DAY, 0),  # by run start
+            ("m", "b", "main", second.run_id, 1 * DAY, 0), ("m", "b", "main", first.run_id, 2 * DAY, 1),
+            ("m", "b", "main", first.run_id, 2 * DAY, 0),
         ]  # "ok" never failed; skips are no attempt
-        assert [r[:2] for r in store.attempt_sequences(since=1.5 * DAY, branch=None)] == [("m", "b")] * 3
+        # Each branch's attempts apart, branch by branch: the feature branch's later run comes first.
+        assert [r[:3] for r in store.attempt_sequences(since=1.5 * DAY, branch=None)] == [("m", "b", "feature")] + [("m", "b", "main")] * 2
 
 
 def test_quarantines_start_once_release_and_their_evidence_leaves_out_mass_failures(history_at: Location) -> None:

@@ -39,6 +39,24 @@ def test_this_builds_alarm_is_not_missed_when_another_build_recorded_after_it(ru
     assert [r["test_name"] for r in json.loads((history / "out.json").read_text())["flake_regressions"]] == ["test_rising"]
 
 
+def test_another_branchs_failures_do_not_flag_this_branchs_build(run_cli, history: Path, monkeypatch) -> None:
+    """A feature branch broke test_steady (every run of its build failed); main's next build,
+    where test_steady failed once and passed its rerun as it always did, has nothing risen."""
+    with open_store(history / DB) as store:
+        rows = [("pkg", "test_steady", "", "", F, 10)] * 4
+        store.record(RunInfo(time.time() - 60, commit="wip", branch="feature", job="tests"), rows)
+    monkeypatch.setenv("BUILDKITE", "true")
+    monkeypatch.setenv("BUILDKITE_BRANCH", "main")
+    (history / "rising.xml").write_text(report([("test_steady", "FP"), ("test_rising", "P")]))
+    result = run_recorded(run_cli, "--fail-on-flake-regression")
+    assert result.exit_code == 0, result.stdout
+    assert "flake-rate regression" not in result.stdout
+    # On the feature branch itself, a second build like it is a rise.
+    monkeypatch.setenv("BUILDKITE_BRANCH", "feature")
+    (history / "rising.xml").write_text(report([("test_steady", "FFF"), ("test_rising", "P")]))
+    assert "flake-rate regression: pkg::test_steady failed 7 of 7 runs" in run_recorded(run_cli).stdout
+
+
 def test_a_quarantined_tests_regression_is_reported_but_fails_no_build(run_cli, history: Path) -> None:
     assert run_cli("quarantine", "add", "pkg::test_rising", "--reason", "known").exit_code == 0
     result = run_recorded(run_cli, "--fail-on-flake-regression")

@@ -295,18 +295,18 @@ class PostgresStore:
         return self._db.execute(
             f"""
             WITH recent AS MATERIALIZED (
-                SELECT id, started FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
+                SELECT id, started, branch FROM runs WHERE started >= %(since)s AND (%(branch)s::text IS NULL OR branch = %(branch)s)
             ), failing AS MATERIALIZED (
                 SELECT DISTINCT failed.test_id
                 FROM recent r JOIN attempts failed ON failed.run_id = r.id
                 WHERE failed.outcome >= {_FAILED} AND {_AMONG_TESTS.format("failed.test_id")}
             )
-            SELECT t.classname, t.name, r.id, r.started, (a.outcome >= {_FAILED})::INTEGER
+            SELECT t.classname, t.name, r.branch, r.id, r.started, (a.outcome >= {_FAILED})::INTEGER
             FROM recent r CROSS JOIN failing f
             JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
             JOIN tests t ON t.id = f.test_id
             WHERE a.outcome != {_SKIPPED}
-            ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.started, r.id, a.seq
+            ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.branch {_BYTEWISE}, r.started, r.id, a.seq
             """,
             {"since": since, "branch": branch, **_among_tests(tests)},
         ).fetchall()

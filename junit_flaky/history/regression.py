@@ -3,8 +3,9 @@
 Each build can then keep the cheapest rule for its flaky tests (1 pass within n runs) and leave
 catching a regression to the history, which sees the test across builds.
 
-The check is a Bernoulli CUSUM (Page, 1954), one per test with a flake rate q (estimate.py), over
-its passed and failed attempts of the last ``Settings.regression_days`` in the order they ran.
+The check is a Bernoulli CUSUM (Page, 1954), one per test with a flake rate q (estimate.py) and
+branch, over its passed and failed attempts of the last ``Settings.regression_days`` on that branch
+in the order they ran: a feature branch that broke the test must not flag main's next build.
 Each attempt adds the log-likelihood ratio of the regressed rate q1 = 1 - (1 - q) / R (its pass
 rate fell R-fold, R = ``Settings.regression_factor``, the definition choose.py uses) against q:
 
@@ -139,13 +140,14 @@ def find(
 
 
 def _runs_by_test(rows: Iterable[SequenceRow]) -> Iterator[Tuple[TestKey, List[RunAttempts]]]:
-    """The store's rows (ordered by test, then as they ran) as each test's runs."""
-    for key, test_rows in groupby(rows, key=lambda row: (row[0], row[1])):
+    """The store's rows (ordered by test and branch, then as they ran) as each test's runs on
+    each branch: a test's key comes once per branch it failed on."""
+    for (classname, name, _), branch_rows in groupby(rows, key=lambda row: (row[0], row[1], row[2])):
         runs: List[RunAttempts] = []
-        for run_id, run_rows in groupby(test_rows, key=lambda row: row[2]):
+        for run_id, run_rows in groupby(branch_rows, key=lambda row: row[3]):
             attempts = list(run_rows)
-            runs.append(RunAttempts(run_id, attempts[0][3], tuple(bool(row[4]) for row in attempts)))
-        yield key, runs
+            runs.append(RunAttempts(run_id, attempts[0][4], tuple(bool(row[5]) for row in attempts)))
+        yield (classname, name), runs
 
 
 def check(

@@ -195,9 +195,10 @@ class CommitRow:
 
 TestKey = Tuple[str, str]  # (classname, name): how flake rates are grouped
 
-# One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, run id, the
-# run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's attempts stream by.
-SequenceRow = Tuple[str, str, int, float, int]
+# One passed or failed attempt as ``attempt_sequences`` lists them: classname, name, the run's
+# branch, run id, the run's start (Unix time), 1 if it failed. A tuple: a week of a large suite's
+# attempts stream by.
+SequenceRow = Tuple[str, str, str, int, float, int]
 
 
 @dataclass(frozen=True)
@@ -454,25 +455,26 @@ class HistoryStore:
 
     def attempt_sequences(self, since: float, branch: Optional[str], tests: Optional[Iterable[TestKey]] = None) -> List[SequenceRow]:
         """Per test with a failure since ``since`` (on ``branch`` if given), its passed and failed
-        attempts since then in the order they ran: by run start, then within the run; ``tests``:
+        attempts since then on each branch in the order they ran: by run start, then within the
+        run (each branch is a line of code of its own: one that broke a test is no rise elsewhere); ``tests``:
         only those of these (classname, name). Tests that only passed are left out (a rise in
         failures needs a failure), found by the partial index."""
         self._want(tests)
         rows = self._db.execute(
             f"""
             WITH recent AS (
-                SELECT id, started FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)
+                SELECT id, started, branch FROM runs WHERE started >= :since AND (:branch IS NULL OR branch = :branch)
             ), failing AS (
                 SELECT DISTINCT failed.test_id AS test_id
                 FROM recent r JOIN attempts failed INDEXED BY attempts_failed ON failed.run_id = r.id
                 WHERE failed.outcome >= {_FAILED} AND (:every OR {_WANTED})
             )
-            SELECT t.classname, t.name, r.id, r.started, a.outcome >= {_FAILED}
+            SELECT t.classname, t.name, r.branch, r.id, r.started, a.outcome >= {_FAILED}
             FROM recent r CROSS JOIN failing f
             JOIN attempts a ON a.run_id = r.id AND a.test_id = f.test_id
             JOIN tests t ON t.id = f.test_id
             WHERE a.outcome != {_SKIPPED}
-            ORDER BY t.classname, t.name, r.started, r.id, a.seq
+            ORDER BY t.classname, t.name, r.branch, r.started, r.id, a.seq
             """,
             {"since": since, "branch": branch, "every": tests is None},
         )
