@@ -293,6 +293,18 @@ def test_a_test_a_commit_broke_is_not_quarantined_and_fails_the_build(run_cli, c
     assert verdict(clean_env, "test_flip") == "failed"
 
 
+def test_a_test_a_branch_broke_is_not_quarantined_by_the_passes_of_another(run_cli, clean_env: Path) -> None:
+    """A feature branch broke test_x: it failed each of the branch's builds, on three commits,
+    while main's builds in between passed it. Broken on the branch, not flaky: the branch's next
+    build must fail."""
+    for number, branch in enumerate(["feature", "main"] * 3):
+        report = build_report(clean_env / "past.xml", {"test_x": [branch == "feature"]})
+        assert run_cli("history", "record", report, "--commit", f"c{number}", "--branch", branch).exit_code == 0
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert result.exit_code == 1 and verdict(clean_env, "test_x") == "failed", result.stdout
+    assert held(clean_env) == []
+
+
 def test_ci_retries_of_one_bad_commit_count_as_one_failed_build(run_cli, clean_env: Path) -> None:
     """One flaky failure on c3 (it passed again on c4), then c5, which broke it, built three times."""
     builds = [("c0", False), ("c1", False), ("c2", False), ("c3", True), ("c4", False), ("c5", True), ("c5", True), ("c5", True)]

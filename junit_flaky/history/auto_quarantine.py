@@ -6,7 +6,8 @@ no mass failure, and for a test released before only over the runs since its rel
 
 - quarantine a test whose flake rate (the estimate ``stats`` shows) is at least ``flake_rate``
   over at least ``min_runs`` runs on commits where it passed; or that failed (no pass in the run)
-  on at least ``failed_builds`` commits in its last ``recent_builds`` runs, which also show it
+  on at least ``failed_builds`` commits in its last ``recent_builds`` runs of one branch (each
+  branch apart: main's passes between a broken branch's builds are no flakiness), which also show it
   flaky (``shows_flakiness``): a failure and a pass in one build or on one commit, or passes
   after failed builds at least twice; a test that failed all of them, every run since some
   commit, or was broken, fixed and broken again, is broken, not flaky, and stays failing;
@@ -76,13 +77,23 @@ def why_quarantine(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
     rate = flake_rate(proof, policy.prior)
     if rate is not None and rate >= policy.flake_rate and proof.runs >= policy.min_runs:
         return f"flake rate {rate:.0%} over {proof.runs} runs (policy: {policy.flake_rate:.0%} over at least {policy.min_runs})"
-    recent = [run for run in runs if run.passes or run.failures][-policy.recent_builds :]
-    failed = [run for run in recent if run.failures and not run.passes]
-    failed_commits = len({run.commit_key for run in failed})  # CI retrying one bad commit is one failure
-    if failed_commits >= policy.failed_builds and shows_flakiness(recent):
-        on = "" if failed_commits == len(failed) else f", on {failed_commits} commits"
-        return f"failed {len(failed)} of its last {len(recent)} builds{on} (policy: {policy.failed_builds} of {policy.recent_builds})"
+    for branch_runs in by_branch(runs):
+        recent = [run for run in branch_runs if run.passes or run.failures][-policy.recent_builds :]
+        failed = [run for run in recent if run.failures and not run.passes]
+        failed_commits = len({run.commit_key for run in failed})  # CI retrying one bad commit is one failure
+        if failed_commits >= policy.failed_builds and shows_flakiness(recent):
+            on = "" if failed_commits == len(failed) else f", on {failed_commits} commits"
+            return f"failed {len(failed)} of its last {len(recent)} builds{on} (policy: {policy.failed_builds} of {policy.recent_builds})"
     return None
+
+
+def by_branch(runs: Sequence[RunSummary]) -> List[List[RunSummary]]:
+    """Each branch's runs apart, in their order: a branch is a line of code of its own, and a pass
+    on main between the failed builds of a branch that broke the test is no sign of flakiness."""
+    branches: Dict[str, List[RunSummary]] = {}
+    for run in runs:
+        branches.setdefault(run.branch, []).append(run)
+    return list(branches.values())
 
 
 def shows_flakiness(runs: Sequence[RunSummary]) -> bool:
@@ -113,9 +124,10 @@ def why_release(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
     last = ran[-policy.release_after :]
     if len(last) == policy.release_after and not any(run.failures for run in last):
         return f"{policy.release_after} builds in a row without a failure"
-    recent = ran[-policy.recent_builds :]
-    if len(recent) == policy.recent_builds and all(run.failures and not run.passes for run in recent):
-        return f"failed each of its last {policy.recent_builds} builds: broken, not flaky"
+    for branch_runs in by_branch(ran):
+        recent = branch_runs[-policy.recent_builds :]
+        if len(recent) == policy.recent_builds and all(run.failures and not run.passes for run in recent):
+            return f"failed each of its last {policy.recent_builds} builds: broken, not flaky"
     return None
 
 

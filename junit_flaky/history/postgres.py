@@ -412,7 +412,7 @@ class PostgresStore:
             f"""
             WITH recent AS MATERIALIZED (
                 SELECT id, started,
-                       {COMMIT_KEY} AS commit_key
+                       {COMMIT_KEY} AS commit_key, branch
                 FROM runs WHERE started >= %(since)s
             ), failing_tests AS MATERIALIZED (
                 SELECT DISTINCT a.run_id, a.test_id FROM recent r
@@ -432,12 +432,12 @@ class PostgresStore:
                 WHERE q.released IS NULL
             )
             SELECT t.classname, t.name, r.id, r.started, r.commit_key,
-                   COUNT(*) FILTER (WHERE a.outcome = {_PASSED}), COUNT(*) FILTER (WHERE a.outcome >= {_FAILED})
+                   COUNT(*) FILTER (WHERE a.outcome = {_PASSED}), COUNT(*) FILTER (WHERE a.outcome >= {_FAILED}), r.branch
             FROM kept r CROSS JOIN candidates c CROSS JOIN LATERAL (
                 SELECT outcome FROM attempts WHERE run_id = r.id AND test_id = c.test_id AND outcome != {_SKIPPED} OFFSET 0
             ) a
             JOIN tests t ON t.id = c.test_id
-            GROUP BY t.classname, t.name, r.id, r.started, r.commit_key
+            GROUP BY t.classname, t.name, r.id, r.started, r.commit_key, r.branch
             ORDER BY t.classname {_BYTEWISE}, t.name {_BYTEWISE}, r.started, r.id
             """,
             {"since": since, "min": mass_min, "share": mass_share},

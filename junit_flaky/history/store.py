@@ -231,6 +231,7 @@ class RunSummary:
     commit_key: str  # "commit SHA", or "run ID" for a run without a commit
     passes: int
     failures: int
+    branch: str  # the run's
 
 
 @dataclass(frozen=True)
@@ -605,9 +606,7 @@ class HistoryStore:
             for table in ("recent", "failing_tests", "candidates"):
                 db.execute(f"DROP TABLE IF EXISTS temp.{table}")
             db.execute(
-                "CREATE TEMP TABLE recent AS SELECT id, started,"
-                " CASE WHEN commit_sha = '' THEN 'run ' || id ELSE 'commit ' || commit_sha END AS commit_key"
-                " FROM runs WHERE started >= ?",
+                f"CREATE TEMP TABLE recent AS SELECT id, started, {COMMIT_KEY} AS commit_key, branch FROM runs WHERE started >= ?",
                 (since,),
             )
             db.execute(
@@ -643,9 +642,9 @@ class HistoryStore:
             # primary key (left to itself, SQLite read every attempt of each run: 4x the time).
             rows = db.execute(
                 f"""
-                SELECT t.classname, t.name, x.run_id, x.started, x.commit_key, SUM(x.passes), SUM(x.failures)
+                SELECT t.classname, t.name, x.run_id, x.started, x.commit_key, SUM(x.passes), SUM(x.failures), x.branch
                 FROM (
-                    SELECT c.test_id, r.id AS run_id, r.started, r.commit_key,
+                    SELECT c.test_id, r.id AS run_id, r.started, r.commit_key, r.branch,
                            SUM(a.outcome = {_PASSED}) AS passes, SUM(a.outcome >= {_FAILED}) AS failures
                     FROM temp.recent r CROSS JOIN temp.candidates c
                     CROSS JOIN attempts a ON a.run_id = r.id AND a.test_id = c.test_id
