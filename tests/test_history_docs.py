@@ -94,3 +94,13 @@ def test_documented_options_exist(name: str) -> None:
 def test_the_option_check_sees_the_options() -> None:
     assert {"--commit", "--branch", "--job"} <= _documented_options("history record")
     assert {"--older-than", "--keep-runs"} <= _documented_options("history prune")
+
+
+def test_the_buildkite_recipe_records_every_pass_of_the_run() -> None:
+    # The report run writes holds one pass per test (Surefire's format has no pass count): a
+    # recipe that records it with history record undercounts the passes of every rerun test.
+    (pipeline,) = [b for b in yaml_blocks() if "steps" in b]
+    commands = "\n".join(step.get("command", "") for step in pipeline["steps"])
+    (run_line,) = [line for line in commands.splitlines() if line.startswith("junit-flaky run ")]
+    assert "--record-history" in run_line
+    assert "junit-flaky history record" not in commands
