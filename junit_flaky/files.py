@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Optional, Tuple
+from typing import BinaryIO, Iterable, Iterator, Optional, TextIO, Tuple
 
 from junit_flaky.errors import JunitFlakyError
 
@@ -24,11 +25,19 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
 
     A symbolic link is followed: the file it names is replaced and the link stays. A device or a
     pipe (``--json /dev/stdout | jq``, ``/dev/null``) is written into as it is: a rename would put
-    a file in its place, and as root that replaces /dev/null for every process of the machine."""
+    a file in its place, and as root that replaces /dev/null for every process of the machine.
+    Standard output's or error's file (``--json /dev/stdout > build.log``) takes it after what was
+    printed there."""
     mode = _mode(path)
     if stat.S_ISDIR(mode):  # Path("") is the current folder: --json "$JSON" with the variable unset
         hint = " (an empty path, a variable that is not set?)" if str(path) == "." else ""
         raise JunitFlakyError(f"{path}: cannot write: is a folder{hint}")
+    printed_to = _standard_stream_of(path)
+    if printed_to is not None:  # --json /dev/stdout > build.log: after what was printed there, not over it
+        printed_to.flush()
+        with _writing_into(path, os.dup(printed_to.fileno())) as handle:
+            yield handle
+        return
     if _is_stream(mode):
         with _writing_into(path) as handle:
             yield handle
@@ -73,10 +82,23 @@ def _is_stream(mode: int) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
+def _standard_stream_of(path: Path) -> Optional[TextIO]:
+    """sys.stdout or sys.stderr where ``path`` names the file it writes to (``/dev/stdout``, or
+    the log file it is redirected to): a file renamed over it, or opened anew, would replace
+    what was printed there."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(os.stat(path), os.fstat(stream.fileno())):
+                return stream
+        except (OSError, ValueError, AttributeError):  # nothing there yet; a stream with no file
+            continue
+    return None
+
+
 @contextlib.contextmanager
-def _writing_into(path: Path) -> Iterator[BinaryIO]:
+def _writing_into(path: Path, fd: Optional[int] = None) -> Iterator[BinaryIO]:
     try:
-        with open(path, "wb") as handle:
+        with open(path, "wb") if fd is None else os.fdopen(fd, "wb") as handle:
             yield handle
     except OSError as exc:
         raise JunitFlakyError(f"{path}: cannot write: {exc.strerror}") from None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import List
@@ -224,3 +226,16 @@ def test_a_path_the_file_system_refuses_to_look_up_is_one_line(run_cli, flaky: P
     result = run_cli(*(a.format(report=flaky, long=long) for a in args))
     assert result.exit_code == 2
     assert result.stderr.startswith("junit-flaky: error: ") and result.stderr.endswith("File name too long\n")
+
+
+def test_json_to_standard_output_redirected_to_a_file_keeps_the_report_printed_there(clean_env: Path, flaky: Path) -> None:
+    # run ... --json /dev/stdout > build.log: the link leads to the log file, which a file renamed
+    # over it replaced, losing the report printed there before the JSON.
+    log = clean_env / "build.log"
+    with open(log, "wb") as out:
+        command = [sys.executable, "-m", "junit_flaky", "run", str(flaky), "--no-rerun", "--no-flakybot", "--json", "/dev/stdout"]
+        result = subprocess.run(command, stdout=out, stderr=subprocess.PIPE)
+    assert result.returncode == 0, result.stderr
+    printed = log.read_text()
+    assert "2 tests: 1 passed, 1 flaky" in printed, printed
+    assert json.loads(printed[printed.index("\n{") :])["failed"] is False
