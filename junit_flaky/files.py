@@ -119,5 +119,5 @@ def refuse_to_replace(output: Optional[Path], option: str, kept: Iterable[Tuple[
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)  # hard links and symbolic links too
-    except OSError:  # one of them is not there (yet)
-        return a.resolve() == b.resolve()
+    except OSError:  # one of them is not there (yet), or is a link loop, where resolve() raises
+        return os.path.realpath(a) == os.path.realpath(b)

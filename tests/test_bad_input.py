@@ -239,3 +239,12 @@ def test_json_to_standard_output_redirected_to_a_file_keeps_the_report_printed_t
     printed = log.read_text()
     assert "2 tests: 1 passed, 1 flaky" in printed, printed
     assert json.loads(printed[printed.index("\n{") :])["failed"] is False
+
+
+def test_an_output_that_is_a_symbolic_link_loop_is_no_internal_error(run_cli, flaky: Path, tmp_path: Path) -> None:
+    # Checked against the reports, the loop made pathlib raise RuntimeError ('Symlink loop').
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop.name)
+    result = _write_json_to(run_cli, flaky, loop)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(loop.read_text())["failed"] is False
