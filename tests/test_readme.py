@@ -11,6 +11,7 @@ import typer
 
 from junit_flaky import cli, tokens
 from junit_flaky.history import postgres
+from junit_flaky.upload.buildkite_agent import literal_options
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -75,3 +76,18 @@ def test_the_readme_names_every_option_without_which_history_db_is_unused(run_cl
     named = re.findall(r"--[a-z-]+", warning.split("is unused", 1)[1])
     [sentence] = [s for s in re.split(r"(?<=\.)\s", section("run")) if "`--history-db`" in s and "unused" in s]
     assert named and [option for option in named if f"`{option}`" not in sentence] == []
+
+
+# One path for each thing that makes buildkite-agent read a path as globs (its zzglob syntax and
+# path delimiter), as the README names it.
+AGENT_GLOB_PATHS = {
+    "`*`": "a*.xml", "`?`": "a?.xml", "`[`": "a[1].xml", "`{`": "a{1}.xml", "`@(`": "a@(1).xml",
+    "`+(`": "a+(1).xml", "`!(`": "a!(1).xml", "`~`": "~a.xml", "`\\`": "a\\1.xml", "`;`": "a;1.xml",
+}
+
+
+def test_the_readme_names_every_path_the_artifact_upload_takes_literally() -> None:
+    [row] = [line for line in README.splitlines() if line.startswith("| `buildkite-artifact` |")]
+    assert all(literal_options(path, "/") for path in AGENT_GLOB_PATHS.values())
+    assert not literal_options("test-results/junit-py3.11.xml", "/")
+    assert [name for name in AGENT_GLOB_PATHS if name not in row] == []
