@@ -902,3 +902,24 @@ def test_history_example_compiles_to_a_job_that_caches_the_history():
     assert the_step(steps, "save_cache")["paths"] == [".junit-flaky"]
     check = the_step(steps, "check")
     assert check["thresholds_from_history"] is True and check["record_history"] is True
+
+
+def test_a_parameter_the_scripts_split_on_line_ends_says_so():
+    # A parameter read whole and split on spaces and line ends (a YAML block) must not be
+    # documented as split on spaces alone: a user would fold a long command onto one line.
+    split = set()
+    for script in (SRC / "scripts").glob("*.sh"):
+        split.update(
+            name.lower()
+            for name in re.findall(r"read -r -d '' -a \w+ < <\(printf '%s' \"\$PARAM_(\w+)\"\)", script.read_text())
+        )
+    assert {"reports", "rerun_command"} <= split
+    orb = packed_orb()
+    described = {
+        f"{kind}/{name}.{param}": spec["description"]
+        for kind in ("commands", "jobs")
+        for name, component in orb[kind].items()
+        for param, spec in component.get("parameters", {}).items()
+        if param in split
+    }
+    assert described and [where for where, text in described.items() if "line ends" not in text] == []
