@@ -104,3 +104,17 @@ def test_the_buildkite_recipe_records_every_pass_of_the_run() -> None:
     (run_line,) = [line for line in commands.splitlines() if line.startswith("junit-flaky run ")]
     assert "--record-history" in run_line
     assert "junit-flaky history record" not in commands
+
+
+def test_the_cache_recipes_keep_a_history_for_each_job() -> None:
+    # Two test jobs of a workflow (unit and integration tests) under one key restore each
+    # other's history, where their own tests are missing and count as new.
+    (circleci,) = [b for b in yaml_blocks() if "workflows" in b]
+    steps = circleci["jobs"]["test"]["steps"]
+    save = next(s["save_cache"] for s in steps if isinstance(s, dict) and "save_cache" in s)
+    restore = next(s["restore_cache"] for s in steps if isinstance(s, dict) and "restore_cache" in s)
+    assert all("{{ .Environment.CIRCLE_JOB }}" in key for key in [save["key"], *restore["keys"]])
+    (github,) = [b for b in yaml_blocks() if "jobs" in b and "workflows" not in b]
+    restore = next(s for s in github["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
+    keys = [restore["with"]["key"], *restore["with"]["restore-keys"].splitlines()]
+    assert all("${{ github.job }}" in key for key in keys)
