@@ -118,3 +118,11 @@ def test_the_cache_recipes_keep_a_history_for_each_job() -> None:
     restore = next(s for s in github["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
     keys = [restore["with"]["key"], *restore["with"]["restore-keys"].splitlines()]
     assert all("${{ github.job }}" in key for key in keys)
+
+
+def test_the_github_actions_recipe_saves_a_rerun_attempt_under_a_key_of_its_own() -> None:
+    # A cache key cannot be saved twice: re-running the jobs of a run under the first attempt's
+    # key would fail to save the re-run's history.
+    (workflow,) = [b for b in yaml_blocks() if "jobs" in b and "workflows" not in b]
+    restore = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
+    assert restore["with"]["key"].endswith("${{ github.run_id }}-${{ github.run_attempt }}")
