@@ -9,8 +9,9 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 import typer
 
-from junit_flaky import cli, tokens
+from junit_flaky import ci_env, cli, tokens
 from junit_flaky.history import postgres
+from junit_flaky.upload import test_engine
 from junit_flaky.upload.buildkite_agent import literal_options
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -91,3 +92,14 @@ def test_the_readme_names_every_path_the_artifact_upload_takes_literally() -> No
     assert all(literal_options(path, "/") for path in AGENT_GLOB_PATHS.values())
     assert not literal_options("test-results/junit-py3.11.xml", "/")
     assert [name for name in AGENT_GLOB_PATHS if name not in row] == []
+
+
+@pytest.mark.parametrize("name, env", [
+    ("Buildkite", {"BUILDKITE": "true", "BUILDKITE_BUILD_ID": "b", "BUILDKITE_MESSAGE": "from the CI"}),
+    ("GitLab", {"GITLAB_CI": "true", "CI_PIPELINE_ID": "7", "CI_COMMIT_MESSAGE": "from the CI"}),
+])
+def test_the_readme_names_each_ci_that_gives_test_engine_its_own_commit_message(name: str, env: Dict[str, str]) -> None:
+    env = {**env, "TEST_ANALYTICS_COMMIT_MESSAGE": "given"}
+    assert test_engine.run_env(ci_env.detect(env), env)["run_env[message]"] == "from the CI"
+    [row] = [line for line in README.splitlines() if line.startswith("| `TEST_ANALYTICS_COMMIT_MESSAGE` |")]
+    assert name in row.split(" own)")[0].rsplit(";", 1)[-1]
