@@ -126,3 +126,10 @@ def test_the_github_actions_recipe_saves_a_rerun_attempt_under_a_key_of_its_own(
     (workflow,) = [b for b in yaml_blocks() if "jobs" in b and "workflows" not in b]
     restore = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
     assert restore["with"]["key"].endswith("${{ github.run_id }}-${{ github.run_attempt }}")
+
+
+def test_the_record_command_defaults_to_every_ci_the_readme_names() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [named] = re.findall(r"Commit, branch and job default to the detected CI's \(([^)]*)\)", readme)
+    [row] = [line for line in DOC.splitlines() if line.startswith("| `history record ")]
+    assert [ci for ci in named.split(", ") if ci not in row] == []
