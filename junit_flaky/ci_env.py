@@ -33,6 +33,14 @@ class CIInfo:
     def is_ci(self) -> bool:
         return self.provider != "local"
 
+    @property
+    def known_commit(self) -> str:
+        """The commit the build is of, as the history groups runs by commit: none for ``HEAD``,
+        which Buildkite gives as BUILDKITE_COMMIT in every job of a build made without a commit (a
+        schedule, the UI's New Build) and which names another commit in each such build. Uploads
+        send ``commit`` as it is, as Buildkite's own collectors do."""
+        return "" if self.commit == "HEAD" else self.commit
+
 
 # scheme://[user[:password]@]host[:port]/path, and git's scp-like user@host:path
 _URL_REMOTE = re.compile(r"^([\w.+-]+)://(?:[^@/]*@)?([^/]+)/(.*)$")

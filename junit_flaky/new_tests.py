@@ -89,11 +89,10 @@ class NewTestFinder:
     """
 
     def __init__(self, history: "Location", commit: str = "") -> None:
-        from junit_flaky.history.record import run_commit  # sqlite3 only for runs that use a history
-        from junit_flaky.history.store import key_of
+        from junit_flaky.history.store import key_of  # sqlite3 only for runs that use a history
 
         self.history = history
-        self.commit = run_commit(commit)  # this build's: tests only its earlier attempts saw are still new
+        self.commit = commit  # this build's (CIInfo.known_commit): tests only its earlier attempts saw are still new
         self._key_of = key_of  # called for each testcase: no import statement there
         self._hashes = array("q")
         self._keys = bytearray()

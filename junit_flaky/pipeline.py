@@ -85,7 +85,7 @@ def run(
     if new_test_options is not None and rerun is not None:  # looked up before the run is recorded
         from junit_flaky import new_tests
 
-        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci.commit))
+        arrivals = new_tests.NewTests(new_test_options, new_tests.NewTestFinder(new_test_options.history, ci.known_commit))
     recorder = None
     if record_to is not None:  # sqlite3 only for runs that record
         from junit_flaky.history.record import RunRecorder

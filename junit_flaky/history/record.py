@@ -24,16 +24,9 @@ from junit_flaky.model import Attempt, Outcome, TestId
 KeySink = Callable[[Identity, Outcome, bytes], None]
 
 
-def run_commit(commit: str) -> str:
-    """The commit a run is of, as the history groups runs by commit: none for HEAD, which
-    Buildkite gives as BUILDKITE_COMMIT in every job of a build made without a commit (a schedule,
-    the UI's New Build), and which names another commit in each such build."""
-    return "" if commit == "HEAD" else commit
-
-
 def run_info(ci: CIInfo, when: float) -> RunInfo:
     """The run's facts from the CI: the job is the step's own name where the CI has one."""
-    return RunInfo(when, run_commit(ci.commit), ci.branch, ci.label or ci.job_name, ci.build_id)
+    return RunInfo(when, ci.known_commit, ci.branch, ci.label or ci.job_name, ci.build_id)
 
 
 class RunRecorder:
