@@ -221,23 +221,6 @@ def test_the_lifecycle_quarantine_after_failed_builds_release_after_clean_builds
     assert twelfth.returncode == 1  # its failure counts again, after its rerun failed too
 
 
-def test_a_quarantined_test_that_breaks_is_released_to_fail_the_build(run_cli, clean_env: Path) -> None:
-    """A quarantine hides failures: one whose test then failed every build it ran in, for as
-    many builds as the policy looks at, is broken, not flaky, and must fail the build again."""
-    failed_builds_history(run_cli, clean_env)
-    run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
-    for number in range(5, 14):
-        record(run_cli, clean_env, f"c{number}", {"test_x": [True]})
-    held_on = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
-    assert held_on.exit_code == 0 and verdict(clean_env, "test_x") == "quarantined"  # 9 failed builds: not yet
-    record(run_cli, clean_env, "c14", {"test_x": [True]})
-    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
-    assert "released m.T::test_x from quarantine: failed each of its last 10 builds: broken, not flaky" in result.stdout
-    assert result.exit_code == 1 and verdict(clean_env, "test_x") == "failed"
-    again = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
-    assert again.exit_code == 1 and held(clean_env) == []  # broken: not quarantined again
-
-
 def test_stats_shows_which_flaky_tests_are_quarantined_and_why(run_cli, clean_env: Path) -> None:
     for number in range(6):
         record(run_cli, clean_env, f"c{number}", {"test_x": [True, False], "test_y": [True, False]})

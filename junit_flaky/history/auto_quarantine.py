@@ -12,9 +12,7 @@ no mass failure, and for a test released before only over the runs since its rel
   after failed builds at least twice; a test that failed all of them, every run since some
   commit, or was broken, fixed and broken again, is broken, not flaky, and stays failing;
 - release it once its last ``release_after`` runs since the quarantine began passed without a
-  failure; once it failed each of its last ``recent_builds`` runs since then (broken while
-  quarantined, which the quarantine would hide for good); or when it did not run at all in the
-  window (the test is gone or renamed);
+  failure, or when it did not run at all in the window (the test is gone or renamed);
 - a mass failure (at least ``mass_failure_min`` tests and more than ``mass_failure_share`` of the
   run's tests failing, with no pass in the run) counts for nothing either way.
 
@@ -117,17 +115,10 @@ def shows_flakiness(runs: Sequence[RunSummary]) -> bool:
 
 
 def why_release(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
-    """Why a quarantine with these runs since it began (oldest first) ends, or None: clean
-    builds; or a failed build (no pass) in each of its last ``recent_builds``, which is a broken
-    test, not a flaky one: its quarantine would hide it for good, so it fails the build again."""
-    ran = [run for run in runs if run.passes or run.failures]
-    last = ran[-policy.release_after :]
+    """Why a quarantine with these runs since it began (oldest first) ends, or None."""
+    last = [run for run in runs if run.passes or run.failures][-policy.release_after :]
     if len(last) == policy.release_after and not any(run.failures for run in last):
         return f"{policy.release_after} builds in a row without a failure"
-    for branch_runs in by_branch(ran):
-        recent = branch_runs[-policy.recent_builds :]
-        if len(recent) == policy.recent_builds and all(run.failures and not run.passes for run in recent):
-            return f"failed each of its last {policy.recent_builds} builds: broken, not flaky"
     return None
 
 
