@@ -53,6 +53,9 @@ NOT_ENOUGH_PASSES = "junit_flaky.NotEnoughPasses"
 # The type of the <failure> ``run`` writes for a flaky verdict that fails the build (a new test,
 # flaky on arrival): beside its runs (a pass, flaky children), it records a verdict, not a run.
 FLAKY_FAILS_BUILD = "junit_flaky.FlakyFailsBuild"
+# Both: what ``run`` writes beside a test's runs to say why it fails the build, which no reader
+# of runs (attempts_of, the uploads) takes for one.
+VERDICT_NOTES = (NOT_ENOUGH_PASSES, FLAKY_FAILS_BUILD)
 # The last line of a pytest traceback: "path/to/test_x.py:44: AssertionError" (matched line by line).
 _PYTEST_CRASH_LINE = re.compile(r"(?P<path>[^\s:][^:\n]*):(?P<line>\d+): (?P<type>[A-Za-z_][\w.]*)\s*$")
 # The children of a <testcase> whose content its attempts hold once read: their tags are all that

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, Sequence, Tuple
 
-from junit_flaky.junit_attempts import recorded_verdict
+from junit_flaky.junit_attempts import VERDICT_NOTES, recorded_verdict
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_write import Counts, counts_of
 from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS, Testcase
 from junit_flaky.model import Verdict
-from junit_flaky.upload.reports import VERDICT_NOTES, Report, trace
+from junit_flaky.upload.reports import Report, trace
 
 # Counts describe the whole suite on disk; each document gets its own.
 _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled", "time"}

@@ -13,13 +13,9 @@ from pathlib import Path
 from typing import Iterator, List
 
 from junit_flaky import junit_read
-from junit_flaky.junit_attempts import FLAKY_FAILS_BUILD, NOT_ENOUGH_PASSES
+from junit_flaky.junit_attempts import VERDICT_NOTES
 from junit_flaky.junit_element import Element
 from junit_flaky.junit_read import FAILURE_TAGS, FLAKY_TAGS, RERUN_TAGS
-
-# The types of what ``run`` writes beside a test's runs to say why it fails the build (too few
-# passes; a new test flaky on arrival): a verdict's reason, not a failed run.
-VERDICT_NOTES = (NOT_ENOUGH_PASSES, FLAKY_FAILS_BUILD)
 
 
 @dataclass(frozen=True)
