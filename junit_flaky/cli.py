@@ -194,13 +194,13 @@ ProjectDirOpt = Annotated[Optional[Path], typer.Option("--rootdir", metavar="DIR
 
 def _refuse_to_replace_inputs(
     reports: Sequence[Path], output: Optional[Path], json_path: Optional[Path], rerun_log: Optional[Path],
-    thresholds_file: Optional[Path], histories: "Sequence[Optional[history_location.Location]]",
+    others: Sequence[Tuple[str, "Optional[history_location.Location]"]],
 ) -> None:
-    """run's outputs never land on a file it reads, nor on one another: --output alone may name a
-    report, to rewrite it in place."""
+    """run's outputs never land on a file it reads (``others``: what each is, and its path or
+    None), nor on one another: --output alone may name a report, to rewrite it in place."""
     from junit_flaky.files import refuse_to_replace
 
-    others = [("the --thresholds file", thresholds_file)] + [("the history database", db) for db in histories if isinstance(db, Path)]
+    others = [(what, path) for what, path in others if isinstance(path, Path)]  # not a PostgreSQL URL
     read = [("a report it reads", report) for report in reports] + others
     refuse_to_replace(output, "--output", others)
     refuse_to_replace(json_path, "--json", read + [("the --output report", output)])
@@ -278,7 +278,12 @@ def run(
         [("thresholds-from-history", thresholds_from_history), ("record-history", record_history), ("auto-quarantine", auto_quarantine),
          ("new-test-runs", True if new_test_runs is not None else None)],
     )
-    _refuse_to_replace_inputs(paths, output, json_path, rerun_log, thresholds, [learn_from, record_to, quarantine_from])
+    _refuse_to_replace_inputs(paths, output, json_path, rerun_log, [
+        ("the --thresholds file", thresholds), ("pyproject.toml", config.find_pyproject(start)),
+        ("the quarantine file", quarantine_location.resolve_path(quarantine_file, os.environ, start)),
+        ("the CODEOWNERS file", owners.codeowners.path if isinstance(owners, codeowners.TestOwners) else None),
+        *(("the history database", db) for db in (learn_from, record_to, quarantine_from)),
+    ])
     fail_regressions = config.switch(project[0], "fail-on-flake-regression", fail_on_flake_regression)
     if fail_regressions and record_to is None:  # a gate that could never close must not look like one that passed
         raise JunitFlakyError("--fail-on-flake-regression needs --record-history: the check reads this run in the history")

@@ -60,6 +60,9 @@ def test_a_number_option_that_is_no_finite_number_is_a_usage_error(run_cli, flak
         (["run", "{report}", "--no-rerun", "--no-flakybot", "--thresholds", "{thresholds}", "--json", "{thresholds}"], "--json"),
         (["run", "{report}", "--no-rerun", "--no-flakybot", "--record-history", "--history-db", "{db}", "-o", "{db}"], "--output"),
         (["run", "{report}", "--no-rerun", "--no-flakybot", "--record-history", "--history-db", "{db}", "--json", "{db}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--quarantine-file", "{quarantine}", "--json", "{quarantine}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--codeowners", "{codeowners}", "--json", "{codeowners}"], "--json"),
+        (["run", "{report}", "--no-rerun", "--no-flakybot", "--rootdir", "{dir}", "-o", "{pyproject}"], "--output"),
         (["stats", "--db", "{db}", "--html", "{db}"], "--html"),
         (["thresholds", "compute", "--db", "{db}", "-o", "{db}"], "--output"),
     ],
@@ -71,8 +74,14 @@ def test_an_output_that_names_a_file_the_command_reads_is_refused_and_every_file
     assert run_cli("history", "record", flaky, "--db", db, "--commit", "c1").exit_code == 0
     (tmp_path / "thresholds.json").write_text('{"flaky_tests": []}\n')
     (tmp_path / "out.xml").write_bytes(FLAKY.encode())
+    (tmp_path / "quarantine.toml").write_text("")
+    (tmp_path / "CODEOWNERS").write_text("* @org/team\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.junit-flaky]\nmin-passes = 1\n")
     files = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    names = {"report": flaky, "out": tmp_path / "out.xml", "db": db, "thresholds": tmp_path / "thresholds.json"}
+    names = {
+        "report": flaky, "out": tmp_path / "out.xml", "db": db, "thresholds": tmp_path / "thresholds.json", "dir": tmp_path,
+        "quarantine": tmp_path / "quarantine.toml", "codeowners": tmp_path / "CODEOWNERS", "pyproject": tmp_path / "pyproject.toml",
+    }
     result = run_cli(*(a.format(**names) for a in args))
     assert result.exit_code == 2
     assert result.stderr.startswith(f"junit-flaky: error: {option} ") and result.stderr.count("\n") == 1
