@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import jsonschema
 import pytest
@@ -124,25 +124,31 @@ def test_readme_has_an_example_for_each_use():
     assert "buildkite-agent artifact download" in merge_steps[0]["command"]
 
 
+def readme_steps_plugins() -> Iterator[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
+    """Each step of the README's pipelines: its section's heading, its plugins by reference, and
+    junit-flaky's configuration among them (empty without it)."""
+    for heading, pipeline in readme_pipelines():
+        for step in pipeline["steps"]:
+            plugins: Dict[str, Any] = {}
+            for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
+                plugins.update(plugin)
+            yield heading, plugins, next((c for ref, c in plugins.items() if ref.startswith(PLUGIN_LOCATION + "#")), {})
+
+
 def test_readme_history_example_keeps_the_database_in_the_cache():
     """The history example restores and saves, with the cache plugin, the folder that holds the
     database junit-flaky reads and writes; the cache plugin runs on the same step."""
     found = []
-    for heading, pipeline in readme_pipelines():
-        for step in pipeline["steps"]:
-            plugins = {}
-            for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
-                plugins.update(plugin)
-            ours = next((c for ref, c in plugins.items() if ref.startswith(PLUGIN_LOCATION + "#")), {})
-            if not (ours.get("thresholds_from_history") or ours.get("record_history")):
-                continue
-            cache = next((c for ref, c in plugins.items() if ref.startswith("cache#")), None)
-            assert cache is not None, f"{heading}: the history needs the cache plugin on the step"
-            database = Path(ours.get("history_db", ".junit-flaky/history.sqlite"))
-            assert Path(cache["path"]) in database.parents, f"{heading}: {database} is not cached"
-            if ours.get("record_history"):
-                assert cache["force"] is True  # the key stays the same while the history grows
-            found.append(heading)
+    for heading, plugins, ours in readme_steps_plugins():
+        if not (ours.get("thresholds_from_history") or ours.get("record_history")):
+            continue
+        cache = next((c for ref, c in plugins.items() if ref.startswith("cache#")), None)
+        assert cache is not None, f"{heading}: the history needs the cache plugin on the step"
+        database = Path(ours.get("history_db", ".junit-flaky/history.sqlite"))
+        assert Path(cache["path"]) in database.parents, f"{heading}: {database} is not cached"
+        if ours.get("record_history"):
+            assert cache["force"] is True  # the key stays the same while the history grows
+        found.append(heading)
     assert found, "no README example turns the history on"
     assert "saves only when the step exits 0" in readme()
 
@@ -181,15 +187,10 @@ def test_readme_history_example_keeps_a_history_for_each_step():
     tests, or a matrix) must each get back the history they saved. Kept at the pipeline's
     level, each restored the history the other saved last, where its own tests were missing:
     junit-flaky took them for new tests, ran each again, and learnt no thresholds for them."""
-    configs = []
-    for heading, pipeline in readme_pipelines():
-        for step in pipeline["steps"]:
-            plugins = {}
-            for plugin in step.get("plugins", []) if isinstance(step, dict) else []:
-                plugins.update(plugin)
-            ours = next((c for ref, c in plugins.items() if ref.startswith(PLUGIN_LOCATION + "#")), {})
-            if ours.get("record_history") and "cache#v1.10.0" in plugins:
-                configs.append(plugins["cache#v1.10.0"])
+    configs = [
+        plugins["cache#v1.10.0"] for _, plugins, ours in readme_steps_plugins()
+        if ours.get("record_history") and "cache#v1.10.0" in plugins
+    ]
     assert configs
     for config in configs:
         cache = CachePlugin()
