@@ -219,11 +219,15 @@ def test_without_junit_flaky_on_path_it_installs_it_in_a_venv_and_reruns_with_th
     job.env["PATH"] = os.pathsep.join(p for p in job.env["PATH"].split(os.pathsep) if not (Path(p) / "junit-flaky").exists())
     result = job.run({"JUNIT_FLAKY_PYTHON": str(fake_python), "JUNIT_FLAKY_TEST_COMMAND": None}, junit_flaky_on_path=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert record.read_text().splitlines() == [
-        f"python -m venv {project.root}/.junit-flaky-venv",
+    made, *rest = record.read_text().splitlines()
+    assert rest == [
         "python -m pip install --quiet --disable-pip-version-check junit-flaky~=0.1.0",
         f"junit-flaky run test-results/*.xml --output junit-flaky.xml -- {fake_python} -m pytest",
     ]
+    # Out of the project folder, which a test command's `flake8 .` or `black .` would read
+    # (their default excludes name .venv and venv, not this), and removed when the job's script ends.
+    venv = Path(made.split("python -m venv ")[1])
+    assert project.root not in venv.parents and not venv.exists()
 
 
 def recording_python(path: Path, name: str, record: Path) -> Path:
