@@ -41,10 +41,20 @@ class _Stream:
     def write(self, text: str) -> int:
         if not self.dropped:
             try:
-                self._stream.write(tokens.redact(text, os.environ))
+                self._write(tokens.redact(text, os.environ))
             except OSError as exc:
                 self._drop(exc)
         return len(text)
+
+    def _write(self, text: str) -> None:
+        """A stream that cannot encode a character (stdout is ASCII under LANG=C without Python's
+        UTF-8 mode) gets it escaped as Python writes it (``\\xfc``): a test's name or message in
+        another script must not turn the verdict's exit code into a crash's. Text IO encodes the
+        whole text before writing any of it, so nothing is printed twice."""
+        try:
+            self._stream.write(text)
+        except UnicodeEncodeError as exc:
+            self._stream.write(text.encode(exc.encoding, "backslashreplace").decode(exc.encoding))
 
     def flush(self) -> None:
         if not self.dropped:

@@ -70,3 +70,14 @@ def test_a_reader_that_left_is_no_error(tmp_path: Path) -> None:
     (tmp_path / "r.xml").write_text(RED)
     left = _closed('exec 3>&1; (sleep 1; "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun 2>&3; echo "rc=$?" >&3) | true', tmp_path)
     assert left.stdout.strip() == "rc=1", left.stdout
+
+
+def test_a_stdout_that_cannot_encode_a_test_name_shows_it_escaped_and_keeps_the_verdict(tmp_path: Path) -> None:
+    """Under LANG=C (an old CI image, Python's UTF-8 mode off) stdout is ASCII: a test named in
+    another script is printed escaped, not a crash that turns a green build's exit code into 2."""
+    flaky = '<testcase classname="pkg.T" name="test_ünï[日本]"><failure message="échec ✗">x</failure></testcase><testcase classname="pkg.T" name="test_ünï[日本]"/>'
+    (tmp_path / "r.xml").write_text(f'<testsuite name="s">{flaky}</testsuite>', encoding="utf-8")
+    ran = _closed('LC_ALL=C LANG=C PYTHONUTF8=0 PYTHONIOENCODING= "$PY" -m junit_flaky run r.xml --no-flakybot --no-rerun', tmp_path)
+    assert ran.returncode == 0, (ran.stdout, ran.stderr)
+    assert "FLAKY       pkg.T::test_\\xfcn\\xef[\\u65e5\\u672c]" in ran.stdout and "\\xe9chec \\u2717" in ran.stdout, ran.stdout
+    assert "1 flaky" in ran.stdout and ran.stderr == "", ran.stderr
