@@ -288,6 +288,16 @@ def test_a_test_a_branch_broke_is_not_quarantined_by_the_passes_of_another(run_c
     assert held(clean_env) == []
 
 
+def test_the_failed_builds_reason_names_the_branch_it_judged(run_cli, clean_env: Path) -> None:
+    """Judged on each branch apart, the reason says which: someone looking at main's green builds
+    must not look for the failures there."""
+    for number, red in enumerate([False, True, False, True, False, True]):
+        report = build_report(clean_env / "past.xml", {"test_x": [red]})
+        assert run_cli("history", "record", report, "--commit", f"c{number // 2}", "--branch", "feature/x").exit_code == 0
+    result = run_auto(run_cli, clean_env, {"test_x": [True]}, "--auto-quarantine")
+    assert "quarantined m.T::test_x automatically: failed 3 of its last 6 builds on branch feature/x (policy: 3 of 10)" in result.stdout
+
+
 def test_ci_retries_of_one_bad_commit_count_as_one_failed_build(run_cli, clean_env: Path) -> None:
     """One flaky failure on c3 (it passed again on c4), then c5, which broke it, built three times."""
     builds = [("c0", False), ("c1", False), ("c2", False), ("c3", True), ("c4", False), ("c5", True), ("c5", True), ("c5", True)]

@@ -81,7 +81,8 @@ def why_quarantine(runs: Sequence[RunSummary], policy: Policy) -> Optional[str]:
         failed_commits = len({run.commit_key for run in failed})  # CI retrying one bad commit is one failure
         if failed_commits >= policy.failed_builds and shows_flakiness(recent):
             on = "" if failed_commits == len(failed) else f", on {failed_commits} commits"
-            return f"failed {len(failed)} of its last {len(recent)} builds{on} (policy: {policy.failed_builds} of {policy.recent_builds})"
+            branch = f" on branch {recent[0].branch}" if recent[0].branch else ""  # judged apart: say where
+            return f"failed {len(failed)} of its last {len(recent)} builds{branch}{on} (policy: {policy.failed_builds} of {policy.recent_builds})"
     return None
 
 
