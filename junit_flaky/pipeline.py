@@ -115,7 +115,7 @@ def run(
     else:
         close([r for r in still_open if r.thresholds.quarantined], "quarantined tests are not rerun")
         summary = reruns.Rerunner(rerun, progress).run([r for r in still_open if r.decision.is_open])
-        outcome.notes += summary.notes
+        outcome.notes += dict.fromkeys(summary.notes)  # once each: every round whose pytest crashed alike says the same
         outcome.log_tail = summary.log_tail
     if arrivals is not None:
         outcome.notes += arrivals.notes()

@@ -135,3 +135,22 @@ def test_reruns_on_a_terminal_show_the_bar_and_end(tmp_path: Path) -> None:
     assert process.returncode == 0, text
     assert "junit-flaky: rerun test_mod::test_x: flaky after 1 rerun" in text
     assert "1 flaky" in text and "Traceback" not in text
+
+
+def test_a_rerun_process_that_crashes_in_every_round_is_one_note_in_the_report_and_the_json(tmp_path: Path) -> None:
+    # Each round's pytest crashed the same way and each round added its line: the report said
+    # "exited with code 3" twice, which reads as two problems where there is one.
+    import json
+
+    from tests.projects import Project
+
+    project = Project(tmp_path)
+    project.write("test_mod.py", "import os\nfrom counters import run_number\n\ndef test_crash():\n"
+                  "    if run_number('crash') > 1:\n        os._exit(3)\n    assert False\n")
+    report = project.pytest()
+    done = project.junit_flaky("run", str(report), "--max-runs", "3", "--json", "out.json")
+    assert done.returncode == 1, done.stderr
+    assert "attempt 3: ERROR" in done.stdout, done.stdout  # the second round crashed too
+    note = "the rerun process exited with code 3 (internal error)"
+    assert done.stdout.count(note) == 1, done.stdout
+    assert json.loads((tmp_path / "out.json").read_text())["notes"] == [note]
