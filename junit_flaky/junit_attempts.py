@@ -211,8 +211,9 @@ def attempts_of(element: Element) -> List[Attempt]:
     merged_passes = False
     for child in element.children:
         tag, kind = local_name(child.tag), child.attrib.get("type", "")
-        if kind == NOT_ENOUGH_PASSES:
+        if kind == NOT_ENOUGH_PASSES:  # a note standing for the test's passes, not a run
             merged_passes = True
+            continue
         outcome = FINAL_TAGS.get(tag)
         if outcome is not None:
             if kind != FLAKY_FAILS_BUILD and (final is None or final[1] is Outcome.SKIPPED):
@@ -227,13 +228,17 @@ def attempts_of(element: Element) -> List[Attempt]:
             err = child if err is None else err
     stdout = out.alltext() if out is not None else ""
     stderr = err.alltext() if err is not None else ""
-    if merged_passes:
-        # Written only when no run failed: the runs passed, merged into this one testcase.
-        return [Attempt(Outcome.PASSED, time, stdout=stdout, stderr=stderr)]
+    # The passes of a test that passed too few times, merged into one (Surefire's format has no
+    # place for a failed test's passes), after its failed runs.
+    passes = [Attempt(Outcome.PASSED, 0.0)] if merged_passes else []
     flaky = [_interim(child) for child in flaky_children]
-    if final is not None and final[1] is Outcome.SKIPPED and rerun_children:
+    if final is not None and final[1] is Outcome.SKIPPED and (rerun_children or merged_passes):
         # A quarantined failure: the skip is its verdict, the failed runs are its attempts.
-        return [_interim(child, time if index == 0 else 0.0) for index, child in enumerate(rerun_children)]
+        runs = [_interim(child) for child in rerun_children] or [Attempt(Outcome.PASSED, stdout=stdout, stderr=stderr)]
+        runs[0].time = time
+        return runs + (passes if rerun_children else [])
+    if final is None and merged_passes:  # no run failed: the passes are all there is
+        passes = []
     reruns = [_interim(child) for child in rerun_children]
     if final is None:
         last = Attempt(Outcome.PASSED, time, stdout=stdout, stderr=stderr)
@@ -242,7 +247,7 @@ def attempts_of(element: Element) -> List[Attempt]:
         last = Attempt(Outcome.SKIPPED, time, skip.get("message"), skip.get("type"), skip.text, stdout, stderr)
     else:
         last = _failure_details(final[0], final[1], time, stdout, stderr)
-    return flaky + [last] + reruns
+    return flaky + [last] + reruns + passes
 
 
 def _is_pytest_teardown_error(attempts: List[Attempt]) -> bool:

@@ -122,6 +122,7 @@ def build_testcase(first: Element, result: TestResult) -> Element:
     attempts = result.attempts
     element = _first_with_time(first, [a.time for a in attempts])
     failed = [a for a in attempts if a.outcome.is_failure]
+    passed = any(a.outcome is Outcome.PASSED for a in attempts)
     verdict = written_verdict(result)
     children: List[Tuple[str, Attempt]] = []
     shown = attempts[-1]
@@ -139,14 +140,16 @@ def build_testcase(first: Element, result: TestResult) -> Element:
             shown = failed[final]
             children.append(("failure" if shown.outcome is Outcome.FAILED else "error", shown))
             children += _failed_children("rerun", failed[:final] + failed[final + 1:])
-        else:  # it passed, but not as often as its thresholds require
-            reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type=NOT_ENOUGH_PASSES)
+        reason = Attempt(Outcome.FAILED, message=f"junit-flaky: {result.decision.reason}", type=NOT_ENOUGH_PASSES)
+        if not failed:  # it passed, but not as often as its thresholds require
             children.append(("failure", reason))
+        elif passed:  # its passes, which Surefire's failed test has no place for, in the note
+            children.append(("rerunFailure", reason))
     elif verdict is Verdict.QUARANTINED:
         # Skipped for every reader that counts (Jenkins, Test Engine), with each failed run kept.
         runs = Tally.of(a.outcome for a in attempts).runs
         children += _failed_children("rerun", failed)
-        if not failed:
+        if passed or not failed:
             children.append(("rerunFailure", Attempt(Outcome.FAILED, message=result.decision.reason, type=NOT_ENOUGH_PASSES)))
         why = result.thresholds.quarantine
         # Readers show the message: say why there. A merge knows why only from its input.

@@ -198,3 +198,25 @@ def test_a_test_that_passed_too_few_times_reads_back_as_its_pass(run_cli, tmp_pa
     record_reports(db, [out], CIInfo("local"), 1.0)
     recorded = sqlite3.connect(db).execute("SELECT outcome, duration_ms FROM attempts").fetchall()
     assert recorded == [(OUTCOME_CODES[Outcome.PASSED], 500)]
+
+
+@pytest.mark.parametrize("quarantined", [False, True], ids=["failed", "quarantined"])
+def test_a_test_that_failed_and_passed_too_few_times_keeps_its_pass(run_cli, tmp_path: Path, quarantined: bool) -> None:
+    """Failed, passed, failed where two passes were needed: the XML keeps the pass beside the
+    failed runs, so that merge, a second run and the history read all three runs back."""
+    thresholds = tmp_path / "thresholds.json"
+    entry = {"test_name": "test_x", "class_name": "", "min_passes": 2, "max_runs": 3, "quarantined": quarantined}
+    thresholds.write_text(json.dumps({"flaky_tests": [entry]}))
+    runs = [*failing("test_x", 1), jb.testcase("test_x", time="0.5"), *failing("test_x", 2)[1:]]
+    report, out, again = jb.write(tmp_path / "in.xml", jb.testsuite(*runs)), tmp_path / "out.xml", tmp_path / "again.json"
+    options = ["--no-rerun", "--no-flakybot", "--thresholds", thresholds]
+    result = run_cli("run", report, *options, "-o", out)
+    assert result.exit_code == int(not quarantined), result.stderr
+    assert run_cli("run", out, *options, "--json", again).exit_code == result.exit_code
+    [test] = json.loads(again.read_text())["tests"]
+    assert sorted(a["outcome"] for a in test["attempts"]) == ["failed", "failed", "passed"]
+    assert test["verdict"] == ("quarantined" if quarantined else "failed")
+    db = tmp_path / "h.sqlite"
+    record_reports(db, [out], CIInfo("local"), 1.0)
+    recorded = sorted(row[0] for row in sqlite3.connect(db).execute("SELECT outcome FROM attempts"))
+    assert recorded == sorted(OUTCOME_CODES[o] for o in (Outcome.FAILED, Outcome.FAILED, Outcome.PASSED))
