@@ -58,7 +58,8 @@ def launch(command: List[str], cwd: Path, env: Dict[str, str], log: IO[bytes]) -
     """``start`` without waiting for the command to run: ``started`` says whether it does."""
     try:
         watchdog = subprocess.Popen(
-            [*_WATCHDOG, _PACKAGE_PARENT, str(cwd), *command],
+            # Absolute: the watchdog itself runs in _PACKAGE_PARENT, not where ``cwd`` was meant.
+            [*_WATCHDOG, _PACKAGE_PARENT, os.path.abspath(cwd), *command],
             cwd=_PACKAGE_PARENT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True,  # out of junit-flaky's process group, so that it outlives a kill of that group
         )

@@ -289,13 +289,16 @@ def test_node_id_shapes_rerun_through_the_tool(tmp_path, pytest_args):
     assert len(list(root.iter("flakyFailure"))) == 7
 
 
-def test_rootdir_option_reruns_in_another_folder(tmp_path):
+@pytest.mark.parametrize("rootdir", ["absolute", "relative"])
+def test_rootdir_option_reruns_in_another_folder(tmp_path, rootdir):
     project = Project(tmp_path / "repo")
     project.write("tests/test_x.py", f"def test_x():\n{flaky_body('x', [1])}")
     report = project.pytest()
+    # A relative --rootdir is taken from the current directory, as every other path option is.
+    given = str(project.root) if rootdir == "absolute" else "repo"
     result = subprocess.run(
         [sys.executable, "-m", "junit_flaky", "run", str(report), "--output", str(tmp_path / "final.xml"),
-         "--max-runs", "2", "--rootdir", str(project.root), "--no-flakybot"],
+         "--max-runs", "2", "--rootdir", given, "--no-flakybot"],
         cwd=tmp_path, env=project.env(), capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
