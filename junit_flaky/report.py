@@ -70,9 +70,11 @@ def print_report(
     """Per flaky or failed test, each attempt with the runs remaining, then the verdict and why.
 
     A broken build can fail thousands of tests; past ``limit`` the rest are only counted (the
-    --json report and the XML have them all), failed tests first since they decide the build.
+    --json report and the XML have them all), the tests that fail the build first (failed ones,
+    and flaky ones that fail it: a new test flaky on arrival, --fail-on-flaky), since they are
+    what a red build's reader looks for.
     """
-    noteworthy = sorted(_noteworthy(results), key=lambda r: r.reported_verdict is not Verdict.FAILED)
+    noteworthy = sorted(_noteworthy(results), key=lambda r: not r.fails_build)
     console.print(Text("===FlakyBot Test Report===", style="bold"))
     # Only the printed names need telling apart.
     shared = shared_names((r.test for r in results), among=[str(r.test) for r in noteworthy[:limit]])

@@ -154,3 +154,20 @@ def test_a_rerun_process_that_crashes_in_every_round_is_one_note_in_the_report_a
     note = "the rerun process exited with code 3 (internal error)"
     assert done.stdout.count(note) == 1, done.stdout
     assert json.loads((tmp_path / "out.json").read_text())["notes"] == [note]
+
+
+def test_past_the_reports_limit_a_flaky_test_that_fails_the_build_is_still_shown() -> None:
+    # A new test flaky on arrival (or --fail-on-flaky) turns the build red as a failed test does:
+    # among hundreds of flaky tests it was counted in "... and N more", and the red build's
+    # report showed no test to blame.
+    import dataclasses
+
+    results = [_result(f"test_{i}") for i in range(5)]
+    culprit = results[-1]
+    results[-1] = dataclasses.replace(culprit, thresholds=dataclasses.replace(culprit.thresholds, flaky_fails_build=True))
+    assert results[-1].fails_build
+    console = Console(record=True, width=200)
+    report.print_report(console, results, report.summarize(results, 0, 0), limit=2)
+    text = console.export_text()
+    assert "test_4: FLAKY - passed 1 out of the required 1 time; failed 1 time (this flaky verdict fails the build)" in text, text
+    assert "... and 3 more flaky, failed or rerun tests" in text
