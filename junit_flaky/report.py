@@ -134,7 +134,7 @@ def _print_test(console: Console, result: TestResult, name: str) -> None:
 
 def _first_lines(text: str, limit: int = 3) -> str:
     lines = text.strip().splitlines()
-    more = f" [... {len(lines) - limit} more lines]" if len(lines) > limit else ""
+    more = f" [... {plural(len(lines) - limit, 'more line')}]" if len(lines) > limit else ""
     return "\n\t".join(lines[:limit]) + more
 
 

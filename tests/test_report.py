@@ -171,3 +171,9 @@ def test_past_the_reports_limit_a_flaky_test_that_fails_the_build_is_still_shown
     text = console.export_text()
     assert "test_4: FLAKY - passed 1 out of the required 1 time; failed 1 time (this flaky verdict fails the build)" in text, text
     assert "... and 3 more flaky, failed or rerun tests" in text
+
+
+def test_a_message_one_line_past_the_three_shown_says_so_in_english(run_cli, tmp_path: Path) -> None:
+    path = jb.write(tmp_path / "r.xml", jb.testsuite(jb.testcase("test_x", "failed", message="one\ntwo\nthree\nfour")))
+    result = run_cli("run", path, "--no-rerun", "--no-flakybot")
+    assert "three [... 1 more line]" in result.stdout, result.stdout
