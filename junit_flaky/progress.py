@@ -47,7 +47,7 @@ class RichProgress(ProgressSink):
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # a test's name, test_read[/tmp/x] too, as it is
             console=console,
             transient=True,
             # Everything is printed through the consoles, whose files write to sys.stdout and

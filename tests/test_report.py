@@ -177,3 +177,17 @@ def test_a_message_one_line_past_the_three_shown_says_so_in_english(run_cli, tmp
     path = jb.write(tmp_path / "r.xml", jb.testsuite(jb.testcase("test_x", "failed", message="one\ntwo\nthree\nfour")))
     result = run_cli("run", path, "--no-rerun", "--no-flakybot")
     assert "three [... 1 more line]" in result.stdout, result.stdout
+
+
+def test_the_terminal_progress_shows_a_test_name_that_looks_like_markup_as_it_is(monkeypatch) -> None:
+    # pytest names a parameter by its value: test_read[/tmp/x] was read as rich's closing tag, and
+    # the bar's redraw raised MarkupError: a traceback and exit 2 on every terminal.
+    monkeypatch.setenv("TERM", "xterm-256color")
+    console = Console(record=True, force_terminal=True, width=120)
+    bar = progress.RichProgress(console)
+    bar.begin(1)
+    bar.running("test_mod::test_read[/tmp/x] [bold]", 1)
+    bar.decided(_result("test_read"), "test_mod::test_read")
+    shown = console.export_text(clear=False)
+    bar.end()
+    assert "test_mod::test_read[/tmp/x] [bold] (rerun 1)" in shown, shown
