@@ -333,6 +333,8 @@ class RerunSession:
         self._reports: dict[str, pytest.TestReport] = {}
         self._exc_types: dict[str, str] = {}
         self._collect_errors: list[str] = []  # node ids (files) pytest could not collect
+        self._deselected: list[pytest.Item] = []  # what -k, -m, --deselect or a plugin left out
+        self._left_out: set[str] = set()  # keys of the plan tests among those
 
     # trylast: -k, -m, --deselect, --lf, xdist's loadgroup renaming and most plugins' deselection
     # have happened, so what we keep is what will run. tryfirst would only spare other plugins
@@ -340,10 +342,18 @@ class RerunSession:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         self._planned = match_items(self._plan.tests, items)
+        # Before our own deselection reaches pytest_deselected: the rerun command's options and
+        # other plugins left these out, which says why a plan test found no item.
+        claimed = {test.key for tests in self._planned.values() for test in tests}
+        unclaimed = [test for test in self._plan.tests if test.key not in claimed]
+        self._left_out = {test.key for tests in match_items(unclaimed, self._deselected).values() for test in tests}
         deselected = [item for item in items if item not in self._planned]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if item in self._planned]
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self._deselected.extend(items)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -355,8 +365,15 @@ class RerunSession:
         running = set(session.items)
         matched = {test.key: item.nodeid for item, tests in self._planned.items() if item in running for test in tests}
         unmatched = [test.key for test in self._plan.tests if test.key not in matched]
+        deselected = [key for key in unmatched if key in self._left_out]
         self._results.write(
-            {"event": "collected", "matched": matched, "unmatched": unmatched, "errors": self._collect_errors}
+            {
+                "event": "collected",
+                "matched": matched,
+                "unmatched": unmatched,
+                "deselected": deselected,
+                "errors": self._collect_errors,
+            }
         )
 
     @pytest.hookimpl(tryfirst=True)

@@ -155,6 +155,7 @@ class _Round:
         self.matched: Set[str] = set()  # keys of the tests pytest collected
         self.unmatched: Optional[set] = None
         self.collect_errors: Set[str] = set()  # what pytest could not collect (files, by node id)
+        self.deselected: Set[str] = set()  # keys of the tests the rerun command's own options left out
         self.running: Dict[str, tuple] = {}  # worker -> (key, started at)
         self.last_event = 0.0  # when the plugin last said something
         self.done = False
@@ -367,6 +368,7 @@ class Rerunner:
                 # With xdist every worker collects; a test is missing only if all miss it.
                 state.unmatched = unmatched if state.unmatched is None else state.unmatched & unmatched
                 state.collect_errors.update(str(e) for e in event.get("errors") or ())
+                state.deselected.update(str(k) for k in event.get("deselected") or ())
             elif kind == "start" and event.get("key") in state.results:
                 key = event["key"]
                 state.running[worker] = (key, self.clock())
@@ -408,6 +410,11 @@ class Rerunner:
             )
         if state.unmatched:
             missing = {k: state.results[k] for k in state.unmatched if k not in state.matched}
+            self._close(
+                {k: r for k, r in missing.items() if k in state.deselected},
+                "could not be rerun: the rerun command's options deselected it (-k, -m, --deselect or a plugin)",
+            )
+            missing = {k: r for k, r in missing.items() if k not in state.deselected}
             self._close(missing, f"could not be rerun: {self._why_not_collected(state, missing)}")
         if state.collect_errors:
             went_wrong = True  # the rerun's output shows pytest's error

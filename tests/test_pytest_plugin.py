@@ -206,7 +206,7 @@ def test_seed_examples(
     records = project.rerun(plan)
 
     nodeid = "src/test_sample.py::TestSample::test_sample_random"
-    assert records.collected() == {"event": "collected", "matched": {"t0": nodeid}, "unmatched": [], "errors": []}
+    assert records.collected() == {"event": "collected", "matched": {"t0": nodeid}, "unmatched": [], "deselected": [], "errors": []}
     assert records.outcomes("t0") == reruns
     events = ["collected"] + ["start", "attempt"] * len(reruns) + ["stopped", "done"]
     assert [r["event"] for r in records.main] == events

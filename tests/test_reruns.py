@@ -494,6 +494,26 @@ def test_a_test_not_in_rootdir_is_sent_to_rootdir_though_another_module_there_fa
     assert "give that one with --rootdir" in reason and "test_unrelated.py" in reason
 
 
+@pytest.mark.parametrize("selection", [["-k", "not test_x"], ["-m", "slow"], ["--deselect", "test_mod.py::test_x"]])
+def test_a_test_the_rerun_command_deselects_is_told_so_not_sent_to_rootdir(tmp_path, selection):
+    # pytest collected the test, but the options after -- left it out: --rootdir would not help.
+    project = Project(tmp_path)
+    project.write("test_mod.py", f"def test_x():\n{flaky_body('x', [1])}\n\ndef test_y():\n{flaky_body('y', [1])}")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--json", "final.json", "--max-runs", "3",
+        rerun_command=[sys.executable, "-m", "pytest", *selection],
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    reasons = {t["name"]: t["reason"] for t in json.loads((project.root / "final.json").read_text())["tests"]}
+    assert reasons["test_x"].endswith(
+        "could not be rerun: the rerun command's options deselected it (-k, -m, --deselect or a plugin))"
+    ), reasons["test_x"]
+    assert project.runs("x") == 1
+    if selection[0] != "-m":
+        assert project.runs("y") == 2  # the others are rerun as usual
+
+
 def test_a_rerun_that_hangs_after_its_last_test_is_killed_after_the_timeout(tmp_path):
     # A test that leaves a non-daemon thread behind keeps pytest from exiting once the session
     # has ended; no test is running then, yet the rerun must not wait for ever.
