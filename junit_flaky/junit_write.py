@@ -57,6 +57,8 @@ class Counts:
     errors: int = 0
     skipped: int = 0
     flakes: int = 0
+    # Seconds its tests' reruns took: they ran outside the suite, whose time gets them added.
+    rerun_time: float = 0.0
 
     def add(self, other: "Counts") -> None:
         self.tests += other.tests
@@ -64,6 +66,7 @@ class Counts:
         self.errors += other.errors
         self.skipped += other.skipped
         self.flakes += other.flakes
+        self.rerun_time += other.rerun_time
 
 
 def counts_of(element: Element, verdict: Optional[Verdict] = None) -> Counts:
@@ -205,10 +208,13 @@ def kept_verdict(tracked: TrackedTest, result: TestResult) -> Optional[Verdict]:
 
 
 def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
-    """A suite's start tag with its counts replaced (or added), other attributes kept in order."""
+    """A suite's start tag with its counts replaced (or added), its time grown by its tests'
+    reruns, other attributes kept in order."""
     values = dict(attrs)
     for key in ("tests", "failures", "errors", "skipped"):
         values[key] = str(getattr(counts, key))
+    if counts.rerun_time and "time" in values:
+        values["time"] = f"{parse_time(values['time']) + counts.rerun_time:.3f}"
     if counts.flakes or "flakes" in values:
         values["flakes"] = str(counts.flakes)
     body = "".join(f" {key}={quoted_attr(value)}" for key, value in values.items())
@@ -252,7 +258,10 @@ class _Writer:
                 with texts_read_back(entry, snippets):
                     element = build_testcase(element, result)
                 edits[first.file].append((first.start, end_of(first), self._encode(element.to_xml()), False))
-            (own[first.suite] if first.suite >= 0 else loose).add(counts_of(element, verdict))
+            counts = counts_of(element, verdict)
+            if verdict is None and result.was_rerun:
+                counts.rerun_time = sum(a.time for a in result.attempts if a.rerun)
+            (own[first.suite] if first.suite >= 0 else loose).add(counts)
             for occurrence in occurrences[1:]:
                 # A removed repeat leaves no blank line behind (see ``_Plan``).
                 edits[occurrence.file].append((occurrence.start, end_of(occurrence), b"", True))

@@ -21,6 +21,7 @@ from junit_flaky.model import Attempt, Outcome, TestResult, Thresholds
 from junit_flaky.verdicts import decide
 from tests import junit_builders as jb
 from tests.junit_checks import assert_rewrite_keeps_every_test_once, cases_of, category, identity, parse
+from tests.projects import Project, flaky_body
 from tests.vendored import SCHEMAS
 
 
@@ -375,3 +376,21 @@ def test_an_element_written_reads_back_the_same(text: str, tail: str, value: str
     again = parse_element(element.to_xml())
     assert again.get("name") == value and again.find("failure").get("message") == value
     assert again.find("failure").text == text and again.find("failure").tail == tail
+
+
+@pytest.mark.reruns
+def test_a_suite_s_time_includes_the_reruns_of_its_tests(tmp_path: Path) -> None:
+    # Jenkins takes a suite's duration from its time attribute; its rerun test's time holds the
+    # reruns, so the suite's must too, or the suite took less time than one of its tests.
+    project = Project(tmp_path)
+    project.write("test_x.py", "import time\ndef test_flaky():\n    time.sleep(0.05)\n" + flaky_body("flaky", [1]) + "\ndef test_ok():\n    pass\n")
+    report = project.pytest()
+    result = project.junit_flaky("run", "result.xml", "--max-runs", "2", "-o", "out.xml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    def times(root: etree._Element) -> List[float]:
+        return [float(root.find("testsuite").get("time")), float(only_case(root, "test_flaky").get("time"))]
+
+    (suite_before, case_before), (suite_after, case_after) = times(parse(report)), times(parse(tmp_path / "out.xml"))
+    assert case_after > case_before
+    assert suite_after == pytest.approx(suite_before + case_after - case_before, abs=0.0015)
