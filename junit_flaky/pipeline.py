@@ -157,9 +157,9 @@ def test_step_failures(exit_code: Optional[int], testcases: int) -> List[str]:
     if exit_code is None:
         return []
     if exit_code not in (0, 1):
-        return [f"the test step {reruns.describe_exit(exit_code)}: its report may hold only part of the tests"]
+        return [f"the test step {reruns.describe_exit(exit_code)}: its report may hold only part of the tests, so the build fails"]
     if not testcases:
-        return [f"the reports hold no testcase, though the test step exited with code {exit_code}"]
+        return [f"the reports hold no testcase, though the test step exited with code {exit_code}, so the build fails"]
     return []
 
 

@@ -159,7 +159,7 @@ def suite_failures(suites: Iterable[Suite]) -> List[str]:
         if suite.own_failures or suite.own_errors:
             name = dict(suite.attrs).get("name", "") or "(unnamed)"
             count = plural(suite.own_failures + suite.own_errors, "failure or error", "failures or errors")
-            notes.append(f"testsuite {name!r} records {count} outside any test (e.g. a failed class setup)")
+            notes.append(f"testsuite {name!r} records {count} outside any test (e.g. a failed class setup), which fails the build")
     return notes
 
 

@@ -213,7 +213,7 @@ def test_json_report_says_why_the_build_fails_beside_its_tests(run_cli, green: P
     data = json.loads((tmp_path / "out.json").read_text())
     jsonschema.validate(data, MACHINE_REPORT)
     assert data["failed"] is True
-    assert data["notes"] == ["the test step exited with code 2 (interrupted): its report may hold only part of the tests"]
+    assert data["notes"] == ["the test step exited with code 2 (interrupted): its report may hold only part of the tests, so the build fails"]
     assert data["summary"]["failed"] == 0
 
 

@@ -191,3 +191,16 @@ def test_the_terminal_progress_shows_a_test_name_that_looks_like_markup_as_it_is
     shown = console.export_text(clear=False)
     bar.end()
     assert "test_mod::test_read[/tmp/x] [bold] (rerun 1)" in shown, shown
+
+
+def test_a_build_that_fails_with_no_failed_test_says_in_its_note_that_the_build_fails(run_cli, tmp_path: Path) -> None:
+    # "2 tests: 2 passed, 0 failed" and exit 1: the note is the only line that can say why, and it
+    # must say that the build fails, as the --fail-on-flaky and flaky-on-arrival notes do.
+    green = jb.write(tmp_path / "green.xml", jb.testsuite(jb.testcase("test_a"), jb.testcase("test_b")))
+    empty = jb.write(tmp_path / "empty.xml", jb.testsuite())
+    own = jb.write(tmp_path / "own.xml", jb.testsuite(jb.testcase("test_a"), '<error message="setUpClass failed"/>', name="org.Foo"))
+    for path, option in ((green, "137"), (empty, "0"), (own, None)):
+        result = run_cli("run", path, "--no-rerun", "--no-flakybot", *(("--test-exit-code", option) if option else ()))
+        assert result.exit_code == 1 and "0 failed" in result.stdout
+        [note] = [line for line in result.stdout.splitlines() if line and line[0].islower() and "tests:" not in line]
+        assert note.endswith(("so the build fails", "which fails the build")), note
