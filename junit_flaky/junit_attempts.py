@@ -40,7 +40,7 @@ from junit_flaky.junit_read import (
     Watch,
 )
 from junit_flaky.model import Attempt, Decision, Outcome, TestId, TestResult, Thresholds, Verdict
-from junit_flaky.verdicts import Tally
+from junit_flaky.verdicts import Tally, plural
 
 # A test takes no longer than this (about 31 years); a bigger ``time`` is taken as this, so that
 # sums, milliseconds and the history's integers stay finite.
@@ -152,7 +152,10 @@ def recorded_result(entry: TrackedTest) -> TestResult:
     if verdict is Verdict.PASSED and tally.failures:
         verdict = Verdict.FLAKY
     quarantined = verdict is Verdict.QUARANTINED
-    decision = Decision(Verdict.FAILED if quarantined else verdict, tally.passes, tally.runs, f"recorded {verdict.value}")
+    reason = f"recorded {verdict.value}"
+    if verdict in (Verdict.FAILED, Verdict.QUARANTINED) and tally.passes:  # with its passes' note (``build_testcase``)
+        reason += f", passed {tally.passes} of {plural(tally.runs, 'run')}"
+    decision = Decision(Verdict.FAILED if quarantined else verdict, tally.passes, tally.runs, reason)
     return TestResult(entry.test, Thresholds(quarantined=quarantined, source="the report"), list(entry.attempts), decision)
 
 

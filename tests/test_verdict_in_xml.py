@@ -25,7 +25,7 @@ from junit_flaky.history.store import OUTCOME_CODES
 from junit_flaky.junit_attempts import combine_verdicts, recorded_verdict
 from junit_flaky.model import Outcome, Verdict
 from junit_flaky.upload.annotation import build
-from junit_flaky.upload.reports import load
+from junit_flaky.upload.reports import load, verdict_note
 from junit_flaky.upload.executions import split
 from tests import junit_builders as jb
 from tests.junit_checks import parse
@@ -224,3 +224,15 @@ def test_a_test_that_failed_and_passed_too_few_times_keeps_its_pass(run_cli, tmp
         [(content, _)] = list(split([load(out)], 100))
         executions = [[child.tag for child in case] for case in etree.fromstring(content).iter("testcase")]
         assert sorted(executions) == [[], ["failure"], ["failure"]]
+
+
+def test_merge_keeps_the_pass_of_a_test_that_failed_in_another_shard_saying_so(run_cli, tmp_path: Path) -> None:
+    shards = [jb.write(tmp_path / "a.xml", jb.testsuite(*failing("test_x", 1))), jb.write(tmp_path / "b.xml", jb.testsuite(jb.testcase("test_x")))]
+    merged = tmp_path / "merged.xml"
+    assert run_cli("merge", *shards, "-o", merged).exit_code == 1
+    [case] = list(junit_read.testcases(merged))
+    assert recorded_verdict(case.element) is Verdict.FAILED
+    db = tmp_path / "h.sqlite"
+    record_reports(db, [merged], CIInfo("local"), 1.0)
+    assert sorted(row[0] for row in sqlite3.connect(db).execute("SELECT outcome FROM attempts")) == [0, 2]
+    assert verdict_note(case.element) == "junit-flaky: recorded failed, passed 1 of 2 runs"
