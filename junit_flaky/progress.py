@@ -78,4 +78,7 @@ class RichProgress(ProgressSink):
 
 
 def for_console(console: Console) -> ProgressSink:
-    return RichProgress(console) if console.is_terminal else PlainProgress(console)
+    # A terminal that cannot show every character (ASCII under LANG=C) gets escapes (\u2026) longer
+    # than rich measured: each redraw would wrap and stay on the screen. It gets the plain lines.
+    fancy = console.is_terminal and not console.options.ascii_only
+    return RichProgress(console) if fancy else PlainProgress(console)

@@ -204,3 +204,22 @@ def test_a_build_that_fails_with_no_failed_test_says_in_its_note_that_the_build_
         assert result.exit_code == 1 and "0 failed" in result.stdout
         [note] = [line for line in result.stdout.splitlines() if line and line[0].islower() and "tests:" not in line]
         assert note.endswith(("so the build fails", "which fails the build")), note
+
+
+def test_a_terminal_that_cannot_show_unicode_gets_the_plain_progress_lines(monkeypatch) -> None:
+    # Under LANG=C the bar's ellipsis and a name such as test_ünï come out escaped (\u2026), longer
+    # than rich measured them: each redraw wrapped and was left on the screen, a pile of bars.
+    import io
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii", errors="backslashreplace")
+    sink = progress.for_console(Console(file=out, force_terminal=True, width=60, highlight=False))
+    sink.begin(1)
+    sink.running("test_mod::test_ünï[" + "x" * 80 + "]", 1)
+    sink.decided(_result("test_ünï"), "test_mod::test_ünï")
+    sink.end()
+    out.flush()
+    shown = raw.getvalue().decode("ascii")
+    assert "junit-flaky: rerunning 1 open test with pytest" in shown, shown
+    assert "\x1b[2K" not in shown and "\\u2026" not in shown, shown  # no line erased to redraw it, no cut name
