@@ -211,6 +211,21 @@ def junit_outcome(reports: Iterable[pytest.TestReport]) -> tuple[str, pytest.Tes
 _TEARDOWN_CAN_MAKE = {PASSED: (PASSED, ERROR), SKIPPED: (SKIPPED, ERROR), FAILED: (FAILED,), ERROR: (ERROR,)}
 
 
+def _failed_session_fixture(item: pytest.Item) -> bool:
+    """Whether a session fixture of ``item`` holds a cached error: pytest 7.0 to 9.x keep
+    ``(value, key, error)`` in ``FixtureDef.cached_result``. When that cannot be read, yes: ending
+    the session's scope costs time, keeping a cached error costs every later attempt."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return True
+    for fixturedefs in info.name2fixturedefs.values():
+        for fixturedef in fixturedefs:
+            cached = getattr(fixturedef, "cached_result", None)
+            if getattr(fixturedef, "scope", None) == "session" and cached is not None and cached[2] is not None:
+                return True
+    return False
+
+
 class _TeardownTarget:
     """Stands in for ``nextitem`` in runtestprotocol, to choose what the teardown keeps set up.
 
@@ -409,9 +424,10 @@ class RerunSession:
             # would instead break the next item ("previous item was not torn down properly").
             return nextitem.listchain() if nextitem is not None else []
         if so_far == ERROR:
-            # A failed class, module or package fixture keeps its error cached and raises it again
-            # at every setup in its scope: end those scopes so the next attempt retries it.
-            return item.listchain()[:1]
+            # A failed fixture keeps its error cached and raises it again at every setup in its
+            # scope: end those scopes so the next attempt retries it; the session's only when a
+            # session fixture failed, as its other fixtures may be costly to make again.
+            return [] if _failed_session_fixture(item) else item.listchain()[:1]
         # Only the function scope ends: its fixtures are made anew, wider ones live on.
         return item.listchain()[:-1]
 

@@ -413,6 +413,57 @@ def test_function_fixtures_are_fresh_and_wider_ones_kept(project: Project) -> No
     ]
 
 
+def test_a_failed_session_fixture_is_retried_and_a_failed_function_fixture_keeps_the_session(
+    project: Project,
+) -> None:
+    # pytest caches a failed session fixture's error for the whole session: without ending that
+    # scope every later attempt would repeat the cached error, never running the fixture again.
+    project.write(
+        "conftest.py",
+        """\
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def flaky_session():
+            note("flaky-session up")
+            assert count("session fixture") > 1
+            yield
+            note("flaky-session down")
+
+
+        @pytest.fixture(scope="session")
+        def kept_session():
+            note("kept-session up")
+            yield
+            note("kept-session down")
+
+
+        @pytest.fixture
+        def flaky_function():
+            assert count("function fixture") > 1
+        """,
+    )
+    project.write("test_a_session.py", "def test_needs_session(flaky_session):\n    pass\n")
+    project.write("test_b_function.py", "def test_needs_function(kept_session, flaky_function):\n    pass\n")
+    records = project.rerun(
+        [
+            planned("t0", "test_a_session", "test_needs_session", 1, 2),
+            planned("t1", "test_b_function", "test_needs_function", 1, 2),
+        ]
+    )
+    assert records.outcomes("t0") == ["error", "passed"]
+    assert records.outcomes("t1") == ["error", "passed"]
+    # A function fixture's error ends no wider scope: kept_session is set up once.
+    assert project.events() == [
+        "flaky-session up",
+        "flaky-session up",
+        "kept-session up",
+        "kept-session down",
+        "flaky-session down",
+    ]
+
+
 def test_unittest_setup_runs_each_attempt_and_setupclass_once(project: Project) -> None:
     project.write(
         "test_unit.py",
