@@ -79,6 +79,7 @@ class RichProgress(ProgressSink):
 
 def for_console(console: Console) -> ProgressSink:
     # A terminal that cannot show every character (ASCII under LANG=C) gets escapes (\u2026) longer
-    # than rich measured: each redraw would wrap and stay on the screen. It gets the plain lines.
-    fancy = console.is_terminal and not console.options.ascii_only
+    # than rich measured: each redraw would wrap and stay on the screen. It gets the plain lines,
+    # as does a CI log with FORCE_COLOR, which rich takes for a terminal: colour, but no redraws.
+    fancy = console.is_interactive and console.file.isatty() and not console.options.ascii_only
     return RichProgress(console) if fancy else PlainProgress(console)

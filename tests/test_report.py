@@ -223,3 +223,22 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_plain_progress_lines(monke
     shown = raw.getvalue().decode("ascii")
     assert "junit-flaky: rerunning 1 open test with pytest" in shown, shown
     assert "\x1b[2K" not in shown and "\\u2026" not in shown, shown  # no line erased to redraw it, no cut name
+
+
+def test_force_color_in_a_ci_log_colours_the_lines_but_draws_no_bar(monkeypatch) -> None:
+    # FORCE_COLOR asks for colour (many CI set it), yet rich then takes the log for a terminal:
+    # the bar redrew into the log ten times a second, each redraw kept as a line of its own.
+    import io
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    log = io.StringIO()
+    sink = progress.for_console(Console(file=log, highlight=False, soft_wrap=True))  # as the consoles are
+    sink.begin(1)
+    sink.running("test_mod::test_a", 1)
+    sink.decided(_result("test_a"), "test_mod::test_a")
+    sink.end()
+    assert log.getvalue() == (
+        "junit-flaky: rerunning 1 open test with pytest\n"
+        "junit-flaky: rerun test_mod::test_a: flaky after 1 rerun (passed 1 out of the required 1 time; failed 1 time)\n"
+    )
