@@ -393,8 +393,10 @@ class Rerunner:
             self.progress.decided(result, self.name(result))
 
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
-        # Cut short: killed, or ended without the plugin's last word (a crash, an os._exit).
-        cut_short = bool(killed_for) or not state.done
+        # Cut short: killed, ended without the plugin's last word (a crash, an os._exit), or ended
+        # by a test that never finished (KeyboardInterrupt, pytest.exit): pytest then says "done",
+        # yet the tests after that one never ran.
+        cut_short = bool(killed_for) or not state.done or bool(state.running)
         went_wrong = cut_short
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when

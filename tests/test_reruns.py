@@ -527,6 +527,25 @@ def test_a_rerun_that_hangs_after_its_last_test_is_killed_after_the_timeout(tmp_
     assert "junit-flaky: rerun test_mod::test_lingers: flaky after 1 rerun" in result.stdout
 
 
+@pytest.mark.parametrize("stop", ["raise KeyboardInterrupt", "pytest.exit('enough')"])
+def test_a_test_that_ends_the_session_leaves_the_later_tests_to_a_new_process(tmp_path, stop):
+    # pytest ends its session in order, but the tests after the one that stopped it never ran:
+    # they are rerun as after a crash, not ended as tests the rerun could not run.
+    project = Project(tmp_path)
+    project.write(
+        "test_mod.py",
+        "import pytest\nfrom counters import run_number\n\n"
+        f"def test_a():\n    if run_number('a') == 2:\n        {stop}\n    assert False\n\n"
+        f"def test_b():\n{flaky_body('b', [1])}",
+    )
+    report = project.pytest()
+    result = project.junit_flaky("run", str(report), "--json", "final.json", "--max-runs", "3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdicts = {t["name"]: t["verdict"] for t in json.loads((project.root / "final.json").read_text())["tests"]}
+    assert verdicts == {"test_a": "failed", "test_b": "flaky"}, result.stdout
+    assert project.runs("b") == 2
+
+
 def test_a_test_that_ends_the_session_is_not_said_to_have_crashed_a_worker(tmp_path):
     project = Project(tmp_path)
     project.write(
