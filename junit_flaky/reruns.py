@@ -161,6 +161,7 @@ class _Round:
         self.done = False
         self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
         self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
+        self.session_stopped = False  # pytest's session stopped before a test's verdict (--sw, a plugin)
 
 
 class Rerunner:
@@ -268,7 +269,7 @@ class Rerunner:
                 env = environment(workdir)
                 number = 0
                 # Finite: a round that records no attempt for a test closes it, unless the round
-                # was cut short (a crash, a timeout) after recording another test's attempt. So
+                # was cut short (a crash, a timeout, a stopped session) after recording another test's attempt. So
                 # each round records at least one attempt or closes every test it ran, and a test
                 # is decided within max_runs attempts (verdicts.py): at most sum(max_runs) rounds.
                 while pending and not self.interrupted and not self._budget_spent():
@@ -377,8 +378,10 @@ class Rerunner:
                 state.running.pop(worker, None)
                 self._record(state, event["key"], _attempt_from(event))
             elif kind == "stopped" and event.get("key") in state.results:
-                if event.get("why") != "session stopping":  # the next process goes on with it
+                if event.get("why") != "session stopping":
                     state.stopped[event["key"]] = str(event.get("why"))
+                else:  # the next process goes on with it, and with the tests after it
+                    state.session_stopped = True
             elif kind == "done" and worker == "main":
                 state.done = True  # the controller's own; with xdist each worker says it too
 
@@ -394,9 +397,9 @@ class Rerunner:
 
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
         # Cut short: killed, ended without the plugin's last word (a crash, an os._exit), or ended
-        # by a test that never finished (KeyboardInterrupt, pytest.exit): pytest then says "done",
-        # yet the tests after that one never ran.
-        cut_short = bool(killed_for) or not state.done or bool(state.running)
+        # by a test that never finished (KeyboardInterrupt, pytest.exit) or a session that stopped
+        # (--sw): pytest then says "done", yet the tests after that one never ran.
+        cut_short = bool(killed_for) or not state.done or bool(state.running) or state.session_stopped
         went_wrong = cut_short
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when

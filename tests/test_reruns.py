@@ -546,6 +546,22 @@ def test_a_test_that_ends_the_session_leaves_the_later_tests_to_a_new_process(tm
     assert project.runs("b") == 2
 
 
+def test_a_session_stopped_after_a_failure_leaves_the_later_tests_to_a_new_process(tmp_path):
+    # --sw (stepwise) in the rerun command stops pytest's session at its first failure, between
+    # two tests: the later ones never ran, and the next process takes them.
+    project = Project(tmp_path)
+    project.write("test_mod.py", "".join(f"def test_{i}():\n{flaky_body(str(i), [1, 2])}\n" for i in range(3)))
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--json", "final.json", "--max-runs", "4",
+        rerun_command=[sys.executable, "-m", "pytest", "--sw"],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = {t["name"]: t["verdict"] for t in json.loads((project.root / "final.json").read_text())["tests"]}
+    assert verdicts == {"test_0": "flaky", "test_1": "flaky", "test_2": "flaky"}, result.stdout
+    assert [project.runs(str(i)) for i in range(3)] == [3, 3, 3]
+
+
 def test_a_test_that_ends_the_session_is_not_said_to_have_crashed_a_worker(tmp_path):
     project = Project(tmp_path)
     project.write(
