@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from junit_flaky.junit_attempts import NOT_ENOUGH_PASSES
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Thresholds, Verdict
 from junit_flaky.reruns import Progress, RerunOptions, Rerunner
 from junit_flaky.verdicts import decide
@@ -82,7 +83,8 @@ def test_seed_example_two_pass_then_fail_twice_is_red(tmp_path):
     assert "passed 1 out of the required 2 times" in result.stdout
     assert project.runs("random") == 3  # early stop: after run 3 two passes are out of reach
     case = cases_by_name(tmp_path / "final.xml")["test_sample_random"]
-    assert [c.tag for c in case] == ["failure", "rerunFailure"]
+    # The first failure, the other, and the note that stands for its pass (NotEnoughPasses).
+    assert [(c.tag, c.get("type")) for c in case] == [("failure", "AssertionError"), ("rerunFailure", "AssertionError"), ("rerunFailure", NOT_ENOUGH_PASSES)]
 
 
 def test_tests_that_needed_nothing_are_not_rerun(tmp_path):
