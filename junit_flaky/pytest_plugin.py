@@ -464,6 +464,13 @@ class RerunSession:
             if call.excinfo is not None:
                 self._exc_types[call.when] = call.excinfo.typename
 
+    # xdist's controller hook (optional: without xdist pytest has no such hook). xdist replaces a
+    # worker that died and the session goes on, so its crash is said now, not when pytest exits.
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        if error is not None:
+            self._results.write({"event": "worker down", "id": node.gateway.id})
+
     def pytest_sessionfinish(self, exitstatus: int) -> None:
         self._results.write({"event": "done", "exitstatus": int(exitstatus)})
 

@@ -162,6 +162,7 @@ class _Round:
         self.attempted: Set[str] = set()  # keys of the tests that got an attempt in this round
         self.stopped: Dict[str, str] = {}  # key -> why the plugin stopped running it, when not for the session
         self.session_stopped = False  # pytest's session stopped before a test's verdict (--sw, a plugin)
+        self.worker_crashed = False  # an xdist worker died, and xdist went on with a new one
 
 
 class Rerunner:
@@ -382,6 +383,10 @@ class Rerunner:
                     state.stopped[event["key"]] = str(event.get("why"))
                 else:  # the next process goes on with it, and with the tests after it
                     state.session_stopped = True
+            elif kind == "worker down" and event.get("id") in state.running:
+                state.worker_crashed = True
+                key, _ = state.running.pop(event["id"])
+                self._record(state, key, _error_attempt("a rerun worker crashed during this test"))
             elif kind == "done" and worker == "main":
                 state.done = True  # the controller's own; with xdist each worker says it too
 
@@ -400,7 +405,7 @@ class Rerunner:
         # by a test that never finished (KeyboardInterrupt, pytest.exit) or a session that stopped
         # (--sw): pytest then says "done", yet the tests after that one never ran.
         cut_short = bool(killed_for) or not state.done or bool(state.running) or state.session_stopped
-        went_wrong = cut_short
+        went_wrong = cut_short or state.worker_crashed
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when
             # the process still said "done") died during that test, which gets an error attempt.

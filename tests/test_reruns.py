@@ -259,6 +259,25 @@ def test_workers_rerun_with_xdist(tmp_path):
     assert all(project.runs(str(i)) == 2 for i in range(4))
 
 
+def test_a_crashed_xdist_worker_is_pinned_on_its_test_while_the_others_go_on(tmp_path):
+    # xdist replaces a worker that dies and the session goes on: the crash is that test's error
+    # at once, not a hang found when the rerun has lasted --rerun-timeout, which would kill it.
+    pytest.importorskip("xdist")
+    project = Project(tmp_path)
+    crash = "def test_crash():\n    if run_number('crash') == 2:\n        os._exit(1)\n    assert False\n"
+    slow = "".join(f"def test_{i}():\n    time.sleep(1)\n{flaky_body(str(i), [1])}\n" for i in range(12))
+    project.write("test_mod.py", f"import os, time\nfrom counters import run_number\n\n{crash}{slow}")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--max-runs", "2", "--workers", "2", "--rerun-timeout", "4"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "hung" not in result.stdout and "stopped" not in result.stdout, result.stdout
+    case = cases_by_name(tmp_path / "final.xml")["test_crash"]
+    assert case.find("rerunError").get("message") == "a rerun worker crashed during this test"
+    assert all(project.runs(str(i)) == 2 for i in range(12))
+
+
 @pytest.mark.parametrize(
     "pytest_args",
     [
