@@ -403,9 +403,12 @@ class Rerunner:
     def _after_round(self, state: _Round, returncode: int, killed_for: Optional[str], log: Path) -> None:
         # Cut short: killed, ended without the plugin's last word (a crash, an os._exit), or ended
         # by a test that never finished (KeyboardInterrupt, pytest.exit) or a session that stopped
-        # (--sw): pytest then says "done", yet the tests after that one never ran.
-        cut_short = bool(killed_for) or not state.done or bool(state.running) or state.session_stopped
-        went_wrong = cut_short or state.worker_crashed
+        # (--sw), or by an xdist worker's death: pytest then says "done", yet the tests after that
+        # one never ran.
+        cut_short = (
+            bool(killed_for) or not state.done or bool(state.running) or state.session_stopped or state.worker_crashed
+        )
+        went_wrong = cut_short
         if killed_for is None and state.running:
             # A "start" line without its "attempt" line: the process (or an xdist worker, when
             # the process still said "done") died during that test, which gets an error attempt.

@@ -278,6 +278,24 @@ def test_a_crashed_xdist_worker_is_pinned_on_its_test_while_the_others_go_on(tmp
     assert all(project.runs(str(i)) == 2 for i in range(12))
 
 
+def test_tests_an_xdist_session_left_after_a_worker_crash_go_to_a_new_process(tmp_path):
+    # With --max-worker-restart=0 xdist ends the session when a worker dies: the tests it did not
+    # reach are rerun by the next process, not ended as tests the rerun could not run.
+    pytest.importorskip("xdist")
+    project = Project(tmp_path)
+    crash = "def test_crash():\n    if run_number('crash') == 2:\n        os._exit(1)\n    assert False\n"
+    others = "".join(f"def test_{i}():\n    time.sleep(0.2)\n{flaky_body(str(i), [1])}\n" for i in range(6))
+    project.write("test_mod.py", f"import os, time\nfrom counters import run_number\n\n{crash}{others}")
+    report = project.pytest()
+    result = project.junit_flaky(
+        "run", str(report), "--output", "final.xml", "--max-runs", "2", "--workers", "2",
+        rerun_command=[sys.executable, "-m", "pytest", "--max-worker-restart=0"],
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "could not be rerun" not in result.stdout, result.stdout
+    assert all(project.runs(str(i)) == 2 for i in range(6))
+
+
 @pytest.mark.parametrize(
     "pytest_args",
     [
