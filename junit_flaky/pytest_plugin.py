@@ -72,6 +72,12 @@ except ImportError:  # pragma: no cover - every pytest from 7.0 to 9.2 has both
     mangle_test_address = _fallback_mangle_test_address
 
 
+try:  # pytest 9 counts each test's failed subtests for the whole session, and fails its call by that count
+    from _pytest.subtests import failed_subtests_key
+except ImportError:  # pytest before 9: subtests are a plugin's (pytest-subtests), if any
+    failed_subtests_key = None
+
+
 def junit_identity(nodeid: str) -> tuple[str, str]:
     """(classname, name) that pytest's junitxml writes for a node id, without --junit-prefix."""
     names = mangle_test_address(nodeid)
@@ -347,6 +353,8 @@ class RerunSession:
         # Reports and exception type names of the attempt now running, by phase.
         self._reports: dict[str, pytest.TestReport] = {}
         self._exc_types: dict[str, str] = {}
+        self._failed_subtests: list[pytest.TestReport] = []  # of the attempt now running
+        self._running: str | None = None  # the node id of the item whose attempt runs now
         self._collect_errors: list[str] = []  # node ids (files) pytest could not collect
         self._deselected: list[pytest.Item] = []  # what -k, -m, --deselect or a plugin left out
         self._left_out: set[str] = set()  # keys of the plan tests among those
@@ -417,7 +425,7 @@ class RerunSession:
 
     def _nodes_to_keep(self, item: pytest.Item, nextitem: pytest.Item | None, left: Countdown, last: bool) -> list[Any]:
         """What stays set up after an attempt whose setup and call reports are in."""
-        so_far, _ = junit_outcome(self._reports.values())
+        so_far, _ = junit_outcome([*self._failed_subtests, *self._reports.values()])
         if last and any(left.after(outcome).stop(outcome) for outcome in _TEARDOWN_CAN_MAKE[so_far]):
             # Maybe the last attempt: tear down towards the real next item. Should the repetition
             # go on after all, the next attempt sets up again what it needs; a missing teardown
@@ -438,6 +446,11 @@ class RerunSession:
         self._results.write({"event": "start", **ids})
         self._reports.clear()
         self._exc_types.clear()
+        self._failed_subtests, self._running = [], item.nodeid
+        if failed_subtests_key is not None:  # each attempt fails by its own subtests only
+            counts = self._config.stash.get(failed_subtests_key, {})
+            for node_key in (item.nodeid, getattr(item, "id", None)):
+                counts.pop(node_key, None)
         # pytest only ever appends captured output to an item (it never reruns one); start each
         # attempt empty so its reports carry its own output only, as pytest-retry does.
         item._report_sections = []
@@ -445,6 +458,9 @@ class RerunSession:
         reports = runtestprotocol(item, nextitem=target, log=False)  # type: ignore[arg-type]
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)
+        # A failed subtest fails the attempt, as it fails the test in pytest's junitxml: its
+        # report comes apart from the call's, during it, and the call itself may pass.
+        reports = [*reports[:1], *self._failed_subtests, *reports[1:]]
         described = describe_attempt(
             reports, self._exc_types, self._config.invocation_params.dir, self._config.rootpath
         )
@@ -470,6 +486,12 @@ class RerunSession:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is not None:
             self._results.write({"event": "worker down", "id": node.gateway.id})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A subtest's report (pytest 9, pytest-subtests) carries its context; the call's does not.
+        subtest = getattr(report, "context", None) is not None and report.nodeid == self._running
+        if subtest and report.failed and report.when == "call":
+            self._failed_subtests.append(report)
 
     def pytest_sessionfinish(self, exitstatus: int) -> None:
         self._results.write({"event": "done", "exitstatus": int(exitstatus)})

@@ -464,6 +464,42 @@ def test_a_failed_session_fixture_is_retried_and_a_failed_function_fixture_keeps
     ]
 
 
+@pytest.mark.skipif(not hasattr(pytest, "Subtests"), reason="subtests are pytest's own from 9.0")
+def test_each_attempt_is_decided_by_its_own_subtests(project: Project) -> None:
+    # A failed subtest fails its test (pytest 9 reports it apart from the call), and only in the
+    # attempt where it failed: pytest counts failed subtests per test for the whole session.
+    project.write(
+        "test_subtests.py",
+        """\
+        import unittest
+
+
+        class TestUnit(unittest.TestCase):
+            def test_sub(self):
+                run = count("unit")
+                for i in range(2):
+                    with self.subTest(i=i):
+                        self.assertTrue(run > 2 or i == 0, f"run {run}")
+
+
+        def test_fixture(subtests):
+            run = count("fixture")
+            for i in range(2):
+                with subtests.test(i=i):
+                    assert run > 2 or i == 0, f"run {run}"
+        """,
+    )
+    records = project.rerun(
+        [
+            planned("t0", "test_subtests.TestUnit", "test_sub", 1, 2),
+            planned("t1", "test_subtests", "test_fixture", 1, 2),
+        ]
+    )
+    assert records.outcomes("t0") == ["failed", "failed", "passed"]
+    assert records.outcomes("t1") == ["failed", "failed", "passed"]
+    assert [r["message"] for r in records.events("attempt", "t0")][:2] == ["AssertionError: False is not true : run 1", "AssertionError: False is not true : run 2"]
+
+
 def test_unittest_setup_runs_each_attempt_and_setupclass_once(project: Project) -> None:
     project.write(
         "test_unit.py",
