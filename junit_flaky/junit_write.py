@@ -31,7 +31,7 @@ from junit_flaky.junit_attempts import (
     recorded_verdict,
     texts_read_back,
 )
-from junit_flaky.junit_element import Element, quoted_attr
+from junit_flaky.junit_element import Element, local_name, quoted_attr
 from junit_flaky.junit_read import BLANKS, PassedRepeats, Scan, Snippets, Suite
 from junit_flaky.model import Attempt, Outcome, TestId, TestResult, Verdict
 from junit_flaky.verdicts import Tally, plural
@@ -207,16 +207,22 @@ def kept_verdict(tracked: TrackedTest, result: TestResult) -> Optional[Verdict]:
     return recorded if recorded is written_verdict(result) else None
 
 
+# The counts a suite's start tag gets even when the input has none (see suite_start_tag).
+_ADDED_COUNTS = {"testsuite": ("tests", "failures", "errors", "skipped"), "testsuites": ("tests", "failures", "errors")}
+
+
 def suite_start_tag(tag: str, attrs: Sequence[Tuple[str, str]], counts: Counts, self_closing: bool) -> str:
     """A suite's start tag with its counts replaced (or added), its time grown by its tests'
-    reruns, other attributes kept in order."""
+    reruns, other attributes kept in order. Jenkins xUnit's schema (junit-10.xsd), which that
+    plugin checks each report against before reading it, allows no ``skipped`` on <testsuites>
+    and no ``flakes`` (Surefire's newest count): those are replaced where the input has them,
+    never added."""
     values = dict(attrs)
-    for key in ("tests", "failures", "errors", "skipped"):
-        values[key] = str(getattr(counts, key))
+    for key in ("tests", "failures", "errors", "skipped", "flakes"):
+        if key in values or key in _ADDED_COUNTS[local_name(tag)]:
+            values[key] = str(getattr(counts, key))
     if counts.rerun_time and "time" in values:
         values["time"] = f"{parse_time(values['time']) + counts.rerun_time:.3f}"
-    if counts.flakes or "flakes" in values:
-        values["flakes"] = str(counts.flakes)
     body = "".join(f" {key}={quoted_attr(value)}" for key, value in values.items())
     return f"<{tag}{body}{'/>' if self_closing else '>'}"
 

@@ -66,6 +66,24 @@ def test_the_whole_corpus_merges_into_one_report(run_cli, tmp_path: Path) -> Non
     check_rewrite(run_cli, GOOD, tmp_path)
 
 
+XUNIT_SCHEMA = etree.XMLSchema(etree.parse(str(CORPUS.parent / "schemas" / "junit-10.xsd")))
+XUNIT_VALID = [report for report in GOOD if XUNIT_SCHEMA.validate(parse(report))]
+
+
+@pytest.mark.parametrize("report", XUNIT_VALID, ids=ids(XUNIT_VALID))
+def test_a_report_jenkins_xunit_takes_is_rewritten_into_one_it_takes(run_cli, tmp_path: Path, report: Path) -> None:
+    """Jenkins' xUnit plugin checks each JUnit report against its schema and skips one that fails
+    it: its tests would be lost from the build. The rewrite of a report that passes must pass too,
+    verdicts written in (flaky, rerun and quarantine children) and counts recomputed."""
+    out = tmp_path / "out.xml"
+    assert run_cli("run", report, "--no-rerun", "--no-flakybot", "--max-runs", "3", "-o", out).exit_code in (0, 1)
+    assert XUNIT_SCHEMA.validate(parse(out)), XUNIT_SCHEMA.error_log
+
+
+def test_some_corpus_reports_are_ones_jenkins_xunit_takes() -> None:
+    assert len(XUNIT_VALID) >= 15  # else the test above would check almost nothing
+
+
 @pytest.mark.parametrize("report", MALFORMED, ids=ids(MALFORMED))
 def test_malformed_reports_are_rejected_in_one_line_naming_file_line_and_column(run_cli, tmp_path: Path, report: Path) -> None:
     out = tmp_path / "out.xml"

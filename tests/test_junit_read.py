@@ -222,7 +222,7 @@ def test_bare_testsuite_root(tmp_path: Path, rewrite) -> None:
         name="org.Foo", tests="2", failures="1", errors="0", skipped="0",
     ))
     _, root = rewrite(report)
-    assert root.tag == "testsuite" and root.get("flakes") == "1" and root.get("tests") == "1"
+    assert root.tag == "testsuite" and (root.get("tests"), root.get("failures")) == ("1", "0")
 
 
 @pytest.mark.parametrize("outcome", ["failed", "passed"])
@@ -235,9 +235,10 @@ def test_testcase_roots_merge(tmp_path: Path, rewrite, outcome: str) -> None:
 
 
 def test_nested_suites_five_deep_are_counted_at_every_level(tmp_path: Path, rewrite) -> None:
-    inner = jb.testsuite(jb.testcase("test_deep", "failed"), jb.testcase("test_deep"), jb.testcase("test_skip", "skipped"), name="5")
+    # flakes="0" as Surefire writes it: replaced, where it is never added (junit_write.suite_start_tag).
+    inner = jb.testsuite(jb.testcase("test_deep", "failed"), jb.testcase("test_deep"), jb.testcase("test_skip", "skipped"), name="5", flakes="0")
     for level in "4321":
-        inner = jb.testsuite(inner, jb.testcase(f"test_at_{level}", "error" if level == "2" else "passed"), name=level)
+        inner = jb.testsuite(inner, jb.testcase(f"test_at_{level}", "error" if level == "2" else "passed"), name=level, flakes="0")
     _, root = rewrite(jb.write(tmp_path / "nested.xml", jb.testsuites(inner)), expect=1)
     counts = [(s.get("name"), s.get("tests"), s.get("errors"), s.get("skipped"), s.get("flakes")) for s in root.iter("testsuite")]
     assert counts == [("1", "6", "1", "1", "1"), ("2", "5", "1", "1", "1"), ("3", "4", "0", "1", "1"),
