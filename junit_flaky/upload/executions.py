@@ -7,7 +7,8 @@ test would reach them as one passing execution. So each attempt becomes a testca
 classname and name, in the order they ran, in JUnit documents of a bounded size. The note ``run``
 writes beside a test's runs to say why it fails the build (a new test flaky on arrival, too few
 passes) is a verdict, not a run: it is left out, so that such a test reaches these services as the
-runs it had (a failure then a pass: flaky; passes only: passed).
+runs it had (a failure then a pass: flaky; passes only: passed). Beside a failed test's runs, the
+note that stands for its passes (``junit_attempts.attempts_of``) becomes one passing execution.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled",
 def executions(case: Testcase) -> List[Element]:
     """One ``<testcase>`` per attempt, in the order the report lists them: a flaky test's failures
     then its pass; a failed test's failure then its reruns (``reports.failed_attempts``: the
-    failure is the first run with details). A quarantined failure goes as the one
+    failure is the first run with details), then one pass for the note that stands for its
+    passes, if it has one. A quarantined failure goes as the one
     skipped result it is written as, so no service counts a failure for it. Each copy declares
     the prefixes it uses and sits in no namespace, as these services read JUnit."""
     testcase = case.element
