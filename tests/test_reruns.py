@@ -259,14 +259,21 @@ def test_workers_rerun_with_xdist(tmp_path):
     assert all(project.runs(str(i)) == 2 for i in range(4))
 
 
-def test_a_crashed_xdist_worker_is_pinned_on_its_test_while_the_others_go_on(tmp_path):
-    # xdist replaces a worker that dies and the session goes on: the crash is that test's error
-    # at once, not a hang found when the rerun has lasted --rerun-timeout, which would kill it.
+def xdist_crash_project(tmp_path: Path, others: int, seconds: float) -> Project:
+    """test_crash kills its xdist worker on its rerun (it failed first); test_0.. test_N-1 take
+    ``seconds`` each and fail once."""
     pytest.importorskip("xdist")
     project = Project(tmp_path)
     crash = "def test_crash():\n    if run_number('crash') == 2:\n        os._exit(1)\n    assert False\n"
-    slow = "".join(f"def test_{i}():\n    time.sleep(1)\n{flaky_body(str(i), [1])}\n" for i in range(12))
-    project.write("test_mod.py", f"import os, time\nfrom counters import run_number\n\n{crash}{slow}")
+    rest = "".join(f"def test_{i}():\n    time.sleep({seconds})\n{flaky_body(str(i), [1])}\n" for i in range(others))
+    project.write("test_mod.py", f"import os, time\nfrom counters import run_number\n\n{crash}{rest}")
+    return project
+
+
+def test_a_crashed_xdist_worker_is_pinned_on_its_test_while_the_others_go_on(tmp_path):
+    # xdist replaces a worker that dies and the session goes on: the crash is that test's error
+    # at once, not a hang found when the rerun has lasted --rerun-timeout, which would kill it.
+    project = xdist_crash_project(tmp_path, others=12, seconds=1)
     report = project.pytest()
     result = project.junit_flaky(
         "run", str(report), "--output", "final.xml", "--max-runs", "2", "--workers", "2", "--rerun-timeout", "4"
@@ -281,11 +288,7 @@ def test_a_crashed_xdist_worker_is_pinned_on_its_test_while_the_others_go_on(tmp
 def test_tests_an_xdist_session_left_after_a_worker_crash_go_to_a_new_process(tmp_path):
     # With --max-worker-restart=0 xdist ends the session when a worker dies: the tests it did not
     # reach are rerun by the next process, not ended as tests the rerun could not run.
-    pytest.importorskip("xdist")
-    project = Project(tmp_path)
-    crash = "def test_crash():\n    if run_number('crash') == 2:\n        os._exit(1)\n    assert False\n"
-    others = "".join(f"def test_{i}():\n    time.sleep(0.2)\n{flaky_body(str(i), [1])}\n" for i in range(6))
-    project.write("test_mod.py", f"import os, time\nfrom counters import run_number\n\n{crash}{others}")
+    project = xdist_crash_project(tmp_path, others=6, seconds=0.2)
     report = project.pytest()
     result = project.junit_flaky(
         "run", str(report), "--output", "final.xml", "--max-runs", "2", "--workers", "2",
