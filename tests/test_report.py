@@ -212,8 +212,12 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_plain_progress_lines(monke
     import io
 
     monkeypatch.setenv("TERM", "xterm-256color")
+    class AsciiTerminal(io.TextIOWrapper):
+        def isatty(self) -> bool:  # a terminal indeed, so that only its encoding keeps the bar off
+            return True
+
     raw = io.BytesIO()
-    out = io.TextIOWrapper(raw, encoding="ascii", errors="backslashreplace")
+    out = AsciiTerminal(raw, encoding="ascii", errors="backslashreplace")
     sink = progress.for_console(Console(file=out, force_terminal=True, width=60, highlight=False))
     sink.begin(1)
     sink.running("test_mod::test_ünï[" + "x" * 80 + "]", 1)
