@@ -230,6 +230,24 @@ def test_without_junit_flaky_on_path_it_installs_it_in_a_venv_and_reruns_with_th
     assert project.root not in venv.parents and not venv.exists()
 
 
+def test_an_install_that_fails_fails_the_job_and_leaves_no_venv_behind(tmp_path, project):
+    # On a shell runner the temporary folder outlives the job: a pip install cut short by the
+    # network would leave a venv there at each failed job.
+    failing_pip = tmp_path / "python-without-pip"
+    failing_pip.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; exit 0; fi\n'
+        'echo "ERROR: could not reach the package index" >&2; exit 1\n'
+    )
+    failing_pip.chmod(0o755)
+    project.write("test-results/junit.xml", '<testsuite><testcase classname="c" name="t"/></testsuite>')
+    job = Job(tmp_path, project)
+    job.env["PATH"] = os.pathsep.join(p for p in job.env["PATH"].split(os.pathsep) if not (Path(p) / "junit-flaky").exists())
+    result = job.run({"JUNIT_FLAKY_PYTHON": str(failing_pip), "JUNIT_FLAKY_TEST_COMMAND": None}, junit_flaky_on_path=False)
+    assert result.returncode != 0 and "could not reach the package index" in result.stderr, result.stdout + result.stderr
+    assert not list(tmp_path.glob("tmp.*")), list(tmp_path.glob("tmp.*"))
+
+
 def recording_python(path: Path, name: str, record: Path) -> Path:
     """A stand-in for the tests' Python: ``-m venv DIR`` makes a venv whose junit-flaky records
     ``junit-flaky of NAME`` and its arguments; pip installs nothing."""
