@@ -29,9 +29,9 @@ _SUITE_COUNTS = {"tests", "failures", "errors", "skipped", "flakes", "disabled",
 def executions(case: Testcase) -> List[Element]:
     """One ``<testcase>`` per attempt, in the order the report lists them: a flaky test's failures
     then its pass; a failed test's failure then its reruns (``reports.failed_attempts``: the
-    failure is the first run with details), then one pass for the note that stands for its
-    passes, if it has one. A quarantined failure goes as the one
-    skipped result it is written as, so no service counts a failure for it. Each copy declares
+    failure is the first run with details), after one pass for the note that stands for its
+    passes, if it has one, so that the last execution is a failure. A quarantined failure goes
+    as the one skipped result it is written as, so no service counts a failure for it. Each copy declares
     the prefixes it uses and sits in no namespace, as these services read JUnit."""
     testcase = case.element
     final = _standalone(testcase.copy(), case.prefixes)
@@ -48,9 +48,12 @@ def executions(case: Testcase) -> List[Element]:
         return [final]
     runs = testcase.findall(*FLAKY_TAGS, *RERUN_TAGS)
     attempts = [_attempt(final, element) for element in runs if element.get("type") not in VERDICT_NOTES]
-    if len(attempts) < len(runs):  # the note beside a failed test's runs stands for its passes
-        attempts.append(Element(final.tag, {k: v for k, v in final.attrib.items() if k != "time"}))
-    return [final, *attempts] if final.findall(*FAILURE_TAGS) else [*attempts, final]
+    if not final.findall(*FAILURE_TAGS):
+        return [*attempts, final]
+    # The note beside a failed test's runs stands for its passes: one pass, first, so that a
+    # service taking a test's last execution for its result never sees a pass last for it.
+    passes = [Element(final.tag, {k: v for k, v in final.attrib.items() if k != "time"})] if len(attempts) < len(runs) else []
+    return [*passes, final, *attempts]
 
 
 def _standalone(element: Element, prefixes: Dict[str, str]) -> Element:
