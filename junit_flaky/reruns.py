@@ -37,6 +37,8 @@ PLAN_VERSION = 2  # pytest_plugin.PLAN_VERSION: the plugin is copied, never impo
 POLL_SECONDS = 0.05
 SELECTION_LIMIT = 100_000  # characters of test file names on the rerun's command line
 PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+# What a test gets whose xdist worker died under it: xdist said so, or the round ended with it running.
+WORKER_CRASHED = "a rerun worker crashed"
 
 
 @dataclass
@@ -386,7 +388,7 @@ class Rerunner:
             elif kind == "worker down" and event.get("id") in state.running:
                 state.worker_crashed = True
                 key, _ = state.running.pop(event["id"])
-                self._record(state, key, _error_attempt("a rerun worker crashed during this test"))
+                self._record(state, key, _error_attempt(f"{WORKER_CRASHED} during this test"))
             elif kind == "done" and worker == "main":
                 state.done = True  # the controller's own; with xdist each worker says it too
 
@@ -415,7 +417,7 @@ class Rerunner:
             went_wrong = True
             how = f"signal {_signal_name(-returncode)}" if returncode < 0 else f"exit code {returncode}"
             for worker, (key, _) in list(state.running.items()):
-                what = "a rerun worker crashed" if state.done and worker != "main" else f"the rerun process crashed ({how})"
+                what = WORKER_CRASHED if state.done and worker != "main" else f"the rerun process crashed ({how})"
                 self._record(state, key, _error_attempt(f"{what} during this test"))
         if returncode == 4 and self.options.workers > 1 and _lacks_xdist(log):
             raise JunitFlakyError(

@@ -229,7 +229,7 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_plain_progress_lines(monke
     assert "\x1b[2K" not in shown and "\\u2026" not in shown, shown  # no line erased to redraw it, no cut name
 
 
-def test_force_color_in_a_ci_log_colours_the_lines_but_draws_no_bar(monkeypatch) -> None:
+def test_force_color_in_a_ci_log_prints_plain_lines_and_draws_no_bar(monkeypatch) -> None:
     # FORCE_COLOR asks for colour (many CI set it), yet rich then takes the log for a terminal:
     # the bar redrew into the log ten times a second, each redraw kept as a line of its own.
     import io
