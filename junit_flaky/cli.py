@@ -55,13 +55,12 @@ def _resolver(
     return thresholds_mod.Resolver(default, tables, quarantines)
 
 
-def _quarantines(start: Path, option: Optional[str]) -> "List[thresholds_mod.ThresholdTable]":
-    """The quarantine file's entries in force today; an entry past its ``until`` is named in a
-    warning (its test's failures fail the build again)."""
+def _quarantines(path: Path) -> "List[thresholds_mod.ThresholdTable]":
+    """The entries in force today of the quarantine file at ``path`` (``quarantine_location``);
+    an entry past its ``until`` is named in a warning (its test's failures fail the build again)."""
     from junit_flaky import quarantine_file
     from junit_flaky import thresholds as thresholds_mod
 
-    path = quarantine_location.resolve_path(option, os.environ, start)
     entries = quarantine_file.load(path)
     today = quarantine_file.today()
     for entry in entries:
@@ -278,9 +277,10 @@ def run(
         [("thresholds-from-history", thresholds_from_history), ("record-history", record_history), ("auto-quarantine", auto_quarantine),
          ("new-test-runs", True if new_test_runs is not None else None)],
     )
+    pyproject = config.find_pyproject(start)
+    quarantine_path = quarantine_location.resolve_path(quarantine_file, os.environ, start)
     _refuse_to_replace_inputs(paths, output, json_path, rerun_log, [
-        ("the --thresholds file", thresholds), ("pyproject.toml", config.find_pyproject(start)),
-        ("the quarantine file", quarantine_location.resolve_path(quarantine_file, os.environ, start)),
+        ("the --thresholds file", thresholds), ("pyproject.toml", pyproject), ("the quarantine file", quarantine_path),
         ("the CODEOWNERS file", owners.codeowners.path if isinstance(owners, codeowners.TestOwners) else None),
         *(("the history database", db) for db in (learn_from, record_to, quarantine_from)),
     ])
@@ -288,11 +288,11 @@ def run(
     if fail_regressions and record_to is None:  # a gate that could never close must not look like one that passed
         raise JunitFlakyError("--fail-on-flake-regression needs --record-history: the check reads this run in the history")
     new_test_options = new_tests.options(
-        project[0], config.find_pyproject(start), new_test_runs, new_test_budget,
+        project[0], pyproject, new_test_runs, new_test_budget,
         config.switch(project[0], "allow-new-flaky", allow_new_flaky),
         asked_db or learn_from or record_to or quarantine_from,
     )
-    quarantines = _quarantines(start, quarantine_file)
+    quarantines = _quarantines(quarantine_path)
     automatic, quarantine_notes = _auto_quarantines(quarantine_from, quarantines)
     quarantines += automatic
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
@@ -401,7 +401,7 @@ def show_thresholds(
     start = rootdir or Path.cwd()
     project = config.load(start)
     [learn_from] = _history_dbs(project, start, history_db, [("thresholds-from-history", thresholds_from_history)])
-    quarantines = _quarantines(start, quarantine_file)
+    quarantines = _quarantines(quarantine_location.resolve_path(quarantine_file, os.environ, start))
     resolver = _resolver(project, thresholds, min_passes, max_runs, not no_flakybot, flakybot_timeout, learn_from, quarantines)
     report.print_thresholds(stdout, resolver)
     if reports:
